@@ -1,0 +1,318 @@
+//! The one error type of the core.
+//!
+//! Every variant has a stable SCREAMING_SNAKE code ([`Error::code`]) that applications and
+//! the JS layer match on, and a message ([`core::fmt::Display`]) that names the exact field
+//! or check that failed. Cryptographic failures are deliberately opaque: a bad signature
+//! says only that the signature is invalid.
+
+use alloc::string::String;
+use core::fmt;
+
+use crate::token::response::ErrorResponse;
+
+/// Shorthand for results whose error is [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// Everything that can go wrong in the core.
+///
+/// ```
+/// use edge_oauth::pkce::CodeVerifier;
+///
+/// let err = CodeVerifier::new("too-short").unwrap_err();
+/// assert_eq!(err.code(), "PKCE_VERIFIER_INVALID");
+/// assert!(err.to_string().contains("43"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    // ----- encodings -------------------------------------------------------------------
+    /// Input is not strict base64url (padding, whitespace, foreign characters, stray bits).
+    Base64urlInvalid,
+    /// A JSON document could not be parsed, or is not of the expected shape.
+    JsonInvalid(&'static str),
+    /// The random number generator failed.
+    RngFailure,
+
+    // ----- PKCE (RFC 7636) ----------------------------------------------------------------
+    /// A code verifier is not 43-128 characters from the unreserved set (§4.1).
+    PkceVerifierInvalid(&'static str),
+    /// A code challenge is not 43 base64url characters (S256) or not a valid plain value.
+    PkceChallengeInvalid(&'static str),
+    /// The `code_challenge_method` is unknown, or `plain` was not explicitly allowed.
+    PkceMethodUnsupported,
+    /// The verifier does not match the challenge.
+    PkceMismatch,
+
+    // ----- JWK (RFC 7517 / 7518 / 7638) -------------------------------------------------
+    /// A JWK is malformed: the message names the member.
+    JwkInvalid(&'static str),
+    /// The key type or curve is not supported for this operation.
+    JwkUnsupported(&'static str),
+    /// The EC point is not on the P-256 curve, or the private scalar is out of range.
+    JwkKeyInvalid,
+    /// A public JWK carries a private member (`d`, `p`, `q`, `dp`, `dq`, `qi`, `oth`, `k`).
+    JwkPrivateMember,
+
+    // ----- JWS / JWT (RFC 7515 / 7519) ------------------------------------------------
+    /// Not a compact JWS: the message names what is wrong (segments, encoding, JSON).
+    JwsMalformed(&'static str),
+    /// The protected header is invalid: the message names the member.
+    JwsHeaderInvalid(&'static str),
+    /// The `alg` is not one the caller allows (`none` and HS* are never allowed where an
+    /// asymmetric algorithm is required).
+    JwsAlgNotAllowed,
+    /// The header lists a `crit` extension this implementation does not understand.
+    JwsCritUnsupported,
+    /// The signature does not verify.
+    JwsSignatureInvalid,
+    /// A JWT claim is missing or of the wrong type: the message names the claim.
+    JwtClaimInvalid(&'static str),
+
+    // ----- DPoP proof checks (RFC 9449 §4.3) ------------------------------------------
+    /// Check 1: more than one DPoP header (or a list of values in one).
+    DpopMultipleHeaders,
+    /// Check 2: the proof is not a well-formed compact JWS / JWT.
+    DpopMalformed(&'static str),
+    /// Check 3: a required claim is missing or has the wrong type.
+    DpopClaimInvalid(&'static str),
+    /// Check 4: `typ` is not `dpop+jwt`.
+    DpopTypInvalid,
+    /// Check 5: `alg` is not an allowed asymmetric algorithm.
+    DpopAlgNotAllowed,
+    /// Check 6: the `jwk` header is missing or invalid.
+    DpopJwkInvalid(&'static str),
+    /// Check 6: the signature does not verify with the embedded `jwk`.
+    DpopSignatureInvalid,
+    /// Check 7: the `jwk` header carries a private key.
+    DpopJwkPrivate,
+    /// Check 8: `htm` does not match the request method.
+    DpopHtmMismatch,
+    /// Check 9: `htu` does not match the request URI.
+    DpopHtuMismatch,
+    /// Check 10: a nonce is required and the proof has none.
+    DpopNonceMissing,
+    /// Check 10: the proof's nonce is not the expected one.
+    DpopNonceMismatch,
+    /// Check 11: `iat` is too far in the past.
+    DpopIatTooOld,
+    /// Check 11: `iat` is too far in the future.
+    DpopIatInFuture,
+    /// Check 11: the `jti` was seen before within the window.
+    DpopJtiReplayed,
+    /// Check 12: an access token was presented and the proof has no `ath`.
+    DpopAthMissing,
+    /// Check 12: `ath` is not the hash of the presented access token.
+    DpopAthMismatch,
+    /// Check 12: the proof key is not the key the access token is bound to.
+    DpopKeyMismatch,
+
+    // ----- URLs ---------------------------------------------------------------------------
+    /// A URL (e.g. an `htu` or a token endpoint) is not an absolute http(s) URL.
+    UrlInvalid(&'static str),
+
+    // ----- requests -------------------------------------------------------------------
+    /// A form body has a malformed percent-escape.
+    FormEncodingInvalid,
+    /// A form body decodes to bytes that are not UTF-8.
+    FormUtf8Invalid,
+    /// A form body repeats a parameter (RFC 6749 §3.2).
+    FormDuplicateParameter(String),
+    /// A required request parameter is missing or empty: the message names it.
+    RequestParameterMissing(&'static str),
+    /// A request parameter has an invalid value: the message names it.
+    RequestParameterInvalid(&'static str),
+
+    // ----- responses ------------------------------------------------------------------
+    /// A token response is not a JSON object.
+    TokenResponseNotJson,
+    /// A token response member is missing or invalid: the message names it.
+    TokenResponseInvalid(&'static str),
+    /// The `token_type` is neither `Bearer` nor `DPoP`.
+    TokenTypeUnsupported,
+    /// The server answered with an RFC 6749 §5.2 error.
+    OAuth(ErrorResponse),
+    /// A `WWW-Authenticate` header could not be parsed.
+    ChallengeInvalid(&'static str),
+}
+
+impl Error {
+    /// The stable, machine-readable code of this error.
+    ///
+    /// ```
+    /// assert_eq!(edge_oauth::Error::DpopHtuMismatch.code(), "DPOP_HTU_MISMATCH");
+    /// ```
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Base64urlInvalid => "BASE64URL_INVALID",
+            Error::JsonInvalid(_) => "JSON_INVALID",
+            Error::RngFailure => "RNG_FAILURE",
+            Error::PkceVerifierInvalid(_) => "PKCE_VERIFIER_INVALID",
+            Error::PkceChallengeInvalid(_) => "PKCE_CHALLENGE_INVALID",
+            Error::PkceMethodUnsupported => "PKCE_METHOD_UNSUPPORTED",
+            Error::PkceMismatch => "PKCE_MISMATCH",
+            Error::JwkInvalid(_) => "JWK_INVALID",
+            Error::JwkUnsupported(_) => "JWK_UNSUPPORTED",
+            Error::JwkKeyInvalid => "JWK_KEY_INVALID",
+            Error::JwkPrivateMember => "JWK_PRIVATE_MEMBER",
+            Error::JwsMalformed(_) => "JWS_MALFORMED",
+            Error::JwsHeaderInvalid(_) => "JWS_HEADER_INVALID",
+            Error::JwsAlgNotAllowed => "JWS_ALG_NOT_ALLOWED",
+            Error::JwsCritUnsupported => "JWS_CRIT_UNSUPPORTED",
+            Error::JwsSignatureInvalid => "JWS_SIGNATURE_INVALID",
+            Error::JwtClaimInvalid(_) => "JWT_CLAIM_INVALID",
+            Error::DpopMultipleHeaders => "DPOP_MULTIPLE_HEADERS",
+            Error::DpopMalformed(_) => "DPOP_MALFORMED",
+            Error::DpopClaimInvalid(_) => "DPOP_CLAIM_INVALID",
+            Error::DpopTypInvalid => "DPOP_TYP_INVALID",
+            Error::DpopAlgNotAllowed => "DPOP_ALG_NOT_ALLOWED",
+            Error::DpopJwkInvalid(_) => "DPOP_JWK_INVALID",
+            Error::DpopSignatureInvalid => "DPOP_SIGNATURE_INVALID",
+            Error::DpopJwkPrivate => "DPOP_JWK_PRIVATE",
+            Error::DpopHtmMismatch => "DPOP_HTM_MISMATCH",
+            Error::DpopHtuMismatch => "DPOP_HTU_MISMATCH",
+            Error::DpopNonceMissing => "DPOP_NONCE_MISSING",
+            Error::DpopNonceMismatch => "DPOP_NONCE_MISMATCH",
+            Error::DpopIatTooOld => "DPOP_IAT_TOO_OLD",
+            Error::DpopIatInFuture => "DPOP_IAT_IN_FUTURE",
+            Error::DpopJtiReplayed => "DPOP_JTI_REPLAYED",
+            Error::DpopAthMissing => "DPOP_ATH_MISSING",
+            Error::DpopAthMismatch => "DPOP_ATH_MISMATCH",
+            Error::DpopKeyMismatch => "DPOP_KEY_MISMATCH",
+            Error::UrlInvalid(_) => "URL_INVALID",
+            Error::FormEncodingInvalid => "FORM_ENCODING_INVALID",
+            Error::FormUtf8Invalid => "FORM_UTF8_INVALID",
+            Error::FormDuplicateParameter(_) => "FORM_DUPLICATE_PARAMETER",
+            Error::RequestParameterMissing(_) => "REQUEST_PARAMETER_MISSING",
+            Error::RequestParameterInvalid(_) => "REQUEST_PARAMETER_INVALID",
+            Error::TokenResponseNotJson => "TOKEN_RESPONSE_NOT_JSON",
+            Error::TokenResponseInvalid(_) => "TOKEN_RESPONSE_INVALID",
+            Error::TokenTypeUnsupported => "TOKEN_TYPE_UNSUPPORTED",
+            Error::OAuth(_) => "OAUTH_ERROR",
+            Error::ChallengeInvalid(_) => "CHALLENGE_INVALID",
+        }
+    }
+
+    /// The RFC 6749 / RFC 9449 wire error a server answers for this error, if it is a
+    /// DPoP proof failure: `use_dpop_nonce` for nonce problems, `invalid_dpop_proof` for
+    /// the rest, `None` for errors that are not about a proof.
+    ///
+    /// ```
+    /// use edge_oauth::Error;
+    /// assert_eq!(Error::DpopNonceMissing.dpop_wire_error(), Some("use_dpop_nonce"));
+    /// assert_eq!(Error::DpopHtmMismatch.dpop_wire_error(), Some("invalid_dpop_proof"));
+    /// assert_eq!(Error::PkceMismatch.dpop_wire_error(), None);
+    /// ```
+    #[must_use]
+    pub fn dpop_wire_error(&self) -> Option<&'static str> {
+        match self {
+            Error::DpopNonceMissing | Error::DpopNonceMismatch => Some("use_dpop_nonce"),
+            Error::DpopKeyMismatch => Some("invalid_token"),
+            Error::DpopMultipleHeaders
+            | Error::DpopMalformed(_)
+            | Error::DpopClaimInvalid(_)
+            | Error::DpopTypInvalid
+            | Error::DpopAlgNotAllowed
+            | Error::DpopJwkInvalid(_)
+            | Error::DpopSignatureInvalid
+            | Error::DpopJwkPrivate
+            | Error::DpopHtmMismatch
+            | Error::DpopHtuMismatch
+            | Error::DpopIatTooOld
+            | Error::DpopIatInFuture
+            | Error::DpopJtiReplayed
+            | Error::DpopAthMissing
+            | Error::DpopAthMismatch => Some("invalid_dpop_proof"),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Base64urlInvalid => f.write_str("input is not unpadded base64url"),
+            Error::JsonInvalid(what) => write!(f, "invalid JSON: {what}"),
+            Error::RngFailure => f.write_str("the random number generator failed"),
+            Error::PkceVerifierInvalid(why) => write!(f, "invalid PKCE code_verifier: {why}"),
+            Error::PkceChallengeInvalid(why) => write!(f, "invalid PKCE code_challenge: {why}"),
+            Error::PkceMethodUnsupported => f.write_str(
+                "unsupported code_challenge_method (S256, or plain only when explicitly allowed)",
+            ),
+            Error::PkceMismatch => f.write_str("code_verifier does not match code_challenge"),
+            Error::JwkInvalid(why) => write!(f, "invalid JWK: {why}"),
+            Error::JwkUnsupported(what) => write!(f, "unsupported JWK: {what}"),
+            Error::JwkKeyInvalid => f.write_str("invalid JWK: not a valid P-256 key"),
+            Error::JwkPrivateMember => {
+                f.write_str("invalid JWK: a public key must not contain private members")
+            }
+            Error::JwsMalformed(why) => write!(f, "malformed JWS: {why}"),
+            Error::JwsHeaderInvalid(why) => write!(f, "invalid JWS header: {why}"),
+            Error::JwsAlgNotAllowed => f.write_str("JWS alg is not allowed"),
+            Error::JwsCritUnsupported => f.write_str("JWS crit names an unsupported extension"),
+            Error::JwsSignatureInvalid => f.write_str("JWS signature is invalid"),
+            Error::JwtClaimInvalid(why) => write!(f, "invalid JWT claim: {why}"),
+            Error::DpopMultipleHeaders => f.write_str("more than one DPoP header"),
+            Error::DpopMalformed(why) => write!(f, "malformed DPoP proof: {why}"),
+            Error::DpopClaimInvalid(why) => write!(f, "invalid DPoP proof claim: {why}"),
+            Error::DpopTypInvalid => f.write_str("DPoP proof typ must be dpop+jwt"),
+            Error::DpopAlgNotAllowed => f.write_str("DPoP proof alg is not allowed"),
+            Error::DpopJwkInvalid(why) => write!(f, "invalid DPoP proof jwk: {why}"),
+            Error::DpopSignatureInvalid => f.write_str("DPoP proof signature is invalid"),
+            Error::DpopJwkPrivate => f.write_str("DPoP proof jwk must not contain a private key"),
+            Error::DpopHtmMismatch => {
+                f.write_str("DPoP proof htm does not match the request method")
+            }
+            Error::DpopHtuMismatch => f.write_str("DPoP proof htu does not match the request URI"),
+            Error::DpopNonceMissing => f.write_str("DPoP proof nonce is required"),
+            Error::DpopNonceMismatch => f.write_str("DPoP proof nonce is not the expected nonce"),
+            Error::DpopIatTooOld => f.write_str("DPoP proof iat is too old"),
+            Error::DpopIatInFuture => f.write_str("DPoP proof iat is in the future"),
+            Error::DpopJtiReplayed => f.write_str("DPoP proof jti has already been used"),
+            Error::DpopAthMissing => f.write_str("DPoP proof ath is required with an access token"),
+            Error::DpopAthMismatch => f.write_str("DPoP proof ath does not match the access token"),
+            Error::DpopKeyMismatch => {
+                f.write_str("DPoP proof key does not match the key the token is bound to")
+            }
+            Error::UrlInvalid(why) => write!(f, "invalid URL: {why}"),
+            Error::FormEncodingInvalid => f.write_str("form body has a malformed percent-escape"),
+            Error::FormUtf8Invalid => f.write_str("form body is not valid UTF-8"),
+            Error::FormDuplicateParameter(name) => {
+                write!(f, "form parameter is repeated: ")?;
+                write_printable(f, name)
+            }
+            Error::RequestParameterMissing(name) => write!(f, "missing parameter: {name}"),
+            Error::RequestParameterInvalid(why) => write!(f, "invalid parameter: {why}"),
+            Error::TokenResponseNotJson => f.write_str("token response body is not a JSON object"),
+            Error::TokenResponseInvalid(why) => write!(f, "invalid token response: {why}"),
+            Error::TokenTypeUnsupported => {
+                f.write_str("invalid token response: token_type must be Bearer or DPoP")
+            }
+            Error::OAuth(e) => {
+                f.write_str("authorization server error: ")?;
+                write_printable(f, &e.error)?;
+                if let Some(d) = &e.error_description {
+                    f.write_str(" (")?;
+                    write_printable(f, d)?;
+                    f.write_str(")")?;
+                }
+                Ok(())
+            }
+            Error::ChallengeInvalid(why) => write!(f, "invalid WWW-Authenticate header: {why}"),
+        }
+    }
+}
+
+/// Writes `s` with everything outside printable ASCII replaced, so that attacker-chosen
+/// names never smuggle control characters into logs or error descriptions (RFC 6749
+/// §5.2 limits `error_description` to `%x20-21 / %x23-5B / %x5D-7E`).
+fn write_printable(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
+    use fmt::Write;
+    for c in s.chars().take(64) {
+        let ok = matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e');
+        f.write_char(if ok { c } else { '?' })?;
+    }
+    Ok(())
+}
+
+impl core::error::Error for Error {}

@@ -1,0 +1,22 @@
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+#![doc = include_str!("../README.md")]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod base64url;
+pub mod dpop;
+pub mod error;
+pub mod jwk;
+pub mod jws;
+pub mod pkce;
+pub mod token;
+
+pub use error::{Error, Result};

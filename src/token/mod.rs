@@ -1,0 +1,4 @@
+//! Token requests and responses.
+
+pub mod request;
+pub mod response;
