@@ -32,6 +32,8 @@ pub enum Error {
     JsonInvalid(&'static str),
     /// The random number generator failed.
     RngFailure,
+    /// An argument passed to the API has the wrong type or shape: the message names it.
+    ArgumentInvalid(&'static str),
 
     // ----- PKCE (RFC 7636) ----------------------------------------------------------------
     /// A code verifier is not 43-128 characters from the unreserved set (§4.1).
@@ -133,6 +135,8 @@ pub enum Error {
     OAuth(ErrorResponse),
     /// A `WWW-Authenticate` header could not be parsed.
     ChallengeInvalid(&'static str),
+    /// A `DPoP-Nonce` response header is not `1*NQCHAR` (RFC 9449 §8.1).
+    DpopNonceInvalid(&'static str),
 }
 
 impl Error {
@@ -147,6 +151,7 @@ impl Error {
             Error::Base64urlInvalid => "BASE64URL_INVALID",
             Error::JsonInvalid(_) => "JSON_INVALID",
             Error::RngFailure => "RNG_FAILURE",
+            Error::ArgumentInvalid(_) => "ARGUMENT_INVALID",
             Error::PkceVerifierInvalid(_) => "PKCE_VERIFIER_INVALID",
             Error::PkceChallengeInvalid(_) => "PKCE_CHALLENGE_INVALID",
             Error::PkceMethodUnsupported => "PKCE_METHOD_UNSUPPORTED",
@@ -190,6 +195,7 @@ impl Error {
             Error::TokenTypeUnsupported => "TOKEN_TYPE_UNSUPPORTED",
             Error::OAuth(_) => "OAUTH_ERROR",
             Error::ChallengeInvalid(_) => "CHALLENGE_INVALID",
+            Error::DpopNonceInvalid(_) => "DPOP_NONCE_INVALID",
         }
     }
 
@@ -234,6 +240,7 @@ impl fmt::Display for Error {
             Error::Base64urlInvalid => f.write_str("input is not unpadded base64url"),
             Error::JsonInvalid(what) => write!(f, "invalid JSON: {what}"),
             Error::RngFailure => f.write_str("the random number generator failed"),
+            Error::ArgumentInvalid(why) => write!(f, "invalid argument: {why}"),
             Error::PkceVerifierInvalid(why) => write!(f, "invalid PKCE code_verifier: {why}"),
             Error::PkceChallengeInvalid(why) => write!(f, "invalid PKCE code_challenge: {why}"),
             Error::PkceMethodUnsupported => f.write_str(
@@ -299,6 +306,7 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::ChallengeInvalid(why) => write!(f, "invalid WWW-Authenticate header: {why}"),
+            Error::DpopNonceInvalid(why) => write!(f, "invalid DPoP-Nonce header: {why}"),
         }
     }
 }

@@ -18,5 +18,7 @@ pub mod jwk;
 pub mod jws;
 pub mod pkce;
 pub mod token;
+#[cfg(feature = "wasm")]
+pub mod wasm;
 
 pub use error::{Error, Result};

@@ -1,0 +1,201 @@
+//! The JavaScript face of the core, built by wasm-pack into `pkg/` (feature `wasm`).
+//!
+//! The Rust functions here are the package's JS exports under their camelCase names.
+//!
+//! This is the only module that names wasm-bindgen, js-sys or getrandom. Every export is
+//! a thin shell over a core value: it reads its arguments strictly (a wrong type is an
+//! `ARGUMENT_INVALID` error, never a silent coercion), calls the core, and turns a core
+//! [`Error`] into a JS `Error` whose `.code` is the stable library code.
+
+use alloc::string::{String, ToString};
+
+use js_sys::{Function, Object, Reflect};
+use wasm_bindgen::prelude::*;
+
+use crate::error::Error;
+
+mod dpop;
+mod pkce;
+mod token;
+
+pub use dpop::{DpopKey, calculate_jwk_thumbprint};
+pub use pkce::{calculate_code_challenge, generate_code_verifier, generate_pkce};
+pub use token::{
+    authorization_code_grant_body, client_credentials_grant_body, parse_token_response_js,
+    refresh_token_grant_body,
+};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_ERROR: &'static str = r#"
+/** Every function of this package throws an `EdgeOAuthError` on failure. */
+export interface EdgeOAuthError extends Error {
+  /** The stable library error code, e.g. `DPOP_HTU_MISMATCH` or `OAUTH_ERROR`. */
+  code: string;
+  /** For `OAUTH_ERROR`: the RFC 6749 `error` code sent by the server. */
+  error?: string;
+  /** For `OAUTH_ERROR`: the server's `error_description`. */
+  errorDescription?: string;
+  /** For `OAUTH_ERROR`: the server's `error_uri`. */
+  errorUri?: string;
+  /** For `OAUTH_ERROR`: the HTTP status of the response. */
+  status?: number;
+  /** For `OAUTH_ERROR`: the `DPoP-Nonce` header of the response, if any. */
+  dpopNonce?: string;
+}
+"#;
+
+/// Turns a core error into a JS `Error` with `.code` (and the OAuth error members).
+pub(crate) fn js_error(err: &Error) -> JsValue {
+    let js = js_sys::Error::new(&err.to_string());
+    js.set_name("EdgeOAuthError");
+    let obj: &JsValue = js.as_ref();
+    set(obj, "code", &JsValue::from_str(err.code()));
+    if let Error::OAuth(resp) = err {
+        set(obj, "error", &JsValue::from_str(&resp.error));
+        set_opt_str(obj, "errorDescription", resp.error_description.as_deref());
+        set_opt_str(obj, "errorUri", resp.error_uri.as_deref());
+        set(obj, "status", &JsValue::from(resp.status));
+        set_opt_str(obj, "dpopNonce", resp.dpop_nonce.as_deref());
+    }
+    js.into()
+}
+
+/// Maps a core result into a JS result.
+pub(crate) fn js<T>(result: Result<T, Error>) -> Result<T, JsValue> {
+    result.map_err(|e| js_error(&e))
+}
+
+/// Sets `obj[key] = value`. Setting a property on a fresh plain object cannot fail.
+pub(crate) fn set(obj: &JsValue, key: &str, value: &JsValue) {
+    let _ = Reflect::set(obj, &JsValue::from_str(key), value);
+}
+
+/// Sets `obj[key]` when `value` is present.
+pub(crate) fn set_opt_str(obj: &JsValue, key: &str, value: Option<&str>) {
+    if let Some(v) = value {
+        set(obj, key, &JsValue::from_str(v));
+    }
+}
+
+/// A fresh plain object.
+pub(crate) fn object() -> JsValue {
+    Object::new().into()
+}
+
+/// Reads `obj[key]`: `None` when it is `undefined` or `null`.
+fn get(obj: &JsValue, key: &str) -> Option<JsValue> {
+    Reflect::get(obj, &JsValue::from_str(key))
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+/// Checks that an options argument is a plain object.
+pub(crate) fn expect_object(value: &JsValue, what: &'static str) -> Result<(), JsValue> {
+    if value.is_object() && !value.is_function() && !js_sys::Array::is_array(value) {
+        Ok(())
+    } else {
+        Err(js_error(&Error::ArgumentInvalid(what)))
+    }
+}
+
+/// Reads an optional string member; any other type is `ARGUMENT_INVALID` naming it.
+pub(crate) fn opt_string(
+    obj: &JsValue,
+    key: &str,
+    what: &'static str,
+) -> Result<Option<String>, JsValue> {
+    match get(obj, key) {
+        None => Ok(None),
+        Some(v) => v
+            .as_string()
+            .map(Some)
+            .ok_or_else(|| js_error(&Error::ArgumentInvalid(what))),
+    }
+}
+
+/// Reads a required string member.
+pub(crate) fn req_string(obj: &JsValue, key: &str, what: &'static str) -> Result<String, JsValue> {
+    opt_string(obj, key, what)?.ok_or_else(|| js_error(&Error::ArgumentInvalid(what)))
+}
+
+/// Reads an optional integer member (a finite JS number with no fraction, in the safe
+/// integer range).
+pub(crate) fn opt_integer(
+    obj: &JsValue,
+    key: &str,
+    what: &'static str,
+) -> Result<Option<i64>, JsValue> {
+    match get(obj, key) {
+        None => Ok(None),
+        Some(v) => match v.as_f64() {
+            Some(n) if n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0 => {
+                // In range and integral: the conversion is exact.
+                Ok(Some(n as i64))
+            }
+            _ => Err(js_error(&Error::ArgumentInvalid(what))),
+        },
+    }
+}
+
+/// Accepts a JWK either as a JS object or as a JSON string and returns its JSON text.
+pub(crate) fn jwk_json(value: &JsValue, what: &'static str) -> Result<String, JsValue> {
+    if let Some(s) = value.as_string() {
+        return Ok(s);
+    }
+    expect_object(value, what)?;
+    js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| js_error(&Error::ArgumentInvalid(what)))
+}
+
+/// Parses a JSON text produced by the core into a JS value.
+pub(crate) fn json_to_js(json: &str) -> Result<JsValue, JsValue> {
+    js_sys::JSON::parse(json).map_err(|_| js_error(&Error::JsonInvalid("internal JSON")))
+}
+
+/// Reads one header from a `Headers` instance, a `Map`-like object with `get`, or a plain
+/// object whose keys are compared case-insensitively.
+pub(crate) fn header(headers: &JsValue, name: &str) -> Result<Option<String>, JsValue> {
+    if headers.is_undefined() || headers.is_null() {
+        return Ok(None);
+    }
+    expect_object(
+        headers,
+        "headers must be a Headers instance or a plain object",
+    )?;
+    if let Some(get_fn) = get(headers, "get").and_then(|f| f.dyn_into::<Function>().ok()) {
+        let v = get_fn
+            .call1(headers, &JsValue::from_str(name))
+            .map_err(|_| js_error(&Error::ArgumentInvalid("headers.get failed")))?;
+        return Ok(v.as_string());
+    }
+    let entries = Object::entries(headers.unchecked_ref());
+    for entry in entries.iter() {
+        let key = Reflect::get_u32(&entry, 0).ok().and_then(|k| k.as_string());
+        if key.is_some_and(|k| k.eq_ignore_ascii_case(name)) {
+            let v = Reflect::get_u32(&entry, 1).unwrap_or(JsValue::UNDEFINED);
+            return match v.as_string() {
+                Some(s) => Ok(Some(s)),
+                None => Err(js_error(&Error::ArgumentInvalid(
+                    "header values must be strings",
+                ))),
+            };
+        }
+    }
+    Ok(None)
+}
+
+/// The current time in whole seconds since the Unix epoch, from `Date.now()`.
+pub(crate) fn now_seconds() -> i64 {
+    // Date.now() is a finite millisecond count well inside i64 range.
+    (js_sys::Date::now() / 1000.0).floor() as i64
+}
+
+/// The platform CSPRNG (`crypto.getRandomValues`), as an infallible rand_core RNG.
+///
+/// `getRandomValues` only fails when the platform has no CSPRNG at all; nothing in this
+/// package can work then, so that failure aborts instead of returning an error.
+pub(crate) fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
+    rand_core::UnwrapErr(getrandom::SysRng)
+}

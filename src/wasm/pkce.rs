@@ -1,0 +1,72 @@
+//! PKCE (RFC 7636) for JavaScript.
+
+use alloc::string::String;
+
+use wasm_bindgen::prelude::*;
+
+use super::{js, object, rng, set};
+use crate::pkce::CodeVerifier;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_PKCE: &'static str = r#"
+/** A PKCE pair, ready for an authorization request and the code exchange. */
+export interface Pkce {
+  /** The secret `code_verifier` (43 characters), kept until the code exchange. */
+  codeVerifier: string;
+  /** `BASE64URL(SHA-256(codeVerifier))`. */
+  codeChallenge: string;
+  /** Always `"S256"`. */
+  codeChallengeMethod: "S256";
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The TypeScript `Pkce` interface.
+    #[wasm_bindgen(typescript_type = "Pkce")]
+    pub type JsPkce;
+}
+
+/// Generates a fresh `code_verifier` from 32 random bytes (43 characters).
+///
+/// ```js
+/// const verifier = generateCodeVerifier(); // "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"-like
+/// ```
+#[wasm_bindgen(js_name = generateCodeVerifier)]
+pub fn generate_code_verifier() -> Result<String, JsValue> {
+    let verifier = CodeVerifier::generate(&mut rng());
+    Ok(String::from(verifier.as_str()))
+}
+
+/// Computes the S256 `code_challenge` of a verifier, after checking that the verifier
+/// is 43-128 characters from the unreserved set.
+///
+/// ```js
+/// calculateCodeChallenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+/// // "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+/// ```
+#[wasm_bindgen(js_name = calculateCodeChallenge)]
+pub fn calculate_code_challenge(verifier: String) -> Result<String, JsValue> {
+    let verifier = js(CodeVerifier::new(verifier))?;
+    Ok(String::from(verifier.challenge().as_str()))
+}
+
+/// Generates a verifier and its S256 challenge in one call.
+///
+/// ```js
+/// const { codeVerifier, codeChallenge, codeChallengeMethod } = generatePkce();
+/// ```
+#[wasm_bindgen(js_name = generatePkce)]
+pub fn generate_pkce() -> Result<JsPkce, JsValue> {
+    let verifier = CodeVerifier::generate(&mut rng());
+    let challenge = verifier.challenge();
+    let out = object();
+    set(&out, "codeVerifier", &JsValue::from_str(verifier.as_str()));
+    set(
+        &out,
+        "codeChallenge",
+        &JsValue::from_str(challenge.as_str()),
+    );
+    set(&out, "codeChallengeMethod", &JsValue::from_str("S256"));
+    Ok(out.unchecked_into())
+}

@@ -1,0 +1,206 @@
+//! Token requests and responses (RFC 6749 §4, §5) for JavaScript.
+
+use alloc::string::String;
+
+use wasm_bindgen::prelude::*;
+
+use super::{
+    expect_object, header, js, js_error, now_seconds, object, opt_string, req_string, set,
+};
+use crate::error::Error;
+use crate::token::request::{AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant};
+use crate::token::response::{TokenType, parse_dpop_nonce, parse_token_response};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TOKEN: &'static str = r#"
+/** Parameters of an `authorization_code` token request (RFC 6749 §4.1.3, RFC 7636 §4.5). */
+export interface AuthorizationCodeGrantOptions {
+  code: string;
+  redirectUri: string;
+  codeVerifier: string;
+  /** Sent in the body for public clients. */
+  clientId?: string;
+}
+
+/** Parameters of a `refresh_token` request (RFC 6749 §6). */
+export interface RefreshTokenGrantOptions {
+  refreshToken: string;
+  /** Narrows the scope; omit to keep the original scope. */
+  scope?: string;
+  clientId?: string;
+}
+
+/** Parameters of a `client_credentials` request (RFC 6749 §4.4, Auth0 style). */
+export interface ClientCredentialsGrantOptions {
+  /** The API identifier (Auth0's `audience`). */
+  audience?: string;
+  /** An RFC 8707 resource indicator. */
+  resource?: string;
+  /** An Auth0 organization id or name. */
+  organization?: string;
+  scope?: string;
+  clientId?: string;
+}
+
+/** A validated token response (RFC 6749 §5.1). */
+export interface TokenSet {
+  accessToken: string;
+  /** `"Bearer"` or `"DPoP"`, normalised from the case-insensitive wire value. */
+  tokenType: "Bearer" | "DPoP";
+  /** Lifetime in seconds, as sent. */
+  expiresIn?: number;
+  /** Expiry in seconds since the epoch: now + expiresIn. */
+  expiresAt?: number;
+  refreshToken?: string;
+  idToken?: string;
+  /** The granted scope, when the server sent it. */
+  scope?: string;
+}
+
+/** Response headers: a `Headers` instance or a plain object. */
+export type HeadersLike = Headers | Record<string, string>;
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The TypeScript `AuthorizationCodeGrantOptions` interface.
+    #[wasm_bindgen(typescript_type = "AuthorizationCodeGrantOptions")]
+    pub type JsAuthorizationCodeGrantOptions;
+    /// The TypeScript `RefreshTokenGrantOptions` interface.
+    #[wasm_bindgen(typescript_type = "RefreshTokenGrantOptions")]
+    pub type JsRefreshTokenGrantOptions;
+    /// The TypeScript `ClientCredentialsGrantOptions` interface.
+    #[wasm_bindgen(typescript_type = "ClientCredentialsGrantOptions")]
+    pub type JsClientCredentialsGrantOptions;
+    /// The TypeScript `TokenSet` interface.
+    #[wasm_bindgen(typescript_type = "TokenSet")]
+    pub type JsTokenSet;
+    /// The TypeScript `HeadersLike` type.
+    #[wasm_bindgen(typescript_type = "HeadersLike")]
+    pub type JsHeadersLike;
+}
+
+/// Builds the `application/x-www-form-urlencoded` body of an `authorization_code` request.
+///
+/// ```js
+/// const body = authorizationCodeGrantBody({ code, redirectUri, codeVerifier, clientId });
+/// // "grant_type=authorization_code&code=...&redirect_uri=...&code_verifier=...&client_id=..."
+/// ```
+#[wasm_bindgen(js_name = authorizationCodeGrantBody)]
+pub fn authorization_code_grant_body(
+    options: &JsAuthorizationCodeGrantOptions,
+) -> Result<String, JsValue> {
+    expect_object(options, "options must be an object")?;
+    let code = req_string(options, "code", "code must be a string")?;
+    let redirect_uri = req_string(options, "redirectUri", "redirectUri must be a string")?;
+    let code_verifier = req_string(options, "codeVerifier", "codeVerifier must be a string")?;
+    let client_id = opt_string(options, "clientId", "clientId must be a string")?;
+    let grant = AuthorizationCodeGrant {
+        code: &code,
+        redirect_uri: &redirect_uri,
+        code_verifier: &code_verifier,
+        client_id: client_id.as_deref(),
+    };
+    js(grant.to_form())
+}
+
+/// Builds the body of a `refresh_token` request.
+///
+/// ```js
+/// const body = refreshTokenGrantBody({ refreshToken, scope: "read:items" });
+/// ```
+#[wasm_bindgen(js_name = refreshTokenGrantBody)]
+pub fn refresh_token_grant_body(options: &JsRefreshTokenGrantOptions) -> Result<String, JsValue> {
+    expect_object(options, "options must be an object")?;
+    let refresh_token = req_string(options, "refreshToken", "refreshToken must be a string")?;
+    let scope = opt_string(options, "scope", "scope must be a string")?;
+    let client_id = opt_string(options, "clientId", "clientId must be a string")?;
+    let grant = RefreshTokenGrant {
+        refresh_token: &refresh_token,
+        scope: scope.as_deref(),
+        client_id: client_id.as_deref(),
+    };
+    js(grant.to_form())
+}
+
+/// Builds the body of a `client_credentials` request.
+///
+/// ```js
+/// const body = clientCredentialsGrantBody({ audience: "https://api.example.com", scope: "read:items" });
+/// ```
+#[wasm_bindgen(js_name = clientCredentialsGrantBody)]
+pub fn client_credentials_grant_body(
+    options: &JsClientCredentialsGrantOptions,
+) -> Result<String, JsValue> {
+    expect_object(options, "options must be an object")?;
+    let audience = opt_string(options, "audience", "audience must be a string")?;
+    let resource = opt_string(options, "resource", "resource must be a string")?;
+    let organization = opt_string(options, "organization", "organization must be a string")?;
+    let scope = opt_string(options, "scope", "scope must be a string")?;
+    let client_id = opt_string(options, "clientId", "clientId must be a string")?;
+    let grant = ClientCredentialsGrant {
+        audience: audience.as_deref(),
+        resource: resource.as_deref(),
+        organization: organization.as_deref(),
+        scope: scope.as_deref(),
+        client_id: client_id.as_deref(),
+    };
+    js(grant.to_form())
+}
+
+/// Parses and validates a token endpoint response (RFC 6749 §5.1, §5.2).
+///
+/// Returns the `TokenSet` for a valid 200 response. Throws an `EdgeOAuthError`: with code
+/// `OAUTH_ERROR` and `.error`, `.errorDescription`, `.status`, `.dpopNonce` for an error
+/// response, or with the code of the exact problem for anything malformed.
+///
+/// ```js
+/// const res = await fetch(tokenEndpoint, { method: "POST", body, headers });
+/// const tokens = parseTokenResponse(res.status, await res.text(), res.headers);
+/// ```
+#[wasm_bindgen(js_name = parseTokenResponse)]
+pub fn parse_token_response_js(
+    status: u16,
+    body_text: String,
+    headers: Option<JsHeadersLike>,
+) -> Result<JsTokenSet, JsValue> {
+    let headers: JsValue = headers.map(Into::into).unwrap_or(JsValue::UNDEFINED);
+    let now = u64::try_from(now_seconds()).unwrap_or(0);
+    let set_ = match parse_token_response(status, &body_text, now) {
+        Ok(set_) => set_,
+        Err(Error::OAuth(mut resp)) => {
+            resp.dpop_nonce =
+                header(&headers, "DPoP-Nonce")?.and_then(|v| parse_dpop_nonce(&v).ok());
+            return Err(js_error(&Error::OAuth(resp)));
+        }
+        Err(e) => return Err(js_error(&e)),
+    };
+    let out = object();
+    set(
+        &out,
+        "accessToken",
+        &JsValue::from_str(set_.access_token.as_str()),
+    );
+    let token_type = match set_.token_type {
+        TokenType::Bearer => "Bearer",
+        TokenType::Dpop => "DPoP",
+    };
+    set(&out, "tokenType", &JsValue::from_str(token_type));
+    if let Some(n) = set_.expires_in {
+        // Token lifetimes are far below 2^53: the conversion is exact.
+        set(&out, "expiresIn", &JsValue::from_f64(n as f64));
+    }
+    if let Some(n) = set_.expires_at {
+        set(&out, "expiresAt", &JsValue::from_f64(n as f64));
+    }
+    if let Some(t) = &set_.refresh_token {
+        set(&out, "refreshToken", &JsValue::from_str(t.as_str()));
+    }
+    if let Some(t) = &set_.id_token {
+        set(&out, "idToken", &JsValue::from_str(t.as_str()));
+    }
+    if let Some(s) = &set_.scope {
+        set(&out, "scope", &JsValue::from_str(s));
+    }
+    Ok(out.unchecked_into())
+}
