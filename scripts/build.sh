@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds the npm package into pkg/: the release wasm, its ES module glue and TypeScript
+# types (`--target web`: loads in browsers without a bundler, in Vite, and in Node through
+# `initSync`). Installs what is missing first (scripts/setup.sh; quick when nothing is).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+[ "${EDGE_OAUTH_SETUP_DONE:-}" = 1 ] || bash scripts/setup.sh
+# node_modules/.bin first: wasm-pack runs the first wasm-opt on PATH, and the npm
+# `binaryen` one is the version we test with (older distribution builds can corrupt
+# modules that use current wasm features).
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+die() { printf 'build: error: %s\n' "$*" >&2; exit 1; }
+
+wasm_opt=$(command -v wasm-opt || true)
+[ "$wasm_opt" = "$PWD/node_modules/.bin/wasm-opt" ] \
+    || die "node_modules/.bin/wasm-opt is missing: run scripts/setup.sh"
+command -v wasm-pack >/dev/null 2>&1 || die "wasm-pack is missing: run scripts/setup.sh"
+command -v wasm-bindgen >/dev/null 2>&1 || die "wasm-bindgen is missing: run scripts/setup.sh"
+
+# --mode no-install: use the wasm-bindgen and wasm-opt on PATH, never download one.
+# --no-pack: the root package.json is the npm package, pkg/ only holds the build.
+wasm-pack build --release --target web --out-dir pkg --mode no-install --no-pack
+
+for f in edge_oauth.js edge_oauth.d.ts edge_oauth_bg.wasm; do
+    [ -s "pkg/$f" ] || die "pkg/$f was not produced"
+done
+
+printf 'build: pkg/ ready (wasm-opt: %s)\n' "$(wasm-opt --version)"
+ls -l pkg/ | awk 'NR > 1 { printf "  %8d  %s\n", $5, $9 }'

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Installs everything the build and the tests need, skipping what is already there.
+# Needs: Debian with rustup and Node 20+. Safe to run again: a second run only checks.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+WASM_BINDGEN_VERSION=0.2.130
+WASM_PACK_VERSION=0.15.1
+RUST_TARGETS=(wasm32-unknown-unknown thumbv7em-none-eabi)
+
+say() { printf 'setup: %s\n' "$*"; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+# Runs as root directly; otherwise through sudo when there is one.
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        die "need root (or sudo) to run: $*"
+    fi
+}
+
+# `cargo install --locked` first; some pinned lockfiles name yanked or missing crates,
+# so fall back to a fresh resolution of the same version.
+cargo_install() {
+    local crate=$1 version=$2
+    say "installing $crate $version (cargo install, takes a few minutes)"
+    if ! cargo install "$crate" --version "$version" --locked; then
+        say "cargo install --locked failed for $crate $version; retrying without --locked"
+        cargo install "$crate" --version "$version"
+    fi
+}
+
+command -v rustup >/dev/null 2>&1 || die "rustup not found: install it from your package manager or rustup.rs"
+command -v node >/dev/null 2>&1 || die "node not found: install Node 20 or newer"
+command -v npm >/dev/null 2>&1 || die "npm not found: install Node 20 or newer"
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 20 ] || die "Node $(node --version) is too old: need 20 or newer"
+
+# Rust components used by the tests.
+components=$(rustup component list --installed)
+for component in rustfmt clippy; do
+    if grep -q "^$component" <<<"$components"; then
+        say "rust component $component: present"
+    else
+        say "adding rust component $component"
+        rustup component add "$component"
+    fi
+done
+
+# Rust targets: wasm for the package, a bare-metal target for the no_std proof.
+installed_targets=$(rustup target list --installed)
+for target in "${RUST_TARGETS[@]}"; do
+    if grep -qx "$target" <<<"$installed_targets"; then
+        say "rust target $target: present"
+    else
+        say "adding rust target $target"
+        rustup target add "$target"
+    fi
+done
+
+# wasm-bindgen CLI, pinned to the version of the wasm-bindgen crate in Cargo.lock.
+if [ "$(wasm-bindgen --version 2>/dev/null || true)" = "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+    say "wasm-bindgen $WASM_BINDGEN_VERSION: present"
+else
+    cargo_install wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
+fi
+
+# wasm-pack (it finds wasm-bindgen and wasm-opt on PATH, so it downloads nothing).
+if command -v wasm-pack >/dev/null 2>&1; then
+    say "wasm-pack: present ($(wasm-pack --version))"
+else
+    cargo_install wasm-pack "$WASM_PACK_VERSION"
+fi
+
+# npm dev dependencies, exactly as locked.
+if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] \
+    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    say "installing npm dependencies (npm ci)"
+    npm ci --no-audit --no-fund
+else
+    say "npm dependencies: present"
+fi
+
+# Chromium and its WebDriver, from Debian, for the browser tests and the benchmark.
+if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+    say "chromium and chromedriver: present"
+else
+    say "installing chromium and chromium-driver (apt-get)"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
+fi
+
+
+say "done"

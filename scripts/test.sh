@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs every test, in order, stopping at the first failure: formatting and lints, the
+# native Rust tests, the no_std build, the wasm tests in headless Chromium, the release
+# build of pkg/, and the node:test suite that cross-checks pkg/ against jose.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+started=$SECONDS
+section() { printf '\n=== %s ===\n' "$*"; }
+trap 'status=$?; [ $status -eq 0 ] || printf "\n=== FAILED (exit %s) after %ss ===\n" "$status" "$((SECONDS - started))" >&2' EXIT
+
+section "setup"
+bash scripts/setup.sh
+export EDGE_OAUTH_SETUP_DONE=1
+
+section "cargo fmt --check"
+cargo fmt --all -- --check
+
+section "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+section "cargo test"
+cargo test --workspace
+
+section "no_std build (thumbv7em-none-eabi)"
+cargo build -p edge-oauth --no-default-features --target thumbv7em-none-eabi
+
+section "wasm tests in headless Chromium"
+# The system chromedriver (never a downloaded one), Chromium flags for root and no network.
+WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/scripts/webdriver.json" \
+    wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver --mode no-install
+
+section "build pkg/"
+bash scripts/build.sh
+
+section "node:test suite (pkg/ in Node, cross-checked with jose)"
+node --test tests/js/*.test.mjs
+
+
+section "all tests passed in $((SECONDS - started))s"
