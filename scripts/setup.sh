@@ -95,5 +95,18 @@ else
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
 fi
 
+# --- the worker (issue 3) ------------------------------------------------------------
+# worker-build turns worker/ into build/worker/shim.mjs for wrangler; scripts/lib/dev.mjs
+# points it at the wasm-bindgen above and at node_modules' wasm-opt and esbuild, so it
+# downloads nothing.
+WORKER_BUILD_VERSION=0.8.7
+if command -v worker-build >/dev/null 2>&1; then
+    say "worker-build: present"
+else
+    cargo_install worker-build "$WORKER_BUILD_VERSION"
+fi
+[ -x node_modules/@esbuild/linux-x64/bin/esbuild ] \
+    || die "node_modules/@esbuild/linux-x64/bin/esbuild is missing (npm ci should install it with esbuild)"
+# --- end of the worker section ---------------------------------------------------------
 
 say "done"

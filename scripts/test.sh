@@ -38,5 +38,11 @@ bash scripts/build.sh
 section "node:test suite (pkg/ in Node, cross-checked with jose)"
 node --test tests/js/*.test.mjs
 
+# --- the worker end to end (issue 3) ---------------------------------------------------
+# Builds the worker when its sources changed, then runs it under `wrangler dev` on a free
+# 127.0.0.1 port with a fresh local KV, and stops it afterwards.
+section "end-to-end suite (the worker under wrangler dev)"
+WRANGLER_SEND_METRICS=false node --test --test-concurrency=1 tests/e2e/*.test.mjs
+# --- end of the worker section ---------------------------------------------------------
 
 section "all tests passed in $((SECONDS - started))s"

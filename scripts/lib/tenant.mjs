@@ -1,0 +1,461 @@
+// Tenant records (clients, APIs, client grants, users) as the worker reads them from KV.
+// The record formats are the worker's (worker/src/config.rs); keep the two in step.
+//
+//   client:{client_id}              the client, with only a SHA-256 hash of its secret
+//   api:{identifier}                an API (the identifier is the token audience)
+//   grant:{client_id}:{audience}    a client grant for client_credentials
+//   user:{lowercased email}         a user, with a PBKDF2-SHA256 password hash
+
+import { createCipheriv, createHash, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export class TenantError extends Error {}
+
+export const APP_TYPES = ['spa', 'regular_web', 'm2m'];
+export const AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt'];
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'];
+const SECRET_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt'];
+const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
+
+/** What each application type may use, and what it gets when nothing is given. */
+const TYPE_RULES = {
+  spa: {
+    grants: ['authorization_code', 'refresh_token'],
+    defaultGrants: ['authorization_code', 'refresh_token'],
+    methods: ['none'],
+    defaultMethod: 'none',
+  },
+  regular_web: {
+    grants: ['authorization_code', 'refresh_token', 'client_credentials'],
+    defaultGrants: ['authorization_code', 'refresh_token'],
+    methods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt'],
+    defaultMethod: 'client_secret_basic',
+  },
+  m2m: {
+    grants: ['client_credentials'],
+    defaultGrants: ['client_credentials'],
+    methods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt'],
+    defaultMethod: 'client_secret_basic',
+  },
+};
+
+/** PBKDF2 iterations for new passwords: a login stays well under the free plan's 10 ms of CPU. */
+export const DEFAULT_PBKDF2_ITERATIONS = 20000;
+/** Deployed Workers refuse WebCrypto PBKDF2 above 100 000 iterations. */
+export const MAX_PBKDF2_ITERATIONS = 100000;
+export const MIN_PBKDF2_ITERATIONS = 1000;
+export const DEFAULT_TOKEN_LIFETIME = 86400;
+export const MAX_TOKEN_LIFETIME = 2592000; // 30 days
+
+export const b64url = (buf) => Buffer.from(buf).toString('base64url');
+export const sha256b64url = (s) => b64url(createHash('sha256').update(s, 'utf8').digest());
+
+/** 32 random bytes, base64url (43 characters). */
+export const generateSecret = () => b64url(randomBytes(32));
+
+/** A client id: 24 random bytes, base64url (32 characters, no ':' so grant keys stay unambiguous). */
+export const generateClientId = () => b64url(randomBytes(24));
+
+// ---------------------------------------------------------------- validation helpers
+
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 §3.3 scope-token (NQCHAR)
+const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+function checkName(name, what) {
+  if (typeof name !== 'string' || name.trim() === '') throw new TenantError(`${what} is required`);
+  if (name.length > 200) throw new TenantError(`${what} is longer than 200 characters`);
+  if (/[\u0000-\u001f\u007f]/.test(name)) throw new TenantError(`${what} contains a control character`);
+  return name.trim();
+}
+
+function checkClientId(id) {
+  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(id)) {
+    throw new TenantError(`client id '${id}' must be 1 to 128 characters of A-Z a-z 0-9 _ . -`);
+  }
+  return id;
+}
+
+export function checkRedirectUri(uri) {
+  let url;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw new TenantError(`redirect URI '${uri}' is not an absolute URL`);
+  }
+  if (url.hash || uri.includes('#')) throw new TenantError(`redirect URI '${uri}' has a fragment (RFC 6749 §3.1.2)`);
+  if (url.protocol === 'http:' && !LOOPBACK.has(url.hostname)) {
+    throw new TenantError(`redirect URI '${uri}' uses http on a host other than 127.0.0.1, [::1] or localhost (RFC 9700 §2.6)`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new TenantError(`redirect URI '${uri}' must use https (or http on a loopback host)`);
+  }
+  if (url.username || url.password) throw new TenantError(`redirect URI '${uri}' carries credentials`);
+  return uri; // stored as given: /authorize compares it by exact string match
+}
+
+export function checkOrigin(origin) {
+  let url;
+  try {
+    url = new URL(origin);
+  } catch {
+    throw new TenantError(`origin '${origin}' is not a URL like https://app.example.com`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TenantError(`origin '${origin}' must use http or https`);
+  if (url.origin !== origin) {
+    throw new TenantError(`origin '${origin}' must be scheme://host[:port] with no path or trailing slash (did you mean '${url.origin}'?)`);
+  }
+  return origin;
+}
+
+export function checkScopes(scopes, what = 'scope') {
+  const seen = new Set();
+  for (const s of scopes) {
+    if (!SCOPE_TOKEN.test(s)) throw new TenantError(`${what} '${s}' is not a valid scope token (printable ASCII, no space, '"' or '\\')`);
+    if (seen.has(s)) throw new TenantError(`${what} '${s}' is given twice`);
+    seen.add(s);
+  }
+  return [...scopes];
+}
+
+function checkPublicJwks(jwks) {
+  if (typeof jwks === 'string') {
+    try {
+      jwks = JSON.parse(jwks);
+    } catch (e) {
+      throw new TenantError(`--jwks is not JSON: ${e.message}`);
+    }
+  }
+  if (Array.isArray(jwks)) jwks = { keys: jwks };
+  else if (jwks && jwks.kty) jwks = { keys: [jwks] };
+  if (!jwks || !Array.isArray(jwks.keys) || jwks.keys.length === 0) {
+    throw new TenantError('--jwks must be a JWK, an array of JWKs, or a JWK Set {"keys":[...]} with at least one key');
+  }
+  const kids = new Set();
+  jwks.keys.forEach((k, i) => {
+    const at = `jwks key ${i}${k && k.kid ? ` (kid '${k.kid}')` : ''}`;
+    if (!k || typeof k !== 'object') throw new TenantError(`${at} is not an object`);
+    for (const priv of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']) {
+      if (priv in k) throw new TenantError(`${at} contains private member '${priv}': register the public key only`);
+    }
+    if (k.kty === 'EC') {
+      if (k.crv !== 'P-256') throw new TenantError(`${at}: only EC keys on P-256 (ES256) are supported, got crv '${k.crv}'`);
+      for (const m of ['x', 'y']) {
+        if (typeof k[m] !== 'string' || Buffer.from(k[m], 'base64url').length !== 32) {
+          throw new TenantError(`${at}: '${m}' must be 32 bytes of base64url`);
+        }
+      }
+    } else if (k.kty === 'RSA') {
+      if (typeof k.n !== 'string' || Buffer.from(k.n, 'base64url').length < 256) {
+        throw new TenantError(`${at}: RSA modulus 'n' must be at least 2048 bits`);
+      }
+      if (typeof k.e !== 'string' || k.e === '') throw new TenantError(`${at}: RSA exponent 'e' is missing`);
+    } else {
+      throw new TenantError(`${at}: kty must be 'EC' or 'RSA', got '${k.kty}'`);
+    }
+    if (k.use !== undefined && k.use !== 'sig') throw new TenantError(`${at}: use must be 'sig'`);
+    if (k.kid !== undefined) {
+      if (kids.has(k.kid)) throw new TenantError(`${at}: kid is used twice`);
+      kids.add(k.kid);
+    }
+  });
+  return { keys: jwks.keys };
+}
+
+// ---------------------------------------------------------------- record builders
+
+/**
+ * Builds a client record. Returns `{ record, secret }`; `secret` is the only copy of a
+ * generated secret (the record keeps its SHA-256 hash) and is undefined for public clients
+ * and private_key_jwt.
+ */
+export function buildClient({
+  name, type, clientId, redirectUris = [], origins = [], grantTypes, authMethod, jwks, secret,
+  clientSecretKey,
+}) {
+  if (!APP_TYPES.includes(type)) throw new TenantError(`--type must be one of ${APP_TYPES.join(', ')}${type ? `, got '${type}'` : ''}`);
+  const rules = TYPE_RULES[type];
+  name = checkName(name, '--name');
+  clientId = clientId === undefined ? generateClientId() : checkClientId(clientId);
+
+  const grants = grantTypes && grantTypes.length ? grantTypes : rules.defaultGrants;
+  for (const g of grants) {
+    if (!GRANT_TYPES.includes(g)) throw new TenantError(`grant type '${g}' is not supported (one of ${GRANT_TYPES.join(', ')})`);
+    if (!rules.grants.includes(g)) throw new TenantError(`a ${type} client cannot use grant type '${g}' (allowed: ${rules.grants.join(', ')})`);
+  }
+  if (new Set(grants).size !== grants.length) throw new TenantError('a grant type is given twice');
+  if (grants.includes('refresh_token') && !grants.includes('authorization_code')) {
+    throw new TenantError("grant type 'refresh_token' needs 'authorization_code' (refresh tokens come from user logins)");
+  }
+
+  const method = authMethod ?? rules.defaultMethod;
+  if (!AUTH_METHODS.includes(method)) throw new TenantError(`--auth-method must be one of ${AUTH_METHODS.join(', ')}, got '${method}'`);
+  if (!rules.methods.includes(method)) {
+    throw new TenantError(`a ${type} client cannot use --auth-method ${method} (allowed: ${rules.methods.join(', ')})`);
+  }
+
+  const usesCode = grants.includes('authorization_code');
+  if (usesCode && redirectUris.length === 0) throw new TenantError(`a client with the authorization_code grant needs at least one --redirect-uri`);
+  if (!usesCode && redirectUris.length > 0) throw new TenantError('--redirect-uri only applies to clients with the authorization_code grant');
+  redirectUris.forEach(checkRedirectUri);
+  if (new Set(redirectUris).size !== redirectUris.length) throw new TenantError('a redirect URI is given twice');
+  origins.forEach(checkOrigin);
+  if (new Set(origins).size !== origins.length) throw new TenantError('an origin is given twice');
+
+  let publicJwks = null;
+  if (method === 'private_key_jwt') {
+    if (jwks === undefined) throw new TenantError('--auth-method private_key_jwt needs --jwks (the client\'s public keys)');
+    publicJwks = checkPublicJwks(jwks);
+  } else if (jwks !== undefined) {
+    throw new TenantError('--jwks only applies to --auth-method private_key_jwt');
+  }
+
+  let clientSecret;
+  let secretHash = null;
+  let secretEnc;
+  if (SECRET_METHODS.includes(method)) {
+    clientSecret = secret ?? generateSecret();
+    if (clientSecret.length < 32) throw new TenantError('a client secret must be at least 32 characters');
+    secretHash = sha256b64url(clientSecret);
+    if (method === 'client_secret_jwt') secretEnc = encryptClientSecret(clientSecret, clientId, clientSecretKey);
+  } else if (secret !== undefined) {
+    throw new TenantError(`--auth-method ${method} takes no client secret`);
+  }
+
+  const record = {
+    client_id: clientId,
+    name,
+    app_type: type,
+    redirect_uris: redirectUris,
+    allowed_origins: origins,
+    grant_types: grants,
+    token_endpoint_auth_method: method,
+    client_secret_hash: secretHash,
+    jwks: publicJwks,
+  };
+  if (secretEnc) record.client_secret_enc = secretEnc;
+  return { record, secret: clientSecret };
+}
+
+/**
+ * client_secret_jwt needs the secret itself as the HMAC key (OIDC Core §9), so the record
+ * keeps it encrypted: AES-256-GCM under the worker secret CLIENT_SECRET_KEY (32 bytes,
+ * base64url), 12-byte random IV, the client id as additional data;
+ * `client_secret_enc` = base64url(iv || ciphertext || tag).
+ */
+export function encryptClientSecret(secret, clientId, clientSecretKey) {
+  if (!clientSecretKey) {
+    throw new TenantError('client_secret_jwt needs CLIENT_SECRET_KEY (the worker secret) to encrypt the secret: set it in the environment or in worker/.dev.vars');
+  }
+  const key = Buffer.from(clientSecretKey, 'base64url');
+  if (key.length !== 32) throw new TenantError('CLIENT_SECRET_KEY must be 32 bytes of base64url');
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(clientId, 'utf8'));
+  const ct = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
+  return b64url(Buffer.concat([iv, ct, cipher.getAuthTag()]));
+}
+
+export function checkApiIdentifier(identifier) {
+  if (typeof identifier !== 'string' || identifier === '') throw new TenantError('--identifier is required (the audience, e.g. https://api.example.com)');
+  if (Buffer.byteLength(identifier) > 400) throw new TenantError('--identifier is longer than 400 bytes');
+  if (/[\s\u0000-\u001f\u007f]/.test(identifier)) throw new TenantError(`--identifier '${identifier}' contains whitespace or a control character`);
+  return identifier;
+}
+
+export function buildApi({ identifier, name, scopes = [], tokenLifetime = DEFAULT_TOKEN_LIFETIME, allowOfflineAccess = false }) {
+  identifier = checkApiIdentifier(identifier);
+  checkScopes(scopes);
+  for (const s of scopes) {
+    if (OIDC_SCOPES.includes(s)) throw new TenantError(`scope '${s}' is an OpenID Connect scope handled by the server; an API cannot define it`);
+  }
+  if (!Number.isInteger(tokenLifetime) || tokenLifetime < 60 || tokenLifetime > MAX_TOKEN_LIFETIME) {
+    throw new TenantError(`--token-lifetime must be a whole number of seconds from 60 to ${MAX_TOKEN_LIFETIME}, got '${tokenLifetime}'`);
+  }
+  return {
+    identifier,
+    name: checkName(name ?? identifier, '--name'),
+    scopes,
+    token_lifetime: tokenLifetime,
+    allow_offline_access: Boolean(allowOfflineAccess),
+  };
+}
+
+/** A grant lets a client ask `client_credentials` tokens for an API, within `scopes`. */
+export function buildGrant(client, api, scopes) {
+  if (!client.grant_types.includes('client_credentials')) {
+    throw new TenantError(`client ${client.client_id} (${client.app_type}) does not have the client_credentials grant type`);
+  }
+  const chosen = scopes && scopes.length ? checkScopes(scopes) : [...api.scopes];
+  for (const s of chosen) {
+    if (!api.scopes.includes(s)) throw new TenantError(`scope '${s}' is not defined by API ${api.identifier} (it defines: ${api.scopes.join(' ') || 'none'})`);
+  }
+  return { client_id: client.client_id, audience: api.identifier, scopes: chosen };
+}
+
+const EMAIL = /^[^\s@"(),:;<>[\\\]]+@[^\s@"(),:;<>[\\\]]+\.[^\s@"(),:;<>[\\\]]+$/;
+
+export function normalizeEmail(email) {
+  if (typeof email !== 'string' || !EMAIL.test(email)) throw new TenantError(`--email '${email ?? ''}' is not an email address`);
+  if (email.length > 254) throw new TenantError('--email is longer than 254 characters');
+  return email.toLowerCase();
+}
+
+export function hashPassword(password, iterations = DEFAULT_PBKDF2_ITERATIONS) {
+  if (!Number.isInteger(iterations) || iterations < MIN_PBKDF2_ITERATIONS || iterations > MAX_PBKDF2_ITERATIONS) {
+    throw new TenantError(`--iterations must be a whole number from ${MIN_PBKDF2_ITERATIONS} to ${MAX_PBKDF2_ITERATIONS} (the Workers PBKDF2 limit), got '${iterations}'`);
+  }
+  const salt = randomBytes(16);
+  // Same bytes as WebCrypto deriveBits({name:'PBKDF2', hash:'SHA-256', salt, iterations}, key, 256).
+  const hash = pbkdf2Sync(Buffer.from(password, 'utf8'), salt, iterations, 32, 'sha256');
+  return { alg: 'PBKDF2-SHA256', iterations, salt: b64url(salt), hash: b64url(hash) };
+}
+
+export function verifyPassword(password, stored) {
+  const expected = Buffer.from(stored.hash, 'base64url');
+  const got = pbkdf2Sync(Buffer.from(password, 'utf8'), Buffer.from(stored.salt, 'base64url'), stored.iterations, expected.length, 'sha256');
+  return timingSafeEqual(expected, got);
+}
+
+/** A readable generated password: 18 random bytes, base64url (24 characters). */
+export const generatePassword = () => b64url(randomBytes(18));
+
+export function buildUser({ email, name, password, iterations = DEFAULT_PBKDF2_ITERATIONS }) {
+  const key = normalizeEmail(email);
+  const generated = password === undefined;
+  const pw = generated ? generatePassword() : password;
+  if (typeof pw !== 'string' || [...pw].length < 8) throw new TenantError('--password must be at least 8 characters');
+  if (Buffer.byteLength(pw) > 1024) throw new TenantError('--password is longer than 1024 bytes');
+  const record = {
+    user_id: `user|${randomBytes(12).toString('hex')}`,
+    email: key,
+    name: checkName(name ?? key, '--name'),
+    password: hashPassword(pw, iterations),
+  };
+  return { record, password: generated ? pw : undefined };
+}
+
+// ---------------------------------------------------------------- the tenant over a KV store
+
+export const keys = {
+  client: (id) => `client:${id}`,
+  api: (identifier) => `api:${identifier}`,
+  grant: (clientId, audience) => `grant:${clientId}:${audience}`,
+  user: (email) => `user:${email}`,
+};
+
+/** Tenant operations over a store with getJson/listJson/putMany/deleteMany (scripts/lib/kv.mjs). */
+export class Tenant {
+  constructor(kv, { clientSecretKey } = {}) {
+    this.kv = kv;
+    this.clientSecretKey = clientSecretKey;
+  }
+
+  async createClient(opts) {
+    const built = buildClient({ ...opts, clientSecretKey: this.clientSecretKey });
+    const key = keys.client(built.record.client_id);
+    if (opts.clientId !== undefined && (await this.kv.get(key)) !== null) {
+      throw new TenantError(`client ${opts.clientId} already exists`);
+    }
+    await this.kv.put(key, JSON.stringify(built.record));
+    return built;
+  }
+
+  async getClient(id) {
+    const c = await this.kv.getJson(keys.client(id));
+    if (!c) throw new TenantError(`no client ${id}`);
+    return c;
+  }
+
+  async listClients() {
+    return (await this.kv.listJson('client:')).map(([, v]) => v);
+  }
+
+  /** Deletes the client and its client grants. @returns the deleted keys */
+  async deleteClient(id) {
+    await this.getClient(id);
+    const doomed = [keys.client(id), ...(await this.kv.list(`grant:${id}:`))];
+    await this.kv.deleteMany(doomed);
+    return doomed;
+  }
+
+  /** Replaces a client's secret with a fresh one. @returns the new secret (shown once) */
+  async rotateSecret(id) {
+    const client = await this.getClient(id);
+    if (!SECRET_METHODS.includes(client.token_endpoint_auth_method)) {
+      throw new TenantError(`client ${id} uses ${client.token_endpoint_auth_method}: it has no secret`);
+    }
+    const secret = generateSecret();
+    client.client_secret_hash = sha256b64url(secret);
+    if (client.token_endpoint_auth_method === 'client_secret_jwt') {
+      client.client_secret_enc = encryptClientSecret(secret, id, this.clientSecretKey);
+    }
+    await this.kv.put(keys.client(id), JSON.stringify(client));
+    return secret;
+  }
+
+  async createApi(opts) {
+    const record = buildApi(opts);
+    if ((await this.kv.get(keys.api(record.identifier))) !== null) throw new TenantError(`API ${record.identifier} already exists`);
+    await this.kv.put(keys.api(record.identifier), JSON.stringify(record));
+    return record;
+  }
+
+  async getApi(identifier) {
+    const api = await this.kv.getJson(keys.api(identifier));
+    if (!api) throw new TenantError(`no API ${identifier}`);
+    return api;
+  }
+
+  async listApis() {
+    return (await this.kv.listJson('api:')).map(([, v]) => v);
+  }
+
+  /** Deletes the API and every client grant for it. @returns the deleted keys */
+  async deleteApi(identifier) {
+    await this.getApi(identifier);
+    const grants = (await this.kv.list('grant:')).filter((k) => k.endsWith(`:${identifier}`) && k.indexOf(':', 6) === k.length - identifier.length - 1);
+    const doomed = [keys.api(identifier), ...grants];
+    await this.kv.deleteMany(doomed);
+    return doomed;
+  }
+
+  async createGrant({ clientId, audience, scopes }) {
+    const values = await this.kv.getMany([keys.client(clientId), keys.api(audience), keys.grant(clientId, audience)]);
+    if (values.get(keys.client(clientId)) === null) throw new TenantError(`no client ${clientId}`);
+    if (values.get(keys.api(audience)) === null) throw new TenantError(`no API ${audience}`);
+    if (values.get(keys.grant(clientId, audience)) !== null) {
+      throw new TenantError(`client ${clientId} already has a grant for ${audience} (delete it first)`);
+    }
+    const record = buildGrant(JSON.parse(values.get(keys.client(clientId))), JSON.parse(values.get(keys.api(audience))), scopes);
+    await this.kv.put(keys.grant(clientId, audience), JSON.stringify(record));
+    return record;
+  }
+
+  async listGrants(clientId) {
+    return (await this.kv.listJson(clientId ? `grant:${clientId}:` : 'grant:')).map(([, v]) => v);
+  }
+
+  async deleteGrant(clientId, audience) {
+    const key = keys.grant(clientId, audience);
+    if ((await this.kv.get(key)) === null) throw new TenantError(`client ${clientId} has no grant for ${audience}`);
+    await this.kv.deleteMany([key]);
+    return [key];
+  }
+
+  async createUser(opts) {
+    const built = buildUser(opts);
+    if ((await this.kv.get(keys.user(built.record.email))) !== null) throw new TenantError(`user ${built.record.email} already exists`);
+    await this.kv.put(keys.user(built.record.email), JSON.stringify(built.record));
+    return built;
+  }
+
+  async listUsers() {
+    return (await this.kv.listJson('user:')).map(([, v]) => v);
+  }
+
+  async deleteUser(email) {
+    const key = keys.user(normalizeEmail(email));
+    if ((await this.kv.get(key)) === null) throw new TenantError(`no user ${email}`);
+    await this.kv.deleteMany([key]);
+    return [key];
+  }
+}

@@ -1,0 +1,310 @@
+#!/usr/bin/env node
+// npm run tenant -- <command>: manage the tenant (clients, APIs, client grants, users) in
+// the worker's KV namespace through `wrangler kv`. Local KV by default, --remote for the
+// deployed namespace. Run `npm run tenant -- --help`.
+
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { KvError, WORKER_DIR, WranglerKv } from './lib/kv.mjs';
+import {
+  APP_TYPES, AUTH_METHODS, DEFAULT_PBKDF2_ITERATIONS, DEFAULT_TOKEN_LIFETIME, GRANT_TYPES,
+  MAX_PBKDF2_ITERATIONS, MIN_PBKDF2_ITERATIONS, Tenant, TenantError,
+} from './lib/tenant.mjs';
+
+const HELP = `Usage: npm run tenant -- [where] <command> [options]
+
+Manages the tenant in the worker's KV namespace (binding OAUTH_KV of worker/wrangler.toml)
+through \`wrangler kv\`.
+
+Where:
+  --local               local KV, the one \`npm start\` / \`wrangler dev\` uses (default)
+  --remote              the deployed namespace (needs \`wrangler login\` or CLOUDFLARE_API_TOKEN)
+  --persist-to <dir>    local KV kept in <dir> (as \`wrangler dev --persist-to <dir>\`)
+  --config <file>       wrangler config (default: worker/wrangler.toml)
+  --json                print records as JSON
+
+Clients:
+  client create --type <spa|regular_web|m2m> --name <name> [options]
+      --id <client_id>          choose the id (default: 32 random base64url characters)
+      --redirect-uri <uri>      allowed redirect URI, exact match (repeat for several);
+                                https, or http on 127.0.0.1 / [::1] / localhost
+      --origin <origin>         allowed CORS origin, e.g. https://app.example.com (repeat)
+      --grant-type <type>       ${GRANT_TYPES.join(' | ')} (repeat)
+                                default: spa and regular_web: authorization_code refresh_token;
+                                m2m: client_credentials
+      --auth-method <method>    ${AUTH_METHODS.join(' | ')}
+                                default: spa: none; others: client_secret_basic
+      --jwks <json|@file>       public JWK Set for private_key_jwt (EC P-256 or RSA keys)
+    A generated secret is printed once; KV keeps only its SHA-256 hash.
+  client list
+  client get <client_id>
+  client rotate-secret <client_id>    new secret, printed once; the old one stops working
+  client delete <client_id>           also deletes the client's grants
+
+APIs:
+  api create --identifier <audience> [options]
+      --name <name>             (default: the identifier)
+      --scope <scope>           scope the API defines (repeat, or space/comma separated)
+      --token-lifetime <sec>    access-token lifetime (default ${DEFAULT_TOKEN_LIFETIME})
+      --allow-offline-access    allow refresh tokens (offline_access) for this API
+  api list
+  api delete <identifier>             also deletes the grants for it
+
+Client grants (client_credentials):
+  grant create --client <client_id> --audience <identifier> [--scope <scope>]...
+                                without --scope the grant covers every scope of the API
+  grant list [--client <client_id>]
+  grant delete --client <client_id> --audience <identifier>
+
+Users:
+  user create --email <email> [--name <name>] [--password <pw>] [--iterations <n>]
+                                without --password one is generated and printed once;
+                                --iterations: PBKDF2-SHA256 rounds, ${MIN_PBKDF2_ITERATIONS} to ${MAX_PBKDF2_ITERATIONS}
+                                (default ${DEFAULT_PBKDF2_ITERATIONS}, about 4 ms of CPU per login)
+  user list
+  user delete <email>
+
+Examples:
+  npm run tenant -- api create --identifier https://api.example.com --scope "read:items write:items"
+  npm run tenant -- client create --type m2m --name "Reporting job"
+  npm run tenant -- grant create --client <id> --audience https://api.example.com --scope read:items
+  npm run tenant -- --remote user create --email ada@example.com --name "Ada Lovelace"
+`;
+
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  local: { type: 'boolean' },
+  remote: { type: 'boolean' },
+  'persist-to': { type: 'string' },
+  config: { type: 'string' },
+  json: { type: 'boolean' },
+  type: { type: 'string' },
+  name: { type: 'string' },
+  id: { type: 'string' },
+  'redirect-uri': { type: 'string', multiple: true },
+  origin: { type: 'string', multiple: true },
+  'grant-type': { type: 'string', multiple: true },
+  'auth-method': { type: 'string' },
+  jwks: { type: 'string' },
+  identifier: { type: 'string' },
+  scope: { type: 'string', multiple: true },
+  'token-lifetime': { type: 'string' },
+  'allow-offline-access': { type: 'boolean' },
+  client: { type: 'string' },
+  audience: { type: 'string' },
+  email: { type: 'string' },
+  password: { type: 'string' },
+  iterations: { type: 'string' },
+};
+
+/** Which options each command takes (besides the "where" ones). */
+const ACCEPTS = {
+  'client create': ['type', 'name', 'id', 'redirect-uri', 'origin', 'grant-type', 'auth-method', 'jwks'],
+  'client list': [], 'client get': [], 'client rotate-secret': [], 'client delete': [],
+  'api create': ['identifier', 'name', 'scope', 'token-lifetime', 'allow-offline-access'],
+  'api list': [], 'api delete': [],
+  'grant create': ['client', 'audience', 'scope'],
+  'grant list': ['client'],
+  'grant delete': ['client', 'audience'],
+  'user create': ['email', 'name', 'password', 'iterations'],
+  'user list': [], 'user delete': [],
+};
+const POSITIONAL = { 'client get': 'client_id', 'client rotate-secret': 'client_id', 'client delete': 'client_id', 'api delete': 'identifier', 'user delete': 'email' };
+const WHERE = ['help', 'local', 'remote', 'persist-to', 'config', 'json'];
+
+class UsageError extends Error {}
+
+function parse(argv) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError(e.message.replace(/\. To specify a positional argument.*$/s, ''));
+  }
+  const { values, positionals } = parsed;
+  if (values.help || positionals.length === 0) return { help: true };
+  const [noun, verb, ...rest] = positionals;
+  const command = `${noun} ${verb ?? ''}`.trim();
+  if (!ACCEPTS[command]) {
+    const nouns = ['client', 'api', 'grant', 'user'];
+    if (!nouns.includes(noun)) throw new UsageError(`unknown command '${noun}' (one of: ${nouns.join(', ')})`);
+    const verbs = Object.keys(ACCEPTS).filter((c) => c.startsWith(`${noun} `)).map((c) => c.split(' ')[1]);
+    throw new UsageError(verb ? `unknown command '${command}' (${noun} takes: ${verbs.join(', ')})` : `'${noun}' needs a subcommand: ${verbs.join(', ')}`);
+  }
+  for (const opt of Object.keys(values)) {
+    if (!WHERE.includes(opt) && !ACCEPTS[command].includes(opt)) throw new UsageError(`'${command}' does not take --${opt}`);
+  }
+  const wanted = POSITIONAL[command];
+  if (wanted && rest.length !== 1) throw new UsageError(`'${command}' takes exactly one <${wanted}>`);
+  if (!wanted && rest.length) throw new UsageError(`unexpected argument '${rest[0]}' for '${command}'`);
+  if (values.local && values.remote) throw new UsageError('--local and --remote exclude each other');
+  return { command, values, arg: rest[0] };
+}
+
+const splitScopes = (list) => (list ?? []).flatMap((s) => s.split(/[\s,]+/)).filter(Boolean);
+
+function intOption(values, name, fallback) {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new UsageError(`--${name} must be a whole number, got '${raw}'`);
+  return Number(raw);
+}
+
+function required(values, name, hint) {
+  if (values[name] === undefined || values[name] === '') throw new UsageError(`--${name} is required${hint ? ` (${hint})` : ''}`);
+  return values[name];
+}
+
+function readJwks(raw) {
+  if (raw === undefined) return undefined;
+  if (raw.startsWith('@')) {
+    const file = raw.slice(1);
+    if (!existsSync(file)) throw new UsageError(`--jwks file not found: ${file}`);
+    return readFileSync(file, 'utf8');
+  }
+  return raw;
+}
+
+/** CLIENT_SECRET_KEY (only client_secret_jwt needs it): the environment, else worker/.dev.vars. */
+function clientSecretKey() {
+  if (process.env.CLIENT_SECRET_KEY) return process.env.CLIENT_SECRET_KEY;
+  const file = join(WORKER_DIR, '.dev.vars');
+  if (!existsSync(file)) return undefined;
+  const m = readFileSync(file, 'utf8').match(/^CLIENT_SECRET_KEY\s*=\s*["']?([A-Za-z0-9_-]+)["']?\s*$/m);
+  return m ? m[1] : undefined;
+}
+
+const out = (s = '') => process.stdout.write(`${s}\n`);
+
+function printClient(c) {
+  out(`${c.client_id}  ${c.app_type}  "${c.name}"`);
+  out(`  auth method:    ${c.token_endpoint_auth_method}${c.client_secret_hash ? ' (secret stored as SHA-256 hash)' : ''}`);
+  out(`  grant types:    ${c.grant_types.join(' ')}`);
+  if (c.redirect_uris.length) out(`  redirect URIs:  ${c.redirect_uris.join(' ')}`);
+  if (c.allowed_origins.length) out(`  origins:        ${c.allowed_origins.join(' ')}`);
+  if (c.jwks) out(`  jwks:           ${c.jwks.keys.map((k) => `${k.kty}${k.kid ? `/${k.kid}` : ''}`).join(' ')}`);
+}
+
+const printApi = (a) => out(`${a.identifier}  "${a.name}"  scopes: ${a.scopes.join(' ') || '(none)'}  lifetime: ${a.token_lifetime}s  offline_access: ${a.allow_offline_access ? 'allowed' : 'no'}`);
+const printGrant = (g) => out(`${g.client_id} -> ${g.audience}  scopes: ${g.scopes.join(' ') || '(none)'}`);
+const printUser = (u) => out(`${u.email}  ${u.user_id}  "${u.name}"  (PBKDF2-SHA256, ${u.password.iterations} iterations)`);
+
+async function run({ command, values, arg }) {
+  const kv = new WranglerKv({ remote: Boolean(values.remote), persistTo: values['persist-to'], config: values.config });
+  const tenant = new Tenant(kv, { clientSecretKey: clientSecretKey() });
+  const json = values.json;
+  const list = (items, print, what) => {
+    if (json) return out(JSON.stringify(items, null, 2));
+    if (items.length === 0) return out(`no ${what} in ${kv.where}`);
+    items.forEach(print);
+  };
+
+  switch (command) {
+    case 'client create': {
+      const { record, secret } = await tenant.createClient({
+        type: required(values, 'type', APP_TYPES.join(' | ')),
+        name: required(values, 'name'),
+        clientId: values.id,
+        redirectUris: values['redirect-uri'] ?? [],
+        origins: values.origin ?? [],
+        grantTypes: values['grant-type'],
+        authMethod: values['auth-method'],
+        jwks: readJwks(values.jwks),
+      });
+      if (json) return out(JSON.stringify({ ...record, client_secret: secret }, null, 2));
+      out(`created client in ${kv.where}:`);
+      printClient(record);
+      if (secret) {
+        out(`  client secret:  ${secret}`);
+        out('  (shown only now: KV keeps only its hash; `client rotate-secret` makes a new one)');
+      }
+      return;
+    }
+    case 'client list': return list(await tenant.listClients(), printClient, 'clients');
+    case 'client get': {
+      const c = await tenant.getClient(arg);
+      return json ? out(JSON.stringify(c, null, 2)) : printClient(c);
+    }
+    case 'client rotate-secret': {
+      const secret = await tenant.rotateSecret(arg);
+      if (json) return out(JSON.stringify({ client_id: arg, client_secret: secret }));
+      out(`new secret for client ${arg} (shown only now): ${secret}`);
+      return;
+    }
+    case 'client delete': {
+      const deleted = await tenant.deleteClient(arg);
+      return out(`deleted from ${kv.where}: ${deleted.join(', ')}`);
+    }
+    case 'api create': {
+      const api = await tenant.createApi({
+        identifier: required(values, 'identifier', 'the audience, e.g. https://api.example.com'),
+        name: values.name,
+        scopes: splitScopes(values.scope),
+        tokenLifetime: intOption(values, 'token-lifetime', DEFAULT_TOKEN_LIFETIME),
+        allowOfflineAccess: values['allow-offline-access'],
+      });
+      if (json) return out(JSON.stringify(api, null, 2));
+      out(`created API in ${kv.where}:`);
+      return printApi(api);
+    }
+    case 'api list': return list(await tenant.listApis(), printApi, 'APIs');
+    case 'api delete': {
+      const deleted = await tenant.deleteApi(arg);
+      return out(`deleted from ${kv.where}: ${deleted.join(', ')}`);
+    }
+    case 'grant create': {
+      const g = await tenant.createGrant({
+        clientId: required(values, 'client', 'the client id'),
+        audience: required(values, 'audience', 'the API identifier'),
+        scopes: splitScopes(values.scope),
+      });
+      if (json) return out(JSON.stringify(g, null, 2));
+      out(`created client grant in ${kv.where}:`);
+      return printGrant(g);
+    }
+    case 'grant list': return list(await tenant.listGrants(values.client), printGrant, 'client grants');
+    case 'grant delete': {
+      const deleted = await tenant.deleteGrant(required(values, 'client'), required(values, 'audience'));
+      return out(`deleted from ${kv.where}: ${deleted.join(', ')}`);
+    }
+    case 'user create': {
+      const { record, password } = await tenant.createUser({
+        email: required(values, 'email'),
+        name: values.name,
+        password: values.password,
+        iterations: intOption(values, 'iterations', DEFAULT_PBKDF2_ITERATIONS),
+      });
+      if (json) return out(JSON.stringify({ user_id: record.user_id, email: record.email, name: record.name, password }, null, 2));
+      out(`created user in ${kv.where}:`);
+      printUser(record);
+      if (password) out(`  password: ${password}  (generated, shown only now)`);
+      return;
+    }
+    case 'user list': return list(await tenant.listUsers(), printUser, 'users');
+    case 'user delete': {
+      const deleted = await tenant.deleteUser(arg);
+      return out(`deleted from ${kv.where}: ${deleted.join(', ')}`);
+    }
+    default: throw new UsageError(`unknown command '${command}'`);
+  }
+}
+
+try {
+  const parsed = parse(process.argv.slice(2));
+  if (parsed.help) {
+    process.stdout.write(HELP);
+  } else {
+    await run(parsed);
+  }
+} catch (e) {
+  if (e instanceof UsageError) {
+    process.stderr.write(`tenant: ${e.message}\nRun \`npm run tenant -- --help\` for usage.\n`);
+    process.exitCode = 2;
+  } else if (e instanceof TenantError || e instanceof KvError) {
+    process.stderr.write(`tenant: ${e.message}\n`);
+    process.exitCode = 1;
+  } else {
+    throw e;
+  }
+}

@@ -1,0 +1,180 @@
+// The end-to-end harness: builds the worker if its sources changed, seeds a tenant into a
+// fresh temporary KV, runs the real worker under `wrangler dev` on a free 127.0.0.1 port,
+// and stops it afterwards (process group kill; the temp directory is removed).
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as jose from 'jose';
+import { WranglerKv } from '../../scripts/lib/kv.mjs';
+import {
+  DEMO_API, WORKER_BUNDLE, WORKER_SOURCES, buildDemoTenant, buildWorker, formatDotenv, freePort,
+  generateDevSecrets, generateSigningJwk, isStale, startWranglerDev,
+} from '../../scripts/lib/dev.mjs';
+import { buildApi, buildClient, buildGrant, buildUser, keys } from '../../scripts/lib/tenant.mjs';
+
+export const API = DEMO_API;
+export const NO_OFFLINE_API = 'https://no-offline.example.com';
+export const USER_PASSWORD = 'correct horse battery staple';
+
+/**
+ * Starts a server with a seeded tenant. Returns the base URL, the tenant's credentials and
+ * keys, and `stop()`.
+ */
+export async function startServer() {
+  if (isStale(WORKER_BUNDLE, WORKER_SOURCES)) {
+    process.stderr.write('e2e: worker sources changed, running worker-build --release\n');
+    await buildWorker({ quiet: true });
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'edge-oauth-e2e-'));
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  process.on('exit', removeDir); // also after Ctrl-C (dev.mjs exits on SIGINT/SIGTERM)
+  let server;
+  try {
+    const port = await freePort();
+    const origin = `http://127.0.0.1:${port}`;
+
+    // Two signing keys: the first signs, both are published (rotation).
+    const secrets = generateDevSecrets();
+    const signingKeys = [generateSigningJwk(), generateSigningJwk()];
+    secrets.SIGNING_KEYS = JSON.stringify(signingKeys);
+    const envFile = join(dir, 'test.env');
+    writeFileSync(envFile, formatDotenv(secrets), { mode: 0o600 });
+
+    const tenant = await seedTenant({ origin, clientSecretKey: secrets.CLIENT_SECRET_KEY });
+    const kv = new WranglerKv({ persistTo: join(dir, 'state') });
+    await kv.putMany([...tenant.records].map(([k, v]) => [k, JSON.stringify(v)]));
+
+    server = await startWranglerDev({ port, persistTo: join(dir, 'state'), envFile, log: Boolean(process.env.E2E_LOG) });
+    return {
+      url: server.url,
+      issuer: `${server.url}/`,
+      port,
+      tenant: tenant.credentials,
+      signingKids: signingKeys.map((k) => k.kid),
+      output: server.output,
+      stop: async () => {
+        await server.stop();
+        removeDir();
+        process.off('exit', removeDir);
+      },
+    };
+  } catch (e) {
+    await server?.stop();
+    removeDir();
+    process.off('exit', removeDir);
+    throw e;
+  }
+}
+
+/** The demo tenant plus the clients and APIs the tests need. */
+async function seedTenant({ origin, clientSecretKey }) {
+  const { records, credentials } = buildDemoTenant({ origins: [origin], userPassword: USER_PASSWORD });
+  const api = records.get(keys.api(API));
+  const noOffline = buildApi({ identifier: NO_OFFLINE_API, scopes: ['read:stuff'], allowOfflineAccess: false, tokenLifetime: 600 });
+  records.set(keys.api(NO_OFFLINE_API), noOffline);
+
+  const add = (opts, grantScopes) => {
+    const built = buildClient({ clientSecretKey, ...opts });
+    records.set(keys.client(opts.clientId), built.record);
+    credentials[opts.clientId] = { client_id: opts.clientId, client_secret: built.secret };
+    if (grantScopes) records.set(keys.grant(opts.clientId, API), buildGrant(built.record, api, grantScopes));
+    return built;
+  };
+  add({ type: 'm2m', clientId: 'e2e-post', name: 'post', authMethod: 'client_secret_post' }, ['read:items', 'write:items']);
+  add({ type: 'm2m', clientId: 'e2e-hs256', name: 'client_secret_jwt', authMethod: 'client_secret_jwt' }, ['read:items']);
+  add({ type: 'm2m', clientId: 'e2e-nogrant', name: 'no grant' });
+  // A confidential web client that also runs client_credentials.
+  add({
+    type: 'regular_web', clientId: 'e2e-web-post', name: 'web post', authMethod: 'client_secret_post',
+    redirectUris: [`${origin}/callback`],
+  });
+
+  for (const [clientId, alg] of [['e2e-es256', 'ES256'], ['e2e-rs256', 'RS256'], ['e2e-ps256', 'PS256']]) {
+    const { privateKey, publicKey } = await jose.generateKeyPair(alg, { extractable: true });
+    const jwk = { ...(await jose.exportJWK(publicKey)), kid: `${clientId}-key`, alg, use: 'sig' };
+    add({ type: 'm2m', clientId, name: alg, authMethod: 'private_key_jwt', jwks: { keys: [jwk] } }, ['read:items']);
+    credentials[clientId].privateKey = privateKey;
+    credentials[clientId].kid = jwk.kid;
+  }
+
+  const other = buildUser({ email: 'other@example.com', name: 'Other User', password: 'another password 123' });
+  records.set(keys.user('other@example.com'), other.record);
+  credentials.other = { email: 'other@example.com', password: 'another password 123', user_id: other.record.user_id };
+  return { records, credentials };
+}
+
+// ---------------------------------------------------------------- the login form
+
+const ENTITIES = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", '#39': "'" };
+export function decodeEntities(s) {
+  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e) => {
+    if (e[0] === '#') return String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
+    return ENTITIES[e.toLowerCase()] ?? m;
+  });
+}
+
+function attrs(tag) {
+  const out = {};
+  for (const m of tag.matchAll(/([a-zA-Z_:-]+)\s*=\s*("([^"]*)"|'([^']*)'|([^\s"'>]+))/g)) {
+    out[m[1].toLowerCase()] = decodeEntities(m[3] ?? m[4] ?? m[5] ?? '');
+  }
+  return out;
+}
+
+/** The first POST form of a page: its action and the values of its named inputs. */
+export function parseLoginForm(html, baseUrl) {
+  const form = html.match(/<form\b[^>]*>([\s\S]*?)<\/form>/i);
+  if (!form) throw new Error(`no <form> in the page:\n${html.slice(0, 1500)}`);
+  const formAttrs = attrs(form[0].match(/<form\b[^>]*>/i)[0]);
+  const fields = {};
+  for (const input of form[1].matchAll(/<input\b[^>]*>/gi)) {
+    const a = attrs(input[0]);
+    if (a.name) fields[a.name] = a.value ?? '';
+  }
+  return {
+    method: (formAttrs.method ?? 'get').toUpperCase(),
+    action: new URL(formAttrs.action ?? '', baseUrl).href,
+    fields,
+  };
+}
+
+/**
+ * Runs /authorize with `params`, submits the login form with the credentials, and returns
+ * the final redirect (`location`) or the page shown instead.
+ */
+export async function authorize(base, params, { username, password } = {}) {
+  const url = new URL('/authorize', base);
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) url.searchParams.set(k, v);
+  const page = await fetch(url, { redirect: 'manual' });
+  if (page.status >= 300 && page.status < 400) return { step: 'authorize', status: page.status, location: page.headers.get('location') };
+  const html = await page.text();
+  if (page.status !== 200 || username === undefined) return { step: 'authorize', status: page.status, html, headers: page.headers };
+  const form = parseLoginForm(html, url);
+  const body = new URLSearchParams({ ...form.fields, username, password });
+  const res = await fetch(form.action, {
+    method: form.method,
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base },
+    body,
+  });
+  const location = res.headers.get('location');
+  return { step: 'login', status: res.status, location, html: location ? undefined : await res.text(), headers: res.headers, form };
+}
+
+// ---------------------------------------------------------------- raw token requests
+
+export const basic = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+
+/** POSTs a raw body to /oauth/token; returns { status, headers, json, text }. */
+export async function tokenRequest(base, body, { headers = {}, contentType = 'application/x-www-form-urlencoded', method = 'POST', path = '/oauth/token' } = {}) {
+  const h = { ...headers };
+  if (contentType) h['content-type'] = contentType;
+  const res = await fetch(new URL(path, base), { method, headers: h, body: method === 'GET' || method === 'HEAD' ? undefined : body });
+  const text = await res.text();
+  let json;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, headers: res.headers, json, text };
+}
+
+export const form = (o) => new URLSearchParams(o).toString();

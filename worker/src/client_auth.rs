@@ -1,0 +1,424 @@
+//! Client authentication at the token and revocation endpoints (RFC 6749 §2.3,
+//! RFC 7521/7523, OIDC Core §9).
+//!
+//! Exactly one method per request (rules.md item 9), and it must be the client's
+//! registered method. Failures are `401 invalid_client`, with `WWW-Authenticate: Basic`
+//! when the `Authorization` header was used (items 38, 100). Secrets are compared as
+//! SHA-256 hashes in constant time; nothing secret is logged or echoed.
+//!
+//! Client assertion policy (rules.md items 97–103, decided here):
+//! - `iss` = `sub` = the client; a `client_id` parameter, if present, must name it too;
+//! - `aud` must be a single string equal to the issuer or the token endpoint URL (arrays
+//!   are refused, following OIDC Core d36 §9);
+//! - `exp` required, not past (30 s skew) and at most 5 minutes ahead (Auth0's limit);
+//!   `nbf` and `iat` honoured with the same skew;
+//! - `jti` required and single-use: kept as `assertion:{client_id}:{sha256(jti)}` until
+//!   the assertion expires (at least 60 s, KV's minimum TTL);
+//! - algorithms pinned by method: ES256 / RS256 / PS256 for `private_key_jwt`, HS256 for
+//!   `client_secret_jwt` (key: the UTF-8 secret, unsealed from `client_secret_enc`).
+
+use crate::App;
+use crate::config::{AuthMethod, Client, client_key};
+use crate::error::OAuthError;
+use crate::http::HttpRequest;
+use crate::jwt::{DecodedJwt, es256_key_from_jwk, sha256_b64};
+use crate::params::Params;
+use crate::platform::Platform;
+use crate::store::{Store, get_json};
+use edge_oauth::base64url;
+use serde_json::Value;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+/// The `client_assertion_type` of RFC 7523 §2.2.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// Allowed clock skew for assertions, in seconds.
+pub const ASSERTION_SKEW: i64 = 30;
+
+/// The longest an assertion may live ahead of now, in seconds.
+pub const ASSERTION_MAX_LIFETIME: i64 = 300;
+
+/// A client that passed authentication.
+#[derive(Clone, Debug)]
+pub struct AuthenticatedClient {
+    /// The client record.
+    pub client: Client,
+    /// The method it used.
+    pub method: AuthMethod,
+}
+
+/// The credentials a request presents, before they are checked.
+enum Presented {
+    Basic {
+        id: String,
+        secret: Zeroizing<String>,
+    },
+    Post {
+        id: String,
+        secret: Zeroizing<String>,
+    },
+    Assertion {
+        assertion: String,
+    },
+    None {
+        id: String,
+    },
+}
+
+/// Authenticates the client of a token or revocation request.
+///
+/// # Errors
+/// `invalid_request` for several methods or a malformed request, `invalid_client` (401)
+/// otherwise; storage failures map to `temporarily_unavailable` / `server_error`.
+pub async fn authenticate<S: Store, P: Platform>(
+    app: &App<S, P>,
+    req: &HttpRequest,
+    params: &Params,
+) -> Result<AuthenticatedClient, OAuthError> {
+    let presented = presented_credentials(app, req, params)?;
+    let used_basic = matches!(presented, Presented::Basic { .. });
+    let result = verify(app, params, presented).await;
+    result.map_err(|err| {
+        if used_basic && err.error == "invalid_client" {
+            err.with_header("WWW-Authenticate", &basic_challenge(&app.config.issuer))
+        } else {
+            err
+        }
+    })
+}
+
+/// `Basic realm="<issuer>"` (RFC 6749 §5.2, rules.md item 38).
+fn basic_challenge(issuer: &str) -> String {
+    let realm: String = issuer.chars().filter(|c| *c != '"' && *c != '\\').collect();
+    format!("Basic realm=\"{realm}\"")
+}
+
+fn presented_credentials<S: Store, P: Platform>(
+    app: &App<S, P>,
+    req: &HttpRequest,
+    params: &Params,
+) -> Result<Presented, OAuthError> {
+    let basic = match req.header("authorization") {
+        None => None,
+        Some(value) => Some(parse_basic(value).map_err(|e| {
+            if e.error == "invalid_client" {
+                e.with_header("WWW-Authenticate", &basic_challenge(&app.config.issuer))
+            } else {
+                e
+            }
+        })?),
+    };
+    let post = params.contains("client_secret");
+    let assertion = params.contains("client_assertion") || params.contains("client_assertion_type");
+    let count = usize::from(basic.is_some()) + usize::from(post) + usize::from(assertion);
+    if count > 1 {
+        return Err(OAuthError::invalid_request(
+            "the request uses more than one client authentication method",
+        ));
+    }
+    if let Some((id, secret)) = basic {
+        if params.get("client_id").is_some_and(|c| c != id) {
+            return Err(OAuthError::invalid_request(
+                "client_id does not match the Authorization header",
+            ));
+        }
+        return Ok(Presented::Basic { id, secret });
+    }
+    if post {
+        let id = params.get("client_id").ok_or_else(|| {
+            OAuthError::invalid_client("client_id is required with client_secret")
+        })?;
+        let secret = Zeroizing::new(params.get("client_secret").unwrap_or_default().to_owned());
+        return Ok(Presented::Post {
+            id: id.to_owned(),
+            secret,
+        });
+    }
+    if assertion {
+        if params.get("client_assertion_type") != Some(JWT_BEARER) {
+            return Err(OAuthError::invalid_request(
+                "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ));
+        }
+        let assertion = params
+            .get("client_assertion")
+            .ok_or_else(|| OAuthError::invalid_request("client_assertion is required"))?;
+        return Ok(Presented::Assertion {
+            assertion: assertion.to_owned(),
+        });
+    }
+    match params.get("client_id") {
+        Some(id) => Ok(Presented::None { id: id.to_owned() }),
+        None => Err(OAuthError::invalid_client(
+            "client authentication is required",
+        )),
+    }
+}
+
+/// Parses `Authorization: Basic` with the §2.3.1 form-decoding of both parts (the core's
+/// `decode_basic_credentials`). Another scheme is `invalid_request`; malformed Basic
+/// credentials are `invalid_client`.
+fn parse_basic(value: &str) -> Result<(String, Zeroizing<String>), OAuthError> {
+    let scheme = value.trim().split(' ').next().unwrap_or_default();
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(OAuthError::invalid_request(
+            "unsupported Authorization scheme at this endpoint",
+        ));
+    }
+    let (id, secret) = edge_oauth::token::request::decode_basic_credentials(value.trim())
+        .map_err(|_| OAuthError::invalid_client("malformed Basic credentials"))?;
+    Ok((id, Zeroizing::new(secret)))
+}
+
+async fn load_client<S: Store, P: Platform>(
+    app: &App<S, P>,
+    client_id: &str,
+) -> Result<Option<Client>, OAuthError> {
+    if client_id.is_empty() || client_id.len() > 200 {
+        return Ok(None);
+    }
+    Ok(get_json::<S, Client>(&app.store, &client_key(client_id)).await?)
+}
+
+fn secret_matches(client: Option<&Client>, secret: &str) -> bool {
+    let presented = sha256_b64(secret.as_bytes());
+    // Compare against a dummy when there is no hash, so timing does not tell.
+    let stored = client
+        .and_then(|c| c.client_secret_hash.as_deref())
+        .unwrap_or("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    let equal = bool::from(presented.as_bytes().ct_eq(stored.as_bytes()));
+    equal && client.is_some_and(|c| c.client_secret_hash.is_some()) && !secret.is_empty()
+}
+
+async fn verify<S: Store, P: Platform>(
+    app: &App<S, P>,
+    params: &Params,
+    presented: Presented,
+) -> Result<AuthenticatedClient, OAuthError> {
+    let failed = || OAuthError::invalid_client("client authentication failed");
+    match presented {
+        Presented::Basic { id, secret } => {
+            let client = load_client(app, &id).await?;
+            let ok = secret_matches(client.as_ref(), &secret);
+            match client {
+                Some(client)
+                    if ok && client.token_endpoint_auth_method == AuthMethod::ClientSecretBasic =>
+                {
+                    Ok(AuthenticatedClient {
+                        client,
+                        method: AuthMethod::ClientSecretBasic,
+                    })
+                }
+                _ => Err(failed()),
+            }
+        }
+        Presented::Post { id, secret } => {
+            let client = load_client(app, &id).await?;
+            let ok = secret_matches(client.as_ref(), &secret);
+            match client {
+                Some(client)
+                    if ok && client.token_endpoint_auth_method == AuthMethod::ClientSecretPost =>
+                {
+                    Ok(AuthenticatedClient {
+                        client,
+                        method: AuthMethod::ClientSecretPost,
+                    })
+                }
+                _ => Err(failed()),
+            }
+        }
+        Presented::None { id } => match load_client(app, &id).await? {
+            Some(client) if client.token_endpoint_auth_method == AuthMethod::None => {
+                Ok(AuthenticatedClient {
+                    client,
+                    method: AuthMethod::None,
+                })
+            }
+            _ => Err(failed()),
+        },
+        Presented::Assertion { assertion } => verify_assertion(app, params, &assertion).await,
+    }
+}
+
+async fn verify_assertion<S: Store, P: Platform>(
+    app: &App<S, P>,
+    params: &Params,
+    assertion: &str,
+) -> Result<AuthenticatedClient, OAuthError> {
+    let fail = |why: &str| OAuthError::invalid_client(format!("invalid client assertion: {why}"));
+    if assertion.len() > 8 * 1024 {
+        return Err(fail("too large"));
+    }
+    let jwt = DecodedJwt::decode(assertion).map_err(|_| fail("malformed JWT"))?;
+    let iss = jwt
+        .claim_str("iss")
+        .ok_or_else(|| fail("iss is required"))?;
+    let sub = jwt
+        .claim_str("sub")
+        .ok_or_else(|| fail("sub is required"))?;
+    if iss != sub {
+        return Err(fail("iss and sub must both be the client_id"));
+    }
+    if params.get("client_id").is_some_and(|c| c != iss) {
+        return Err(fail("client_id does not match the assertion"));
+    }
+    let client = load_client(app, iss)
+        .await?
+        .ok_or_else(|| fail("unknown client"))?;
+    let method = client.token_endpoint_auth_method;
+    match method {
+        AuthMethod::PrivateKeyJwt => verify_private_key_jwt(app, &client, &jwt).await?,
+        AuthMethod::ClientSecretJwt => verify_client_secret_jwt(app, &client, &jwt).await?,
+        _ => return Err(fail("the client is not registered for JWT authentication")),
+    }
+
+    let now = app.platform.now();
+    let aud_ok = match jwt.claims.get("aud") {
+        Some(Value::String(aud)) => {
+            *aud == app.config.issuer || *aud == app.config.token_endpoint()
+        }
+        _ => false,
+    };
+    if !aud_ok {
+        return Err(fail("aud must be the issuer or the token endpoint"));
+    }
+    let exp = jwt
+        .claim_i64("exp")
+        .ok_or_else(|| fail("exp is required"))?;
+    if exp <= now.saturating_sub(ASSERTION_SKEW) {
+        return Err(fail("expired"));
+    }
+    if exp > now.saturating_add(ASSERTION_MAX_LIFETIME + ASSERTION_SKEW) {
+        return Err(fail("exp is more than 5 minutes ahead"));
+    }
+    if let Some(nbf) = jwt.claims.get("nbf")
+        && nbf
+            .as_i64()
+            .is_none_or(|t| t > now.saturating_add(ASSERTION_SKEW))
+    {
+        return Err(fail("not yet valid"));
+    }
+    if let Some(iat) = jwt.claims.get("iat")
+        && iat
+            .as_i64()
+            .is_none_or(|t| t > now.saturating_add(ASSERTION_SKEW))
+    {
+        return Err(fail("iat is in the future"));
+    }
+    let jti = jwt
+        .claim_str("jti")
+        .filter(|j| !j.is_empty() && j.len() <= 256)
+        .ok_or_else(|| fail("jti is required"))?;
+    let key = format!(
+        "assertion:{}:{}",
+        client.client_id,
+        sha256_b64(jti.as_bytes())
+    );
+    if app.store.get(&key).await?.is_some() {
+        return Err(fail("jti was already used"));
+    }
+    let ttl = u64::try_from(exp.saturating_sub(now).saturating_add(ASSERTION_SKEW))
+        .unwrap_or(0)
+        .max(crate::store::MIN_TTL_SECONDS);
+    app.store.put(&key, "1", Some(ttl)).await?;
+    Ok(AuthenticatedClient { client, method })
+}
+
+async fn verify_private_key_jwt<S: Store, P: Platform>(
+    app: &App<S, P>,
+    client: &Client,
+    jwt: &DecodedJwt,
+) -> Result<(), OAuthError> {
+    let fail = |why: &str| OAuthError::invalid_client(format!("invalid client assertion: {why}"));
+    let alg = jwt.alg();
+    let kty = match alg {
+        "ES256" => "EC",
+        "RS256" | "PS256" => "RSA",
+        _ => return Err(fail("alg is not allowed for private_key_jwt")),
+    };
+    let keys: Vec<&Value> = client
+        .jwks
+        .as_ref()
+        .and_then(|j| j.get("keys"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter(|k| k.get("kty").and_then(Value::as_str) == Some(kty))
+                .filter(|k| {
+                    k.get("use")
+                        .and_then(Value::as_str)
+                        .is_none_or(|u| u == "sig")
+                })
+                .filter(|k| {
+                    k.get("alg")
+                        .and_then(Value::as_str)
+                        .is_none_or(|a| a == alg)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let candidates: Vec<&Value> = match jwt.header_str("kid") {
+        Some(kid) => keys
+            .into_iter()
+            .filter(|k| {
+                k.get("kid")
+                    .and_then(Value::as_str)
+                    .is_none_or(|k| k == kid)
+            })
+            .collect(),
+        None => keys,
+    };
+    for key in candidates {
+        let ok = if kty == "EC" {
+            es256_key_from_jwk(key).is_ok_and(|k| jwt.verify_es256(&k).is_ok())
+        } else {
+            app.platform
+                .verify_rsa(alg, key, jwt.signing_input.as_bytes(), &jwt.signature)
+                .await
+                .unwrap_or(false)
+        };
+        if ok {
+            return Ok(());
+        }
+    }
+    Err(fail("signature does not verify with the registered keys"))
+}
+
+async fn verify_client_secret_jwt<S: Store, P: Platform>(
+    app: &App<S, P>,
+    client: &Client,
+    jwt: &DecodedJwt,
+) -> Result<(), OAuthError> {
+    let fail = |why: &str| OAuthError::invalid_client(format!("invalid client assertion: {why}"));
+    if jwt.alg() != "HS256" {
+        return Err(fail("alg is not allowed for client_secret_jwt"));
+    }
+    let sealed = client
+        .client_secret_enc
+        .as_deref()
+        .and_then(|s| base64url::decode(s).ok())
+        .ok_or_else(|| fail("the client has no usable secret"))?;
+    let key = app
+        .config
+        .client_secret_key
+        .as_ref()
+        .map(|k| k.as_slice())
+        .unwrap_or_default();
+    let secret = Zeroizing::new(
+        app.platform
+            .open_client_secret(key, &client.client_id, &sealed)
+            .await
+            .map_err(|_| fail("the client has no usable secret"))?,
+    );
+    // The unsealed secret must still match the registered hash.
+    let hash_ok = client
+        .client_secret_hash
+        .as_deref()
+        .is_some_and(|h| bool::from(sha256_b64(&secret).as_bytes().ct_eq(h.as_bytes())));
+    if !hash_ok {
+        return Err(fail("the client has no usable secret"));
+    }
+    jwt.verify_hs256(&secret)
+        .map_err(|_| fail("MAC does not verify"))
+}

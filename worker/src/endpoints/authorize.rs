@@ -1,0 +1,609 @@
+//! `GET /authorize` (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2) and
+//! `POST /authorize/login`.
+//!
+//! Errors about the client or the redirect URI are shown on an error page (never
+//! redirected, RFC 6749 §4.1.2.1); the rest go back to the client with `error`, `state`
+//! and `iss` (RFC 9207). A valid request renders a plain, accessible login form whose
+//! hidden `tx` field carries the validated request, HMAC-SHA256-signed with
+//! `TRANSACTION_SECRET` and valid for 10 minutes, so the login step trusts nothing else
+//! from the browser. PKCE is required for public clients; `S256` is the only method and
+//! the default when `code_challenge_method` is omitted.
+//!
+//! `POST /oauth/par` (RFC 9126) takes the same parameters from an authenticated client,
+//! validates them the same way (errors as JSON), and keeps them for 60 s (KV's minimum
+//! TTL) under `par:{sha256(request_uri)}`; `/authorize?client_id=..&request_uri=..` then
+//! uses the stored parameters and ignores the others. A `request_uri` may be reloaded
+//! within its lifetime (RFC 9126 §4 allows duplicates from a refreshing browser).
+
+use super::userinfo::user_index_key;
+use crate::App;
+use crate::config::{Client, User, client_key, user_key};
+use crate::grants::{CODE_LIFETIME, CodeRecord, OIDC_SCOPES, has_scope, load_api};
+use crate::http::{HttpRequest, HttpResponse};
+use crate::jwt::{hmac_sha256, sha256_b64};
+use crate::params::{Params, form_encode, html_escape};
+use crate::platform::Platform;
+use crate::store::{Store, get_json, put_json};
+use crate::tokens::{parse_scope, random_token};
+use edge_oauth::base64url;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+/// How long the login form stays valid, in seconds.
+pub const TRANSACTION_LIFETIME: i64 = 600;
+
+/// Iterations of the dummy PBKDF2 run for unknown users, so timing does not reveal which
+/// emails exist: the tenant CLI's default (`DEFAULT_PBKDF2_ITERATIONS` in scripts/lib/tenant.mjs).
+pub const DUMMY_ITERATIONS: u32 = 20_000;
+
+/// The validated authorization request, carried by the signed `tx` field.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Transaction {
+    /// The client.
+    pub client_id: String,
+    /// `redirect_uri` as sent (`None` when omitted).
+    pub redirect_uri: Option<String>,
+    /// Where to send the response.
+    pub effective_redirect_uri: String,
+    /// Requested (and validated) scope.
+    pub scope: String,
+    /// Client state.
+    pub state: Option<String>,
+    /// OIDC nonce.
+    pub nonce: Option<String>,
+    /// API identifier.
+    pub audience: Option<String>,
+    /// PKCE challenge.
+    pub code_challenge: Option<String>,
+    /// PKCE method (`S256`).
+    pub code_challenge_method: Option<String>,
+    /// Expiry (Unix seconds).
+    pub exp: i64,
+}
+
+/// An error sent back to the client's redirect URI.
+struct Failure {
+    error: &'static str,
+    description: &'static str,
+}
+
+fn redirect_error(error: &'static str, description: &'static str) -> Failure {
+    Failure { error, description }
+}
+
+/// Builds `uri?name=value&...` (or `&` when the URI already has a query).
+#[must_use]
+pub fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
+    let mut out = uri.to_owned();
+    let mut sep = if uri.contains('?') { '&' } else { '?' };
+    for (name, value) in pairs {
+        out.push(sep);
+        out.push_str(name);
+        out.push('=');
+        out.push_str(&form_encode(value));
+        sep = '&';
+    }
+    out
+}
+
+/// `GET /authorize`.
+pub async fn handle<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -> HttpResponse {
+    if req.method != "GET" && req.method != "HEAD" {
+        return super::method_not_allowed("GET, HEAD");
+    }
+    let Ok(params) = Params::from_form(req.query.as_deref().unwrap_or_default().as_bytes()) else {
+        return error_page(
+            400,
+            "The authorization request is malformed (a parameter is repeated or badly encoded).",
+        );
+    };
+    let params = match params.get("request_uri") {
+        None => params,
+        Some(uri) => match pushed_params(app, &params, uri).await {
+            Ok(stored) => stored,
+            Err(page) => return page,
+        },
+    };
+    let client = match params.get("client_id") {
+        None => return error_page(400, "The authorization request has no client_id."),
+        Some(id) if id.len() > 200 => return error_page(400, "Unknown client."),
+        Some(id) => match get_json::<S, Client>(&app.store, &client_key(id)).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return error_page(400, "Unknown client."),
+            Err(e) => return store_failure_page(&e),
+        },
+    };
+    let effective = match params.get("redirect_uri") {
+        Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => uri.to_owned(),
+        Some(_) => {
+            return error_page(400, "The redirect_uri is not registered for this client.");
+        }
+        None => match client.redirect_uris.as_slice() {
+            [only] => only.clone(),
+            _ => return error_page(400, "The authorization request needs a redirect_uri."),
+        },
+    };
+    let state = params.get("state");
+    match validate(app, &client, &params, &effective).await {
+        Ok(tx) => login_page(app, &client, &tx, None, 200),
+        Err(Failure { error, description }) => {
+            let mut pairs = vec![("error", error), ("error_description", description)];
+            if let Some(state) = state {
+                pairs.push(("state", state));
+            }
+            pairs.push(("iss", app.config.issuer.as_str()));
+            HttpResponse::redirect(302, &with_query(&effective, &pairs))
+        }
+    }
+}
+
+async fn validate<S: Store, P: Platform>(
+    app: &App<S, P>,
+    client: &Client,
+    params: &Params,
+    effective: &str,
+) -> Result<Transaction, Failure> {
+    match params.get("response_type") {
+        None => {
+            return Err(redirect_error(
+                "invalid_request",
+                "response_type is required",
+            ));
+        }
+        Some("code") => {}
+        Some(_) => {
+            return Err(redirect_error(
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            ));
+        }
+    }
+    if !client.allows_grant("authorization_code") {
+        return Err(redirect_error(
+            "unauthorized_client",
+            "the client may not use the authorization code flow",
+        ));
+    }
+    if params.get("response_mode").is_some_and(|m| m != "query") {
+        return Err(redirect_error(
+            "invalid_request",
+            "only response_mode=query is supported",
+        ));
+    }
+    if params.contains("request") {
+        return Err(redirect_error(
+            "request_not_supported",
+            "request objects are not supported",
+        ));
+    }
+    if params
+        .get("prompt")
+        .is_some_and(|p| p.split(' ').any(|v| v == "none"))
+    {
+        return Err(redirect_error("login_required", "the user must log in"));
+    }
+    let method = match params.get("code_challenge_method") {
+        None | Some("S256") => "S256",
+        Some(_) => {
+            return Err(redirect_error(
+                "invalid_request",
+                "transform algorithm not supported: use S256",
+            ));
+        }
+    };
+    let challenge = params.get("code_challenge");
+    if let Some(c) = challenge {
+        let ok = c.len() == 43
+            && c.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !ok {
+            return Err(redirect_error(
+                "invalid_request",
+                "code_challenge must be a base64url SHA-256 (43 characters)",
+            ));
+        }
+    } else if client.is_public() || params.contains("code_challenge_method") {
+        return Err(redirect_error("invalid_request", "code challenge required"));
+    }
+    for name in ["state", "nonce"] {
+        if params.get(name).is_some_and(|v| v.len() > 1024) {
+            return Err(redirect_error(
+                "invalid_request",
+                "state or nonce is too long",
+            ));
+        }
+    }
+    let audience = match params.get("audience") {
+        None => None,
+        Some(aud) => match load_api(app, aud).await {
+            Ok(Some(api)) => Some(api),
+            Ok(None) => {
+                return Err(redirect_error(
+                    "access_denied",
+                    "the audience is not a known API",
+                ));
+            }
+            Err(_) => {
+                return Err(redirect_error(
+                    "temporarily_unavailable",
+                    "storage is unavailable",
+                ));
+            }
+        },
+    };
+    let scopes = parse_scope(params.get("scope").unwrap_or_default())
+        .map_err(|_| redirect_error("invalid_scope", "scope is malformed"))?;
+    for s in &scopes {
+        let known = OIDC_SCOPES.contains(&s.as_str())
+            || audience.as_ref().is_some_and(|a| a.scopes.contains(s));
+        if !known {
+            return Err(redirect_error(
+                "invalid_scope",
+                "a requested scope is not known",
+            ));
+        }
+    }
+    Ok(Transaction {
+        client_id: client.client_id.clone(),
+        redirect_uri: params.get("redirect_uri").map(str::to_owned),
+        effective_redirect_uri: effective.to_owned(),
+        scope: scopes.join(" "),
+        state: params.get("state").map(str::to_owned),
+        nonce: params.get("nonce").map(str::to_owned),
+        audience: audience.map(|a| a.identifier),
+        code_challenge: challenge.map(str::to_owned),
+        code_challenge_method: challenge.map(|_| method.to_owned()),
+        exp: app.platform.now().saturating_add(TRANSACTION_LIFETIME),
+    })
+}
+
+/// The `request_uri` prefix of RFC 9126 §2.2.
+pub const PAR_URN_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+
+/// Lifetime of a pushed request, in seconds.
+pub const PAR_LIFETIME: u64 = 60;
+
+async fn pushed_params<S: Store, P: Platform>(
+    app: &App<S, P>,
+    query: &Params,
+    uri: &str,
+) -> Result<Params, HttpResponse> {
+    let unknown = || {
+        error_page(
+            400,
+            "The pushed authorization request is unknown or has expired. Go back to the application and start again.",
+        )
+    };
+    if !uri.starts_with(PAR_URN_PREFIX) || uri.len() > 200 {
+        return Err(unknown());
+    }
+    let stored: Params =
+        match get_json(&app.store, &format!("par:{}", sha256_b64(uri.as_bytes()))).await {
+            Ok(Some(p)) => p,
+            Ok(None) => return Err(unknown()),
+            Err(e) => return Err(store_failure_page(&e)),
+        };
+    if query.get("client_id").is_none() || query.get("client_id") != stored.get("client_id") {
+        return Err(unknown());
+    }
+    Ok(stored)
+}
+
+/// `POST /oauth/par` (RFC 9126): authenticates the client like the token endpoint,
+/// validates the authorization request, stores it and answers `201` with a `request_uri`.
+pub async fn par<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -> HttpResponse {
+    match req.method.as_str() {
+        "OPTIONS" => return super::cors::preflight(app, req).await,
+        "POST" => {}
+        _ => return super::method_not_allowed("POST"),
+    }
+    let hint = super::read_body_params(req)
+        .ok()
+        .and_then(|p| p.get("client_id").map(str::to_owned));
+    let response = match push(app, req).await {
+        Ok(response) => response,
+        Err(err) => err.to_response(),
+    };
+    super::cors::decorate(app, req, hint.as_deref(), response).await
+}
+
+async fn push<S: Store, P: Platform>(
+    app: &App<S, P>,
+    req: &HttpRequest,
+) -> Result<HttpResponse, crate::error::OAuthError> {
+    use crate::error::OAuthError;
+    super::refuse_query_credentials(req)?;
+    let mut params = super::read_body_params(req)?;
+    let auth = crate::client_auth::authenticate(app, req, &params).await?;
+    let client = auth.client;
+    if params.contains("request_uri") {
+        return Err(OAuthError::invalid_request(
+            "request_uri is not allowed in a pushed request",
+        ));
+    }
+    let effective = match params.get("redirect_uri") {
+        Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => uri.to_owned(),
+        Some(_) => {
+            return Err(OAuthError::invalid_request(
+                "redirect_uri is not registered for this client",
+            ));
+        }
+        None => match client.redirect_uris.as_slice() {
+            [only] => only.clone(),
+            _ => return Err(OAuthError::invalid_request("redirect_uri is required")),
+        },
+    };
+    if let Err(Failure { error, description }) = validate(app, &client, &params, &effective).await {
+        let status = if error == "access_denied" { 403 } else { 400 };
+        return Err(OAuthError::new(error, status, description));
+    }
+    // Only the client's own credentials are dropped; everything else is replayed.
+    let mut stored = Params::default();
+    for name in [
+        "response_type",
+        "redirect_uri",
+        "scope",
+        "state",
+        "nonce",
+        "audience",
+        "code_challenge",
+        "code_challenge_method",
+        "response_mode",
+        "prompt",
+    ] {
+        if let Some(v) = params.get(name) {
+            stored.insert(name, v);
+        }
+    }
+    stored.insert("client_id", &client.client_id);
+    params = stored;
+    let id = random_token(&app.platform)?;
+    let request_uri = format!("{PAR_URN_PREFIX}{}", id.as_str());
+    put_json(
+        &app.store,
+        &format!("par:{}", sha256_b64(request_uri.as_bytes())),
+        &params,
+        Some(PAR_LIFETIME),
+    )
+    .await?;
+    Ok(HttpResponse::json(
+        201,
+        &json!({"request_uri": request_uri, "expires_in": PAR_LIFETIME}),
+    )
+    .no_store())
+}
+
+/// Signs a transaction: `b64url(json).b64url(HMAC-SHA256(secret, "tx." + b64url(json)))`.
+#[must_use]
+pub fn seal_transaction(secret: &[u8], tx: &Transaction) -> String {
+    let body = base64url::encode(json!(tx).to_string().as_bytes());
+    let mac = hmac_sha256(secret, format!("tx.{body}").as_bytes());
+    format!("{body}.{}", base64url::encode(&mac))
+}
+
+/// Verifies and decodes a signed transaction (constant-time MAC check, expiry).
+#[must_use]
+pub fn open_transaction(secret: &[u8], sealed: &str, now: i64) -> Option<Transaction> {
+    let (body, mac) = sealed.split_once('.')?;
+    let mac = base64url::decode(mac).ok()?;
+    let expected = hmac_sha256(secret, format!("tx.{body}").as_bytes());
+    if !bool::from(expected.as_slice().ct_eq(&mac)) {
+        return None;
+    }
+    let tx: Transaction = serde_json::from_slice(&base64url::decode(body).ok()?).ok()?;
+    (tx.exp > now).then_some(tx)
+}
+
+/// `POST /authorize/login`: checks the signed transaction and the credentials, then
+/// issues a code and redirects (`303`). Wrong credentials re-render the form (`401`)
+/// with one generic message.
+pub async fn login<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -> HttpResponse {
+    if req.method != "POST" {
+        return super::method_not_allowed("POST");
+    }
+    if req.body_too_large
+        || req.media_type().as_deref() != Some("application/x-www-form-urlencoded")
+    {
+        return error_page(400, "The login form was not submitted correctly.");
+    }
+    let Ok(form) = Params::from_form(&req.body) else {
+        return error_page(400, "The login form was not submitted correctly.");
+    };
+    let now = app.platform.now();
+    let Some(tx) = form
+        .get("tx")
+        .and_then(|t| open_transaction(&app.config.transaction_secret, t, now))
+    else {
+        return error_page(
+            400,
+            "This login session is invalid or has expired. Go back to the application and start again.",
+        );
+    };
+    let client = match get_json::<S, Client>(&app.store, &client_key(&tx.client_id)).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return error_page(400, "Unknown client."),
+        Err(e) => return store_failure_page(&e),
+    };
+    let username = form.get("username").unwrap_or_default().trim().to_owned();
+    let password = zeroize::Zeroizing::new(form.get("password").unwrap_or_default().to_owned());
+    let user = if username.is_empty() || username.len() > 254 || password.is_empty() {
+        None
+    } else {
+        match authenticate_user(app, &username, &password).await {
+            Ok(user) => user,
+            Err(e) => return store_failure_page(&e),
+        }
+    };
+    let Some(user) = user else {
+        return login_page(
+            app,
+            &client,
+            &tx,
+            Some((&username, "Wrong email or password.")),
+            401,
+        );
+    };
+    match issue_code(app, &tx, &user, now).await {
+        Ok(code) => {
+            let mut pairs = vec![("code", code.as_str())];
+            if let Some(state) = tx.state.as_deref() {
+                pairs.push(("state", state));
+            }
+            pairs.push(("iss", app.config.issuer.as_str()));
+            HttpResponse::redirect(303, &with_query(&tx.effective_redirect_uri, &pairs))
+        }
+        Err(e) => store_failure_page(&e),
+    }
+}
+
+async fn authenticate_user<S: Store, P: Platform>(
+    app: &App<S, P>,
+    username: &str,
+    password: &str,
+) -> Result<Option<User>, crate::store::StoreError> {
+    let user: Option<User> = get_json(&app.store, &user_key(username)).await?;
+    let Some(user) = user else {
+        // Same work as a real check, so timing does not reveal which emails exist.
+        let _ = app
+            .platform
+            .pbkdf2_sha256(
+                password.as_bytes(),
+                b"edge-oauth-dummy-salt",
+                DUMMY_ITERATIONS,
+            )
+            .await;
+        return Ok(None);
+    };
+    let salt = base64url::decode(&user.password.salt).unwrap_or_default();
+    let stored = base64url::decode(&user.password.hash).unwrap_or_default();
+    if user.password.alg != "PBKDF2-SHA256" || user.password.iterations == 0 {
+        return Ok(None);
+    }
+    let derived = app
+        .platform
+        .pbkdf2_sha256(password.as_bytes(), &salt, user.password.iterations)
+        .await;
+    let ok = derived.is_ok_and(|d| stored.len() == 32 && bool::from(d.as_slice().ct_eq(&stored)));
+    Ok(ok.then_some(user))
+}
+
+async fn issue_code<S: Store, P: Platform>(
+    app: &App<S, P>,
+    tx: &Transaction,
+    user: &User,
+    now: i64,
+) -> Result<zeroize::Zeroizing<String>, crate::store::StoreError> {
+    // The server's own subject index for /userinfo (written once per user).
+    let index = user_index_key(&user.user_id);
+    if app.store.get(&index).await?.is_none() {
+        put_json(&app.store, &index, &json!({"email": user.email}), None).await?;
+    }
+    let code = random_token(&app.platform)
+        .map_err(|_| crate::store::StoreError::Backend("random".into()))?;
+    let record = CodeRecord {
+        client_id: tx.client_id.clone(),
+        redirect_uri: tx.redirect_uri.clone(),
+        effective_redirect_uri: tx.effective_redirect_uri.clone(),
+        code_challenge: tx.code_challenge.clone(),
+        code_challenge_method: tx.code_challenge_method.clone(),
+        scope: tx.scope.clone(),
+        audience: tx.audience.clone(),
+        nonce: tx.nonce.clone(),
+        sub: user.user_id.clone(),
+        email: user.email.clone(),
+        name: user.name.clone(),
+        auth_time: now,
+        expires_at: now.saturating_add(CODE_LIFETIME),
+    };
+    let ttl = u64::try_from(CODE_LIFETIME).unwrap_or(60);
+    put_json(
+        &app.store,
+        &format!("code:{}", sha256_b64(code.as_bytes())),
+        &record,
+        Some(ttl),
+    )
+    .await?;
+    Ok(code)
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a}\
+label{display:block;margin-top:1rem;font-weight:600}\
+input{width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #555;border-radius:4px}\
+input:focus,button:focus{outline:3px solid #1a5fb4;outline-offset:2px}\
+button{margin-top:1.5rem;padding:.7rem 1.4rem;font-size:1rem;background:#1a5fb4;color:#fff;border:0;border-radius:4px;cursor:pointer}\
+.error{color:#a51d2d;font-weight:600}";
+
+fn page(title: &str, content: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>{}</title><style>{STYLE}</style></head><body><main>{content}</main></body></html>",
+        html_escape(title)
+    )
+}
+
+fn login_page<S: Store, P: Platform>(
+    app: &App<S, P>,
+    client: &Client,
+    tx: &Transaction,
+    error: Option<(&str, &str)>,
+    status: u16,
+) -> HttpResponse {
+    let app_name = if client.name.is_empty() {
+        &client.client_id
+    } else {
+        &client.name
+    };
+    let (username, alert, invalid) = match error {
+        Some((u, message)) => (
+            u,
+            format!(
+                "<p id=\"login-error\" class=\"error\" role=\"alert\">{}</p>",
+                html_escape(message)
+            ),
+            " aria-invalid=\"true\" aria-describedby=\"login-error\"",
+        ),
+        None => ("", String::new(), ""),
+    };
+    let mut scopes = String::new();
+    if has_scope(&tx.scope, "offline_access") || tx.audience.is_some() {
+        scopes = format!(
+            "<p>The application is asking for: <strong>{}</strong>.</p>",
+            html_escape(&tx.scope)
+        );
+    }
+    let content = format!(
+        "<h1>Sign in</h1><p>to continue to <strong>{app}</strong></p>{scopes}{alert}\
+<form method=\"post\" action=\"/authorize/login\" novalidate>\
+<input type=\"hidden\" name=\"tx\" value=\"{tx}\">\
+<label for=\"username\">Email</label>\
+<input id=\"username\" name=\"username\" type=\"email\" autocomplete=\"username\" required autofocus value=\"{user}\"{invalid}>\
+<label for=\"password\">Password</label>\
+<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required{invalid}>\
+<button type=\"submit\">Continue</button></form>",
+        app = html_escape(app_name),
+        tx = html_escape(&seal_transaction(&app.config.transaction_secret, tx)),
+        user = html_escape(username),
+    );
+    HttpResponse::html(status, page("Sign in", &content))
+}
+
+/// An error page (nothing redirected).
+#[must_use]
+pub fn error_page(status: u16, message: &str) -> HttpResponse {
+    let content = format!(
+        "<h1>Something went wrong</h1><p class=\"error\" role=\"alert\">{}</p>",
+        html_escape(message)
+    );
+    HttpResponse::html(status, page("Error", &content))
+}
+
+fn store_failure_page(err: &crate::store::StoreError) -> HttpResponse {
+    if *err == crate::store::StoreError::RateLimited {
+        error_page(503, "The service is busy. Please try again in a moment.")
+            .with_header("Retry-After", "1")
+    } else {
+        error_page(500, "The service is unavailable. Please try again later.")
+    }
+}

@@ -1,0 +1,74 @@
+//! `/.well-known/openid-configuration`, `/.well-known/oauth-authorization-server`
+//! (RFC 8414, OIDC Discovery) and `/.well-known/jwks.json`. Only what is implemented is
+//! listed (rules.md items 114–124).
+
+use super::cors;
+use crate::App;
+use crate::http::{HttpRequest, HttpResponse};
+use crate::platform::Platform;
+use crate::store::Store;
+use serde_json::{Value, json};
+
+/// The metadata document (the same for both well-known URLs).
+#[must_use]
+pub fn metadata<S: Store, P: Platform>(app: &App<S, P>) -> Value {
+    let issuer = &app.config.issuer;
+    let auth_methods = [
+        "client_secret_basic",
+        "client_secret_post",
+        "client_secret_jwt",
+        "private_key_jwt",
+        "none",
+    ];
+    let auth_algs = ["ES256", "RS256", "PS256", "HS256"];
+    json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}authorize"),
+        "token_endpoint": app.config.token_endpoint(),
+        "userinfo_endpoint": app.config.userinfo_endpoint(),
+        "jwks_uri": format!("{issuer}.well-known/jwks.json"),
+        "revocation_endpoint": format!("{issuer}oauth/revoke"),
+        "pushed_authorization_request_endpoint": format!("{issuer}oauth/par"),
+        "require_pushed_authorization_requests": false,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": super::token::GRANT_TYPES,
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "token_endpoint_auth_signing_alg_values_supported": auth_algs,
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_signing_alg_values_supported": auth_algs,
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": crate::grants::OIDC_SCOPES,
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "email", "name"],
+        "authorization_response_iss_parameter_supported": true,
+    })
+}
+
+/// Serves either metadata document.
+pub fn handle_metadata<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -> HttpResponse {
+    if req.method != "GET" && req.method != "HEAD" {
+        return super::method_not_allowed("GET, HEAD");
+    }
+    cors::public(
+        HttpResponse::json(200, &metadata(app)).with_header("Cache-Control", "public, max-age=300"),
+    )
+}
+
+/// Serves the JWKS: every configured key's public part.
+pub fn handle_jwks<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -> HttpResponse {
+    if req.method != "GET" && req.method != "HEAD" {
+        return super::method_not_allowed("GET, HEAD");
+    }
+    let keys: Vec<Value> = app
+        .config
+        .signing_keys
+        .iter()
+        .map(|k| k.public_jwk())
+        .collect();
+    cors::public(
+        HttpResponse::json(200, &json!({ "keys": keys }))
+            .with_header("Cache-Control", "public, max-age=300"),
+    )
+}

@@ -1,0 +1,242 @@
+//! `grant_type=authorization_code` with PKCE (RFC 6749 §4.1.3, RFC 7636 §4.5–4.6,
+//! RFC 9700 §2.1.1, OIDC Core §3.1.3).
+//!
+//! Checks in order: the client may use the grant; `code` present; the code exists and
+//! has not expired; it was not redeemed before (a replay is `invalid_grant` and revokes
+//! the refresh-token family issued from it, RFC 6749 §4.1.2); it belongs to this client;
+//! `redirect_uri` is identical when one was sent to `/authorize`; PKCE: a verifier
+//! without a challenge or a challenge without a verifier is refused (downgrade), and the
+//! S256 transform must match in constant time. PKCE failures of any kind, including a
+//! malformed verifier, are `invalid_grant` (rules.md items 49 and 51: decided here).
+
+use super::{
+    CODE_USED_TTL, CodeRecord, REFRESH_LIFETIME, RefreshRecord, UsedMarker, has_scope,
+    issue_refresh_token, load_api, revoke_family,
+};
+use crate::App;
+use crate::client_auth::AuthenticatedClient;
+use crate::config::Client;
+use crate::error::OAuthError;
+use crate::jwt::sha256_b64;
+use crate::params::Params;
+use crate::platform::Platform;
+use crate::store::{Store, get_json, put_json};
+use crate::tokens::{
+    AccessTokenSpec, DEFAULT_ACCESS_TOKEN_LIFETIME, IdTokenSpec, TokenResponse, mint_access_token,
+    mint_id_token, random_id,
+};
+use edge_oauth::pkce::{self, CodeChallengeMethod};
+use serde_json::{Map, json};
+
+/// Processes an authorization code request for an authenticated client.
+///
+/// # Errors
+/// The RFC 6749 §5.2 error to answer.
+pub async fn grant<S: Store, P: Platform>(
+    app: &App<S, P>,
+    auth: &AuthenticatedClient,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    let client = &auth.client;
+    if !client.allows_grant("authorization_code") {
+        return Err(OAuthError::unauthorized_client(
+            "the client is not allowed to use authorization_code",
+        ));
+    }
+    let code = params
+        .get("code")
+        .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+    let hash = sha256_b64(code.as_bytes());
+    let invalid = || OAuthError::invalid_grant("the authorization code is invalid or expired");
+    let record: CodeRecord = get_json(&app.store, &format!("code:{hash}"))
+        .await?
+        .ok_or_else(invalid)?;
+    let now = app.platform.now();
+    if record.expires_at <= now {
+        return Err(invalid());
+    }
+    let used_key = format!("code_used:{hash}");
+    if let Some(marker) = get_json::<S, UsedMarker>(&app.store, &used_key).await? {
+        if let Some(family) = marker.family_id {
+            revoke_family(app, &family, "code_replay").await?;
+        }
+        return Err(OAuthError::invalid_grant(
+            "the authorization code was already used",
+        ));
+    }
+    if record.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code was issued to another client",
+        ));
+    }
+    match (&record.redirect_uri, params.get("redirect_uri")) {
+        (Some(sent), Some(given)) if sent == given => {}
+        (Some(_), _) => {
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri does not match the authorization request",
+            ));
+        }
+        (None, Some(given)) if given != record.effective_redirect_uri => {
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri does not match the authorization request",
+            ));
+        }
+        (None, _) => {}
+    }
+    check_pkce(&record, params.get("code_verifier"))?;
+
+    // Load the API before burning the code: a deleted API is a plain invalid_grant.
+    let api = match &record.audience {
+        Some(aud) => Some(load_api(app, aud).await?.ok_or_else(invalid)?),
+        None => None,
+    };
+    let offline = has_scope(&record.scope, "offline_access")
+        && api.as_ref().is_some_and(|a| a.allow_offline_access)
+        && client.allows_grant("refresh_token");
+    let family_id = if offline {
+        Some(random_id(&app.platform)?)
+    } else {
+        None
+    };
+    put_json(
+        &app.store,
+        &used_key,
+        &UsedMarker {
+            family_id: family_id.clone(),
+        },
+        Some(CODE_USED_TTL),
+    )
+    .await?;
+
+    let grant = UserGrant {
+        sub: &record.sub,
+        email: &record.email,
+        name: &record.name,
+        scope: &record.scope,
+        audience: record.audience.as_deref(),
+        auth_time: record.auth_time,
+        nonce: record.nonce.as_deref(),
+        lifetime: api
+            .as_ref()
+            .map_or(DEFAULT_ACCESS_TOKEN_LIFETIME, |a| a.token_lifetime),
+    };
+    let mut response = issue_user_tokens(app, client, &grant)?;
+    if let Some(family_id) = family_id {
+        let refresh = RefreshRecord {
+            client_id: client.client_id.clone(),
+            family_id,
+            sub: record.sub.clone(),
+            email: record.email.clone(),
+            name: record.name.clone(),
+            scope: record.scope.clone(),
+            audience: record.audience.clone(),
+            auth_time: record.auth_time,
+            expires_at: now.saturating_add(REFRESH_LIFETIME),
+        };
+        response.refresh_token = Some(issue_refresh_token(app, &refresh).await?);
+    }
+    Ok(response)
+}
+
+/// RFC 7636 §4.6 with downgrade protection (RFC 9700 §2.1.1).
+fn check_pkce(record: &CodeRecord, verifier: Option<&str>) -> Result<(), OAuthError> {
+    match (&record.code_challenge, verifier) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(OAuthError::invalid_grant(
+            "code_verifier was sent but the authorization request had no code_challenge",
+        )),
+        (Some(_), None) => Err(OAuthError::invalid_grant("code_verifier is required")),
+        (Some(challenge), Some(verifier)) => {
+            let method_ok = record.code_challenge_method.as_deref() == Some("S256");
+            let verified = pkce::verify(verifier, challenge, CodeChallengeMethod::S256);
+            if method_ok && verified.is_ok() {
+                Ok(())
+            } else {
+                Err(OAuthError::invalid_grant(
+                    "code_verifier does not match the code_challenge",
+                ))
+            }
+        }
+    }
+}
+
+/// What a user-based grant (code or refresh) issues tokens for.
+#[derive(Clone, Debug)]
+pub struct UserGrant<'a> {
+    /// The user.
+    pub sub: &'a str,
+    /// The user's email.
+    pub email: &'a str,
+    /// The user's name.
+    pub name: &'a str,
+    /// The scope of this access token.
+    pub scope: &'a str,
+    /// The API, if any.
+    pub audience: Option<&'a str>,
+    /// When the user authenticated.
+    pub auth_time: i64,
+    /// The nonce (code flow only).
+    pub nonce: Option<&'a str>,
+    /// Access token lifetime.
+    pub lifetime: u64,
+}
+
+/// Mints the access token (and the ID token when `openid` is in scope). The access
+/// token's audience is the API, plus `{issuer}userinfo` when `openid` is in scope (as
+/// Auth0); without an API it is `{issuer}userinfo` alone.
+///
+/// # Errors
+/// Signing or RNG failures.
+pub fn issue_user_tokens<S: Store, P: Platform>(
+    app: &App<S, P>,
+    client: &Client,
+    grant: &UserGrant<'_>,
+) -> Result<TokenResponse, OAuthError> {
+    let openid = has_scope(grant.scope, "openid");
+    let mut audiences = Vec::new();
+    if let Some(aud) = grant.audience {
+        audiences.push(aud.to_owned());
+    }
+    if openid || audiences.is_empty() {
+        audiences.push(app.config.userinfo_endpoint());
+    }
+    let mut extra = Map::new();
+    extra.insert("auth_time".into(), json!(grant.auth_time));
+    let access_token = mint_access_token(
+        &app.config,
+        &app.platform,
+        &AccessTokenSpec {
+            sub: grant.sub,
+            audiences,
+            client_id: &client.client_id,
+            scope: grant.scope,
+            lifetime: grant.lifetime,
+            extra,
+        },
+    )?;
+    let id_token = if openid {
+        Some(mint_id_token(
+            &app.config,
+            &app.platform,
+            &IdTokenSpec {
+                sub: grant.sub,
+                client_id: &client.client_id,
+                auth_time: grant.auth_time,
+                nonce: grant.nonce,
+                access_token: &access_token,
+                email: has_scope(grant.scope, "email").then_some(grant.email),
+                name: has_scope(grant.scope, "profile").then_some(grant.name),
+            },
+        )?)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: grant.lifetime,
+        scope: grant.scope.to_owned(),
+        refresh_token: None,
+        id_token,
+    })
+}

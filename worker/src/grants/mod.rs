@@ -1,0 +1,186 @@
+//! Grant processing, one file per grant type, as plain async Rust over [`Store`].
+//!
+//! Server-owned KV records (values JSON, keys hash the credential, never store it):
+//! - `code:{sha256(code)}` → [`CodeRecord`], TTL 60 s (the code lifetime);
+//! - `code_used:{sha256(code)}` → [`UsedMarker`], TTL 600 s: written when a code is
+//!   redeemed, so a replay is detected and revokes the refresh-token family;
+//! - `refresh:{sha256(token)}` → [`RefreshRecord`], TTL = refresh lifetime (30 days);
+//! - `refresh_used:{sha256(token)}` → [`UsedMarker`]: written when a refresh token is
+//!   rotated; presenting it again revokes its family;
+//! - `family:{id}` → [`FamilyRecord`] `{"revoked":true,..}`: a revoked token family.
+//!
+//! Markers live under their own keys rather than overwriting the original record:
+//! Workers KV allows one write per key per second, and a fast client redeems a code or
+//! rotates a token within a second of receiving it. KV has no compare-and-set, so two
+//! truly concurrent redemptions can both succeed; a Durable Object would close that gap.
+
+pub mod authorization_code;
+pub mod client_credentials;
+pub mod refresh_token;
+
+use crate::App;
+use crate::config::{Api, api_key};
+use crate::error::OAuthError;
+use crate::platform::Platform;
+use crate::store::{Store, get_json, put_json};
+use serde::{Deserialize, Serialize};
+
+/// Lifetime of an authorization code, in seconds (KV's minimum TTL; RFC 6749 §4.1.2
+/// recommends at most 10 minutes).
+pub const CODE_LIFETIME: i64 = 60;
+
+/// How long a redeemed code is remembered to detect replays, in seconds.
+pub const CODE_USED_TTL: u64 = 600;
+
+/// Sliding lifetime of a refresh token, in seconds (30 days).
+pub const REFRESH_LIFETIME: i64 = 30 * 86_400;
+
+/// `code:{hash}`: what an authorization code is bound to.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CodeRecord {
+    /// The client the code was issued to.
+    pub client_id: String,
+    /// The `redirect_uri` sent to `/authorize` (`None` when it was omitted).
+    pub redirect_uri: Option<String>,
+    /// The effective redirect URI (sent or the single registered one).
+    pub effective_redirect_uri: String,
+    /// The PKCE challenge (`None` without PKCE).
+    pub code_challenge: Option<String>,
+    /// Always `S256` when a challenge is present.
+    pub code_challenge_method: Option<String>,
+    /// Granted scope.
+    pub scope: String,
+    /// The API (`None`: userinfo only).
+    pub audience: Option<String>,
+    /// The OIDC nonce.
+    pub nonce: Option<String>,
+    /// The user.
+    pub sub: String,
+    /// The user's email (for the ID token and userinfo).
+    pub email: String,
+    /// The user's name.
+    pub name: String,
+    /// When the user authenticated.
+    pub auth_time: i64,
+    /// When the code expires.
+    pub expires_at: i64,
+}
+
+/// `code_used:{hash}` / `refresh_used:{hash}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UsedMarker {
+    /// The refresh-token family issued from the code, if any.
+    pub family_id: Option<String>,
+}
+
+/// `refresh:{hash}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RefreshRecord {
+    /// The client the token is bound to.
+    pub client_id: String,
+    /// The rotation family.
+    pub family_id: String,
+    /// The user.
+    pub sub: String,
+    /// The user's email.
+    pub email: String,
+    /// The user's name.
+    pub name: String,
+    /// The scope originally granted.
+    pub scope: String,
+    /// The API.
+    pub audience: Option<String>,
+    /// When the user authenticated.
+    pub auth_time: i64,
+    /// When the token expires.
+    pub expires_at: i64,
+}
+
+/// `family:{id}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FamilyRecord {
+    /// Always true (only revocations are written).
+    pub revoked: bool,
+    /// Why: `revoked`, `refresh_token_reuse`, `code_replay`.
+    pub reason: String,
+    /// When.
+    pub at: i64,
+}
+
+/// The result of a grant: the success body.
+pub use crate::tokens::TokenResponse;
+
+/// Revokes a refresh-token family.
+///
+/// # Errors
+/// Storage failures.
+pub async fn revoke_family<S: Store, P: Platform>(
+    app: &App<S, P>,
+    family_id: &str,
+    reason: &str,
+) -> Result<(), OAuthError> {
+    let record = FamilyRecord {
+        revoked: true,
+        reason: reason.to_owned(),
+        at: app.platform.now(),
+    };
+    let ttl = u64::try_from(REFRESH_LIFETIME).unwrap_or(u64::MAX);
+    put_json(
+        &app.store,
+        &format!("family:{family_id}"),
+        &record,
+        Some(ttl),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Whether a family was revoked.
+///
+/// # Errors
+/// Storage failures.
+pub async fn family_revoked<S: Store, P: Platform>(
+    app: &App<S, P>,
+    family_id: &str,
+) -> Result<bool, OAuthError> {
+    let rec: Option<FamilyRecord> = get_json(&app.store, &format!("family:{family_id}")).await?;
+    Ok(rec.is_some_and(|r| r.revoked))
+}
+
+/// Loads an API.
+///
+/// # Errors
+/// Storage failures.
+pub async fn load_api<S: Store, P: Platform>(
+    app: &App<S, P>,
+    identifier: &str,
+) -> Result<Option<Api>, OAuthError> {
+    if identifier.is_empty() || identifier.len() > 400 {
+        return Ok(None);
+    }
+    Ok(get_json(&app.store, &api_key(identifier)).await?)
+}
+
+/// Issues and stores a refresh token in `family_id`.
+///
+/// # Errors
+/// RNG or storage failures.
+pub async fn issue_refresh_token<S: Store, P: Platform>(
+    app: &App<S, P>,
+    record: &RefreshRecord,
+) -> Result<String, OAuthError> {
+    let token = crate::tokens::random_token(&app.platform)?;
+    let key = format!("refresh:{}", crate::jwt::sha256_b64(token.as_bytes()));
+    let ttl = u64::try_from(REFRESH_LIFETIME).unwrap_or(u64::MAX);
+    put_json(&app.store, &key, record, Some(ttl)).await?;
+    Ok(token.as_str().to_owned())
+}
+
+/// The OIDC scopes the server understands besides API scopes.
+pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+
+/// Whether a space-separated scope string contains `token`.
+#[must_use]
+pub fn has_scope(scope: &str, token: &str) -> bool {
+    scope.split(' ').any(|s| s == token)
+}

@@ -1,0 +1,137 @@
+//! `grant_type=refresh_token` with rotation (RFC 6749 §6, §10.4; RFC 9700 §4.14.2).
+//!
+//! Every use rotates: the presented token is marked used and a new one in the same
+//! family is issued with the original scope (§6). Presenting a used token again revokes
+//! the whole family (reuse detection) and is `invalid_grant`. `scope` may only narrow
+//! (`invalid_scope`); it narrows the access token, not the family. The token is bound to
+//! its client.
+
+use super::authorization_code::{UserGrant, issue_user_tokens};
+use super::{
+    REFRESH_LIFETIME, RefreshRecord, UsedMarker, family_revoked, issue_refresh_token, load_api,
+    revoke_family,
+};
+use crate::App;
+use crate::client_auth::AuthenticatedClient;
+use crate::error::OAuthError;
+use crate::jwt::sha256_b64;
+use crate::params::Params;
+use crate::platform::Platform;
+use crate::store::{MIN_TTL_SECONDS, Store, get_json, put_json};
+use crate::tokens::{DEFAULT_ACCESS_TOKEN_LIFETIME, TokenResponse, parse_scope};
+
+/// Processes a refresh token request for an authenticated client.
+///
+/// # Errors
+/// The RFC 6749 §5.2 error to answer.
+pub async fn grant<S: Store, P: Platform>(
+    app: &App<S, P>,
+    auth: &AuthenticatedClient,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    let client = &auth.client;
+    if !client.allows_grant("refresh_token") {
+        return Err(OAuthError::unauthorized_client(
+            "the client is not allowed to use refresh_token",
+        ));
+    }
+    let token = params
+        .get("refresh_token")
+        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let hash = sha256_b64(token.as_bytes());
+    let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
+    let record: RefreshRecord = get_json(&app.store, &format!("refresh:{hash}"))
+        .await?
+        .ok_or_else(invalid)?;
+    let now = app.platform.now();
+    if record.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    if record.expires_at <= now || family_revoked(app, &record.family_id).await? {
+        return Err(invalid());
+    }
+    let used_key = format!("refresh_used:{hash}");
+    if get_json::<S, UsedMarker>(&app.store, &used_key)
+        .await?
+        .is_some()
+    {
+        revoke_family(app, &record.family_id, "refresh_token_reuse").await?;
+        return Err(invalid());
+    }
+
+    let original = parse_scope(&record.scope)?;
+    let scope = match params.get("scope") {
+        None => record.scope.clone(),
+        Some(requested) => {
+            let requested = parse_scope(requested)?;
+            if requested.iter().any(|s| !original.contains(s)) {
+                return Err(OAuthError::invalid_scope(
+                    "the requested scope exceeds the scope originally granted",
+                ));
+            }
+            requested.join(" ")
+        }
+    };
+    let api = match &record.audience {
+        Some(aud) => Some(load_api(app, aud).await?.ok_or_else(invalid)?),
+        None => None,
+    };
+    if !api.as_ref().is_some_and(|a| a.allow_offline_access) {
+        return Err(invalid());
+    }
+
+    let ttl = u64::try_from(record.expires_at.saturating_sub(now))
+        .unwrap_or(0)
+        .max(MIN_TTL_SECONDS);
+    put_json(
+        &app.store,
+        &used_key,
+        &UsedMarker {
+            family_id: Some(record.family_id.clone()),
+        },
+        Some(ttl),
+    )
+    .await?;
+
+    let grant = UserGrant {
+        sub: &record.sub,
+        email: &record.email,
+        name: &record.name,
+        scope: &scope,
+        audience: record.audience.as_deref(),
+        auth_time: record.auth_time,
+        nonce: None,
+        lifetime: api
+            .as_ref()
+            .map_or(DEFAULT_ACCESS_TOKEN_LIFETIME, |a| a.token_lifetime),
+    };
+    let mut response = issue_user_tokens(app, client, &grant)?;
+    let rotated = RefreshRecord {
+        expires_at: now.saturating_add(REFRESH_LIFETIME),
+        ..record
+    };
+    response.refresh_token = Some(issue_refresh_token(app, &rotated).await?);
+    Ok(response)
+}
+
+/// Marks a family revoked (used by `/oauth/revoke`).
+///
+/// # Errors
+/// Storage failures.
+pub async fn revoke<S: Store, P: Platform>(
+    app: &App<S, P>,
+    client_id: &str,
+    token: &str,
+) -> Result<(), OAuthError> {
+    let hash = sha256_b64(token.as_bytes());
+    let record: Option<RefreshRecord> = get_json(&app.store, &format!("refresh:{hash}")).await?;
+    match record {
+        None => Ok(()),
+        Some(r) if r.client_id != client_id => Err(OAuthError::invalid_grant(
+            "the token was issued to another client",
+        )),
+        Some(r) => revoke_family(app, &r.family_id, "revoked").await,
+    }
+}

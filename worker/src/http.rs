@@ -1,0 +1,276 @@
+//! Plain HTTP request and response types, and their conversions to and from `worker` types.
+//!
+//! Handlers take an [`HttpRequest`] and return an [`HttpResponse`]; neither names a
+//! `worker::` type, so every handler runs natively under `cargo test`.
+
+use serde::Serialize;
+
+/// The largest request body the server reads (16 KiB). Larger bodies are refused.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// An incoming HTTP request, already read into memory.
+#[derive(Clone, Debug, Default)]
+pub struct HttpRequest {
+    /// The method, upper case (`GET`, `POST`, ...).
+    pub method: String,
+    /// `scheme://host[:port]` of the request URL, without a trailing slash.
+    pub origin: String,
+    /// The path of the request URL, starting with `/`.
+    pub path: String,
+    /// The raw query string, without the `?`, if there was one.
+    pub query: Option<String>,
+    /// Header fields with lower-cased names, in arrival order.
+    pub headers: Vec<(String, String)>,
+    /// The body (at most [`MAX_BODY_BYTES`] bytes).
+    pub body: Vec<u8>,
+    /// True when the body was larger than [`MAX_BODY_BYTES`] and was not kept.
+    pub body_too_large: bool,
+}
+
+impl HttpRequest {
+    /// A request with the given method and path (and optional `?query`) on origin
+    /// `http://localhost`; a convenience for tests.
+    #[must_use]
+    pub fn new(method: &str, path_and_query: &str) -> Self {
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
+            None => (path_and_query.to_owned(), None),
+        };
+        Self {
+            method: method.to_owned(),
+            origin: "http://localhost".to_owned(),
+            path,
+            query,
+            ..Self::default()
+        }
+    }
+
+    /// Adds a header (builder style).
+    #[must_use]
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
+        self
+    }
+
+    /// Sets the body (builder style); marks it too large past [`MAX_BODY_BYTES`].
+    #[must_use]
+    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        let body = body.into();
+        if body.len() > MAX_BODY_BYTES {
+            self.body_too_large = true;
+            self.body = Vec::new();
+        } else {
+            self.body = body;
+        }
+        self
+    }
+
+    /// The first value of a header (name compared case-insensitively).
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// How many times a header occurs (workerd joins repeated fields with `, `, so this is
+    /// mostly 0 or 1 in production).
+    #[must_use]
+    pub fn header_count(&self, name: &str) -> usize {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .count()
+    }
+
+    /// The media type of `Content-Type`, lower-cased, without parameters.
+    #[must_use]
+    pub fn media_type(&self) -> Option<String> {
+        self.header("content-type").map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+    }
+}
+
+/// An outgoing HTTP response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// The status code.
+    pub status: u16,
+    /// Header fields (names as written).
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// An empty response with a status.
+    #[must_use]
+    pub fn empty(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// A JSON response (`application/json`).
+    #[must_use]
+    pub fn json<T: Serialize + ?Sized>(status: u16, value: &T) -> Self {
+        // Serialising our own plain structs and `serde_json::Value`s cannot fail; fall
+        // back to an empty object rather than panic.
+        let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+        Self::empty(status)
+            .with_header("Content-Type", "application/json")
+            .with_body(body)
+    }
+
+    /// An HTML page (`text/html; charset=utf-8`) with a strict security policy and no caching.
+    #[must_use]
+    pub fn html(status: u16, page: String) -> Self {
+        Self::empty(status)
+            .with_header("Content-Type", "text/html; charset=utf-8")
+            .with_header(
+                "Content-Security-Policy",
+                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+            )
+            .with_header("X-Frame-Options", "DENY")
+            .with_header("Referrer-Policy", "no-referrer")
+            .with_header("Cache-Control", "no-store")
+            .with_header("Pragma", "no-cache")
+            .with_body(page.into_bytes())
+    }
+
+    /// A redirect (`303 See Other` after a form post, `302 Found` otherwise).
+    #[must_use]
+    pub fn redirect(status: u16, location: &str) -> Self {
+        Self::empty(status)
+            .with_header("Location", location)
+            .with_header("Cache-Control", "no-store")
+            .with_header("Referrer-Policy", "no-referrer")
+    }
+
+    /// Adds a header (builder style).
+    #[must_use]
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Replaces the body (builder style).
+    #[must_use]
+    pub fn with_body(mut self, body: Vec<u8>) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// Adds `Cache-Control: no-store` and `Pragma: no-cache` unless already present.
+    #[must_use]
+    pub fn no_store(mut self) -> Self {
+        if self.header("cache-control").is_none() {
+            self = self.with_header("Cache-Control", "no-store");
+        }
+        if self.header("pragma").is_none() {
+            self = self.with_header("Pragma", "no-cache");
+        }
+        self
+    }
+
+    /// The first value of a header (name compared case-insensitively).
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body parsed as JSON (`Value::Null` when it is not JSON); a convenience for tests.
+    #[must_use]
+    pub fn json_body(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+mod convert {
+    //! Conversions between the plain types and `worker` types.
+
+    use super::{HttpRequest, HttpResponse, MAX_BODY_BYTES};
+    use futures_util::StreamExt;
+
+    impl HttpRequest {
+        /// Reads a `worker::Request` into memory, keeping at most [`MAX_BODY_BYTES`] of body.
+        ///
+        /// # Errors
+        /// When the URL or the body stream cannot be read.
+        pub async fn from_worker(req: &mut worker::Request) -> worker::Result<Self> {
+            let url = req.url()?;
+            let origin = url.origin().ascii_serialization();
+            let headers: Vec<(String, String)> = req
+                .headers()
+                .entries()
+                .map(|(n, v)| (n.to_ascii_lowercase(), v))
+                .collect();
+            let declared_too_large = req
+                .headers()
+                .get("content-length")?
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .is_some_and(|n| n > MAX_BODY_BYTES);
+            let mut body = Vec::new();
+            let mut body_too_large = declared_too_large;
+            let method = req.method().to_string();
+            if !declared_too_large
+                && method != "GET"
+                && method != "HEAD"
+                && let Ok(mut stream) = req.stream()
+            {
+                while let Some(chunk) = stream.next().await {
+                    let chunk = chunk?;
+                    if body.len() + chunk.len() > MAX_BODY_BYTES {
+                        body_too_large = true;
+                        body.clear();
+                        break;
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+            }
+            Ok(Self {
+                method,
+                origin,
+                path: url.path().to_owned(),
+                query: url.query().map(str::to_owned),
+                headers,
+                body,
+                body_too_large,
+            })
+        }
+    }
+
+    impl HttpResponse {
+        /// Converts into a `worker::Response`.
+        ///
+        /// # Errors
+        /// When a header name or value is not acceptable to the runtime.
+        pub fn into_worker(self) -> worker::Result<worker::Response> {
+            let headers = worker::Headers::new();
+            for (name, value) in &self.headers {
+                headers.append(name, value)?;
+            }
+            let builder = worker::ResponseBuilder::new()
+                .with_status(self.status)
+                .with_headers(headers);
+            if self.body.is_empty() {
+                Ok(builder.empty())
+            } else {
+                Ok(builder.fixed(self.body))
+            }
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! JWTs for the server, on the core's strict `jws` and `jwk` modules: ES256 signing with
+//! the configured keys (`kid` in the header), strict decoding of incoming JWTs (three
+//! segments, strict base64url, no duplicate members in header or claims, `alg` from an
+//! allow-list, no `crit`/`b64`), and ES256 / HS256 verification. RS256 / PS256
+//! verification goes through [`crate::platform::Platform`] (WebCrypto on Workers).
+//!
+//! HS256 (for `client_secret_jwt`) is verified here with RustCrypto `hmac`: the core has
+//! no HMAC yet.
+
+use crate::config::ConfigError;
+use edge_oauth::base64url;
+use edge_oauth::jwk::{EcPrivateJwk, EcPublicJwk};
+use edge_oauth::jws::{self, Algorithm};
+use hmac::{Hmac, KeyInit, Mac};
+use p256::ecdsa::VerifyingKey;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// Every algorithm an incoming JWT may name; each use narrows it further.
+const DECODE_ALGS: [Algorithm; 4] = [
+    Algorithm::Es256,
+    Algorithm::Rs256,
+    Algorithm::Ps256,
+    Algorithm::Hs256,
+];
+
+/// An ES256 signing key with its `kid`.
+pub struct SigningKey {
+    kid: String,
+    key: EcPrivateJwk,
+}
+
+impl core::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("d", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// Parses a JSON array of ES256 private JWKs (`SIGNING_KEYS`).
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the JSON is not a non-empty array of valid P-256 private JWKs
+    /// with distinct `kid`s.
+    pub fn parse_set(json: &str) -> Result<Vec<Self>, ConfigError> {
+        let value: Value =
+            serde_json::from_str(json).map_err(|_| ConfigError("SIGNING_KEYS is not JSON"))?;
+        let items = value
+            .as_array()
+            .filter(|a| !a.is_empty())
+            .ok_or(ConfigError("SIGNING_KEYS must be a non-empty JSON array"))?;
+        let keys = items
+            .iter()
+            .map(Self::from_jwk)
+            .collect::<Result<Vec<_>, _>>()?;
+        for (i, k) in keys.iter().enumerate() {
+            if keys.iter().skip(i + 1).any(|o| o.kid == k.kid) {
+                return Err(ConfigError("SIGNING_KEYS has a repeated kid"));
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Parses one ES256 private JWK (`kty` EC, `crv` P-256, `x`, `y`, `d`, `kid`).
+    ///
+    /// # Errors
+    /// [`ConfigError`] when a member is missing or malformed or `d` does not match `x`/`y`.
+    pub fn from_jwk(jwk: &Value) -> Result<Self, ConfigError> {
+        let member = |name: &str| jwk.get(name).and_then(Value::as_str);
+        if member("kty") != Some("EC") || member("crv") != Some("P-256") {
+            return Err(ConfigError("signing key must be an EC P-256 JWK"));
+        }
+        let kid = member("kid")
+            .filter(|k| !k.is_empty())
+            .ok_or(ConfigError("signing key needs a kid"))?;
+        // The core parser checks the curve point and that d matches x/y; it refuses
+        // unknown members, so pass only the key material.
+        let material = json!({
+            "kty": "EC", "crv": "P-256",
+            "x": member("x"), "y": member("y"), "d": member("d"),
+        });
+        let key = EcPrivateJwk::parse(&material.to_string())
+            .map_err(|_| ConfigError("signing key is not a valid P-256 private JWK"))?;
+        Ok(Self {
+            kid: kid.to_owned(),
+            key,
+        })
+    }
+
+    /// The key id.
+    #[must_use]
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The public JWK as published in the JWKS.
+    #[must_use]
+    pub fn public_jwk(&self) -> Value {
+        let public = self.key.public();
+        json!({
+            "kty": "EC",
+            "crv": "P-256",
+            "x": base64url::encode(public.x()),
+            "y": base64url::encode(public.y()),
+            "kid": self.kid,
+            "alg": "ES256",
+            "use": "sig",
+        })
+    }
+
+    /// The verifying key.
+    #[must_use]
+    pub fn verifying_key(&self) -> &VerifyingKey {
+        self.key.public().verifying_key()
+    }
+
+    /// Signs `claims` as a compact JWS with header `{"alg":"ES256","typ":typ,"kid":kid}`.
+    #[must_use]
+    pub fn sign(&self, typ: &str, claims: &Value) -> String {
+        let mut header = Map::new();
+        header.insert("alg".into(), json!("ES256"));
+        header.insert("typ".into(), json!(typ));
+        header.insert("kid".into(), json!(self.kid));
+        // Signing our own JSON with a valid key cannot fail (RFC 6979, no RNG).
+        jws::sign_es256(
+            &header,
+            claims.to_string().as_bytes(),
+            self.key.signing_key(),
+        )
+        .unwrap_or_default()
+    }
+}
+
+/// Why a JWT was refused (kept coarse: callers map every variant to one wire error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JwtError {
+    /// Not three strict base64url segments with JSON object header and payload.
+    Malformed,
+    /// `alg` missing, `none`, or not allowed here.
+    Algorithm,
+    /// A `crit` header (no extensions are understood).
+    Critical,
+    /// No usable key.
+    Key,
+    /// The signature or MAC does not verify.
+    Signature,
+}
+
+/// A decoded, not yet verified, compact JWS.
+#[derive(Clone, Debug)]
+pub struct DecodedJwt {
+    /// The protected header.
+    pub header: Map<String, Value>,
+    /// The claims.
+    pub claims: Map<String, Value>,
+    /// The ASCII signing input `b64(header).b64(payload)`.
+    pub signing_input: String,
+    /// The decoded signature bytes.
+    pub signature: Vec<u8>,
+}
+
+impl DecodedJwt {
+    /// Strictly decodes a compact JWS: three segments, strict base64url, JSON objects,
+    /// `alg` present and not `none`, no `crit`.
+    ///
+    /// # Errors
+    /// [`JwtError`] for any deviation.
+    pub fn decode(token: &str) -> Result<Self, JwtError> {
+        let decoded = jws::decode(token, &DECODE_ALGS).map_err(|e| match e.code() {
+            "JWS_ALG_NOT_ALLOWED" => JwtError::Algorithm,
+            "JWS_CRIT_UNSUPPORTED" => JwtError::Critical,
+            _ => JwtError::Malformed,
+        })?;
+        let claims = decoded.claims().map_err(|_| JwtError::Malformed)?;
+        Ok(Self {
+            header: decoded.header().clone(),
+            claims,
+            signing_input: decoded.signing_input().to_owned(),
+            signature: decoded.signature().to_vec(),
+        })
+    }
+
+    /// The header `alg`.
+    #[must_use]
+    pub fn alg(&self) -> &str {
+        self.header
+            .get("alg")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    /// A string header member.
+    #[must_use]
+    pub fn header_str(&self, name: &str) -> Option<&str> {
+        self.header.get(name).and_then(Value::as_str)
+    }
+
+    /// A string claim.
+    #[must_use]
+    pub fn claim_str(&self, name: &str) -> Option<&str> {
+        self.claims.get(name).and_then(Value::as_str)
+    }
+
+    /// An integer claim (a JSON number without fraction).
+    #[must_use]
+    pub fn claim_i64(&self, name: &str) -> Option<i64> {
+        self.claims.get(name).and_then(Value::as_i64)
+    }
+
+    /// Verifies an ES256 signature (raw R||S, 64 bytes) with a P-256 key.
+    ///
+    /// # Errors
+    /// [`JwtError::Algorithm`] unless `alg` is ES256, [`JwtError::Signature`] otherwise.
+    pub fn verify_es256(&self, key: &VerifyingKey) -> Result<(), JwtError> {
+        if self.alg() != "ES256" {
+            return Err(JwtError::Algorithm);
+        }
+        jws::verify_es256(self.signing_input.as_bytes(), &self.signature, key)
+            .map_err(|_| JwtError::Signature)
+    }
+
+    /// Verifies an HS256 MAC in constant time.
+    ///
+    /// # Errors
+    /// [`JwtError::Algorithm`] unless `alg` is HS256, [`JwtError::Signature`] otherwise.
+    pub fn verify_hs256(&self, secret: &[u8]) -> Result<(), JwtError> {
+        if self.alg() != "HS256" {
+            return Err(JwtError::Algorithm);
+        }
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| JwtError::Key)?;
+        mac.update(self.signing_input.as_bytes());
+        let expected = mac.finalize().into_bytes();
+        if bool::from(expected.as_slice().ct_eq(&self.signature)) {
+            Ok(())
+        } else {
+            Err(JwtError::Signature)
+        }
+    }
+}
+
+/// A P-256 verifying key from a public EC JWK (`kty` EC, `crv` P-256, `x`, `y`); a JWK
+/// holding `d` is refused.
+///
+/// # Errors
+/// [`JwtError::Key`] when the JWK is not a valid P-256 public key.
+pub fn es256_key_from_jwk(jwk: &Value) -> Result<VerifyingKey, JwtError> {
+    // The core parser refuses unknown members: keep the key material only (a `d` is kept
+    // so that a private key is refused, not silently stripped).
+    let mut material = Map::new();
+    for name in ["kty", "crv", "x", "y", "d"] {
+        if let Some(v) = jwk.get(name) {
+            material.insert(name.into(), v.clone());
+        }
+    }
+    EcPublicJwk::from_json_value(&Value::Object(material))
+        .map(|k| *k.verifying_key())
+        .map_err(|_| JwtError::Key)
+}
+
+/// base64url(SHA-256(data)).
+#[must_use]
+pub fn sha256_b64(data: &[u8]) -> String {
+    base64url::encode(&Sha256::digest(data))
+}
+
+/// OIDC `at_hash` for ES256: base64url of the left half of SHA-256 of the ASCII token
+/// (OIDC Core §3.1.3.6).
+#[must_use]
+pub fn at_hash(access_token: &str) -> String {
+    jws::oidc_hash(access_token, Algorithm::Es256).unwrap_or_default()
+}
+
+/// HMAC-SHA256.
+#[must_use]
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    // HMAC accepts keys of any length, so this never falls back.
+    Hmac::<Sha256>::new_from_slice(key).map_or([0; 32], |mut mac| {
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vectors() -> Value {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/vectors/vectors.json"
+        ))
+        .unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn oidc_core_3_1_3_6_at_hash_es256() {
+        let v = vectors();
+        let case = &v["oidc"]["oidc_hashes"]["at_hash_es256_dpop_example"];
+        assert_eq!(
+            at_hash(case["access_token"].as_str().unwrap()),
+            case["computed"].as_str().unwrap()
+        );
+        let case = &v["oidc"]["oidc_hashes"]["at_hash"];
+        assert_eq!(
+            at_hash(case["access_token"].as_str().unwrap()),
+            case["expected_from_spec"].as_str().unwrap()
+        );
+    }
+
+    #[test]
+    fn rfc9068_example_access_token_verifies_and_signs_round_trip() {
+        let v = vectors();
+        let case = &v["rfc9068_access_token"]["rfc9068_example_access_token"];
+        let key = es256_key_from_jwk(&case["as_public_jwk"]).unwrap();
+        let jwt = DecodedJwt::decode(case["access_token"].as_str().unwrap()).unwrap();
+        jwt.verify_es256(&key).unwrap();
+        assert_eq!(jwt.header_str("typ"), Some("at+jwt"));
+
+        let mut private = case["as_private_jwk"].clone();
+        private["kid"] = json!("as-key-1");
+        let signer = SigningKey::from_jwk(&private).unwrap();
+        let token = signer.sign("at+jwt", &case["claims"]);
+        let decoded = DecodedJwt::decode(&token).unwrap();
+        decoded.verify_es256(signer.verifying_key()).unwrap();
+        assert_eq!(decoded.header_str("kid"), Some("as-key-1"));
+        assert_eq!(decoded.claims, *case["claims"].as_object().unwrap());
+    }
+
+    #[test]
+    fn rfc7515_alg_none_and_crit_are_refused() {
+        let none = format!(
+            "{}.{}.",
+            base64url::encode(br#"{"alg":"none"}"#),
+            base64url::encode(b"{}")
+        );
+        assert_eq!(DecodedJwt::decode(&none).unwrap_err(), JwtError::Algorithm);
+        let crit = format!(
+            "{}.{}.AA",
+            base64url::encode(br#"{"alg":"ES256","crit":["b64"]}"#),
+            base64url::encode(b"{}")
+        );
+        assert_eq!(DecodedJwt::decode(&crit).unwrap_err(), JwtError::Critical);
+        assert_eq!(DecodedJwt::decode("a.b").unwrap_err(), JwtError::Malformed);
+        assert_eq!(
+            DecodedJwt::decode("a.b.c.d").unwrap_err(),
+            JwtError::Malformed
+        );
+    }
+
+    #[test]
+    fn signing_key_with_mismatched_public_part_is_refused() {
+        let v = vectors();
+        let mut private =
+            v["rfc9068_access_token"]["rfc9068_example_access_token"]["as_private_jwk"].clone();
+        private["kid"] = json!("k");
+        private["x"] =
+            v["client_assertions"]["client_assertions"]["verifier_policy"]["registered_public_jwk"]
+                ["x"]
+                .clone();
+        assert!(SigningKey::from_jwk(&private).is_err());
+    }
+}

@@ -1,0 +1,126 @@
+//! `edge-oauth-worker`: an OAuth 2.0 / OpenID Connect authorization server for
+//! Cloudflare Workers, with Auth0-compatible `/oauth/token` semantics.
+//!
+//! This file only wires routes to named handlers. Everything below [`route`] is plain
+//! async Rust over the [`store::Store`] and [`platform::Platform`] traits, so the whole
+//! server runs natively under `cargo test` against [`store::memory::MemoryStore`].
+//! Only `lib.rs` (the fetch event), `http.rs` (conversions), `store/kv.rs` and
+//! `webcrypto.rs` touch Workers or JavaScript types, and only on `wasm32`.
+
+#![cfg_attr(not(target_arch = "wasm32"), forbid(unsafe_code))]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod client_auth;
+pub mod config;
+pub mod dpop;
+pub mod endpoints;
+pub mod error;
+pub mod grants;
+pub mod http;
+pub mod jwt;
+pub mod params;
+pub mod platform;
+pub mod store;
+pub mod tokens;
+
+#[cfg(test)]
+pub(crate) mod testing;
+#[cfg(not(test))]
+#[doc(hidden)]
+pub mod testing;
+
+#[cfg(target_arch = "wasm32")]
+pub mod webcrypto;
+
+use config::Config;
+use endpoints::{authorize, discovery, revoke, token, userinfo};
+use http::{HttpRequest, HttpResponse};
+use platform::Platform;
+use store::Store;
+
+/// Everything a handler needs: configuration, storage and platform services.
+pub struct App<S, P> {
+    /// The configuration.
+    pub config: Config,
+    /// The key-value store (Workers KV in production).
+    pub store: S,
+    /// Clock, randomness and platform crypto.
+    pub platform: P,
+}
+
+/// Routes a request to its handler. Unknown paths are `404` (static assets of the demo
+/// SPA are served by the Workers assets layer before the worker runs).
+pub async fn route<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -> HttpResponse {
+    match req.path.as_str() {
+        "/oauth/token" => token::handle(app, req).await,
+        "/oauth/revoke" => revoke::handle(app, req).await,
+        "/authorize" => authorize::handle(app, req).await,
+        "/authorize/login" => authorize::login(app, req).await,
+        "/oauth/par" => authorize::par(app, req).await,
+        "/userinfo" => userinfo::handle(app, req).await,
+        "/.well-known/openid-configuration" | "/.well-known/oauth-authorization-server" => {
+            discovery::handle_metadata(app, req)
+        }
+        "/.well-known/jwks.json" => discovery::handle_jwks(app, req),
+        _ => HttpResponse::json(
+            404,
+            &serde_json::json!({"error": "not_found", "error_description": "no such endpoint"}),
+        ),
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+mod entry {
+    use super::{App, Config, HttpRequest, route};
+    use crate::error::OAuthError;
+    use crate::store::kv::KvStore;
+    use crate::webcrypto::WebPlatform;
+    use worker::{Context, Env, Request, Response, console_error, event};
+
+    fn env_string(env: &Env, name: &str) -> Option<String> {
+        env.secret(name)
+            .map(|s| s.to_string())
+            .or_else(|_| env.var(name).map(|v| v.to_string()))
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+    }
+
+    #[event(fetch)]
+    async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+        let Ok(http) = HttpRequest::from_worker(&mut req).await else {
+            return OAuthError::invalid_request("the request could not be read")
+                .to_response()
+                .into_worker();
+        };
+        let issuer = env_string(&env, "ISSUER").unwrap_or_else(|| format!("{}/", http.origin));
+        let config = match Config::from_env(
+            &issuer,
+            env_string(&env, "SIGNING_KEYS").as_deref(),
+            env_string(&env, "TRANSACTION_SECRET").as_deref(),
+            env_string(&env, "CLIENT_SECRET_KEY").as_deref(),
+        ) {
+            Ok(config) => config,
+            Err(err) => {
+                console_error!("edge-oauth configuration error: {err}");
+                return OAuthError::server_error().to_response().into_worker();
+            }
+        };
+        let kv = match env.kv("OAUTH_KV") {
+            Ok(kv) => kv,
+            Err(_) => {
+                console_error!("edge-oauth configuration error: KV binding OAUTH_KV is missing");
+                return OAuthError::server_error().to_response().into_worker();
+            }
+        };
+        let app = App {
+            config,
+            store: KvStore::new(kv),
+            platform: WebPlatform,
+        };
+        route(&app, &http).await.into_worker()
+    }
+}

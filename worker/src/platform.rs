@@ -1,0 +1,173 @@
+//! Platform services the grant logic needs but must not pick itself: the clock,
+//! randomness, and the crypto only WebCrypto provides on Workers (PBKDF2 for user
+//! passwords, RS256/PS256 client assertions, AES-GCM for sealed client secrets).
+//!
+//! [`NativePlatform`] is the native (test) implementation; `webcrypto::WebPlatform` is the
+//! Workers one.
+
+use crate::store::memory::Clock;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+/// A platform failure (opaque on purpose: crypto errors give no hints).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PlatformError {
+    /// The operation is not available on this platform.
+    Unsupported,
+    /// The crypto backend failed (bad key, bad input, ...).
+    Crypto,
+    /// The random number generator failed.
+    Random,
+}
+
+/// The services the server logic takes from its platform.
+#[allow(async_fn_in_trait)]
+pub trait Platform {
+    /// The current time in Unix seconds.
+    fn now(&self) -> i64;
+
+    /// Fills `buf` from a CSPRNG.
+    ///
+    /// # Errors
+    /// [`PlatformError::Random`] when the generator fails.
+    fn fill_random(&self, buf: &mut [u8]) -> Result<(), PlatformError> {
+        getrandom::fill(buf).map_err(|_| PlatformError::Random)
+    }
+
+    /// PBKDF2-HMAC-SHA256 with a 32-byte output.
+    ///
+    /// # Errors
+    /// [`PlatformError::Crypto`] when the backend fails.
+    async fn pbkdf2_sha256(
+        &self,
+        password: &[u8],
+        salt: &[u8],
+        iterations: u32,
+    ) -> Result<[u8; 32], PlatformError>;
+
+    /// Verifies an `RS256` or `PS256` signature with a public RSA JWK.
+    ///
+    /// # Errors
+    /// [`PlatformError::Unsupported`] where RSA is not available, [`PlatformError::Crypto`]
+    /// for an unusable key.
+    async fn verify_rsa(
+        &self,
+        alg: &str,
+        jwk: &serde_json::Value,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, PlatformError>;
+
+    /// Opens a sealed client secret: AES-256-GCM, `sealed = iv (12 bytes) || ciphertext+tag`,
+    /// additional data = the `client_id` in UTF-8.
+    ///
+    /// # Errors
+    /// [`PlatformError::Crypto`] when the ciphertext does not open.
+    async fn open_client_secret(
+        &self,
+        key: &[u8],
+        client_id: &str,
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, PlatformError>;
+}
+
+/// PBKDF2-HMAC-SHA256 (RFC 8018 §5.2) in software, one 32-byte block.
+///
+/// # Errors
+/// [`PlatformError::Crypto`] for zero iterations.
+pub fn pbkdf2_hmac_sha256(
+    password: &[u8],
+    salt: &[u8],
+    iterations: u32,
+) -> Result<[u8; 32], PlatformError> {
+    if iterations == 0 {
+        return Err(PlatformError::Crypto);
+    }
+    let prf = Hmac::<Sha256>::new_from_slice(password).map_err(|_| PlatformError::Crypto)?;
+    let mut mac = prf.clone();
+    mac.update(salt);
+    mac.update(&1u32.to_be_bytes());
+    let mut u: [u8; 32] = mac.finalize().into_bytes().into();
+    let mut out = u;
+    for _ in 1..iterations {
+        let mut mac = prf.clone();
+        mac.update(&u);
+        u = mac.finalize().into_bytes().into();
+        for (o, x) in out.iter_mut().zip(u.iter()) {
+            *o ^= x;
+        }
+    }
+    Ok(out)
+}
+
+/// The native platform: a settable clock, the OS CSPRNG, software PBKDF2. RSA and
+/// AES-GCM are not implemented natively (they are WebCrypto on Workers); for tests,
+/// a sealed secret of the form `b"plain:" || secret` opens to `secret`.
+#[derive(Clone, Debug, Default)]
+pub struct NativePlatform {
+    /// The clock.
+    pub clock: Clock,
+}
+
+impl NativePlatform {
+    /// A native platform on a shared clock.
+    #[must_use]
+    pub fn new(clock: Clock) -> Self {
+        Self { clock }
+    }
+}
+
+impl Platform for NativePlatform {
+    fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    async fn pbkdf2_sha256(
+        &self,
+        password: &[u8],
+        salt: &[u8],
+        iterations: u32,
+    ) -> Result<[u8; 32], PlatformError> {
+        pbkdf2_hmac_sha256(password, salt, iterations)
+    }
+
+    async fn verify_rsa(
+        &self,
+        _alg: &str,
+        _jwk: &serde_json::Value,
+        _message: &[u8],
+        _signature: &[u8],
+    ) -> Result<bool, PlatformError> {
+        Err(PlatformError::Unsupported)
+    }
+
+    async fn open_client_secret(
+        &self,
+        _key: &[u8],
+        _client_id: &str,
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, PlatformError> {
+        sealed
+            .strip_prefix(b"plain:")
+            .map(<[u8]>::to_vec)
+            .ok_or(PlatformError::Unsupported)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pbkdf2_hmac_sha256;
+
+    /// RFC 7914 §11 test vector for PBKDF2-HMAC-SHA256 (P="passwd", S="salt", c=1).
+    #[test]
+    fn rfc7914_section_11_pbkdf2_sha256() {
+        let out = pbkdf2_hmac_sha256(b"passwd", b"salt", 1).unwrap();
+        assert_eq!(
+            out[..16],
+            [
+                0x55, 0xac, 0x04, 0x6e, 0x56, 0xe3, 0x08, 0x9f, 0xec, 0x16, 0x91, 0xc2, 0x25, 0x44,
+                0xb6, 0x05
+            ]
+        );
+    }
+}

@@ -1,0 +1,1415 @@
+//! End-to-end tests of the server logic, natively, against the memory store.
+//! Test names cite the rule (`rules.md` item) or RFC section they check.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use base64ct::{Base64, Encoding};
+use edge_oauth::base64url;
+use edge_oauth_worker::config::Config;
+use edge_oauth_worker::http::{HttpRequest, HttpResponse};
+use edge_oauth_worker::jwt::{DecodedJwt, sha256_b64};
+use edge_oauth_worker::platform::{NativePlatform, pbkdf2_hmac_sha256};
+use edge_oauth_worker::store::memory::{Clock, MemoryStore};
+use edge_oauth_worker::store::{Store, StoreError};
+use edge_oauth_worker::testing::block_on;
+use edge_oauth_worker::{App, route};
+use serde_json::{Value, json};
+
+const ISSUER: &str = "https://auth.example.com/";
+const NOW: i64 = 1_700_000_000;
+const API: &str = "https://api.example.com";
+const SPA_CB: &str = "https://spa.example/cb";
+const WEB_CB: &str = "https://web.example/callback";
+const M2M_SECRET: &str = "m2m-secret-abcdefghijklmnopqrstuvwxyz012345";
+const WEB_SECRET: &str = "web-secret-abcdefghijklmnopqrstuvwxyz012345";
+const POST_SECRET: &str = "post-secret-abcdefghijklmnopqrstuvwxyz01234";
+const HS_SECRET: &str = "hs-secret-abcdefghijklmnopqrstuvwxyz0123456";
+const PASSWORD: &str = "correct horse battery staple";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+fn vectors() -> Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/vectors/vectors.json"
+    ))
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+struct Harness {
+    app: App<MemoryStore, NativePlatform>,
+    clock: Clock,
+}
+
+fn put(store: &MemoryStore, key: &str, value: Value) {
+    block_on(store.put(key, &value.to_string(), None)).unwrap();
+}
+
+fn client(
+    id: &str,
+    app_type: &str,
+    method: &str,
+    grants: &[&str],
+    secret: Option<&str>,
+    redirect: &[&str],
+) -> Value {
+    json!({
+        "client_id": id, "name": format!("{id} app"), "app_type": app_type,
+        "redirect_uris": redirect, "allowed_origins": ["https://spa.example"],
+        "grant_types": grants, "token_endpoint_auth_method": method,
+        "client_secret_hash": secret.map(|s| sha256_b64(s.as_bytes())), "jwks": null
+    })
+}
+
+fn harness() -> Harness {
+    let v = vectors();
+    let mut key =
+        v["rfc9068_access_token"]["rfc9068_example_access_token"]["as_private_jwk"].clone();
+    key["kid"] = json!("as-key-1");
+    let keys = json!([key]).to_string();
+    let tx_secret = base64url::encode(&[7u8; 32]);
+    let config = Config::from_env(ISSUER, Some(&keys), Some(&tx_secret), None).unwrap();
+    let clock = Clock::new(NOW);
+    let store = MemoryStore::new(clock.clone());
+
+    put(
+        &store,
+        "client:m2m",
+        client(
+            "m2m",
+            "m2m",
+            "client_secret_basic",
+            &["client_credentials"],
+            Some(M2M_SECRET),
+            &[],
+        ),
+    );
+    put(
+        &store,
+        "client:m2m-post",
+        client(
+            "m2m-post",
+            "m2m",
+            "client_secret_post",
+            &["client_credentials"],
+            Some(POST_SECRET),
+            &[],
+        ),
+    );
+    put(
+        &store,
+        "client:spa",
+        client(
+            "spa",
+            "spa",
+            "none",
+            &["authorization_code", "refresh_token"],
+            None,
+            &[SPA_CB],
+        ),
+    );
+    put(
+        &store,
+        "client:web",
+        client(
+            "web",
+            "regular_web",
+            "client_secret_basic",
+            &["authorization_code", "refresh_token"],
+            Some(WEB_SECRET),
+            &[WEB_CB, "https://web.example/other"],
+        ),
+    );
+    let pk =
+        &v["client_assertions"]["client_assertions"]["verifier_policy"]["registered_public_jwk"];
+    let mut pkj = client(
+        "client-abc",
+        "m2m",
+        "private_key_jwt",
+        &["client_credentials"],
+        None,
+        &[],
+    );
+    pkj["jwks"] = json!({"keys": [pk]});
+    put(&store, "client:client-abc", pkj);
+    let mut hs = client(
+        "hs-client",
+        "m2m",
+        "client_secret_jwt",
+        &["client_credentials"],
+        Some(HS_SECRET),
+        &[],
+    );
+    hs["client_secret_enc"] = json!(base64url::encode(format!("plain:{HS_SECRET}").as_bytes()));
+    put(&store, "client:hs-client", hs);
+
+    put(
+        &store,
+        &format!("api:{API}"),
+        json!({"identifier": API, "name": "API", "scopes": ["read:items", "write:items"], "token_lifetime": 3600, "allow_offline_access": true}),
+    );
+    put(
+        &store,
+        "api:https://closed.example.com",
+        json!({"identifier": "https://closed.example.com", "scopes": ["read"], "allow_offline_access": false}),
+    );
+    for id in ["m2m", "m2m-post", "client-abc", "hs-client"] {
+        put(
+            &store,
+            &format!("grant:{id}:{API}"),
+            json!({"client_id": id, "audience": API, "scopes": ["read:items", "write:items"]}),
+        );
+    }
+    let salt = [3u8; 16];
+    let hash = pbkdf2_hmac_sha256(PASSWORD.as_bytes(), &salt, 1000).unwrap();
+    put(
+        &store,
+        "user:alice@example.com",
+        json!({
+            "user_id": "user|alice", "email": "alice@example.com", "name": "Alice",
+            "password": {"alg": "PBKDF2-SHA256", "iterations": 1000, "salt": base64url::encode(&salt), "hash": base64url::encode(&hash)}
+        }),
+    );
+    Harness {
+        app: App {
+            config,
+            store,
+            platform: NativePlatform::new(clock.clone()),
+        },
+        clock,
+    }
+}
+
+impl Harness {
+    fn send(&self, req: &HttpRequest) -> HttpResponse {
+        block_on(route(&self.app, req))
+    }
+
+    fn token(&self, body: &str) -> HttpResponse {
+        self.token_with(body, &[])
+    }
+
+    fn token_with(&self, body: &str, headers: &[(&str, &str)]) -> HttpResponse {
+        let mut req = HttpRequest::new("POST", "/oauth/token")
+            .with_header("content-type", "application/x-www-form-urlencoded")
+            .with_body(body.as_bytes().to_vec());
+        for (n, v) in headers {
+            req = req.with_header(n, v);
+        }
+        self.send(&req)
+    }
+
+    fn basic(id: &str, secret: &str) -> String {
+        format!(
+            "Basic {}",
+            Base64::encode_string(format!("{id}:{secret}").as_bytes())
+        )
+    }
+
+    fn m2m(&self, body: &str) -> HttpResponse {
+        self.token_with(body, &[("authorization", &Self::basic("m2m", M2M_SECRET))])
+    }
+
+    /// Runs /authorize + login and returns the code.
+    fn code(&self, client_id: &str, redirect: &str, extra: &str) -> String {
+        let resp = self.send(&HttpRequest::new(
+            "GET",
+            &format!("/authorize?response_type=code&client_id={client_id}&redirect_uri={}&state=xyz{extra}", enc(redirect)),
+        ));
+        assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+        let tx = hidden_tx(&resp);
+        let resp = self.login(&tx, "alice@example.com", PASSWORD);
+        assert_eq!(resp.status, 303);
+        let location = resp.header("location").unwrap().to_owned();
+        assert!(location.starts_with(redirect));
+        query_param(&location, "code").unwrap()
+    }
+
+    fn login(&self, tx: &str, user: &str, password: &str) -> HttpResponse {
+        self.send(
+            &HttpRequest::new("POST", "/authorize/login")
+                .with_header("content-type", "application/x-www-form-urlencoded")
+                .with_body(format!(
+                    "tx={}&username={}&password={}",
+                    enc(tx),
+                    enc(user),
+                    enc(password)
+                )),
+        )
+    }
+
+    fn spa_code(&self, scope: &str) -> String {
+        self.code("spa", SPA_CB, &format!("&code_challenge={CHALLENGE}&code_challenge_method=S256&nonce=n-0S6&audience={}&scope={}", enc(API), enc(scope)))
+    }
+
+    fn exchange_spa(&self, code: &str) -> HttpResponse {
+        self.token(&format!("grant_type=authorization_code&client_id=spa&code={code}&redirect_uri={}&code_verifier={VERIFIER}", enc(SPA_CB)))
+    }
+}
+
+fn enc(s: &str) -> String {
+    edge_oauth_worker::params::form_encode(s)
+}
+
+fn hidden_tx(resp: &HttpResponse) -> String {
+    let html = String::from_utf8(resp.body.clone()).unwrap();
+    let start = html.find("name=\"tx\" value=\"").unwrap() + 17;
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end].to_owned()
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    let params = edge_oauth_worker::params::Params::from_form(query.as_bytes()).ok()?;
+    params.get(name).map(str::to_owned)
+}
+
+fn error_of(resp: &HttpResponse) -> String {
+    resp.json_body()["error"].as_str().unwrap_or("").to_owned()
+}
+
+fn claims(jwt: &str) -> serde_json::Map<String, Value> {
+    DecodedJwt::decode(jwt).unwrap().claims
+}
+
+fn assert_no_store(resp: &HttpResponse) {
+    assert_eq!(resp.header("cache-control"), Some("no-store"));
+    assert_eq!(resp.header("pragma"), Some("no-cache"));
+}
+
+// ---------------------------------------------------------------- transport (A)
+
+#[test]
+fn rule_2_other_methods_get_405_with_allow_post() {
+    let h = harness();
+    let resp = h.send(&HttpRequest::new("GET", "/oauth/token"));
+    assert_eq!(resp.status, 405);
+    assert_eq!(resp.header("allow"), Some("POST"));
+    assert_no_store(&resp);
+}
+
+#[test]
+fn rule_3_bad_utf8_and_bad_escape_are_invalid_request() {
+    let h = harness();
+    for body in [
+        "grant_type=client_credentials&audience=%C3%28",
+        "grant_type=client_credentials&x=%ZZ",
+    ] {
+        let resp = h.m2m(body);
+        assert_eq!(
+            (resp.status, error_of(&resp).as_str()),
+            (400, "invalid_request"),
+            "{body}"
+        );
+    }
+}
+
+#[test]
+fn rule_3_body_over_16_kb_is_invalid_request() {
+    let h = harness();
+    let body = format!(
+        "grant_type=client_credentials&pad={}",
+        "a".repeat(17 * 1024)
+    );
+    let resp = h.m2m(&body);
+    assert_eq!(
+        (resp.status, error_of(&resp).as_str()),
+        (400, "invalid_request")
+    );
+}
+
+#[test]
+fn rule_3_other_content_type_is_invalid_request() {
+    let h = harness();
+    let req = HttpRequest::new("POST", "/oauth/token")
+        .with_header("content-type", "text/plain")
+        .with_body(b"grant_type=client_credentials".to_vec());
+    assert_eq!(error_of(&h.send(&req)), "invalid_request");
+}
+
+#[test]
+fn rule_6_repeated_parameter_is_invalid_request() {
+    let h = harness();
+    let resp = h.m2m(&format!(
+        "grant_type=client_credentials&audience={}&audience={}",
+        enc(API),
+        enc(API)
+    ));
+    assert_eq!(
+        (resp.status, error_of(&resp).as_str()),
+        (400, "invalid_request")
+    );
+    assert_no_store(&resp);
+}
+
+#[test]
+fn auth0_json_body_is_accepted_and_strict() {
+    let h = harness();
+    let json_req = |body: &str| {
+        HttpRequest::new("POST", "/oauth/token")
+            .with_header("content-type", "application/json")
+            .with_body(body.as_bytes().to_vec())
+    };
+    let ok = h.send(&json_req(&json!({"grant_type": "client_credentials", "client_id": "m2m-post", "client_secret": POST_SECRET, "audience": API}).to_string()));
+    assert_eq!(ok.status, 200, "{:?}", ok.json_body());
+    let bad = h.send(&json_req(r#"{"grant_type":"client_credentials","client_id":"m2m-post","client_secret":"x","audience":1}"#));
+    assert_eq!(error_of(&bad), "invalid_request");
+    let dup = h.send(&json_req(
+        r#"{"grant_type":"client_credentials","grant_type":"client_credentials"}"#,
+    ));
+    assert_eq!(error_of(&dup), "invalid_request");
+}
+
+#[test]
+fn rule_8_credentials_in_query_are_invalid_request() {
+    let h = harness();
+    let req = HttpRequest::new("POST", &format!("/oauth/token?client_secret={M2M_SECRET}"))
+        .with_header("content-type", "application/x-www-form-urlencoded")
+        .with_body(format!("grant_type=client_credentials&client_id=m2m-post&client_secret={POST_SECRET}&audience={}", enc(API)));
+    assert_eq!(error_of(&h.send(&req)), "invalid_request");
+}
+
+#[test]
+fn rule_9_two_authentication_methods_are_invalid_request() {
+    let h = harness();
+    let resp = h.m2m(&format!(
+        "grant_type=client_credentials&client_secret={M2M_SECRET}&audience={}",
+        enc(API)
+    ));
+    assert_eq!(
+        (resp.status, error_of(&resp).as_str()),
+        (400, "invalid_request")
+    );
+}
+
+#[test]
+fn rule_34_missing_and_unknown_grant_type() {
+    let h = harness();
+    assert_eq!(error_of(&h.m2m("audience=x")), "invalid_request");
+    assert_eq!(
+        error_of(&h.m2m("grant_type=password")),
+        "unsupported_grant_type"
+    );
+}
+
+// ---------------------------------------------------------------- client authentication
+
+#[test]
+fn rfc6749_2_3_1_basic_with_form_encoded_credentials() {
+    let h = harness();
+    let v = vectors();
+    let case = &v["client_secret_basic"]["client_secret_basic"]["constructed"][1];
+    let id = case["client_id"].as_str().unwrap();
+    let secret = case["client_secret"].as_str().unwrap();
+    put(
+        &h.app.store,
+        &format!("client:{id}"),
+        client(
+            id,
+            "m2m",
+            "client_secret_basic",
+            &["client_credentials"],
+            Some(secret),
+            &[],
+        ),
+    );
+    put(
+        &h.app.store,
+        &format!("grant:{id}:{API}"),
+        json!({"client_id": id, "audience": API, "scopes": ["read:items"]}),
+    );
+    let auth = case["authorization"].as_str().unwrap();
+    let resp = h.token_with(
+        &format!("grant_type=client_credentials&audience={}", enc(API)),
+        &[("authorization", auth)],
+    );
+    assert_eq!(resp.status, 200, "{:?}", resp.json_body());
+    assert_eq!(
+        claims(resp.json_body()["access_token"].as_str().unwrap())["client_id"],
+        json!(id)
+    );
+}
+
+#[test]
+fn rule_38_basic_failure_is_401_with_www_authenticate() {
+    let h = harness();
+    let resp = h.token_with(
+        &format!("grant_type=client_credentials&audience={}", enc(API)),
+        &[("authorization", &Harness::basic("m2m", "wrong"))],
+    );
+    assert_eq!(
+        (resp.status, error_of(&resp).as_str()),
+        (401, "invalid_client")
+    );
+    assert_eq!(
+        resp.header("www-authenticate"),
+        Some("Basic realm=\"https://auth.example.com/\"")
+    );
+    assert_no_store(&resp);
+    // The pitfall vector: an unencoded colon in the id splits on the first colon.
+    let pit = "Basic Y2xpZW50OndpdGg6Y29sb25zOnBAc3M=";
+    let resp = h.token_with("grant_type=client_credentials", &[("authorization", pit)]);
+    assert_eq!(
+        (resp.status, error_of(&resp).as_str()),
+        (401, "invalid_client")
+    );
+    // Malformed base64.
+    let resp = h.token_with(
+        "grant_type=client_credentials",
+        &[("authorization", "Basic !!!")],
+    );
+    assert_eq!(resp.status, 401);
+    assert!(resp.header("www-authenticate").is_some());
+}
+
+#[test]
+fn rule_11_client_secret_post() {
+    let h = harness();
+    let ok = h.token(&format!(
+        "grant_type=client_credentials&client_id=m2m-post&client_secret={POST_SECRET}&audience={}",
+        enc(API)
+    ));
+    assert_eq!(ok.status, 200);
+    let bad = h.token(&format!(
+        "grant_type=client_credentials&client_id=m2m-post&client_secret=nope&audience={}",
+        enc(API)
+    ));
+    assert_eq!(
+        (bad.status, error_of(&bad).as_str()),
+        (401, "invalid_client")
+    );
+    assert!(bad.header("www-authenticate").is_none());
+}
+
+#[test]
+fn registered_method_is_enforced() {
+    let h = harness();
+    // m2m is registered for client_secret_basic: its correct secret in the body fails.
+    let resp = h.token(&format!(
+        "grant_type=client_credentials&client_id=m2m&client_secret={M2M_SECRET}&audience={}",
+        enc(API)
+    ));
+    assert_eq!(
+        (resp.status, error_of(&resp).as_str()),
+        (401, "invalid_client")
+    );
+    // A confidential client cannot present itself as public.
+    let resp = h.token(&format!(
+        "grant_type=client_credentials&client_id=m2m&audience={}",
+        enc(API)
+    ));
+    assert_eq!(error_of(&resp), "invalid_client");
+    // No client at all.
+    let resp = h.token("grant_type=client_credentials");
+    assert_eq!(
+        (resp.status, error_of(&resp).as_str()),
+        (401, "invalid_client")
+    );
+    // Unknown client.
+    let resp = h.token_with(
+        "grant_type=client_credentials",
+        &[("authorization", &Harness::basic("ghost", "x"))],
+    );
+    assert_eq!(error_of(&resp), "invalid_client");
+}
+
+fn assertion_request(assertion: &str, extra: &str) -> String {
+    format!(
+        "grant_type=client_credentials&audience={}&client_assertion_type={}&client_assertion={assertion}{extra}",
+        enc(API),
+        enc("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+    )
+}
+
+/// Every vector of `client_assertions` (RFC 7523 §3, OIDC Core §9) through the endpoint.
+#[test]
+fn rfc7523_section_3_client_assertion_vectors() {
+    let v = vectors();
+    let cases = v["client_assertions"]["client_assertions"]["vectors"]
+        .as_array()
+        .unwrap();
+    let mut checked = 0;
+    for case in cases {
+        let id = case["id"].as_str().unwrap();
+        let h = harness();
+        let assertion = case["client_assertion"].as_str().unwrap_or_default();
+        let extra = if id == "client_id_param_mismatch" {
+            "&client_id=other-client"
+        } else {
+            ""
+        };
+        let expect_ok = match &case["expected"]["valid"] {
+            Value::Bool(b) => *b,
+            // Policy: arrays and far-future exp are refused (the recommendation).
+            _ => false,
+        };
+        if id == "replayed_jti" {
+            // Present the valid assertion with the same jti first.
+            let first = cases
+                .iter()
+                .find(|c| c["id"] == "valid_aud_issuer")
+                .unwrap();
+            let resp = h.token(&assertion_request(
+                first["client_assertion"].as_str().unwrap(),
+                "",
+            ));
+            assert_eq!(resp.status, 200);
+        }
+        if id == "client_secret_jwt_valid_hs256" {
+            let secret = case["client_secret"]
+                .as_str()
+                .or_else(|| case["secret"].as_str())
+                .expect("secret in vector");
+            let iss = case["claims"]["iss"].as_str().unwrap();
+            let mut c = client(
+                iss,
+                "m2m",
+                "client_secret_jwt",
+                &["client_credentials"],
+                Some(secret),
+                &[],
+            );
+            c["client_secret_enc"] = json!(base64url::encode(format!("plain:{secret}").as_bytes()));
+            put(&h.app.store, &format!("client:{iss}"), c);
+            put(
+                &h.app.store,
+                &format!("grant:{iss}:{API}"),
+                json!({"client_id": iss, "audience": API, "scopes": ["read:items"]}),
+            );
+        }
+        let resp = h.token(&assertion_request(assertion, extra));
+        if expect_ok {
+            assert_eq!(resp.status, 200, "{id}: {:?}", resp.json_body());
+        } else {
+            assert_eq!(resp.status, 401, "{id}: {:?}", resp.json_body());
+            assert_eq!(error_of(&resp), "invalid_client", "{id}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 15);
+}
+
+#[test]
+fn rule_103_hs256_not_accepted_for_private_key_jwt_and_es256_not_for_client_secret_jwt() {
+    let h = harness();
+    let header = base64url::encode(br#"{"alg":"HS256"}"#);
+    let payload = base64url::encode(
+        json!({"iss":"client-abc","sub":"client-abc","aud":ISSUER,"exp":NOW+60,"jti":"x"})
+            .to_string()
+            .as_bytes(),
+    );
+    let input = format!("{header}.{payload}");
+    let mac = edge_oauth_worker::jwt::hmac_sha256(b"anything", input.as_bytes());
+    let resp = h.token(&assertion_request(
+        &format!("{input}.{}", base64url::encode(&mac)),
+        "",
+    ));
+    assert_eq!(
+        (resp.status, error_of(&resp).as_str()),
+        (401, "invalid_client")
+    );
+
+    // A correct HS256 assertion for the client_secret_jwt client works.
+    let payload = base64url::encode(json!({"iss":"hs-client","sub":"hs-client","aud":format!("{ISSUER}oauth/token"),"exp":NOW+60,"jti":"y"}).to_string().as_bytes());
+    let input = format!("{header}.{payload}");
+    let mac = edge_oauth_worker::jwt::hmac_sha256(HS_SECRET.as_bytes(), input.as_bytes());
+    let resp = h.token(&assertion_request(
+        &format!("{input}.{}", base64url::encode(&mac)),
+        "",
+    ));
+    assert_eq!(resp.status, 200, "{:?}", resp.json_body());
+}
+
+#[test]
+fn rule_97_wrong_assertion_type_is_invalid_request() {
+    let h = harness();
+    let body = format!(
+        "grant_type=client_credentials&client_assertion_type=urn:x&client_assertion=a.b.c&audience={}",
+        enc(API)
+    );
+    assert_eq!(error_of(&h.token(&body)), "invalid_request");
+}
+
+// ---------------------------------------------------------------- client credentials (B.2)
+
+#[test]
+fn rfc6749_4_4_client_credentials_success_shape() {
+    let h = harness();
+    let resp = h.m2m(&format!(
+        "grant_type=client_credentials&audience={}",
+        enc(API)
+    ));
+    assert_eq!(resp.status, 200);
+    assert_no_store(&resp);
+    let body = resp.json_body();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    assert_eq!(body["scope"], "read:items write:items");
+    assert!(
+        body.get("refresh_token").is_none(),
+        "rule 23: no refresh token"
+    );
+    assert!(body.get("id_token").is_none());
+    // RFC 9068 §2.1, §2.2.
+    let at = body["access_token"].as_str().unwrap();
+    let jwt = DecodedJwt::decode(at).unwrap();
+    assert_eq!(jwt.header_str("typ"), Some("at+jwt"));
+    assert_eq!(jwt.header_str("kid"), Some("as-key-1"));
+    jwt.verify_es256(h.app.config.signing_keys[0].verifying_key())
+        .unwrap();
+    let c = jwt.claims;
+    assert_eq!(c["iss"], ISSUER);
+    assert_eq!(c["sub"], "m2m@clients");
+    assert_eq!(c["aud"], API);
+    assert_eq!(c["client_id"], "m2m");
+    assert_eq!(c["iat"], NOW);
+    assert_eq!(c["exp"], NOW + 3600);
+    assert!(c["jti"].as_str().unwrap().len() >= 22);
+}
+
+#[test]
+fn client_credentials_scope_must_be_subset_and_organization_becomes_org_id() {
+    let h = harness();
+    let resp = h.m2m(&format!(
+        "grant_type=client_credentials&audience={}&scope=read:items&organization=org_123",
+        enc(API)
+    ));
+    assert_eq!(resp.status, 200);
+    let c = claims(resp.json_body()["access_token"].as_str().unwrap());
+    assert_eq!(c["scope"], "read:items");
+    assert_eq!(c["org_id"], "org_123");
+    let resp = h.m2m(&format!(
+        "grant_type=client_credentials&audience={}&scope=read:items%20admin",
+        enc(API)
+    ));
+    assert_eq!(
+        (resp.status, error_of(&resp).as_str()),
+        (400, "invalid_scope")
+    );
+}
+
+#[test]
+fn client_credentials_audience_without_grant_is_access_denied_resource_is_invalid_target() {
+    let h = harness();
+    let resp = h.m2m("grant_type=client_credentials&audience=https%3A%2F%2Fclosed.example.com");
+    assert_eq!(
+        (resp.status, error_of(&resp).as_str()),
+        (403, "access_denied")
+    );
+    let resp = h.m2m("grant_type=client_credentials&audience=https%3A%2F%2Fnope.example");
+    assert_eq!(error_of(&resp), "access_denied");
+    let resp = h.m2m("grant_type=client_credentials&resource=https%3A%2F%2Fnope.example");
+    assert_eq!(
+        (resp.status, error_of(&resp).as_str()),
+        (400, "invalid_target")
+    );
+    let resp = h.m2m(&format!(
+        "grant_type=client_credentials&resource={}",
+        enc(API)
+    ));
+    assert_eq!(resp.status, 200);
+    let resp = h.m2m("grant_type=client_credentials");
+    assert_eq!(error_of(&resp), "access_denied");
+}
+
+#[test]
+fn rule_22_24_public_client_or_unregistered_grant_is_unauthorized_client() {
+    let h = harness();
+    let resp = h.token(&format!(
+        "grant_type=client_credentials&client_id=spa&audience={}",
+        enc(API)
+    ));
+    assert_eq!(
+        (resp.status, error_of(&resp).as_str()),
+        (400, "unauthorized_client")
+    );
+    let resp = h.m2m("grant_type=refresh_token&refresh_token=x");
+    assert_eq!(error_of(&resp), "unauthorized_client");
+}
+
+#[test]
+fn kv_rate_limit_is_503_temporarily_unavailable_with_retry_after() {
+    let h = harness();
+    let code = h.spa_code("openid offline_access read:items");
+    h.app.store.fail_writes(Some(StoreError::RateLimited));
+    let resp = h.exchange_spa(&code);
+    assert_eq!(
+        (resp.status, error_of(&resp).as_str()),
+        (503, "temporarily_unavailable")
+    );
+    assert_eq!(resp.header("retry-after"), Some("1"));
+    assert_no_store(&resp);
+}
+
+// ---------------------------------------------------------------- authorization code (B.1, D)
+
+#[test]
+fn rfc6749_4_1_3_code_exchange_with_pkce_and_oidc() {
+    let h = harness();
+    let code = h.spa_code("openid profile email offline_access read:items");
+    assert!(
+        base64url::decode(&code).unwrap().len() >= 16,
+        "rule 14: >= 128 bits"
+    );
+    // Stored only as its hash, with a 60 s TTL.
+    assert_eq!(
+        h.app
+            .store
+            .ttl(&format!("code:{}", sha256_b64(code.as_bytes()))),
+        Some(60)
+    );
+    let resp = h.exchange_spa(&code);
+    assert_eq!(resp.status, 200, "{:?}", resp.json_body());
+    assert_no_store(&resp);
+    let body = resp.json_body();
+    assert_eq!(
+        body["scope"],
+        "openid profile email offline_access read:items"
+    );
+    assert!(body["refresh_token"].is_string());
+    let at = body["access_token"].as_str().unwrap();
+    let c = claims(at);
+    assert_eq!(c["sub"], "user|alice");
+    assert_eq!(c["aud"], json!([API, format!("{ISSUER}userinfo")]));
+    assert_eq!(c["client_id"], "spa");
+    // OIDC Core §2, §3.1.3.6.
+    let id = DecodedJwt::decode(body["id_token"].as_str().unwrap()).unwrap();
+    id.verify_es256(h.app.config.signing_keys[0].verifying_key())
+        .unwrap();
+    let ic = id.claims;
+    assert_eq!(ic["iss"], ISSUER);
+    assert_eq!(ic["aud"], "spa");
+    assert_eq!(ic["azp"], "spa");
+    assert_eq!(ic["nonce"], "n-0S6");
+    assert_eq!(ic["auth_time"], NOW);
+    assert_eq!(ic["email"], "alice@example.com");
+    assert_eq!(ic["name"], "Alice");
+    assert_eq!(ic["at_hash"], json!(edge_oauth_worker::jwt::at_hash(at)));
+}
+
+#[test]
+fn rule_19_code_replay_is_invalid_grant_and_revokes_refresh_tokens() {
+    let h = harness();
+    let code = h.spa_code("openid offline_access read:items");
+    let first = h.exchange_spa(&code);
+    assert_eq!(first.status, 200);
+    let refresh = first.json_body()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let replay = h.exchange_spa(&code);
+    assert_eq!(
+        (replay.status, error_of(&replay).as_str()),
+        (400, "invalid_grant")
+    );
+    let resp = h.token(&format!(
+        "grant_type=refresh_token&client_id=spa&refresh_token={refresh}"
+    ));
+    assert_eq!(
+        error_of(&resp),
+        "invalid_grant",
+        "the refresh token from a replayed code is revoked"
+    );
+}
+
+#[test]
+fn rule_18_expired_code_is_invalid_grant() {
+    let h = harness();
+    let code = h.spa_code("openid");
+    h.clock.advance(61);
+    assert_eq!(error_of(&h.exchange_spa(&code)), "invalid_grant");
+}
+
+#[test]
+fn rule_17c_code_of_another_client_is_invalid_grant() {
+    let h = harness();
+    let code = h.spa_code("openid");
+    let body = format!(
+        "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
+        enc(SPA_CB)
+    );
+    let resp = h.token_with(
+        &body,
+        &[("authorization", &Harness::basic("web", WEB_SECRET))],
+    );
+    assert_eq!(error_of(&resp), "invalid_grant");
+    // The code is still usable by its own client.
+    assert_eq!(h.exchange_spa(&code).status, 200);
+}
+
+#[test]
+fn rule_17e_redirect_uri_must_be_identical() {
+    let h = harness();
+    let code = h.spa_code("openid");
+    let base =
+        format!("grant_type=authorization_code&client_id=spa&code={code}&code_verifier={VERIFIER}");
+    assert_eq!(error_of(&h.token(&base)), "invalid_grant");
+    assert_eq!(
+        error_of(&h.token(&format!(
+            "{base}&redirect_uri={}",
+            enc("https://spa.example/cb/")
+        ))),
+        "invalid_grant"
+    );
+    assert_eq!(
+        h.token(&format!("{base}&redirect_uri={}", enc(SPA_CB)))
+            .status,
+        200
+    );
+}
+
+#[test]
+fn rfc7636_4_6_wrong_or_malformed_verifier_is_invalid_grant() {
+    let h = harness();
+    let code = h.spa_code("openid");
+    for verifier in [
+        "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX",
+        "short",
+        &"a".repeat(129),
+    ] {
+        let resp = h.token(&format!("grant_type=authorization_code&client_id=spa&code={code}&redirect_uri={}&code_verifier={verifier}", enc(SPA_CB)));
+        assert_eq!(error_of(&resp), "invalid_grant", "{verifier}");
+    }
+}
+
+#[test]
+fn rule_51_pkce_downgrade_is_refused_both_ways() {
+    let h = harness();
+    // Challenge sent, verifier missing.
+    let code = h.spa_code("openid");
+    let resp = h.token(&format!(
+        "grant_type=authorization_code&client_id=spa&code={code}&redirect_uri={}",
+        enc(SPA_CB)
+    ));
+    assert_eq!(error_of(&resp), "invalid_grant");
+    // No challenge (confidential client), verifier sent.
+    let code = h.code("web", WEB_CB, "&scope=openid");
+    let auth = Harness::basic("web", WEB_SECRET);
+    let body = format!(
+        "grant_type=authorization_code&code={code}&redirect_uri={}",
+        enc(WEB_CB)
+    );
+    let resp = h.token_with(
+        &format!("{body}&code_verifier={VERIFIER}"),
+        &[("authorization", &auth)],
+    );
+    assert_eq!(error_of(&resp), "invalid_grant");
+    // Without the verifier the confidential client succeeds.
+    assert_eq!(h.token_with(&body, &[("authorization", &auth)]).status, 200);
+}
+
+#[test]
+fn rule_17a_confidential_client_must_authenticate_for_code() {
+    let h = harness();
+    let code = h.code("web", WEB_CB, "&scope=openid");
+    let resp = h.token(&format!(
+        "grant_type=authorization_code&client_id=web&code={code}&redirect_uri={}",
+        enc(WEB_CB)
+    ));
+    assert_eq!(
+        (resp.status, error_of(&resp).as_str()),
+        (401, "invalid_client")
+    );
+}
+
+#[test]
+fn missing_code_is_invalid_request_unknown_code_invalid_grant() {
+    let h = harness();
+    assert_eq!(
+        error_of(&h.token("grant_type=authorization_code&client_id=spa")),
+        "invalid_request"
+    );
+    assert_eq!(
+        error_of(&h.token("grant_type=authorization_code&client_id=spa&code=nope")),
+        "invalid_grant"
+    );
+}
+
+// ---------------------------------------------------------------- refresh (B.3)
+
+fn first_refresh(h: &Harness, scope: &str) -> String {
+    let resp = h.exchange_spa(&h.spa_code(scope));
+    assert_eq!(resp.status, 200);
+    resp.json_body()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn rule_29_refresh_rotates_and_reuse_revokes_the_family() {
+    let h = harness();
+    let r1 = first_refresh(&h, "openid offline_access read:items");
+    let resp = h.token(&format!(
+        "grant_type=refresh_token&client_id=spa&refresh_token={r1}"
+    ));
+    assert_eq!(resp.status, 200, "{:?}", resp.json_body());
+    assert_no_store(&resp);
+    let body = resp.json_body();
+    let r2 = body["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(r1, r2);
+    // OIDC Core §12.2: new ID token without nonce, same auth_time.
+    let ic = claims(body["id_token"].as_str().unwrap());
+    assert!(ic.get("nonce").is_none());
+    assert_eq!(ic["auth_time"], NOW);
+    // Reuse of r1 → invalid_grant and r2 dies with the family.
+    let reuse = h.token(&format!(
+        "grant_type=refresh_token&client_id=spa&refresh_token={r1}"
+    ));
+    assert_eq!(error_of(&reuse), "invalid_grant");
+    let after = h.token(&format!(
+        "grant_type=refresh_token&client_id=spa&refresh_token={r2}"
+    ));
+    assert_eq!(error_of(&after), "invalid_grant");
+}
+
+#[test]
+fn rule_26_27_scope_may_only_narrow_and_the_family_keeps_its_scope() {
+    let h = harness();
+    let r1 = first_refresh(&h, "openid offline_access read:items");
+    let wider = h.token(&format!(
+        "grant_type=refresh_token&client_id=spa&refresh_token={r1}&scope=read:items%20write:items"
+    ));
+    assert_eq!(error_of(&wider), "invalid_scope");
+    let narrow = h.token(&format!(
+        "grant_type=refresh_token&client_id=spa&refresh_token={r1}&scope=read:items"
+    ));
+    assert_eq!(narrow.status, 200);
+    let body = narrow.json_body();
+    assert_eq!(body["scope"], "read:items");
+    assert!(body.get("id_token").is_none());
+    let r2 = body["refresh_token"].as_str().unwrap();
+    let full = h.token(&format!(
+        "grant_type=refresh_token&client_id=spa&refresh_token={r2}"
+    ));
+    assert_eq!(
+        full.json_body()["scope"],
+        "openid offline_access read:items"
+    );
+}
+
+#[test]
+fn rule_28_refresh_token_is_bound_to_its_client() {
+    let h = harness();
+    let r1 = first_refresh(&h, "offline_access read:items");
+    let resp = h.token_with(
+        &format!("grant_type=refresh_token&refresh_token={r1}"),
+        &[("authorization", &Harness::basic("web", WEB_SECRET))],
+    );
+    assert_eq!(error_of(&resp), "invalid_grant");
+    // Still valid for its own client.
+    assert_eq!(
+        h.token(&format!(
+            "grant_type=refresh_token&client_id=spa&refresh_token={r1}"
+        ))
+        .status,
+        200
+    );
+}
+
+#[test]
+fn refresh_only_with_offline_access_and_api_permission() {
+    let h = harness();
+    let resp = h.exchange_spa(&h.spa_code("openid read:items"));
+    assert!(resp.json_body().get("refresh_token").is_none());
+    let code = h.code(
+        "spa",
+        SPA_CB,
+        &format!(
+            "&code_challenge={CHALLENGE}&audience={}&scope=offline_access%20read",
+            enc("https://closed.example.com")
+        ),
+    );
+    let resp = h.exchange_spa(&code);
+    assert_eq!(resp.status, 200);
+    assert!(resp.json_body().get("refresh_token").is_none());
+}
+
+#[test]
+fn rule_25_expired_or_unknown_refresh_token_is_invalid_grant() {
+    let h = harness();
+    let r1 = first_refresh(&h, "offline_access read:items");
+    h.clock.advance(31 * 86_400);
+    assert_eq!(
+        error_of(&h.token(&format!(
+            "grant_type=refresh_token&client_id=spa&refresh_token={r1}"
+        ))),
+        "invalid_grant"
+    );
+    assert_eq!(
+        error_of(&h.token("grant_type=refresh_token&client_id=spa&refresh_token=nope")),
+        "invalid_grant"
+    );
+    assert_eq!(
+        error_of(&h.token("grant_type=refresh_token&client_id=spa")),
+        "invalid_request"
+    );
+}
+
+// ---------------------------------------------------------------- revoke, userinfo
+
+#[test]
+fn rfc7009_revoke_refresh_token_family() {
+    let h = harness();
+    let r1 = first_refresh(&h, "offline_access read:items");
+    let revoke = |body: String| {
+        h.send(
+            &HttpRequest::new("POST", "/oauth/revoke")
+                .with_header("content-type", "application/x-www-form-urlencoded")
+                .with_body(body),
+        )
+    };
+    assert_eq!(revoke(format!("client_id=spa&token={r1}")).status, 200);
+    assert_eq!(
+        error_of(&h.token(&format!(
+            "grant_type=refresh_token&client_id=spa&refresh_token={r1}"
+        ))),
+        "invalid_grant"
+    );
+    assert_eq!(revoke("client_id=spa&token=unknown".into()).status, 200);
+    assert_eq!(error_of(&revoke("client_id=spa".into())), "invalid_request");
+    assert_eq!(
+        h.send(&HttpRequest::new("GET", "/oauth/revoke")).status,
+        405
+    );
+}
+
+#[test]
+fn oidc_core_5_3_userinfo() {
+    let h = harness();
+    let resp = h.exchange_spa(&h.spa_code("openid email read:items"));
+    let user_at = resp.json_body()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bearer = |t: &str| {
+        HttpRequest::new("GET", "/userinfo").with_header("authorization", &format!("Bearer {t}"))
+    };
+    let info = h.send(&bearer(&user_at));
+    assert_eq!(info.status, 200);
+    assert_eq!(
+        info.json_body(),
+        json!({"sub": "user|alice", "email": "alice@example.com"})
+    );
+    let bad = h.send(&bearer("nope"));
+    assert_eq!(bad.status, 401);
+    assert!(
+        bad.header("www-authenticate")
+            .unwrap()
+            .contains("error=\"invalid_token\"")
+    );
+    let none = h.send(&HttpRequest::new("GET", "/userinfo"));
+    assert_eq!(none.status, 401);
+    assert!(
+        none.header("www-authenticate")
+            .unwrap()
+            .starts_with("Bearer realm=")
+    );
+    // A client-credentials token is not for userinfo.
+    let m2m = h.m2m(&format!(
+        "grant_type=client_credentials&audience={}",
+        enc(API)
+    ));
+    let m2m_at = m2m.json_body()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(h.send(&bearer(&m2m_at)).status, 401);
+    // Expired (the API's lifetime is 3600 s).
+    h.clock.advance(3601);
+    assert_eq!(h.send(&bearer(&user_at)).status, 401);
+}
+
+// ---------------------------------------------------------------- /authorize
+
+#[test]
+fn rfc6749_4_1_2_1_unregistered_redirect_is_an_error_page_not_a_redirect() {
+    let h = harness();
+    let resp = h.send(&HttpRequest::new("GET", &format!("/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}", enc("https://evil.example/cb"))));
+    assert_eq!(resp.status, 400);
+    assert!(resp.header("location").is_none());
+    let resp = h.send(&HttpRequest::new(
+        "GET",
+        "/authorize?response_type=code&client_id=ghost",
+    ));
+    assert_eq!(resp.status, 400);
+    let resp = h.send(&HttpRequest::new(
+        "GET",
+        "/authorize?client_id=spa&client_id=web",
+    ));
+    assert_eq!(resp.status, 400);
+}
+
+#[test]
+fn rfc6749_4_1_2_1_other_errors_redirect_with_state_and_iss() {
+    let h = harness();
+    let get = |q: &str| {
+        h.send(&HttpRequest::new(
+            "GET",
+            &format!(
+                "/authorize?client_id=spa&redirect_uri={}&state=s1{q}",
+                enc(SPA_CB)
+            ),
+        ))
+    };
+    let cases = [
+        ("&response_type=token", "unsupported_response_type"),
+        ("&response_type=code", "invalid_request"), // rule 52: PKCE required for public clients
+        (
+            &format!("&response_type=code&code_challenge={CHALLENGE}&code_challenge_method=plain"),
+            "invalid_request",
+        ),
+        (
+            &format!("&response_type=code&code_challenge={CHALLENGE}&scope=admin"),
+            "invalid_scope",
+        ),
+        (
+            &format!("&response_type=code&code_challenge={CHALLENGE}&audience=https%3A%2F%2Fnope"),
+            "access_denied",
+        ),
+        (
+            &format!("&response_type=code&code_challenge={CHALLENGE}&prompt=none"),
+            "login_required",
+        ),
+    ];
+    for (q, error) in cases {
+        let resp = get(q);
+        assert_eq!(resp.status, 302, "{q}");
+        let loc = resp.header("location").unwrap();
+        assert!(loc.starts_with(SPA_CB), "{loc}");
+        assert_eq!(query_param(loc, "error").as_deref(), Some(error), "{q}");
+        assert_eq!(query_param(loc, "state").as_deref(), Some("s1"));
+        assert_eq!(query_param(loc, "iss").as_deref(), Some(ISSUER));
+    }
+}
+
+#[test]
+fn login_form_is_accessible_and_wrong_password_leaks_nothing() {
+    let h = harness();
+    let resp = h.send(&HttpRequest::new("GET", &format!("/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}", enc(SPA_CB))));
+    assert_eq!(resp.status, 200);
+    let html = String::from_utf8(resp.body.clone()).unwrap();
+    assert!(html.contains("<html lang=\"en\">"));
+    assert!(html.contains("<label for=\"username\">"));
+    assert!(html.contains("autocomplete=\"current-password\""));
+    assert_eq!(resp.header("x-frame-options"), Some("DENY"));
+    let tx = hidden_tx(&resp);
+    let wrong = h.login(&tx, "alice@example.com", "nope");
+    let unknown = h.login(&tx, "bob@example.com", "nope");
+    assert_eq!(wrong.status, 401);
+    assert_eq!(unknown.status, 401);
+    let strip = |r: &HttpResponse| {
+        String::from_utf8(r.body.clone())
+            .unwrap()
+            .replace("bob@example.com", "alice@example.com")
+    };
+    assert_eq!(
+        strip(&wrong),
+        strip(&unknown),
+        "same page for unknown user and wrong password"
+    );
+    assert!(strip(&wrong).contains("role=\"alert\""));
+    // A tampered transaction is refused.
+    let tampered = format!("{}x", tx);
+    assert_eq!(
+        h.login(&tampered, "alice@example.com", PASSWORD).status,
+        400
+    );
+    // An expired one too.
+    h.clock.advance(601);
+    assert_eq!(h.login(&tx, "alice@example.com", PASSWORD).status, 400);
+}
+
+#[test]
+fn login_redirects_303_with_code_state_and_iss() {
+    let h = harness();
+    let resp = h.send(&HttpRequest::new(
+        "GET",
+        &format!(
+            "/authorize?response_type=code&client_id=spa&code_challenge={CHALLENGE}&state=abc"
+        ),
+    ));
+    assert_eq!(
+        resp.status, 200,
+        "single registered redirect URI may be omitted"
+    );
+    let resp = h.login(&hidden_tx(&resp), "Alice@Example.com", PASSWORD);
+    assert_eq!(resp.status, 303);
+    let loc = resp.header("location").unwrap();
+    assert_eq!(query_param(loc, "state").as_deref(), Some("abc"));
+    assert_eq!(query_param(loc, "iss").as_deref(), Some(ISSUER));
+    // redirect_uri was omitted at /authorize: the token request may omit it too.
+    let code = query_param(loc, "code").unwrap();
+    let resp = h.token(&format!(
+        "grant_type=authorization_code&client_id=spa&code={code}&code_verifier={VERIFIER}"
+    ));
+    assert_eq!(resp.status, 200, "{:?}", resp.json_body());
+}
+
+// ---------------------------------------------------------------- discovery, CORS
+
+#[test]
+fn rfc8414_metadata_lists_only_what_is_implemented() {
+    let h = harness();
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        let m = h.send(&HttpRequest::new("GET", path)).json_body();
+        assert_eq!(m["issuer"], ISSUER);
+        assert_eq!(m["token_endpoint"], format!("{ISSUER}oauth/token"));
+        assert_eq!(
+            m["grant_types_supported"],
+            json!(["authorization_code", "client_credentials", "refresh_token"])
+        );
+        assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
+        assert_eq!(m["response_types_supported"], json!(["code"]));
+        assert!(m.get("dpop_signing_alg_values_supported").is_none());
+        assert_eq!(
+            m["pushed_authorization_request_endpoint"],
+            format!("{ISSUER}oauth/par")
+        );
+        assert!(
+            !m["token_endpoint_auth_signing_alg_values_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("none"))
+        );
+    }
+    let jwks = h
+        .send(&HttpRequest::new("GET", "/.well-known/jwks.json"))
+        .json_body();
+    assert_eq!(jwks["keys"][0]["kid"], "as-key-1");
+    assert!(jwks["keys"][0].get("d").is_none());
+}
+
+#[test]
+fn cors_only_for_registered_origins_including_preflight() {
+    let h = harness();
+    let pre = |origin: &str| {
+        h.send(&HttpRequest::new("OPTIONS", "/oauth/token").with_header("origin", origin))
+    };
+    let ok = pre("https://spa.example");
+    assert_eq!(ok.status, 204);
+    assert_eq!(
+        ok.header("access-control-allow-origin"),
+        Some("https://spa.example")
+    );
+    assert!(
+        pre("https://evil.example")
+            .header("access-control-allow-origin")
+            .is_none()
+    );
+    let code = h.spa_code("openid");
+    let resp = h.token_with(
+        &format!("grant_type=authorization_code&client_id=spa&code={code}&redirect_uri={}&code_verifier={VERIFIER}", enc(SPA_CB)),
+        &[("origin", "https://spa.example")],
+    );
+    assert_eq!(resp.status, 200);
+    assert_eq!(
+        resp.header("access-control-allow-origin"),
+        Some("https://spa.example")
+    );
+    let resp = h.token_with(
+        "grant_type=refresh_token&client_id=spa&refresh_token=x",
+        &[("origin", "https://evil.example")],
+    );
+    assert!(resp.header("access-control-allow-origin").is_none());
+}
+
+#[test]
+fn unknown_path_is_404_json() {
+    let h = harness();
+    assert_eq!(h.send(&HttpRequest::new("GET", "/nope")).status, 404);
+}
+
+// ---------------------------------------------------------------- PAR (RFC 9126)
+
+fn par(h: &Harness, body: &str, headers: &[(&str, &str)]) -> HttpResponse {
+    let mut req = HttpRequest::new("POST", "/oauth/par")
+        .with_header("content-type", "application/x-www-form-urlencoded")
+        .with_body(body.as_bytes().to_vec());
+    for (n, v) in headers {
+        req = req.with_header(n, v);
+    }
+    h.send(&req)
+}
+
+#[test]
+fn rfc9126_pushed_request_then_authorize_with_request_uri() {
+    let h = harness();
+    let body = format!(
+        "client_id=spa&response_type=code&redirect_uri={}&scope=openid&state=p1&code_challenge={CHALLENGE}&code_challenge_method=S256",
+        enc(SPA_CB)
+    );
+    let resp = par(&h, &body, &[]);
+    assert_eq!(resp.status, 201, "{:?}", resp.json_body());
+    assert_no_store(&resp);
+    let request_uri = resp.json_body()["request_uri"].as_str().unwrap().to_owned();
+    assert!(request_uri.starts_with("urn:ietf:params:oauth:request_uri:"));
+    assert_eq!(resp.json_body()["expires_in"], 60);
+    // Extra query parameters are ignored in favour of the pushed ones.
+    let page = h.send(&HttpRequest::new(
+        "GET",
+        &format!(
+            "/authorize?client_id=spa&request_uri={}&scope=admin",
+            enc(&request_uri)
+        ),
+    ));
+    assert_eq!(page.status, 200);
+    let login = h.login(&hidden_tx(&page), "alice@example.com", PASSWORD);
+    let loc = login.header("location").unwrap();
+    assert_eq!(query_param(loc, "state").as_deref(), Some("p1"));
+    let code = query_param(loc, "code").unwrap();
+    assert_eq!(h.exchange_spa(&code).status, 200);
+    // Another client cannot use it, and it expires.
+    let other = h.send(&HttpRequest::new(
+        "GET",
+        &format!("/authorize?client_id=web&request_uri={}", enc(&request_uri)),
+    ));
+    assert_eq!(other.status, 400);
+    h.clock.advance(61);
+    let late = h.send(&HttpRequest::new(
+        "GET",
+        &format!("/authorize?client_id=spa&request_uri={}", enc(&request_uri)),
+    ));
+    assert_eq!(late.status, 400);
+}
+
+#[test]
+fn rfc9126_par_errors_are_json() {
+    let h = harness();
+    let resp = par(
+        &h,
+        &format!(
+            "client_id=spa&response_type=code&redirect_uri={}",
+            enc("https://evil.example/")
+        ),
+        &[],
+    );
+    assert_eq!(error_of(&resp), "invalid_request");
+    let resp = par(
+        &h,
+        &format!(
+            "client_id=spa&response_type=code&redirect_uri={}&code_challenge={CHALLENGE}&scope=admin",
+            enc(SPA_CB)
+        ),
+        &[],
+    );
+    assert_eq!(error_of(&resp), "invalid_scope");
+    let resp = par(&h, "client_id=spa&request_uri=urn:x", &[]);
+    assert_eq!(error_of(&resp), "invalid_request");
+    let resp = par(
+        &h,
+        &format!("response_type=code&redirect_uri={}", enc(WEB_CB)),
+        &[("authorization", &Harness::basic("web", "wrong"))],
+    );
+    assert_eq!(
+        (resp.status, error_of(&resp).as_str()),
+        (401, "invalid_client")
+    );
+    let resp = par(
+        &h,
+        &format!("response_type=code&redirect_uri={}", enc(WEB_CB)),
+        &[("authorization", &Harness::basic("web", WEB_SECRET))],
+    );
+    assert_eq!(resp.status, 201);
+}
