@@ -79,6 +79,7 @@ export async function run(settings) {
   const headers = new Headers({ 'content-type': 'application/json' });
   const ourKey = edge.DpopKey.generate();
   const peerKey = await dpop.generateKeyPair('ES256');
+  const webKey = await edge.DpopKey.generateNonExtractable();
 
   const ops = [
     [
@@ -93,8 +94,21 @@ export async function run(settings) {
     [
       'DPoP proof with ath (ES256)',
       {
-        what: 'DpopKey.createProof({ htm, htu, accessToken })',
-        fn: () => ourKey.createProof({ htm: 'GET', htu: API, accessToken: ACCESS_TOKEN }),
+        what: 'DpopKey.createProofSync({ htm, htu, accessToken }) (p256 backend)',
+        fn: () => ourKey.createProofSync({ htm: 'GET', htu: API, accessToken: ACCESS_TOKEN }),
+      },
+      {
+        what: 'dpop generateProof (WebCrypto P-256)',
+        async: true,
+        fn: () => dpop.generateProof(peerKey, API, 'GET', undefined, ACCESS_TOKEN),
+      },
+    ],
+    [
+      'DPoP proof with ath (ES256), non-extractable WebCrypto key',
+      {
+        what: 'await DpopKey.createProof({ htm, htu, accessToken }) (webcrypto backend)',
+        async: true,
+        fn: () => webKey.createProof({ htm: 'GET', htu: API, accessToken: ACCESS_TOKEN }),
       },
       {
         what: 'dpop generateProof (WebCrypto P-256)',
@@ -121,15 +135,16 @@ export async function run(settings) {
   // Both sides must do the real work: check one result of each before timing.
   const pair = edge.generatePkce();
   if (pair.codeChallenge.length !== 43) throw new Error('edge-oauth PKCE challenge has the wrong length');
-  const ourProof = ourKey.createProof({ htm: 'GET', htu: API, accessToken: ACCESS_TOKEN });
+  const ourProof = ourKey.createProofSync({ htm: 'GET', htu: API, accessToken: ACCESS_TOKEN });
+  const webProof = await webKey.createProof({ htm: 'GET', htu: API, accessToken: ACCESS_TOKEN });
   const peerProof = await dpop.generateProof(peerKey, API, 'GET', undefined, ACCESS_TOKEN);
-  for (const proof of [ourProof, peerProof]) {
+  for (const proof of [ourProof, webProof, peerProof]) {
     if (proof.split('.').length !== 3) throw new Error('a DPoP proof is not a compact JWS');
   }
   if (edge.parseTokenResponse(200, TOKEN_BODY, headers).accessToken !== ACCESS_TOKEN) {
     throw new Error('edge-oauth parsed the wrong access token');
   }
-  const peerSet = await ops[2][2].fn();
+  const peerSet = await ops.find(([name]) => name === 'token response parse')[2].fn();
   if (peerSet.access_token !== ACCESS_TOKEN) throw new Error('oauth4webapi parsed the wrong access token');
 
   const results = [];

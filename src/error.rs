@@ -137,6 +137,25 @@ pub enum Error {
     ChallengeInvalid(&'static str),
     /// A `DPoP-Nonce` response header is not `1*NQCHAR` (RFC 9449 §8.1).
     DpopNonceInvalid(&'static str),
+    /// A request that carried a DPoP proof got a token whose `token_type` is not `DPoP`:
+    /// the token is not bound to the key, so the client discards it (RFC 9449 §5).
+    TokenTypeMismatch,
+
+    // ----- client platform (the JS package) ----------------------------------------------
+    /// The operation is not available for this kind of DPoP key: the message names it
+    /// (e.g. exporting a non-extractable WebCrypto key, or signing synchronously with it).
+    KeyBackendUnsupported(&'static str),
+    /// `crypto.subtle` is missing (a runtime without WebCrypto, or a page that is not a
+    /// secure context).
+    WebCryptoUnavailable,
+    /// A WebCrypto call failed or returned something unexpected: the message names it.
+    WebCryptoFailed(&'static str),
+    /// IndexedDB is missing (e.g. Node): keys can only be persisted in a browser.
+    StorageUnavailable,
+    /// An IndexedDB operation failed, or the stored value is not a usable key.
+    StorageFailed(&'static str),
+    /// The HTTP request failed before a response arrived (network, CORS, abort).
+    FetchFailed,
 }
 
 impl Error {
@@ -196,6 +215,13 @@ impl Error {
             Error::OAuth(_) => "OAUTH_ERROR",
             Error::ChallengeInvalid(_) => "CHALLENGE_INVALID",
             Error::DpopNonceInvalid(_) => "DPOP_NONCE_INVALID",
+            Error::TokenTypeMismatch => "TOKEN_TYPE_MISMATCH",
+            Error::KeyBackendUnsupported(_) => "KEY_BACKEND_UNSUPPORTED",
+            Error::WebCryptoUnavailable => "WEBCRYPTO_UNAVAILABLE",
+            Error::WebCryptoFailed(_) => "WEBCRYPTO_FAILED",
+            Error::StorageUnavailable => "STORAGE_UNAVAILABLE",
+            Error::StorageFailed(_) => "STORAGE_FAILED",
+            Error::FetchFailed => "FETCH_FAILED",
         }
     }
 
@@ -307,6 +333,23 @@ impl fmt::Display for Error {
             }
             Error::ChallengeInvalid(why) => write!(f, "invalid WWW-Authenticate header: {why}"),
             Error::DpopNonceInvalid(why) => write!(f, "invalid DPoP-Nonce header: {why}"),
+            Error::TokenTypeMismatch => f.write_str(
+                "token_type is not DPoP after a request with a DPoP proof: the token is not bound to the key",
+            ),
+            Error::KeyBackendUnsupported(why) => {
+                write!(f, "not available for this DPoP key: {why}")
+            }
+            Error::WebCryptoUnavailable => f.write_str(
+                "WebCrypto (crypto.subtle) is not available: it needs a secure context (https or localhost)",
+            ),
+            Error::WebCryptoFailed(why) => write!(f, "WebCrypto failed: {why}"),
+            Error::StorageUnavailable => f.write_str(
+                "IndexedDB is not available in this runtime: DpopKey.persist and DpopKey.load need a browser",
+            ),
+            Error::StorageFailed(why) => write!(f, "IndexedDB failed: {why}"),
+            Error::FetchFailed => {
+                f.write_str("the HTTP request failed before a response arrived (see cause)")
+            }
         }
     }
 }

@@ -138,7 +138,9 @@ fn dpop_proof_verifies_with_the_core_verifier() {
     let options = obj(
         r#"{"htm":"GET","htu":"https://api.example.com/items?x=1#f","accessToken":"tok","nonce":"n-1","iat":1700000000,"jti":"jti-123456789"}"#,
     );
-    let proof = key.create_proof(options.unchecked_ref()).expect("proof");
+    let proof = key
+        .create_proof_sync(options.unchecked_ref())
+        .expect("proof");
     let policy = edge_oauth::dpop::VerifyPolicy {
         nonce: Some("n-1"),
         access_token: Some("tok"),
@@ -154,8 +156,12 @@ fn dpop_proof_verifies_with_the_core_verifier() {
 fn dpop_proof_defaults_iat_to_now_and_jti_to_random() {
     let key = DpopKey::generate().expect("key");
     let options = obj(r#"{"htm":"POST","htu":"https://auth.example.com/oauth/token"}"#);
-    let a = key.create_proof(options.unchecked_ref()).expect("proof");
-    let b = key.create_proof(options.unchecked_ref()).expect("proof");
+    let a = key
+        .create_proof_sync(options.unchecked_ref())
+        .expect("proof");
+    let b = key
+        .create_proof_sync(options.unchecked_ref())
+        .expect("proof");
     let now = (js_sys::Date::now() / 1000.0) as i64;
     let policy =
         edge_oauth::dpop::VerifyPolicy::new("POST", "https://auth.example.com/oauth/token", now);
@@ -171,17 +177,17 @@ fn dpop_proof_options_are_type_checked() {
     let key = DpopKey::generate().expect("key");
     let bad = obj(r#"{"htm":"POST","htu":42}"#);
     assert_eq!(
-        code_of(key.create_proof(bad.unchecked_ref()).unwrap_err()),
+        code_of(key.create_proof_sync(bad.unchecked_ref()).unwrap_err()),
         "ARGUMENT_INVALID"
     );
     let bad_iat = obj(r#"{"htm":"POST","htu":"https://a.example/t","iat":1.5}"#);
     assert_eq!(
-        code_of(key.create_proof(bad_iat.unchecked_ref()).unwrap_err()),
+        code_of(key.create_proof_sync(bad_iat.unchecked_ref()).unwrap_err()),
         "ARGUMENT_INVALID"
     );
     let relative = obj(r#"{"htm":"POST","htu":"/oauth/token"}"#);
     assert_eq!(
-        code_of(key.create_proof(relative.unchecked_ref()).unwrap_err()),
+        code_of(key.create_proof_sync(relative.unchecked_ref()).unwrap_err()),
         "URL_INVALID"
     );
 }
@@ -322,4 +328,194 @@ fn parse_token_response_rejects_missing_token_type() {
         .err()
         .expect("must fail");
     assert_eq!(code_of(err), "TOKEN_RESPONSE_NOT_JSON");
+}
+
+// ----- the WebCrypto backend and IndexedDB persistence (issue 4) -----------------------
+
+use edge_oauth::wasm::TokenClient;
+use js_sys::Promise;
+use wasm_bindgen::convert::TryFromJsValue;
+use wasm_bindgen_futures::JsFuture;
+
+async fn settle(promise: impl Into<JsValue>) -> Result<JsValue, JsValue> {
+    JsFuture::from(promise.into().unchecked_into::<Promise>()).await
+}
+
+async fn webcrypto_key() -> DpopKey {
+    let v = settle(DpopKey::generate_non_extractable())
+        .await
+        .expect("generateNonExtractable");
+    DpopKey::try_from_js_value(v).expect("a DpopKey")
+}
+
+fn subtle() -> JsValue {
+    prop(&prop(&js_sys::global(), "crypto"), "subtle")
+}
+
+/// Verifies a proof with the core's RFC 9449 §4.3 verifier.
+fn verify(
+    proof: &str,
+    htm: &str,
+    htu: &str,
+    token: Option<&str>,
+) -> edge_oauth::dpop::VerifiedProof {
+    let now = (js_sys::Date::now() / 1000.0) as i64;
+    let policy = edge_oauth::dpop::VerifyPolicy {
+        access_token: token,
+        ..edge_oauth::dpop::VerifyPolicy::new(htm, htu, now)
+    };
+    edge_oauth::dpop::verify_proof(proof, &policy).expect("the core verifier accepts the proof")
+}
+
+#[wasm_bindgen_test]
+async fn webcrypto_key_is_non_extractable_and_its_proofs_verify() {
+    let key = webcrypto_key().await;
+    assert_eq!(
+        JsValue::from(key.backend()).as_string().as_deref(),
+        Some("webcrypto")
+    );
+    let pair: JsValue = key.key_pair().expect("a CryptoKeyPair").into();
+    let private_key = prop(&pair, "privateKey");
+    assert_eq!(prop(&private_key, "extractable").as_bool(), Some(false));
+    assert_eq!(
+        prop(&private_key, "type").as_string().as_deref(),
+        Some("private")
+    );
+
+    // WebCrypto itself refuses to export the private key.
+    let export: js_sys::Function = prop(&subtle(), "exportKey").unchecked_into();
+    let attempt = export
+        .call2(&subtle(), &"jwk".into(), &private_key)
+        .expect("exportKey returns a promise");
+    assert!(
+        settle(attempt).await.is_err(),
+        "exportKey of the private key must fail"
+    );
+
+    // Its public half is the key's publicJwk, and its thumbprint the key's.
+    let public: JsValue = key.public_jwk().expect("public").into();
+    assert!(prop(&public, "d").is_undefined());
+    assert_eq!(
+        calculate_jwk_thumbprint(public.unchecked_ref()).expect("thumbprint"),
+        key.thumbprint()
+    );
+
+    let options =
+        obj(r#"{"htm":"GET","htu":"https://api.example.com/items?x=1","accessToken":"tok"}"#);
+    let proof = settle(key.create_proof(options.unchecked_ref()))
+        .await
+        .expect("proof")
+        .as_string()
+        .expect("a string");
+    let verified = verify(&proof, "GET", "https://api.example.com/items", Some("tok"));
+    assert_eq!(verified.jkt, key.thumbprint());
+
+    // Synchronous signing and export are p256-only.
+    let sync = key.create_proof_sync(options.unchecked_ref()).unwrap_err();
+    assert_eq!(code_of(sync), "KEY_BACKEND_UNSUPPORTED");
+    assert_eq!(
+        code_of(key.to_jwk().err().expect("fails")),
+        "KEY_BACKEND_UNSUPPORTED"
+    );
+    let bad = obj(r#"{"htm":"GET","htu":"/relative"}"#);
+    let err = settle(key.create_proof(bad.unchecked_ref()))
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(err), "URL_INVALID");
+}
+
+#[wasm_bindgen_test]
+async fn p256_create_proof_is_a_promise_too() {
+    let key = DpopKey::from_jwk(obj(DPOP_KEY_1).unchecked_ref()).expect("key");
+    assert_eq!(
+        JsValue::from(key.backend()).as_string().as_deref(),
+        Some("p256")
+    );
+    assert!(key.key_pair().is_none());
+    let options =
+        obj(r#"{"htm":"POST","htu":"https://as.example/token","iat":1700000000,"jti":"j-1"}"#);
+    let promised = settle(key.create_proof(options.unchecked_ref()))
+        .await
+        .expect("proof")
+        .as_string()
+        .expect("string");
+    // RFC 6979: the same input gives the same signature, so both forms agree exactly.
+    assert_eq!(
+        promised,
+        key.create_proof_sync(options.unchecked_ref())
+            .expect("sync")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn indexeddb_persist_and_load_round_trip_keeps_a_working_non_extractable_key() {
+    let name = format!("web-test-{}", js_sys::Math::random());
+    let key = webcrypto_key().await;
+    settle(key.persist(name.clone())).await.expect("persist");
+
+    let loaded = settle(DpopKey::load(name.clone())).await.expect("load");
+    let loaded = DpopKey::try_from_js_value(loaded).expect("a DpopKey");
+    assert_eq!(loaded.thumbprint(), key.thumbprint());
+    assert_eq!(
+        JsValue::from(loaded.backend()).as_string().as_deref(),
+        Some("webcrypto")
+    );
+    let pair: JsValue = loaded.key_pair().expect("pair").into();
+    assert_eq!(
+        prop(&prop(&pair, "privateKey"), "extractable").as_bool(),
+        Some(false)
+    );
+
+    let options = obj(r#"{"htm":"POST","htu":"https://as.example/oauth/token"}"#);
+    let proof = settle(loaded.create_proof(options.unchecked_ref()))
+        .await
+        .expect("proof")
+        .as_string()
+        .expect("string");
+    assert_eq!(
+        verify(&proof, "POST", "https://as.example/oauth/token", None).jkt,
+        key.thumbprint()
+    );
+
+    settle(DpopKey::remove(name.clone())).await.expect("remove");
+    let gone = settle(DpopKey::load(name))
+        .await
+        .expect("load after remove");
+    assert!(gone.is_undefined());
+    let missing = settle(DpopKey::load("never-stored".into()))
+        .await
+        .expect("load");
+    assert!(missing.is_undefined());
+}
+
+#[wasm_bindgen_test]
+async fn persist_refuses_p256_keys_and_empty_names() {
+    let p256 = DpopKey::generate().expect("key");
+    let err = settle(p256.persist("x".into())).await.unwrap_err();
+    assert_eq!(code_of(err), "KEY_BACKEND_UNSUPPORTED");
+    let key = webcrypto_key().await;
+    let err = settle(key.persist(String::new())).await.unwrap_err();
+    assert_eq!(code_of(err), "ARGUMENT_INVALID");
+}
+
+#[wasm_bindgen_test]
+fn token_client_checks_its_options_and_derives_the_revocation_endpoint() {
+    let key = DpopKey::generate().expect("key");
+    let options =
+        obj(r#"{"tokenEndpoint":"https://auth.example.com/oauth/token","clientId":"spa"}"#);
+    set_prop(&options, "dpopKey", &JsValue::from(key));
+    let client = TokenClient::new(options.unchecked_ref()).expect("client");
+    assert_eq!(
+        client.revocation_endpoint(),
+        "https://auth.example.com/oauth/revoke"
+    );
+    let bad = obj(r#"{"tokenEndpoint":"/oauth/token","clientId":"spa"}"#);
+    assert_eq!(
+        code_of(TokenClient::new(bad.unchecked_ref()).err().expect("fails")),
+        "URL_INVALID"
+    );
+}
+
+fn set_prop(target: &JsValue, key: &str, value: &JsValue) {
+    Reflect::set(target, &JsValue::from_str(key), value).expect("set");
 }

@@ -12,11 +12,12 @@ use core::fmt;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+pub mod client;
 pub mod request;
 pub mod response;
 
 pub use request::{
-    AuthorizationCodeGrant, ClientCredentialsGrant, FormParams, RefreshTokenGrant,
+    AuthorizationCodeGrant, ClientCredentialsGrant, FormParams, RefreshTokenGrant, TokenRevocation,
     decode_basic_credentials, encode_basic_credentials, encode_form,
 };
 pub use response::{

@@ -608,6 +608,88 @@ impl ClientCredentialsGrant<'_> {
     }
 }
 
+// ----- token revocation (RFC 7009) -----------------------------------------------------
+
+/// A token revocation request (RFC 7009 §2.1). `Debug` redacts the token.
+///
+/// `token_type_hint` is `access_token` or `refresh_token` (§2.1, registered in §4.1.2);
+/// `client_id` is for public clients, as with the grants.
+///
+/// ```
+/// use edge_oauth::token::TokenRevocation;
+///
+/// let body = TokenRevocation {
+///     token: "45ghiukldjahdnhzdauz",
+///     token_type_hint: Some("refresh_token"),
+///     client_id: Some("spa"),
+/// }
+/// .to_form()?;
+/// assert_eq!(body, "token=45ghiukldjahdnhzdauz&token_type_hint=refresh_token&client_id=spa");
+/// # Ok::<(), edge_oauth::Error>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct TokenRevocation<'a> {
+    /// The token to revoke (required, `1*VSCHAR`).
+    pub token: &'a str,
+    /// `access_token` or `refresh_token`, when the client knows it.
+    pub token_type_hint: Option<&'a str>,
+    /// The client identifier, for public clients.
+    pub client_id: Option<&'a str>,
+}
+
+impl TokenRevocation<'_> {
+    /// Validates the request and encodes it as a form body.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::RequestParameterMissing`]`("token")` for an empty token;
+    /// - [`Error::RequestParameterInvalid`] when the token or `client_id` is not
+    ///   `VSCHAR`, or the hint is neither `access_token` nor `refresh_token`.
+    ///
+    /// ```
+    /// use edge_oauth::token::TokenRevocation;
+    /// let r = TokenRevocation { token: "t", token_type_hint: Some("id_token"), client_id: None };
+    /// assert_eq!(r.to_form().unwrap_err().code(), "REQUEST_PARAMETER_INVALID");
+    /// ```
+    pub fn to_form(&self) -> Result<String> {
+        let token = required(self.token, "token")?;
+        if !is_vschar_str(token) {
+            return Err(Error::RequestParameterInvalid(
+                "token must only contain visible ASCII (VSCHAR)",
+            ));
+        }
+        let hint = match optional(self.token_type_hint) {
+            None => None,
+            Some(h @ ("access_token" | "refresh_token")) => Some(h),
+            Some(_) => {
+                return Err(Error::RequestParameterInvalid(
+                    "token_type_hint must be access_token or refresh_token",
+                ));
+            }
+        };
+        let client_id = check_client_id(self.client_id)?;
+        let mut pairs = Vec::with_capacity(3);
+        pairs.push(("token", token));
+        if let Some(h) = hint {
+            pairs.push(("token_type_hint", h));
+        }
+        if let Some(id) = client_id {
+            pairs.push(("client_id", id));
+        }
+        Ok(encode_form(pairs))
+    }
+}
+
+impl fmt::Debug for TokenRevocation<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenRevocation")
+            .field("token", &Redacted)
+            .field("token_type_hint", &self.token_type_hint)
+            .field("client_id", &self.client_id)
+            .finish()
+    }
+}
+
 // ----- HTTP Basic client authentication --------------------------------------------------
 
 /// Builds an `Authorization` header value for `client_secret_basic` (RFC 6749 §2.3.1):

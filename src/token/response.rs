@@ -293,9 +293,9 @@ fn is_vschar_str(s: &str) -> bool {
 /// - [`Error::TokenResponseNotJson`] if the body is not a single JSON object;
 /// - [`Error::TokenResponseInvalid`] naming the member: `access_token` missing, not a
 ///   string, empty or not `VSCHAR`; `token_type` missing or not a string; `expires_in`
-///   not a non-negative integer, or too large to add to `now`; `refresh_token`,
-///   `id_token` or `scope` not a non-empty string (or `scope` not `NQCHAR` tokens
-///   separated by single spaces); a repeated member; a non-200 status without an
+///   not a non-negative integer, or too large to add to `now`; `refresh_token` or
+///   `id_token` not a non-empty string; `scope` not a string, or not `NQCHAR` tokens
+///   separated by single spaces (an empty `scope` is accepted: no scope was granted); a repeated member; a non-200 status without an
 ///   `error` member ("unexpected HTTP status"); an `error` outside the RFC's characters;
 /// - [`Error::TokenTypeUnsupported`] if `token_type` is neither `Bearer` nor `DPoP`.
 ///
@@ -402,15 +402,25 @@ pub fn parse_token_response(status: u16, body: &str, now: u64) -> Result<TokenSe
     )?
     .map(IdToken::new);
 
-    let scope = string_member(
-        known.scope.take(),
-        &Field {
-            missing: "scope is missing",
-            not_string: "scope must be a string",
-            empty: "scope must not be empty",
-        },
-    )?;
-    if scope.as_deref().is_some_and(|s| !is_scope(s)) {
+    // `"scope": ""` means "granted no scope": node-oidc-provider (OpenID certified)
+    // sends it for a resource token when none of the requested scopes applies to the
+    // resource. It is kept as `Some("")`, distinct from an absent scope (which means
+    // "as requested", §5.1).
+    let scope = match known.scope.take() {
+        Some(Value::String(s)) if s.is_empty() => Some(String::new()),
+        other => string_member(
+            other,
+            &Field {
+                missing: "scope is missing",
+                not_string: "scope must be a string",
+                empty: "scope must not be empty",
+            },
+        )?,
+    };
+    if scope
+        .as_deref()
+        .is_some_and(|s| !s.is_empty() && !is_scope(s))
+    {
         return Err(Error::TokenResponseInvalid(
             "scope must be NQCHAR tokens separated by single spaces",
         ));
@@ -1010,6 +1020,13 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_scope_means_no_scope_granted() {
+        let body = r#"{"access_token":"x","token_type":"DPoP","scope":""}"#;
+        let tokens = parse_token_response(200, body, 0).unwrap();
+        assert_eq!(tokens.scope.as_deref(), Some(""));
+    }
+
+    #[test]
     fn optional_member_errors() {
         let base = r#""access_token":"x","token_type":"Bearer""#;
         for (member, value, message) in [
@@ -1026,7 +1043,6 @@ mod tests {
             ("id_token", "\"\"", "id_token must not be empty"),
             ("scope", "null", "scope must be a string"),
             ("scope", "[\"read\"]", "scope must be a string"),
-            ("scope", "\"\"", "scope must not be empty"),
             (
                 "scope",
                 "\"read  write\"",

@@ -14,10 +14,13 @@ use wasm_bindgen::prelude::*;
 
 use crate::error::Error;
 
+mod client;
 mod dpop;
 mod pkce;
+mod platform;
 mod token;
 
+pub use client::{TokenClient, fetch_with_dpop};
 pub use dpop::{DpopKey, calculate_jwk_thumbprint};
 pub use pkce::{calculate_code_challenge, generate_code_verifier, generate_pkce};
 pub use token::{
@@ -41,6 +44,8 @@ export interface EdgeOAuthError extends Error {
   status?: number;
   /** For `OAUTH_ERROR`: the `DPoP-Nonce` header of the response, if any. */
   dpopNonce?: string;
+  /** For `FETCH_FAILED`, `WEBCRYPTO_FAILED`, `STORAGE_FAILED`: the platform error. */
+  cause?: unknown;
 }
 "#;
 
@@ -58,6 +63,14 @@ pub(crate) fn js_error(err: &Error) -> JsValue {
         set_opt_str(obj, "dpopNonce", resp.dpop_nonce.as_deref());
     }
     js.into()
+}
+
+/// [`js_error`] with the platform error that caused it as `.cause` (a `DOMException`
+/// from WebCrypto or IndexedDB, a `TypeError` from `fetch`).
+pub(crate) fn js_error_with_cause(err: &Error, cause: &JsValue) -> JsValue {
+    let js = js_error(err);
+    set(&js, "cause", cause);
+    js
 }
 
 /// Maps a core result into a JS result.
@@ -83,7 +96,7 @@ pub(crate) fn object() -> JsValue {
 }
 
 /// Reads `obj[key]`: `None` when it is `undefined` or `null`.
-fn get(obj: &JsValue, key: &str) -> Option<JsValue> {
+pub(crate) fn get(obj: &JsValue, key: &str) -> Option<JsValue> {
     Reflect::get(obj, &JsValue::from_str(key))
         .ok()
         .filter(|v| !v.is_undefined() && !v.is_null())

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::error::Error;
 use crate::token::request::{AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant};
-use crate::token::response::{TokenType, parse_dpop_nonce, parse_token_response};
+use crate::token::response::{TokenSet, TokenType, parse_dpop_nonce, parse_token_response};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TOKEN: &'static str = r#"
@@ -175,6 +175,11 @@ pub fn parse_token_response_js(
         }
         Err(e) => return Err(js_error(&e)),
     };
+    Ok(token_set_to_js(&set_))
+}
+
+/// The JS `TokenSet` of a parsed response.
+pub(crate) fn token_set_to_js(set_: &TokenSet) -> JsTokenSet {
     let out = object();
     set(
         &out,
@@ -202,5 +207,5 @@ pub fn parse_token_response_js(
     if let Some(s) = &set_.scope {
         set(&out, "scope", &JsValue::from_str(s));
     }
-    Ok(out.unchecked_into())
+    out.unchecked_into()
 }

@@ -30,7 +30,7 @@ async function verifyEmbedded(proof) {
 test('rfc9449_4_2: a proof verifies with its embedded jwk and carries typ, alg, jwk, htm, htu, iat, jti', async () => {
   const key = edge.DpopKey.generate();
   const before = nowSeconds();
-  const proof = key.createProof({ htm: 'POST', htu: TOKEN_ENDPOINT });
+  const proof = await key.createProof({ htm: 'POST', htu: TOKEN_ENDPOINT });
   const after = nowSeconds();
   assert.match(proof, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{86}$/);
 
@@ -53,7 +53,7 @@ test('rfc9449_4_2: a proof verifies with its embedded jwk and carries typ, alg, 
 
 test('rfc9449_4_2: the proof also verifies with the key from publicJwk, not only the embedded one', async () => {
   const key = edge.DpopKey.generate();
-  const proof = key.createProof({ htm: 'GET', htu: 'https://api.example.com/items' });
+  const proof = await key.createProof({ htm: 'GET', htu: 'https://api.example.com/items' });
   const publicKey = await jose.importJWK(key.publicJwk, 'ES256');
   const { payload } = await jose.compactVerify(proof, publicKey);
   assert.equal(JSON.parse(decoder.decode(payload)).htm, 'GET');
@@ -65,7 +65,7 @@ test('rfc9449_4_2: the proof also verifies with the key from publicJwk, not only
 
 test('rfc9449_7_1: ath is base64url(sha256(access token)) and nonce, iat, jti are as given', async () => {
   const key = edge.DpopKey.generate();
-  const proof = key.createProof({
+  const proof = await key.createProof({
     htm: 'GET',
     htu: 'https://resource.example.org/protectedresource',
     accessToken: ACCESS_TOKEN,
@@ -98,7 +98,7 @@ test('rfc9449_4_2: htu drops the query and fragment and is normalised (RFC 3986 
     ['https://auth.example.com/OAUTH/Token/', 'https://auth.example.com/OAUTH/Token/'],
   ];
   for (const [htu, expected] of cases) {
-    const { claims } = await verifyEmbedded(key.createProof({ htm: 'POST', htu }));
+    const { claims } = await verifyEmbedded(await key.createProof({ htm: 'POST', htu }));
     assert.equal(claims.htu, expected, `htu for ${htu}`);
     assert.ok(!claims.htu.includes('?') && !claims.htu.includes('#'));
   }
@@ -108,7 +108,7 @@ test('rfc9449_11_1: jti is unique per proof and carries at least 128 random bits
   const key = edge.DpopKey.generate();
   const seen = new Set();
   for (let i = 0; i < 300; i++) {
-    const proof = key.createProof({ htm: 'POST', htu: TOKEN_ENDPOINT, iat: 1700000000 });
+    const proof = key.createProofSync({ htm: 'POST', htu: TOKEN_ENDPOINT, iat: 1700000000 });
     const { jti } = jose.decodeJwt(proof);
     assert.match(jti, /^[A-Za-z0-9_-]+$/);
     assert.ok(Buffer.from(jti, 'base64url').length >= 16, `jti ${jti} has fewer than 128 bits`);
@@ -160,7 +160,7 @@ test('rfc7515_a3: fromJwk imports the RFC private key; its proofs verify with th
   assert.equal(key.thumbprint, await jose.calculateJwkThumbprint(publicPart, 'sha256'));
   assert.deepEqual(key.toJwk(), RFC7515_A3_KEY);
 
-  const proof = key.createProof({ htm: 'POST', htu: TOKEN_ENDPOINT });
+  const proof = await key.createProof({ htm: 'POST', htu: TOKEN_ENDPOINT });
   await jose.compactVerify(proof, await jose.importJWK(publicPart, 'ES256'));
 });
 
@@ -169,7 +169,7 @@ test('jose-generated keys: fromJwk accepts them, thumbprints and signatures agre
   const privateJwk = await jose.exportJWK(privateKey);
   const key = edge.DpopKey.fromJwk(privateJwk);
   assert.equal(key.thumbprint, await jose.calculateJwkThumbprint(await jose.exportJWK(publicKey), 'sha256'));
-  const proof = key.createProof({ htm: 'POST', htu: TOKEN_ENDPOINT, accessToken: 'at-123' });
+  const proof = await key.createProof({ htm: 'POST', htu: TOKEN_ENDPOINT, accessToken: 'at-123' });
   const { payload } = await jose.compactVerify(proof, publicKey);
   assert.equal(JSON.parse(decoder.decode(payload)).ath, sha256b64url('at-123'));
 });
@@ -182,7 +182,7 @@ test('toJwk/fromJwk round trip keeps the key', async () => {
   const again = edge.DpopKey.fromJwk(jwk);
   assert.equal(again.thumbprint, key.thumbprint);
   assert.deepEqual(again.publicJwk, key.publicJwk);
-  const proof = again.createProof({ htm: 'POST', htu: TOKEN_ENDPOINT });
+  const proof = await again.createProof({ htm: 'POST', htu: TOKEN_ENDPOINT });
   await jose.compactVerify(proof, await jose.importJWK(key.publicJwk, 'ES256'));
   // The JSON text form is accepted too.
   assert.equal(edge.DpopKey.fromJwk(JSON.stringify(jwk)).thumbprint, key.thumbprint);
@@ -195,7 +195,7 @@ test('two generated keys differ', () => {
   assert.notEqual(a.publicJwk.x, b.publicJwk.x);
 });
 
-test('bad keys and bad proof options fail with a code', () => {
+test('bad keys and bad proof options fail with a code', async () => {
   const { d: _d, ...publicOnly } = RFC7515_A3_KEY;
   assertFails(() => edge.DpopKey.fromJwk(publicOnly), ['JWK_INVALID', 'JWK_UNSUPPORTED']);
   assertFails(() => edge.DpopKey.fromJwk({ ...RFC7515_A3_KEY, crv: 'P-384' }), 'JWK_UNSUPPORTED');
@@ -208,14 +208,80 @@ test('bad keys and bad proof options fail with a code', () => {
   assertFails(() => edge.DpopKey.fromJwk(42), 'ARGUMENT_INVALID');
 
   const key = edge.DpopKey.generate();
-  assertFails(() => key.createProof({ htu: TOKEN_ENDPOINT }), 'ARGUMENT_INVALID', 'htm');
-  assertFails(() => key.createProof({ htm: 'POST' }), 'ARGUMENT_INVALID', 'htu');
-  assertFails(() => key.createProof({ htm: 'POST', htu: 'not a url' }), 'URL_INVALID');
-  assertFails(() => key.createProof({ htm: 'POST', htu: TOKEN_ENDPOINT, iat: 1.5 }), 'ARGUMENT_INVALID', 'iat');
-  assertFails(() => key.createProof({ htm: 'POST', htu: TOKEN_ENDPOINT, accessToken: 7 }), 'ARGUMENT_INVALID', 'accessToken');
-  assertFails(() => key.createProof('POST'), 'ARGUMENT_INVALID');
+  assertFails(() => key.createProofSync({ htu: TOKEN_ENDPOINT }), 'ARGUMENT_INVALID', 'htm');
+  assertFails(() => key.createProofSync({ htm: 'POST' }), 'ARGUMENT_INVALID', 'htu');
+  assertFails(() => key.createProofSync({ htm: 'POST', htu: 'not a url' }), 'URL_INVALID');
+  assertFails(() => key.createProofSync({ htm: 'POST', htu: TOKEN_ENDPOINT, iat: 1.5 }), 'ARGUMENT_INVALID', 'iat');
+  assertFails(() => key.createProofSync({ htm: 'POST', htu: TOKEN_ENDPOINT, accessToken: 7 }), 'ARGUMENT_INVALID', 'accessToken');
+  assertFails(() => key.createProofSync('POST'), 'ARGUMENT_INVALID');
+  // The promise form rejects (never throws) with the same codes.
+  const pending = key.createProof({ htm: 'POST', htu: 'not a url' });
+  assert.ok(pending instanceof Promise);
+  await assert.rejects(pending, { code: 'URL_INVALID' });
+  await assert.rejects(key.createProof({ htu: TOKEN_ENDPOINT }), { code: 'ARGUMENT_INVALID' });
 
   assertFails(() => edge.calculateJwkThumbprint({ kty: 'oct', k: 'AAAA' }), 'JWK_UNSUPPORTED');
   assertFails(() => edge.calculateJwkThumbprint({ kty: 'EC', crv: 'P-256', x: 'AA' }), 'JWK_INVALID');
   assertFails(() => edge.calculateJwkThumbprint(null), 'ARGUMENT_INVALID');
+});
+
+test('createProof returns a Promise for the p256 backend and createProofSync the same kind of proof', async () => {
+  const key = edge.DpopKey.fromJwk(RFC7515_A3_KEY);
+  assert.equal(key.backend, 'p256');
+  assert.equal(key.keyPair, undefined);
+  const pending = key.createProof({ htm: 'POST', htu: TOKEN_ENDPOINT, iat: 1700000000, jti: 'j-1' });
+  assert.ok(pending instanceof Promise);
+  const asyncProof = await pending;
+  const syncProof = key.createProofSync({ htm: 'POST', htu: TOKEN_ENDPOINT, iat: 1700000000, jti: 'j-1' });
+  // RFC 6979 signatures are deterministic: the same input gives the same proof.
+  assert.equal(asyncProof, syncProof);
+  await verifyEmbedded(asyncProof);
+});
+
+test('webcrypto backend in Node: generateNonExtractable signs through crypto.subtle; proofs verify with jose', async () => {
+  const key = await edge.DpopKey.generateNonExtractable();
+  assert.equal(key.backend, 'webcrypto');
+  assert.equal(key.keyPair.privateKey.extractable, false);
+  assert.equal(key.keyPair.privateKey.type, 'private');
+  await assert.rejects(crypto.subtle.exportKey('jwk', key.keyPair.privateKey));
+  assert.deepEqual(Object.keys(key.publicJwk).sort(), ['crv', 'kty', 'x', 'y']);
+  assert.equal(key.thumbprint, await jose.calculateJwkThumbprint(key.publicJwk, 'sha256'));
+
+  const proof = await key.createProof({ htm: 'GET', htu: 'https://api.example.com/items?q=1', accessToken: ACCESS_TOKEN, nonce: 'n-1' });
+  const { header, claims } = await verifyEmbedded(proof);
+  assert.equal(header.typ, 'dpop+jwt');
+  assert.deepEqual(header.jwk, key.publicJwk);
+  assert.equal(claims.htu, 'https://api.example.com/items');
+  assert.equal(claims.ath, sha256b64url(ACCESS_TOKEN));
+  assert.equal(claims.nonce, 'n-1');
+  await jose.compactVerify(proof, key.keyPair.publicKey);
+
+  assertFails(() => key.createProofSync({ htm: 'POST', htu: TOKEN_ENDPOINT }), 'KEY_BACKEND_UNSUPPORTED', 'createProofSync');
+  assertFails(() => key.toJwk(), 'KEY_BACKEND_UNSUPPORTED');
+  await assert.rejects(key.createProof({ htm: 'POST', htu: '/relative' }), { code: 'URL_INVALID' });
+});
+
+test('webcrypto backend: fromCryptoKeyPair checks the pair', async () => {
+  const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+  const key = await edge.DpopKey.fromCryptoKeyPair(pair);
+  assert.equal(key.keyPair.privateKey, pair.privateKey);
+  await jose.compactVerify(await key.createProof({ htm: 'POST', htu: TOKEN_ENDPOINT }), pair.publicKey);
+
+  const other = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+  await assert.rejects(edge.DpopKey.fromCryptoKeyPair({ privateKey: pair.privateKey, publicKey: other.publicKey }), {
+    code: 'ARGUMENT_INVALID',
+    message: /does not belong/,
+  });
+  const p384 = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, false, ['sign', 'verify']);
+  await assert.rejects(edge.DpopKey.fromCryptoKeyPair(p384), { code: 'ARGUMENT_INVALID' });
+  await assert.rejects(edge.DpopKey.fromCryptoKeyPair({}), { code: 'ARGUMENT_INVALID' });
+});
+
+test('persist and load need IndexedDB: in Node they reject with STORAGE_UNAVAILABLE; p256 keys are refused', async () => {
+  const key = await edge.DpopKey.generateNonExtractable();
+  await assert.rejects(key.persist('k'), { code: 'STORAGE_UNAVAILABLE', message: /IndexedDB/ });
+  await assert.rejects(edge.DpopKey.load('k'), { code: 'STORAGE_UNAVAILABLE' });
+  await assert.rejects(edge.DpopKey.remove('k'), { code: 'STORAGE_UNAVAILABLE' });
+  await assert.rejects(edge.DpopKey.generate().persist('k'), { code: 'KEY_BACKEND_UNSUPPORTED' });
+  await assert.rejects(key.persist(''), { code: 'ARGUMENT_INVALID' });
 });

@@ -25,6 +25,8 @@ test('the package resolves by its name to pkg/ and loads with initSync', async (
     'clientCredentialsGrantBody',
     'parseTokenResponse',
     'DpopKey',
+    'TokenClient',
+    'fetchWithDpop',
   ]) {
     assert.equal(typeof edge[name], 'function', `${name} is not exported`);
   }
@@ -45,6 +47,13 @@ test('the TypeScript types are real interfaces, not any', () => {
     'export interface PublicJwk',
     'export interface EdgeOAuthError',
     'export interface TokenSet',
+    'export class TokenClient',
+    'export interface TokenClientOptions',
+    'export function fetchWithDpop(url: string | URL',
+    'createProof(options: CreateProofOptions): Promise<string>',
+    'createProofSync(options: CreateProofOptions): string',
+    'static generateNonExtractable(): Promise<DpopKey>',
+    'static load(name: string): Promise<DpopKey | undefined>',
   ]) {
     assert.ok(dts.includes(needle), `pkg/edge_oauth.d.ts lacks ${needle}`);
   }
@@ -61,4 +70,15 @@ test('every exported file exists and is listed in files', () => {
   }
   const wasm = readFileSync(new URL('pkg/edge_oauth_bg.wasm', root));
   assert.ok(WebAssembly.validate(wasm), 'pkg/edge_oauth_bg.wasm does not validate');
+});
+
+test('the IndexedDB snippet the glue imports is shipped (files lists pkg/snippets/)', () => {
+  const glue = readFileSync(new URL(manifest.exports['.'].default, root), 'utf8');
+  const imports = [...glue.matchAll(/from '\.\/(snippets\/[^']+)'/g)].map((m) => m[1]);
+  assert.ok(imports.length > 0, 'the glue imports no snippet');
+  for (const path of imports) {
+    assert.ok(readFileSync(new URL(`pkg/${path}`, root)).length > 0, `pkg/${path} is missing`);
+    assert.ok(manifest.files.some((f) => `pkg/${path}`.startsWith(f)), `pkg/${path} is not in files`);
+  }
+  assert.doesNotMatch(readFileSync(new URL('pkg/edge_oauth.d.ts', root), 'utf8'), /^\s+__share\(/m, 'the internal __share is not typed');
 });
