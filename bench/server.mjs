@@ -1,29 +1,54 @@
-// Median latency of the authorization server under `wrangler dev` (workerd + local KV) on
-// 127.0.0.1: the code exchange (POST /oauth/token, authorization_code + PKCE) and a
-// client-credentials request (client_secret_basic). Each login that makes a code is not
-// timed. Bounded: N requests of each kind (default 30), then the server is stopped.
+// Latency of the authorization server under `wrangler dev` (workerd + local KV) on
+// 127.0.0.1, in one server run:
+// - the code exchange (POST /oauth/token, authorization_code + PKCE, ID + refresh token);
+// - client credentials for the same confidential client (demo-m2m, client_secret_basic)
+//   without and with a DPoP proof, interleaved, so the difference of the medians is the
+//   latency DPoP adds (proof verification, the jti read and write in KV, cnf.jkt and the
+//   DPoP-Nonce header). Proofs are made with jose before each request is timed.
+// Logins that make codes are not timed. Bounded: N requests of each kind (default 30),
+// then the server stops.
 //
 //   node bench/server.mjs [N]
 
 import { createHash, randomBytes } from 'node:crypto';
+import * as jose from 'jose';
 import { API, USER_PASSWORD, authorize, basic, form, startServer, tokenRequest } from '../tests/e2e/harness.mjs';
 
-const n = Math.min(Math.max(Number(process.argv[2] ?? 30) || 30, 5), 200);
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
-const timed = async (fn) => { const t = performance.now(); const r = await fn(); return [performance.now() - t, r]; };
+const n = Math.min(Math.max(Number(process.argv[2] ?? 30) || 30, 5), 300);
+const sorted = (xs) => [...xs].sort((a, b) => a - b);
+const median = (xs) => { const s = sorted(xs); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const quantile = (xs, q) => sorted(xs)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+const row = (name, xs) => `  ${name.padEnd(44)} median ${median(xs).toFixed(2).padStart(6)} ms   p10 ${quantile(xs, 0.1).toFixed(2).padStart(6)}   p90 ${quantile(xs, 0.9).toFixed(2).padStart(6)}   (n=${xs.length})`;
 
 const srv = await startServer();
 try {
+  // Client credentials, Bearer and DPoP interleaved.
   const m2m = srv.tenant['demo-m2m'];
-  const cc = () => tokenRequest(srv.url, form({ grant_type: 'client_credentials', audience: API }), { headers: { authorization: basic(m2m.client_id, m2m.client_secret) } });
-  for (let i = 0; i < 3; i++) await cc(); // warm-up
-  const ccTimes = [];
+  const headers = { authorization: basic(m2m.client_id, m2m.client_secret) };
+  const ccBody = form({ grant_type: 'client_credentials', audience: API });
+  const { privateKey, publicKey } = await jose.generateKeyPair('ES256');
+  const jwk = await jose.exportJWK(publicKey);
+  const proof = () => new jose.SignJWT({
+    htm: 'POST', htu: `${srv.url}/oauth/token`, iat: Math.floor(Date.now() / 1000), jti: randomBytes(16).toString('base64url'),
+  }).setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk }).sign(privateKey);
+  const clientCredentials = async (dpop) => {
+    const h = dpop ? { ...headers, dpop: await proof() } : headers; // not timed
+    const t = performance.now();
+    const res = await tokenRequest(srv.url, ccBody, { headers: h });
+    const ms = performance.now() - t;
+    const want = dpop ? 'DPoP' : 'Bearer';
+    if (res.status !== 200 || res.json.token_type !== want) throw new Error(`client_credentials (${want}): ${res.status} ${res.text}`);
+    return ms;
+  };
+  for (let i = 0; i < 5; i++) { await clientCredentials(false); await clientCredentials(true); } // warm-up
+  const bearer = [];
+  const dpop = [];
   for (let i = 0; i < n; i++) {
-    const [ms, res] = await timed(cc);
-    if (res.status !== 200) throw new Error(`client_credentials: ${res.status} ${res.text}`);
-    ccTimes.push(ms);
+    // Alternate which goes first so drift affects both alike.
+    if (i % 2) { bearer.push(await clientCredentials(false)); dpop.push(await clientCredentials(true)); } else { dpop.push(await clientCredentials(true)); bearer.push(await clientCredentials(false)); }
   }
 
+  // Code exchanges (each code comes from a real, untimed login).
   const codeTimes = [];
   for (let i = 0; i < n + 3; i++) {
     const verifier = randomBytes(32).toString('base64url');
@@ -33,13 +58,18 @@ try {
       state: 's', nonce: 'n', code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
     }, { username: srv.tenant.user.email, password: USER_PASSWORD });
     const code = new URL(r.location).searchParams.get('code');
-    const [ms, res] = await timed(() => tokenRequest(srv.url, form({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: 'demo-spa', code_verifier: verifier })));
+    const t = performance.now();
+    const res = await tokenRequest(srv.url, form({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: 'demo-spa', code_verifier: verifier }));
+    const ms = performance.now() - t;
     if (res.status !== 200) throw new Error(`authorization_code: ${res.status} ${res.text}`);
     if (i >= 3) codeTimes.push(ms); // the first three warm up
   }
-  console.log(`wrangler dev on 127.0.0.1, ${n} requests each (sequential):`);
-  console.log(`  code exchange (authorization_code + PKCE, ID token + refresh token): median ${median(codeTimes).toFixed(1)} ms`);
-  console.log(`  client credentials (client_secret_basic):                          median ${median(ccTimes).toFixed(1)} ms`);
+
+  console.log(`\nauthorization server under wrangler dev, ${srv.url}, sequential requests:`);
+  console.log(row('code exchange (authorization_code + PKCE)', codeTimes));
+  console.log(row('client credentials, Bearer', bearer));
+  console.log(row('client credentials, DPoP (proof, jti in KV)', dpop));
+  console.log(`  latency DPoP adds to a token request: ${(median(dpop) - median(bearer)).toFixed(2)} ms (difference of the medians)`);
 } finally {
   await srv.stop();
 }

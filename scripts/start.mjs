@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WranglerKv, wranglerCommand, wranglerEnv } from './lib/kv.mjs';
+import { addOriginIndex, mergeOriginIndex } from './lib/tenant.mjs';
 import {
   DEMO_API, PKG_DIR, REPO_ROOT, WORKER_BUNDLE, WORKER_DIR, WORKER_SOURCES, buildDemoTenant, buildWorker,
   formatDotenv, generateDevSecrets, isStale, parseDotenv, run, syncPkgIntoWww,
@@ -72,7 +73,7 @@ step('secrets');
 const secrets = generateDevSecrets();
 if (!existsSync(DEV_VARS)) {
   writeFileSync(DEV_VARS, `# Development secrets for wrangler dev, written by npm start. Not for deployment.\n${formatDotenv(secrets)}`, { mode: 0o600 });
-  console.log(`wrote ${rel(DEV_VARS)}: a fresh ES256 signing key (kid ${JSON.parse(secrets.SIGNING_KEYS)[0].kid}), TRANSACTION_SECRET, CLIENT_SECRET_KEY`);
+  console.log(`wrote ${rel(DEV_VARS)}: a fresh ES256 signing key (kid ${JSON.parse(secrets.SIGNING_KEYS)[0].kid}), TRANSACTION_SECRET, CLIENT_SECRET_KEY, DPOP_NONCE_SECRET`);
 } else {
   const present = parseDotenv(readFileSync(DEV_VARS, 'utf8'));
   const missing = Object.fromEntries(Object.entries(secrets).filter(([k]) => !present[k]));
@@ -86,12 +87,20 @@ if (!existsSync(DEV_VARS)) {
 
 step('demo tenant (local KV in worker/.wrangler/state)');
 const demo = buildDemoTenant({ origins: ORIGINS });
+addOriginIndex(demo.records); // origin:{origin} → {"clients":[...]} for CORS preflights
 let toWrite;
+let indexWrites;
 try {
   const kv = new WranglerKv();
   const existing = await kv.getMany([...demo.records.keys()]);
-  toWrite = [...demo.records].filter(([k]) => existing.get(k) === null);
-  await kv.putMany(toWrite.map(([k, v]) => [k, JSON.stringify(v)]));
+  toWrite = [...demo.records].filter(([k]) => !k.startsWith('origin:') && existing.get(k) === null);
+  // Origin indexes are merged with what other clients already registered.
+  indexWrites = [...demo.records].filter(([k]) => k.startsWith('origin:')).flatMap(([k, v]) => {
+    const old = existing.get(k);
+    const merged = old === null ? v : mergeOriginIndex(JSON.parse(old), v.clients);
+    return merged ? [[k, merged]] : [];
+  });
+  await kv.putMany([...toWrite, ...indexWrites].map(([k, v]) => [k, JSON.stringify(v)]));
 } catch (e) {
   console.error(`start: cannot seed the demo tenant: ${e.message}`);
   process.exit(1);

@@ -36,6 +36,9 @@ Clients:
       --auth-method <method>    ${AUTH_METHODS.join(' | ')}
                                 default: spa: none; others: client_secret_basic
       --jwks <json|@file>       public JWK Set for private_key_jwt (EC P-256 or RSA keys)
+      --dpop-nonce-required <true|false>
+                                DPoP proofs must carry a server nonce (record field
+                                dpop_nonce_required; default: true for public clients only)
     A generated secret is printed once; KV keeps only its SHA-256 hash.
   client list
   client get <client_id>
@@ -48,6 +51,8 @@ APIs:
       --scope <scope>           scope the API defines (repeat, or space/comma separated)
       --token-lifetime <sec>    access-token lifetime (default ${DEFAULT_TOKEN_LIFETIME})
       --allow-offline-access    allow refresh tokens (offline_access) for this API
+      --dpop <optional|required>  required: token requests for this API must carry a
+                                DPoP proof, Bearer requests are refused (default optional)
   api list
   api delete <identifier>             also deletes the grants for it
 
@@ -58,10 +63,15 @@ Client grants (client_credentials):
   grant delete --client <client_id> --audience <identifier>
 
 Users:
-  user create --email <email> [--name <name>] [--password <pw>] [--iterations <n>]
-                                without --password one is generated and printed once;
-                                --iterations: PBKDF2-SHA256 rounds, ${MIN_PBKDF2_ITERATIONS} to ${MAX_PBKDF2_ITERATIONS}
-                                (default ${DEFAULT_PBKDF2_ITERATIONS}, about 4 ms of CPU per login)
+  user create --email <email> [--name <name>] [password] [--iterations <n>]
+      password: without an option, read from standard input (first line) or, on a
+                terminal, asked for without echo;
+      --generate-password       generate one and print it once;
+      --password <pw>           for scripts and tests only: the password is visible to
+                                other local users in the process list (ps)
+      --iterations <n>          PBKDF2-SHA256 rounds, ${MIN_PBKDF2_ITERATIONS} to ${MAX_PBKDF2_ITERATIONS}; must equal the
+                                worker's PASSWORD_ITERATIONS var in the wrangler config
+                                (default: that var, else ${DEFAULT_PBKDF2_ITERATIONS}, about 4 ms of CPU per login)
   user list
   user delete <email>
 
@@ -91,23 +101,26 @@ const OPTIONS = {
   scope: { type: 'string', multiple: true },
   'token-lifetime': { type: 'string' },
   'allow-offline-access': { type: 'boolean' },
+  'dpop-nonce-required': { type: 'string' },
+  dpop: { type: 'string' },
   client: { type: 'string' },
   audience: { type: 'string' },
   email: { type: 'string' },
   password: { type: 'string' },
+  'generate-password': { type: 'boolean' },
   iterations: { type: 'string' },
 };
 
 /** Which options each command takes (besides the "where" ones). */
 const ACCEPTS = {
-  'client create': ['type', 'name', 'id', 'redirect-uri', 'origin', 'grant-type', 'auth-method', 'jwks'],
+  'client create': ['type', 'name', 'id', 'redirect-uri', 'origin', 'grant-type', 'auth-method', 'jwks', 'dpop-nonce-required'],
   'client list': [], 'client get': [], 'client rotate-secret': [], 'client delete': [],
-  'api create': ['identifier', 'name', 'scope', 'token-lifetime', 'allow-offline-access'],
+  'api create': ['identifier', 'name', 'scope', 'token-lifetime', 'allow-offline-access', 'dpop'],
   'api list': [], 'api delete': [],
   'grant create': ['client', 'audience', 'scope'],
   'grant list': ['client'],
   'grant delete': ['client', 'audience'],
-  'user create': ['email', 'name', 'password', 'iterations'],
+  'user create': ['email', 'name', 'password', 'generate-password', 'iterations'],
   'user list': [], 'user delete': [],
 };
 const POSITIONAL = { 'client get': 'client_id', 'client rotate-secret': 'client_id', 'client delete': 'client_id', 'api delete': 'identifier', 'user delete': 'email' };
@@ -151,6 +164,13 @@ function intOption(values, name, fallback) {
   return Number(raw);
 }
 
+function boolOption(values, name) {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  if (raw !== 'true' && raw !== 'false') throw new UsageError(`--${name} must be true or false, got '${raw}'`);
+  return raw === 'true';
+}
+
 function required(values, name, hint) {
   if (values[name] === undefined || values[name] === '') throw new UsageError(`--${name} is required${hint ? ` (${hint})` : ''}`);
   return values[name];
@@ -166,13 +186,58 @@ function readJwks(raw) {
   return raw;
 }
 
-/** CLIENT_SECRET_KEY (only client_secret_jwt needs it): the environment, else worker/.dev.vars. */
-function clientSecretKey() {
+/**
+ * CLIENT_SECRET_KEY (only client_secret_jwt needs it): the environment, else (local KV
+ * only) the development key in worker/.dev.vars. With --remote it must come from the
+ * environment: the dev key would seal secrets the deployed worker cannot open.
+ */
+function clientSecretKey({ remote }) {
   if (process.env.CLIENT_SECRET_KEY) return process.env.CLIENT_SECRET_KEY;
+  if (remote) return undefined;
   const file = join(WORKER_DIR, '.dev.vars');
   if (!existsSync(file)) return undefined;
   const m = readFileSync(file, 'utf8').match(/^CLIENT_SECRET_KEY\s*=\s*["']?([A-Za-z0-9_-]+)["']?\s*$/m);
   return m ? m[1] : undefined;
+}
+
+/** PASSWORD_ITERATIONS from the [vars] of the wrangler config, if set there. */
+function configuredIterations(configFile) {
+  let text;
+  try { text = readFileSync(configFile, 'utf8'); } catch { return undefined; }
+  const m = text.match(/^\s*PASSWORD_ITERATIONS\s*=\s*"?(\d+)"?\s*(#.*)?$/m);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The password from standard input (first line), or asked for on a terminal without echo. */
+async function readPassword(email) {
+  if (!process.stdin.isTTY) {
+    const chunks = [];
+    for await (const chunk of process.stdin) chunks.push(chunk);
+    const line = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0];
+    if (!line) throw new UsageError('no password on standard input (or use --generate-password)');
+    return line;
+  }
+  const ask = (prompt) => new Promise((resolve, reject) => {
+    process.stderr.write(prompt);
+    const stdin = process.stdin;
+    let value = '';
+    const onData = (buf) => {
+      for (const ch of buf.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') { done(); return resolve(value); }
+        if (ch === '\u0003') { done(); return reject(new UsageError('cancelled')); }
+        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
+        else value += ch;
+      }
+    };
+    const done = () => { stdin.off('data', onData); stdin.setRawMode(false); stdin.pause(); process.stderr.write('\n'); };
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.on('data', onData);
+  });
+  const first = await ask(`password for ${email}: `);
+  const again = await ask('repeat it: ');
+  if (first !== again) throw new UsageError('the two passwords differ');
+  return first;
 }
 
 const out = (s = '') => process.stdout.write(`${s}\n`);
@@ -184,15 +249,16 @@ function printClient(c) {
   if (c.redirect_uris.length) out(`  redirect URIs:  ${c.redirect_uris.join(' ')}`);
   if (c.allowed_origins.length) out(`  origins:        ${c.allowed_origins.join(' ')}`);
   if (c.jwks) out(`  jwks:           ${c.jwks.keys.map((k) => `${k.kty}${k.kid ? `/${k.kid}` : ''}`).join(' ')}`);
+  if (c.dpop_nonce_required !== undefined) out(`  DPoP nonce:     ${c.dpop_nonce_required ? 'required' : 'not required'}`);
 }
 
-const printApi = (a) => out(`${a.identifier}  "${a.name}"  scopes: ${a.scopes.join(' ') || '(none)'}  lifetime: ${a.token_lifetime}s  offline_access: ${a.allow_offline_access ? 'allowed' : 'no'}`);
+const printApi = (a) => out(`${a.identifier}  "${a.name}"  scopes: ${a.scopes.join(' ') || '(none)'}  lifetime: ${a.token_lifetime}s  offline_access: ${a.allow_offline_access ? 'allowed' : 'no'}  dpop: ${a.dpop ?? 'optional'}`);
 const printGrant = (g) => out(`${g.client_id} -> ${g.audience}  scopes: ${g.scopes.join(' ') || '(none)'}`);
 const printUser = (u) => out(`${u.email}  ${u.user_id}  "${u.name}"  (PBKDF2-SHA256, ${u.password.iterations} iterations)`);
 
 async function run({ command, values, arg }) {
   const kv = new WranglerKv({ remote: Boolean(values.remote), persistTo: values['persist-to'], config: values.config });
-  const tenant = new Tenant(kv, { clientSecretKey: clientSecretKey() });
+  const tenant = new Tenant(kv, { clientSecretKey: clientSecretKey({ remote: Boolean(values.remote) }) });
   const json = values.json;
   const list = (items, print, what) => {
     if (json) return out(JSON.stringify(items, null, 2));
@@ -211,6 +277,7 @@ async function run({ command, values, arg }) {
         grantTypes: values['grant-type'],
         authMethod: values['auth-method'],
         jwks: readJwks(values.jwks),
+        dpopNonceRequired: boolOption(values, 'dpop-nonce-required'),
       });
       if (json) return out(JSON.stringify({ ...record, client_secret: secret }, null, 2));
       out(`created client in ${kv.where}:`);
@@ -243,6 +310,7 @@ async function run({ command, values, arg }) {
         scopes: splitScopes(values.scope),
         tokenLifetime: intOption(values, 'token-lifetime', DEFAULT_TOKEN_LIFETIME),
         allowOfflineAccess: values['allow-offline-access'],
+        dpop: values.dpop ?? 'optional',
       });
       if (json) return out(JSON.stringify(api, null, 2));
       out(`created API in ${kv.where}:`);
@@ -269,11 +337,18 @@ async function run({ command, values, arg }) {
       return out(`deleted from ${kv.where}: ${deleted.join(', ')}`);
     }
     case 'user create': {
+      const configured = configuredIterations(kv.config);
+      const iterations = intOption(values, 'iterations', configured ?? DEFAULT_PBKDF2_ITERATIONS);
+      if (configured !== undefined && iterations !== configured) {
+        throw new UsageError(`--iterations ${iterations} differs from PASSWORD_ITERATIONS = "${configured}" in ${kv.config}: the worker refuses such a user (change the var first)`);
+      }
+      if (values.password !== undefined && values['generate-password']) throw new UsageError('--password and --generate-password exclude each other');
+      const email = required(values, 'email');
       const { record, password } = await tenant.createUser({
-        email: required(values, 'email'),
+        email,
         name: values.name,
-        password: values.password,
-        iterations: intOption(values, 'iterations', DEFAULT_PBKDF2_ITERATIONS),
+        password: values['generate-password'] ? undefined : (values.password ?? await readPassword(email)),
+        iterations,
       });
       if (json) return out(JSON.stringify({ user_id: record.user_id, email: record.email, name: record.name, password }, null, 2));
       out(`created user in ${kv.where}:`);

@@ -86,12 +86,14 @@ export function generateSigningJwk() {
   return { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y, d: jwk.d, kid, alg: 'ES256', use: 'sig' };
 }
 
-/** The worker's secrets for development: a fresh signing key and HMAC/AES keys. */
+/** The worker's secrets for development: a fresh signing key and HMAC/AES keys (incl. the DPoP nonce key). */
 export function generateDevSecrets() {
   return {
     SIGNING_KEYS: JSON.stringify([generateSigningJwk()]),
     TRANSACTION_SECRET: randomBytes(32).toString('base64url'),
     CLIENT_SECRET_KEY: randomBytes(32).toString('base64url'),
+    // HMAC key of the worker's stateless DPoP nonces (worker/src/dpop.rs).
+    DPOP_NONCE_SECRET: randomBytes(32).toString('base64url'),
   };
 }
 

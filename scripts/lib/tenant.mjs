@@ -5,6 +5,9 @@
 //   api:{identifier}                an API (the identifier is the token audience)
 //   grant:{client_id}:{audience}    a client grant for client_credentials
 //   user:{lowercased email}         a user, with a PBKDF2-SHA256 password hash
+//   origin:{origin}                 {"clients":[...]}: the clients that registered a CORS
+//                                   origin, so a preflight is one KV read (kept in step on
+//                                   client create and delete; addOriginIndex for bulk seeds)
 
 import { createCipheriv, createHash, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 
@@ -169,7 +172,7 @@ function checkPublicJwks(jwks) {
  */
 export function buildClient({
   name, type, clientId, redirectUris = [], origins = [], grantTypes, authMethod, jwks, secret,
-  clientSecretKey,
+  clientSecretKey, dpopNonceRequired,
 }) {
   if (!APP_TYPES.includes(type)) throw new TenantError(`--type must be one of ${APP_TYPES.join(', ')}${type ? `, got '${type}'` : ''}`);
   const rules = TYPE_RULES[type];
@@ -232,6 +235,11 @@ export function buildClient({
     jwks: publicJwks,
   };
   if (secretEnc) record.client_secret_enc = secretEnc;
+  // DPoP proofs must carry a server nonce (RFC 9449 §8); absent: only for public clients.
+  if (dpopNonceRequired !== undefined) {
+    if (typeof dpopNonceRequired !== 'boolean') throw new TenantError('--dpop-nonce-required must be true or false');
+    record.dpop_nonce_required = dpopNonceRequired;
+  }
   return { record, secret: clientSecret };
 }
 
@@ -243,7 +251,7 @@ export function buildClient({
  */
 export function encryptClientSecret(secret, clientId, clientSecretKey) {
   if (!clientSecretKey) {
-    throw new TenantError('client_secret_jwt needs CLIENT_SECRET_KEY (the worker secret) to encrypt the secret: set it in the environment or in worker/.dev.vars');
+    throw new TenantError('client_secret_jwt needs CLIENT_SECRET_KEY (the worker secret) to encrypt the secret: set it in the environment (for local KV, worker/.dev.vars is read too; for --remote, the deployed secret is required)');
   }
   const key = Buffer.from(clientSecretKey, 'base64url');
   if (key.length !== 32) throw new TenantError('CLIENT_SECRET_KEY must be 32 bytes of base64url');
@@ -256,12 +264,13 @@ export function encryptClientSecret(secret, clientId, clientSecretKey) {
 
 export function checkApiIdentifier(identifier) {
   if (typeof identifier !== 'string' || identifier === '') throw new TenantError('--identifier is required (the audience, e.g. https://api.example.com)');
-  if (Buffer.byteLength(identifier) > 400) throw new TenantError('--identifier is longer than 400 bytes');
+  // KV keys are at most 512 bytes: grant:{client_id ≤ 128}:{identifier} leaves 377.
+  if (Buffer.byteLength(identifier) > 377) throw new TenantError('--identifier is longer than 377 bytes');
   if (/[\s\u0000-\u001f\u007f]/.test(identifier)) throw new TenantError(`--identifier '${identifier}' contains whitespace or a control character`);
   return identifier;
 }
 
-export function buildApi({ identifier, name, scopes = [], tokenLifetime = DEFAULT_TOKEN_LIFETIME, allowOfflineAccess = false }) {
+export function buildApi({ identifier, name, scopes = [], tokenLifetime = DEFAULT_TOKEN_LIFETIME, allowOfflineAccess = false, dpop = 'optional' }) {
   identifier = checkApiIdentifier(identifier);
   checkScopes(scopes);
   for (const s of scopes) {
@@ -276,7 +285,14 @@ export function buildApi({ identifier, name, scopes = [], tokenLifetime = DEFAUL
     scopes,
     token_lifetime: tokenLifetime,
     allow_offline_access: Boolean(allowOfflineAccess),
+    // 'required': token requests for this audience must carry a DPoP proof (RFC 9449).
+    dpop: checkDpopPolicy(dpop),
   };
+}
+
+function checkDpopPolicy(dpop) {
+  if (dpop !== 'optional' && dpop !== 'required') throw new TenantError(`--dpop must be optional or required, got '${dpop}'`);
+  return dpop;
 }
 
 /** A grant lets a client ask `client_credentials` tokens for an API, within `scopes`. */
@@ -340,7 +356,32 @@ export const keys = {
   api: (identifier) => `api:${identifier}`,
   grant: (clientId, audience) => `grant:${clientId}:${audience}`,
   user: (email) => `user:${email}`,
+  origin: (origin) => `origin:${origin}`,
 };
+
+/**
+ * Adds (or updates) the `origin:{origin}` index records for every client record in
+ * `records` (a Map from KV key to record), for seeds that write records in bulk.
+ * @returns the same Map
+ */
+export function addOriginIndex(records) {
+  for (const [key, record] of [...records]) {
+    if (!key.startsWith('client:')) continue;
+    for (const origin of record.allowed_origins ?? []) {
+      const index = records.get(keys.origin(origin)) ?? { clients: [] };
+      records.set(keys.origin(origin), mergeOriginIndex(index, [record.client_id]) ?? index);
+    }
+  }
+  return records;
+}
+
+/** `index` with `add` added and `remove` removed, or null when nothing changes. */
+export function mergeOriginIndex(index, add = [], remove = []) {
+  const before = Array.isArray(index?.clients) ? index.clients : [];
+  const clients = [...new Set([...before.filter((c) => !remove.includes(c)), ...add])].sort();
+  const same = clients.length === before.length && clients.every((c, i) => c === before[i]);
+  return same ? null : { clients };
+}
 
 /** Tenant operations over a store with getJson/listJson/putMany/deleteMany (scripts/lib/kv.mjs). */
 export class Tenant {
@@ -356,7 +397,26 @@ export class Tenant {
       throw new TenantError(`client ${opts.clientId} already exists`);
     }
     await this.kv.put(key, JSON.stringify(built.record));
+    await this.#updateOriginIndex(built.record.allowed_origins, { add: [built.record.client_id] });
     return built;
+  }
+
+  /** Keeps `origin:{origin}` → {"clients":[...]} in step (the worker's CORS preflight reads it). */
+  async #updateOriginIndex(origins, { add = [], remove = [] }) {
+    if (!origins || origins.length === 0) return;
+    const indexKeys = origins.map(keys.origin);
+    const current = await this.kv.getMany(indexKeys);
+    const puts = [];
+    const deletes = [];
+    for (const key of indexKeys) {
+      const raw = current.get(key);
+      const merged = mergeOriginIndex(raw === null || raw === undefined ? { clients: [] } : JSON.parse(raw), add, remove);
+      if (!merged) continue;
+      if (merged.clients.length === 0) deletes.push(key);
+      else puts.push([key, JSON.stringify(merged)]);
+    }
+    if (puts.length) await this.kv.putMany(puts);
+    if (deletes.length) await this.kv.deleteMany(deletes);
   }
 
   async getClient(id) {
@@ -371,9 +431,10 @@ export class Tenant {
 
   /** Deletes the client and its client grants. @returns the deleted keys */
   async deleteClient(id) {
-    await this.getClient(id);
+    const client = await this.getClient(id);
     const doomed = [keys.client(id), ...(await this.kv.list(`grant:${id}:`))];
     await this.kv.deleteMany(doomed);
+    await this.#updateOriginIndex(client.allowed_origins, { remove: [id] });
     return doomed;
   }
 

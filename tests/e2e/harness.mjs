@@ -2,16 +2,16 @@
 // fresh temporary KV, runs the real worker under `wrangler dev` on a free 127.0.0.1 port,
 // and stops it afterwards (process group kill; the temp directory is removed).
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as jose from 'jose';
-import { WranglerKv } from '../../scripts/lib/kv.mjs';
+import { WORKER_DIR, WranglerKv } from '../../scripts/lib/kv.mjs';
 import {
   DEMO_API, WORKER_BUNDLE, WORKER_SOURCES, buildDemoTenant, buildWorker, formatDotenv, freePort,
   generateDevSecrets, generateSigningJwk, isStale, startWranglerDev,
 } from '../../scripts/lib/dev.mjs';
-import { buildApi, buildClient, buildGrant, buildUser, keys } from '../../scripts/lib/tenant.mjs';
+import { addOriginIndex, buildApi, buildClient, buildGrant, buildUser, keys } from '../../scripts/lib/tenant.mjs';
 
 export const API = DEMO_API;
 export const NO_OFFLINE_API = 'https://no-offline.example.com';
@@ -19,9 +19,10 @@ export const USER_PASSWORD = 'correct horse battery staple';
 
 /**
  * Starts a server with a seeded tenant. Returns the base URL, the tenant's credentials and
- * keys, and `stop()`.
+ * keys, and `stop()`. `seed({ records, credentials, origin, clientSecretKey })`, if given,
+ * may add or change records before they are written (e.g. tests/e2e/dpop.test.mjs).
  */
-export async function startServer() {
+export async function startServer({ seed } = {}) {
   if (isStale(WORKER_BUNDLE, WORKER_SOURCES)) {
     process.stderr.write('e2e: worker sources changed, running worker-build --release\n');
     await buildWorker({ quiet: true });
@@ -42,10 +43,15 @@ export async function startServer() {
     writeFileSync(envFile, formatDotenv(secrets), { mode: 0o600 });
 
     const tenant = await seedTenant({ origin, clientSecretKey: secrets.CLIENT_SECRET_KEY });
+    await seed?.({ ...tenant, origin, clientSecretKey: secrets.CLIENT_SECRET_KEY });
+    addOriginIndex(tenant.records); // origin:{origin}, as the tenant CLI writes it
     const kv = new WranglerKv({ persistTo: join(dir, 'state') });
     await kv.putMany([...tenant.records].map(([k, v]) => [k, JSON.stringify(v)]));
 
-    server = await startWranglerDev({ port, persistTo: join(dir, 'state'), envFile, log: Boolean(process.env.E2E_LOG) });
+    server = await startWranglerDev({
+      port, persistTo: join(dir, 'state'), envFile, log: Boolean(process.env.E2E_LOG),
+      extraArgs: ['--config', e2eWranglerConfig(dir)],
+    });
     return {
       url: server.url,
       issuer: `${server.url}/`,
@@ -65,6 +71,23 @@ export async function startServer() {
     process.off('exit', removeDir);
     throw e;
   }
+}
+
+/**
+ * worker/wrangler.toml for the suite, written into `dir`: the same worker, bindings and
+ * vars (paths made absolute), but a rate limit the suite's many logins of one demo user
+ * within a minute stay under. The limiter itself is tested natively (worker/tests/hardening.rs).
+ */
+function e2eWranglerConfig(dir) {
+  const original = readFileSync(join(WORKER_DIR, 'wrangler.toml'), 'utf8');
+  const text = original
+    .replace(/^main = "([^"]+)"/m, (_, p) => `main = ${JSON.stringify(resolve(WORKER_DIR, p))}`)
+    .replace(/^directory = "([^"]+)"/m, (_, p) => `directory = ${JSON.stringify(resolve(WORKER_DIR, p))}`)
+    .replace(/^simple = \{ limit = \d+, period = 60 \}/m, 'simple = { limit = 1000, period = 60 }');
+  if (text === original) throw new Error('e2e: worker/wrangler.toml no longer has the expected main/assets/ratelimits lines');
+  const file = join(dir, 'wrangler.toml');
+  writeFileSync(file, text);
+  return file;
 }
 
 /** The demo tenant plus the clients and APIs the tests need. */

@@ -78,14 +78,47 @@ pub async fn authenticate<S: Store, P: Platform>(
 ) -> Result<AuthenticatedClient, OAuthError> {
     let presented = presented_credentials(app, req, params)?;
     let used_basic = matches!(presented, Presented::Basic { .. });
+    let claimed_id = presented.claimed_client_id();
     let result = verify(app, params, presented).await;
-    result.map_err(|err| {
-        if used_basic && err.error == "invalid_client" {
-            err.with_header("WWW-Authenticate", &basic_challenge(&app.config.issuer))
-        } else {
-            err
+    let Err(err) = result else {
+        return result;
+    };
+    // Rule 12: failures are counted per client; past the limit, 429 (crate::ratelimit).
+    let err = match claimed_id {
+        Some(id)
+            if err.error == "invalid_client"
+                && !app
+                    .platform
+                    .rate_limit(&crate::ratelimit::client_auth_key(&id))
+                    .await =>
+        {
+            OAuthError::rate_limited(
+                "invalid_client",
+                "too many failed client authentications; retry later",
+            )
         }
+        _ => err,
+    };
+    Err(if used_basic && err.error == "invalid_client" {
+        err.with_header("WWW-Authenticate", &basic_challenge(&app.config.issuer))
+    } else {
+        err
     })
+}
+
+impl Presented {
+    /// The client the credentials claim to be (not verified): the id, or the assertion's
+    /// `iss`; `None` when it is unusable as a key.
+    fn claimed_client_id(&self) -> Option<String> {
+        let id = match self {
+            Self::Basic { id, .. } | Self::Post { id, .. } | Self::None { id } => id.clone(),
+            Self::Assertion { assertion } => DecodedJwt::decode(assertion)
+                .ok()?
+                .claim_str("iss")?
+                .to_owned(),
+        };
+        (!id.is_empty() && id.len() <= crate::config::MAX_CLIENT_ID_BYTES).then_some(id)
+    }
 }
 
 /// `Basic realm="<issuer>"` (RFC 6749 §5.2, rules.md item 38).
@@ -175,7 +208,7 @@ async fn load_client<S: Store, P: Platform>(
     app: &App<S, P>,
     client_id: &str,
 ) -> Result<Option<Client>, OAuthError> {
-    if client_id.is_empty() || client_id.len() > 200 {
+    if client_id.is_empty() || client_id.len() > crate::config::MAX_CLIENT_ID_BYTES {
         return Ok(None);
     }
     Ok(get_json::<S, Client>(&app.store, &client_key(client_id)).await?)
@@ -263,15 +296,17 @@ async fn verify_assertion<S: Store, P: Platform>(
     if params.get("client_id").is_some_and(|c| c != iss) {
         return Err(fail("client_id does not match the assertion"));
     }
-    let client = load_client(app, iss)
-        .await?
-        .ok_or_else(|| fail("unknown client"))?;
+    // One description for an unknown client, a client without JWT authentication, a
+    // wrong algorithm, key or MAC: the answer does not tell which clients exist.
+    let generic = || OAuthError::invalid_client("client authentication failed");
+    let client = load_client(app, iss).await?.ok_or_else(generic)?;
     let method = client.token_endpoint_auth_method;
-    match method {
-        AuthMethod::PrivateKeyJwt => verify_private_key_jwt(app, &client, &jwt).await?,
-        AuthMethod::ClientSecretJwt => verify_client_secret_jwt(app, &client, &jwt).await?,
-        _ => return Err(fail("the client is not registered for JWT authentication")),
-    }
+    let verified = match method {
+        AuthMethod::PrivateKeyJwt => verify_private_key_jwt(app, &client, &jwt).await,
+        AuthMethod::ClientSecretJwt => verify_client_secret_jwt(app, &client, &jwt).await,
+        _ => Err(generic()),
+    };
+    verified.map_err(|_| generic())?;
 
     let now = app.platform.now();
     let aud_ok = match jwt.claims.get("aud") {

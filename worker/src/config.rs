@@ -9,10 +9,34 @@
 //!   signed login transaction field.
 //! - `CLIENT_SECRET_KEY` (secret, optional): base64url 32 bytes; the AES-256-GCM key that
 //!   seals `client_secret_jwt` secrets (`client_secret_enc`).
-//! - `PASSWORD_ITERATIONS` is not read: each user record carries its own iteration count.
+//! - `DPOP_NONCE_SECRET` (secret, recommended): base64url, at least 32 bytes; the HMAC key
+//!   of the stateless DPoP nonces (RFC 9449 §8, see [`crate::dpop`]). When unset, the key
+//!   is derived from `TRANSACTION_SECRET` as
+//!   `HMAC-SHA256(TRANSACTION_SECRET, "edge-oauth dpop-nonce key v1")`, so a deployment
+//!   without it still works; set it to rotate nonces independently of login transactions.
+//!   `npm start` writes one into `worker/.dev.vars`.
+//! - `DPOP_IAT_MAX_AGE` / `DPOP_IAT_MAX_FUTURE` (vars, optional): the accepted window of a
+//!   DPoP proof's `iat`, in seconds behind and ahead of the server clock (default 60 and
+//!   5; at most 600 and 60).
+//! - `PASSWORD_ITERATIONS` (var, `worker/wrangler.toml` sets `"20000"`): the PBKDF2-SHA256
+//!   iteration count of user passwords, 1000 to 100000. The tenant CLI hashes new passwords
+//!   with the same count (it reads this file). When set, a user record with another count
+//!   is refused at login (re-create the user), and the dummy derivation run for an unknown
+//!   email uses this count, so a login costs the same whether the email exists or not.
+//!   When unset, records keep their own counts and the dummy uses
+//!   [`DEFAULT_PASSWORD_ITERATIONS`].
 //!
 //! KV records (written by `npm run tenant`, read here): `client:{client_id}`,
 //! `api:{identifier}`, `grant:{client_id}:{audience}`, `user:{lowercased email}`.
+//!
+//! DPoP fields of the records (all optional, issue 4):
+//! - client `dpop_nonce_required: true | false`: whether DPoP proofs from this client must
+//!   carry a server nonce (`use_dpop_nonce` otherwise). Default: `true` for public clients
+//!   (`token_endpoint_auth_method: none`, as Auth0 does), `false` for confidential ones.
+//!   A proof that carries a nonce is always checked, whatever this says (RFC 9449 §8).
+//! - API `dpop: "optional" | "required"` (default `optional`): with `required`, every token
+//!   request for this audience must come with a DPoP proof; a Bearer (no-proof) request is
+//!   refused with `400 invalid_dpop_proof` ("a DPoP proof is required for this API").
 
 use crate::jwt::SigningKey;
 use edge_oauth::base64url;
@@ -39,6 +63,88 @@ pub struct Config {
     pub transaction_secret: Zeroizing<Vec<u8>>,
     /// AES-256-GCM key for sealed client secrets (`client_secret_jwt`).
     pub client_secret_key: Option<Zeroizing<Vec<u8>>>,
+    /// DPoP settings (nonce key, `iat` window).
+    pub dpop: DpopConfig,
+    /// `PASSWORD_ITERATIONS`: the one PBKDF2 iteration count user records must have.
+    pub password_iterations: Option<u32>,
+}
+
+/// The tenant CLI's default PBKDF2 iteration count (`DEFAULT_PBKDF2_ITERATIONS` in
+/// scripts/lib/tenant.mjs).
+pub const DEFAULT_PASSWORD_ITERATIONS: u32 = 20_000;
+
+/// How long a DPoP nonce time step lasts, in seconds. A nonce is valid during its own
+/// step and the next one (so 5 to 10 minutes).
+pub const DPOP_NONCE_STEP: i64 = 300;
+
+/// The default `iat` window of a DPoP proof: 60 s back (RFC 9449 §11.1 "seconds or
+/// minutes"), 5 s ahead for client clock skew.
+pub const DPOP_DEFAULT_MAX_AGE: u64 = 60;
+/// See [`DPOP_DEFAULT_MAX_AGE`].
+pub const DPOP_DEFAULT_MAX_FUTURE: u64 = 5;
+
+/// DPoP settings (RFC 9449).
+pub struct DpopConfig {
+    /// The HMAC-SHA256 key of the stateless nonces.
+    pub nonce_secret: Zeroizing<Vec<u8>>,
+    /// How old a proof's `iat` may be, in seconds.
+    pub max_age: u64,
+    /// How far ahead of the server clock a proof's `iat` may be, in seconds.
+    pub max_future: u64,
+    /// The nonce time step, in seconds.
+    pub nonce_step: i64,
+}
+
+impl DpopConfig {
+    /// Settings from raw environment values (see the module docs).
+    ///
+    /// # Errors
+    /// [`ConfigError`] when `DPOP_NONCE_SECRET` is not base64url of at least 32 bytes, or a
+    /// window value is not a whole number in range.
+    pub fn from_env(
+        transaction_secret: &[u8],
+        nonce_secret: Option<&str>,
+        max_age: Option<&str>,
+        max_future: Option<&str>,
+    ) -> Result<Self, ConfigError> {
+        let nonce_secret = match nonce_secret.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(s) => base64url::decode(s)
+                .ok()
+                .filter(|k| k.len() >= 32)
+                .ok_or(ConfigError(
+                    "DPOP_NONCE_SECRET must be base64url of at least 32 bytes",
+                ))?,
+            None => crate::jwt::hmac_sha256(transaction_secret, b"edge-oauth dpop-nonce key v1")
+                .to_vec(),
+        };
+        let window = |value: Option<&str>, default: u64, max: u64, what: &'static str| match value
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n <= max)
+                .ok_or(ConfigError(what)),
+        };
+        Ok(Self {
+            nonce_secret: Zeroizing::new(nonce_secret),
+            max_age: window(
+                max_age,
+                DPOP_DEFAULT_MAX_AGE,
+                600,
+                "DPOP_IAT_MAX_AGE must be a whole number of seconds, at most 600",
+            )?,
+            max_future: window(
+                max_future,
+                DPOP_DEFAULT_MAX_FUTURE,
+                60,
+                "DPOP_IAT_MAX_FUTURE must be a whole number of seconds, at most 60",
+            )?,
+            nonce_step: DPOP_NONCE_STEP,
+        })
+    }
 }
 
 impl core::fmt::Debug for Config {
@@ -54,8 +160,9 @@ impl Config {
     /// Builds the configuration from raw environment values.
     ///
     /// # Errors
-    /// [`ConfigError`] when `SIGNING_KEYS` is missing or malformed or
-    /// `TRANSACTION_SECRET` is missing or shorter than 32 bytes.
+    /// [`ConfigError`] when the issuer is not an `https` URL (or `http` on a loopback
+    /// host) without query and fragment ([`check_issuer`]), `SIGNING_KEYS` is missing or
+    /// malformed or `TRANSACTION_SECRET` is missing or shorter than 32 bytes.
     pub fn from_env(
         issuer: &str,
         signing_keys: Option<&str>,
@@ -66,6 +173,7 @@ impl Config {
         if !issuer.ends_with('/') {
             issuer.push('/');
         }
+        check_issuer(&issuer)?;
         let keys =
             SigningKey::parse_set(signing_keys.ok_or(ConfigError("SIGNING_KEYS is not set"))?)?;
         let tx = transaction_secret
@@ -85,12 +193,63 @@ impl Config {
                     ))?,
             )),
         };
+        let dpop = DpopConfig::from_env(&tx, None, None, None)?;
         Ok(Self {
             issuer,
             signing_keys: keys,
             transaction_secret: Zeroizing::new(tx),
             client_secret_key: csk,
+            dpop,
+            password_iterations: None,
         })
+    }
+
+    /// Applies `PASSWORD_ITERATIONS` (builder style); `None` or empty leaves it unset.
+    ///
+    /// # Errors
+    /// [`ConfigError`] unless it is a whole number from 1000 to 100000.
+    pub fn with_password_iterations(mut self, value: Option<&str>) -> Result<Self, ConfigError> {
+        self.password_iterations = match value.map(str::trim).filter(|v| !v.is_empty()) {
+            None => None,
+            Some(v) => Some(
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|n| (1_000..=100_000).contains(n))
+                    .ok_or(ConfigError(
+                        "PASSWORD_ITERATIONS must be a whole number from 1000 to 100000",
+                    ))?,
+            ),
+        };
+        Ok(self)
+    }
+
+    /// The iteration count of the dummy derivation for unknown emails.
+    #[must_use]
+    pub fn dummy_password_iterations(&self) -> u32 {
+        self.password_iterations
+            .unwrap_or(DEFAULT_PASSWORD_ITERATIONS)
+    }
+
+    /// Applies the DPoP environment (`DPOP_NONCE_SECRET`, `DPOP_IAT_MAX_AGE`,
+    /// `DPOP_IAT_MAX_FUTURE`) on top of [`Config::from_env`]'s defaults (builder style).
+    ///
+    /// # Errors
+    /// As [`DpopConfig::from_env`].
+    pub fn with_dpop_env(
+        mut self,
+        nonce_secret: Option<&str>,
+        max_age: Option<&str>,
+        max_future: Option<&str>,
+    ) -> Result<Self, ConfigError> {
+        self.dpop =
+            DpopConfig::from_env(&self.transaction_secret, nonce_secret, max_age, max_future)?;
+        Ok(self)
+    }
+
+    /// `{issuer}oauth/par`.
+    #[must_use]
+    pub fn par_endpoint(&self) -> String {
+        format!("{}oauth/par", self.issuer)
     }
 
     /// `{issuer}oauth/token`.
@@ -104,6 +263,38 @@ impl Config {
     pub fn userinfo_endpoint(&self) -> String {
         format!("{}userinfo", self.issuer)
     }
+}
+
+/// Checks an issuer identifier (RFC 8414 §2, OIDC Core §2; rules.md items 110, 114):
+/// `https://host[:port]/[path]`, or `http` on a loopback host (local development), with
+/// no query, fragment or userinfo.
+///
+/// # Errors
+/// [`ConfigError`] naming the problem.
+pub fn check_issuer(issuer: &str) -> Result<(), ConfigError> {
+    if issuer.contains('?') || issuer.contains('#') {
+        return Err(ConfigError("ISSUER must not have a query or fragment"));
+    }
+    if issuer.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ConfigError("ISSUER must not contain whitespace"));
+    }
+    let (secure, rest) = if let Some(rest) = issuer.strip_prefix("https://") {
+        (true, rest)
+    } else if let Some(rest) = issuer.strip_prefix("http://") {
+        (false, rest)
+    } else {
+        return Err(ConfigError("ISSUER must be an https URL"));
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') {
+        return Err(ConfigError("ISSUER must name a host (and no userinfo)"));
+    }
+    if !secure && !crate::http::is_loopback_host(crate::http::host_of(authority)) {
+        return Err(ConfigError(
+            "ISSUER must be https (http only on 127.0.0.1, [::1] or localhost)",
+        ));
+    }
+    Ok(())
 }
 
 /// The kind of application a client is.
@@ -179,6 +370,10 @@ pub struct Client {
     /// Public keys for `private_key_jwt` (`{"keys": [...]}`).
     #[serde(default)]
     pub jwks: Option<serde_json::Value>,
+    /// Whether DPoP proofs from this client must carry a server nonce (RFC 9449 §8);
+    /// `None`: only for public clients (see [`Client::requires_dpop_nonce`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_nonce_required: Option<bool>,
 }
 
 impl Client {
@@ -186,6 +381,13 @@ impl Client {
     #[must_use]
     pub fn is_public(&self) -> bool {
         self.token_endpoint_auth_method == AuthMethod::None
+    }
+
+    /// Whether this client's DPoP proofs must carry a server nonce: the record's
+    /// `dpop_nonce_required`, by default true exactly for public clients.
+    #[must_use]
+    pub fn requires_dpop_nonce(&self) -> bool {
+        self.dpop_nonce_required.unwrap_or_else(|| self.is_public())
     }
 
     /// Whether the client may use `grant_type`.
@@ -212,6 +414,21 @@ pub struct Api {
     /// Whether refresh tokens may be issued for this API.
     #[serde(default)]
     pub allow_offline_access: bool,
+    /// Whether tokens for this API must be DPoP-bound (default `optional`).
+    #[serde(default)]
+    pub dpop: DpopPolicy,
+}
+
+/// An API's DPoP policy (`api:{identifier}` field `dpop`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DpopPolicy {
+    /// Bearer and DPoP token requests are both accepted.
+    #[default]
+    Optional,
+    /// Only token requests with a valid DPoP proof are accepted; Bearer requests get
+    /// `400 invalid_dpop_proof`.
+    Required,
 }
 
 fn default_token_lifetime() -> u64 {
@@ -256,6 +473,14 @@ pub struct User {
     /// The password hash.
     pub password: PasswordHash,
 }
+
+/// The longest client id (bytes) looked up in KV; the tenant CLI allows 1 to 128
+/// characters of `A-Z a-z 0-9 _ . -`.
+pub const MAX_CLIENT_ID_BYTES: usize = 128;
+
+/// The longest API identifier (bytes) looked up in KV: `grant:{client_id}:{identifier}`
+/// must fit Workers KV's 512-byte keys with a 128-byte client id (6 + 128 + 1 + 377).
+pub const MAX_API_IDENTIFIER_BYTES: usize = 377;
 
 /// The KV key of a client record.
 #[must_use]

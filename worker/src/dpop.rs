@@ -1,11 +1,270 @@
-//! DPoP (RFC 9449) at the token endpoint arrives with issue 4. Until then the server does
-//! not advertise `dpop_signing_alg_values_supported`, ignores a `DPoP` header and issues
-//! `Bearer` tokens, which RFC 9449 §5 allows (clients must check `token_type`).
+//! DPoP (RFC 9449) on the server: proof checks at the token endpoint, PAR and
+//! `/userinfo`, single-use `jti`s, and stateless nonces.
+//!
+//! Every check of RFC 9449 §4.3 runs in the core verifier
+//! ([`edge_oauth::dpop::verify_proof`]); this module supplies the policy (method, the
+//! issuer-derived endpoint URL, the `iat` window of [`crate::config::DpopConfig`], the
+//! expected nonce, the access token and its `cnf.jkt`) and does what needs the store:
+//!
+//! - **One header.** Several `DPoP` fields (or one field with a list, which is what
+//!   workerd makes of repeated fields) fail as `DPOP_MULTIPLE_HEADERS`.
+//! - **`jti` replay** (§11.1): after a proof passes, `jti:{jkt}:{sha256(jti)}` is written
+//!   with a TTL covering the rest of the proof's acceptance window (at least 60 s, KV's
+//!   minimum); a proof whose key already used that `jti` is `invalid_dpop_proof`. Only a
+//!   hash of the `jti` is kept. Workers KV is eventually consistent and has no
+//!   compare-and-set, so two copies of a proof sent at the same instant to two different
+//!   locations can both pass; a Durable Object would make this strict.
+//! - **Nonces** (§8) are stateless, so any isolate can check them:
+//!   `base64url(HMAC-SHA256(key, "edge-oauth dpop-nonce v1:" || step))` where
+//!   `step = floor(now / 300 s)` and `key` is `DPOP_NONCE_SECRET`. A proof may carry the
+//!   nonce of the current or the previous step (so a nonce lives 5 to 10 minutes); every
+//!   response to a DPoP request carries the current one in `DPoP-Nonce`. They are required
+//!   from clients whose record says so ([`crate::config::Client::requires_dpop_nonce`]:
+//!   public clients by default); a proof that carries a nonce is always checked.
+//!   `/userinfo` does not require nonces (§9 leaves resource-server nonces optional).
+//!
+//! Wire errors: at the token endpoint and PAR, `400 invalid_dpop_proof` or
+//! `400 use_dpop_nonce` (with a fresh `DPoP-Nonce`), the description being the core
+//! error's fixed message (it never echoes the proof). At `/userinfo`, `401` with
+//! `WWW-Authenticate: DPoP error="invalid_dpop_proof" | "invalid_token"`, `algs="ES256"`.
 
-use crate::http::HttpRequest;
+use crate::App;
+use crate::config::Client;
+use crate::error::OAuthError;
+use crate::http::{HttpRequest, HttpResponse};
+use crate::jwt::{hmac_sha256, sha256_b64};
+use crate::platform::Platform;
+use crate::store::{MIN_TTL_SECONDS, Store, StoreError};
+use edge_oauth::base64url;
+use edge_oauth::dpop::{MAX_PROOF_LEN, VerifiedProof, VerifyPolicy, verify_proof};
 
-/// Whether the request carried a DPoP proof (informational only for now).
+/// The proof algorithms the server accepts (`dpop_signing_alg_values_supported`).
+pub const SIGNING_ALGS: [&str; 1] = ["ES256"];
+
+/// The `DPoP-Nonce` response header.
+pub const NONCE_HEADER: &str = "DPoP-Nonce";
+
+/// The nonce of time step `step` under `secret`.
 #[must_use]
-pub fn has_proof(req: &HttpRequest) -> bool {
-    req.header("dpop").is_some()
+pub fn nonce_for_step(secret: &[u8], step: i64) -> String {
+    let mac = hmac_sha256(
+        secret,
+        format!("edge-oauth dpop-nonce v1:{step}").as_bytes(),
+    );
+    base64url::encode(&mac)
+}
+
+fn step_of<S: Store, P: Platform>(app: &App<S, P>) -> i64 {
+    app.platform
+        .now()
+        .div_euclid(app.config.dpop.nonce_step.max(1))
+}
+
+/// The nonce to hand out now.
+#[must_use]
+pub fn current_nonce<S: Store, P: Platform>(app: &App<S, P>) -> String {
+    nonce_for_step(&app.config.dpop.nonce_secret, step_of(app))
+}
+
+/// The previous step's nonce (still accepted).
+fn previous_nonce<S: Store, P: Platform>(app: &App<S, P>) -> String {
+    nonce_for_step(
+        &app.config.dpop.nonce_secret,
+        step_of(app).saturating_sub(1),
+    )
+}
+
+/// Adds the current `DPoP-Nonce` to a response unless it already has one.
+#[must_use]
+pub fn with_nonce<S: Store, P: Platform>(app: &App<S, P>, response: HttpResponse) -> HttpResponse {
+    if response.header(NONCE_HEADER).is_some() {
+        return response;
+    }
+    response.with_header(NONCE_HEADER, &current_nonce(app))
+}
+
+/// The single `DPoP` header value, `None` when absent.
+///
+/// # Errors
+/// [`edge_oauth::Error::DpopMultipleHeaders`] when the field occurs more than once.
+pub fn header_value(req: &HttpRequest) -> Result<Option<&str>, edge_oauth::Error> {
+    match req.header_count("dpop") {
+        0 => Ok(None),
+        1 => Ok(req.header("dpop")),
+        _ => Err(edge_oauth::Error::DpopMultipleHeaders),
+    }
+}
+
+/// The `nonce` claim of a proof, read without verification, only to choose which of the
+/// two accepted nonces the core verifier should then require.
+fn peek_nonce(proof: &str) -> Option<String> {
+    if proof.len() > MAX_PROOF_LEN {
+        return None;
+    }
+    let payload = proof.split('.').nth(1)?;
+    let bytes = base64url::decode(payload).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("nonce")?.as_str().map(str::to_owned)
+}
+
+/// A DPoP failure: the core's verdict, or a storage failure while recording the `jti`.
+#[derive(Debug)]
+pub enum DpopFailure {
+    /// The proof was refused (the core error names the check).
+    Proof(edge_oauth::Error),
+    /// The store failed (`temporarily_unavailable` / `server_error`).
+    Store(StoreError),
+}
+
+impl From<StoreError> for DpopFailure {
+    fn from(err: StoreError) -> Self {
+        Self::Store(err)
+    }
+}
+
+/// Records `proof.jti` for `proof.jkt`; a repeat within the window is a replay.
+///
+/// # Errors
+/// [`DpopFailure::Proof`] with `DPOP_JTI_REPLAYED`, or a storage failure.
+async fn record_jti<S: Store, P: Platform>(
+    app: &App<S, P>,
+    proof: &VerifiedProof,
+) -> Result<(), DpopFailure> {
+    let key = format!("jti:{}:{}", proof.jkt, sha256_b64(proof.jti.as_bytes()));
+    if app.store.get(&key).await?.is_some() {
+        return Err(DpopFailure::Proof(edge_oauth::Error::DpopJtiReplayed));
+    }
+    // The proof stays acceptable until iat + max_age; remember it at least that long.
+    let max_age = i64::try_from(app.config.dpop.max_age).unwrap_or(i64::MAX);
+    let left = proof
+        .iat
+        .saturating_add(max_age)
+        .saturating_sub(app.platform.now())
+        .saturating_add(1);
+    let ttl = u64::try_from(left).unwrap_or(0).max(MIN_TTL_SECONDS);
+    app.store.put(&key, "1", Some(ttl)).await?;
+    Ok(())
+}
+
+/// Verifies the `DPoP` header of a request to one of the server's own `POST` endpoints
+/// (the token endpoint or PAR, `htu` its issuer-derived URL) from an authenticated
+/// `client`, then records its `jti`. `Ok(None)` when the request has no `DPoP` header.
+///
+/// # Errors
+/// `400 invalid_dpop_proof`, `400 use_dpop_nonce` (with `DPoP-Nonce`), or a storage error.
+pub async fn verify_token_request<S: Store, P: Platform>(
+    app: &App<S, P>,
+    req: &HttpRequest,
+    client: &Client,
+    htu: &str,
+) -> Result<Option<VerifiedProof>, OAuthError> {
+    let proof = match header_value(req) {
+        Ok(None) => return Ok(None),
+        Ok(Some(proof)) => proof,
+        Err(err) => return Err(token_endpoint_error(app, &err)),
+    };
+    let current = current_nonce(app);
+    let previous = previous_nonce(app);
+    let expected = match peek_nonce(proof) {
+        Some(n) if n == previous => Some(previous.as_str()),
+        Some(_) => Some(current.as_str()),
+        None if client.requires_dpop_nonce() => Some(current.as_str()),
+        None => None,
+    };
+    let policy = VerifyPolicy {
+        max_age: app.config.dpop.max_age,
+        max_future: app.config.dpop.max_future,
+        nonce: expected,
+        ..VerifyPolicy::new("POST", htu, app.platform.now())
+    };
+    let verified = verify_proof(proof, &policy).map_err(|e| token_endpoint_error(app, &e))?;
+    match record_jti(app, &verified).await {
+        Ok(()) => Ok(Some(verified)),
+        Err(DpopFailure::Proof(e)) => Err(token_endpoint_error(app, &e)),
+        Err(DpopFailure::Store(e)) => Err(e.into()),
+    }
+}
+
+/// The RFC 6749 §5.2 error for a refused proof at the token endpoint or PAR: `400` with
+/// the core's wire code and fixed message; `use_dpop_nonce` carries a fresh nonce.
+#[must_use]
+pub fn token_endpoint_error<S: Store, P: Platform>(
+    app: &App<S, P>,
+    err: &edge_oauth::Error,
+) -> OAuthError {
+    match err.dpop_wire_error() {
+        Some("use_dpop_nonce") => OAuthError::new("use_dpop_nonce", 400, err.to_string())
+            .with_header(NONCE_HEADER, &current_nonce(app)),
+        Some(_) => OAuthError::new("invalid_dpop_proof", 400, err.to_string()),
+        // Not a proof problem: the server's own endpoint URL did not parse.
+        None => OAuthError::server_error(),
+    }
+}
+
+/// Verifies the proof of a resource request (`/userinfo`): method `htm`, URL `htu`,
+/// `ath` of `access_token`, key `jkt` (the token's `cnf.jkt`), then records the `jti`.
+/// No nonce is required here.
+///
+/// # Errors
+/// [`DpopFailure::Proof`] with the failing check (no header: `DPOP_MALFORMED`), or a
+/// storage failure.
+pub async fn verify_resource_request<S: Store, P: Platform>(
+    app: &App<S, P>,
+    req: &HttpRequest,
+    htu: &str,
+    access_token: &str,
+    jkt: &str,
+) -> Result<VerifiedProof, DpopFailure> {
+    let proof = header_value(req)
+        .map_err(DpopFailure::Proof)?
+        .ok_or(DpopFailure::Proof(edge_oauth::Error::DpopMalformed(
+            "a DPoP proof is required with the DPoP scheme",
+        )))?;
+    let policy = VerifyPolicy {
+        max_age: app.config.dpop.max_age,
+        max_future: app.config.dpop.max_future,
+        access_token: Some(access_token),
+        expected_jkt: Some(jkt),
+        ..VerifyPolicy::new(&req.method, htu, app.platform.now())
+    };
+    let verified = verify_proof(proof, &policy).map_err(DpopFailure::Proof)?;
+    record_jti(app, &verified).await?;
+    Ok(verified)
+}
+
+/// Whether `value` looks like a JWK SHA-256 thumbprint (43 base64url characters), as a
+/// `dpop_jkt` parameter must (RFC 9449 §10).
+#[must_use]
+pub fn is_thumbprint(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc9449_8_1_nonce_is_nqchar_and_changes_per_step() {
+        let a = nonce_for_step(&[1; 32], 10);
+        assert_eq!(a.len(), 43);
+        assert!(
+            a.bytes()
+                .all(|b| matches!(b, 0x21 | 0x23..=0x5b | 0x5d..=0x7e))
+        );
+        assert_ne!(a, nonce_for_step(&[1; 32], 11));
+        assert_ne!(a, nonce_for_step(&[2; 32], 10));
+        assert_eq!(a, nonce_for_step(&[1; 32], 10));
+    }
+
+    #[test]
+    fn rfc9449_10_dpop_jkt_syntax() {
+        assert!(is_thumbprint("VIqXp_dbQ5G9BGpq6Gi9cYH2ZiAmVtMTo-MUc4zEGGo"));
+        assert!(!is_thumbprint("VIqXp_dbQ5G9BGpq6Gi9cYH2ZiAmVtMTo-MUc4zEGG"));
+        assert!(!is_thumbprint(
+            "VIqXp_dbQ5G9BGpq6Gi9cYH2ZiAmVtMTo-MUc4zEGG="
+        ));
+    }
 }

@@ -102,6 +102,18 @@ impl OAuthError {
         .with_header("Retry-After", "1")
     }
 
+    /// `429 Too Many Requests` with `Retry-After` (the rate limiter's period) and an RFC
+    /// 6749 §5.2 body: `error` names what failed (`invalid_client` for throttled client
+    /// authentication failures, `invalid_request` for throttled pushed requests); see
+    /// [`crate::ratelimit`].
+    #[must_use]
+    pub fn rate_limited(error: &'static str, description: impl Into<String>) -> Self {
+        Self::new(error, 429, description).with_header(
+            "Retry-After",
+            &crate::ratelimit::RETRY_AFTER_SECONDS.to_string(),
+        )
+    }
+
     /// Adds a response header (builder style).
     #[must_use]
     pub fn with_header(mut self, name: &str, value: &str) -> Self {

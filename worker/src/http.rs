@@ -8,8 +8,9 @@ use serde::Serialize;
 /// The largest request body the server reads (16 KiB). Larger bodies are refused.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// An incoming HTTP request, already read into memory.
-#[derive(Clone, Debug, Default)]
+/// An incoming HTTP request, already read into memory. Its `Debug` shows the method,
+/// path and header names only: values, query and body may hold credentials.
+#[derive(Clone, Default)]
 pub struct HttpRequest {
     /// The method, upper case (`GET`, `POST`, ...).
     pub method: String,
@@ -25,6 +26,21 @@ pub struct HttpRequest {
     pub body: Vec<u8>,
     /// True when the body was larger than [`MAX_BODY_BYTES`] and was not kept.
     pub body_too_large: bool,
+}
+
+impl core::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("origin", &self.origin)
+            .field("path", &self.path)
+            .field("query", &self.query.as_ref().map(|_| "[redacted]"))
+            .field("header_names", &names)
+            .field("body_len", &self.body.len())
+            .field("body_too_large", &self.body_too_large)
+            .finish()
+    }
 }
 
 impl HttpRequest {
@@ -85,6 +101,18 @@ impl HttpRequest {
             .count()
     }
 
+    /// Whether the request came over TLS, or over plain HTTP to a loopback host
+    /// (`127.0.0.0/8`, `localhost`, `[::1]`: local development), rules.md items 1, 10.
+    #[must_use]
+    pub fn is_secure_or_loopback(&self) -> bool {
+        if self.origin.starts_with("https://") {
+            return true;
+        }
+        self.origin
+            .strip_prefix("http://")
+            .is_some_and(|authority| is_loopback_host(host_of(authority)))
+    }
+
     /// The media type of `Content-Type`, lower-cased, without parameters.
     #[must_use]
     pub fn media_type(&self) -> Option<String> {
@@ -98,8 +126,35 @@ impl HttpRequest {
     }
 }
 
-/// An outgoing HTTP response.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The host of an `authority` (`host[:port]`, `[v6][:port]`), without the port.
+#[must_use]
+pub fn host_of(authority: &str) -> &str {
+    if authority.starts_with('[') {
+        return authority
+            .find(']')
+            .map_or(authority, |end| &authority[..=end]);
+    }
+    authority.split(':').next().unwrap_or_default()
+}
+
+/// Whether `host` is a loopback host: `localhost`, `[::1]` or an IPv4 address in
+/// `127.0.0.0/8` (dotted decimal, four parts).
+#[must_use]
+pub fn is_loopback_host(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") || host == "[::1]" {
+        return true;
+    }
+    let parts: Vec<&str> = host.split('.').collect();
+    parts.len() == 4
+        && parts[0] == "127"
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 3 && p.parse::<u8>().is_ok())
+}
+
+/// An outgoing HTTP response. Its `Debug` shows the status and header names only: the
+/// body and values (`Location` with a code, tokens) may be secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct HttpResponse {
     /// The status code.
     pub status: u16,
@@ -107,6 +162,17 @@ pub struct HttpResponse {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
+}
+
+impl core::fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field("header_names", &names)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 impl HttpResponse {
@@ -128,6 +194,7 @@ impl HttpResponse {
         let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
         Self::empty(status)
             .with_header("Content-Type", "application/json")
+            .with_header("X-Content-Type-Options", "nosniff")
             .with_body(body)
     }
 
@@ -136,6 +203,7 @@ impl HttpResponse {
     pub fn html(status: u16, page: String) -> Self {
         Self::empty(status)
             .with_header("Content-Type", "text/html; charset=utf-8")
+            .with_header("X-Content-Type-Options", "nosniff")
             .with_header(
                 "Content-Security-Policy",
                 "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",

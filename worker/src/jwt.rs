@@ -119,19 +119,21 @@ impl SigningKey {
     }
 
     /// Signs `claims` as a compact JWS with header `{"alg":"ES256","typ":typ,"kid":kid}`.
-    #[must_use]
-    pub fn sign(&self, typ: &str, claims: &Value) -> String {
+    ///
+    /// # Errors
+    /// [`JwtError::Key`] if the core refuses to sign (not expected with a parsed key:
+    /// RFC 6979 signing needs no RNG); callers answer `500 server_error`.
+    pub fn sign(&self, typ: &str, claims: &Value) -> Result<String, JwtError> {
         let mut header = Map::new();
         header.insert("alg".into(), json!("ES256"));
         header.insert("typ".into(), json!(typ));
         header.insert("kid".into(), json!(self.kid));
-        // Signing our own JSON with a valid key cannot fail (RFC 6979, no RNG).
         jws::sign_es256(
             &header,
             claims.to_string().as_bytes(),
             self.key.signing_key(),
         )
-        .unwrap_or_default()
+        .map_err(|_| JwtError::Key)
     }
 }
 
@@ -324,7 +326,7 @@ mod tests {
         let mut private = case["as_private_jwk"].clone();
         private["kid"] = json!("as-key-1");
         let signer = SigningKey::from_jwk(&private).unwrap();
-        let token = signer.sign("at+jwt", &case["claims"]);
+        let token = signer.sign("at+jwt", &case["claims"]).unwrap();
         let decoded = DecodedJwt::decode(&token).unwrap();
         decoded.verify_es256(signer.verifying_key()).unwrap();
         assert_eq!(decoded.header_str("kid"), Some("as-key-1"));

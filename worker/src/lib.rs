@@ -24,6 +24,7 @@ pub mod http;
 pub mod jwt;
 pub mod params;
 pub mod platform;
+pub mod ratelimit;
 pub mod store;
 pub mod tokens;
 
@@ -54,7 +55,14 @@ pub struct App<S, P> {
 
 /// Routes a request to its handler. Unknown paths are `404` (static assets of the demo
 /// SPA are served by the Workers assets layer before the worker runs).
+///
+/// Plain `http:` is refused (`400 invalid_request`, rules.md items 1, 10) unless the host
+/// is a loopback address; a `GET` of `/authorize` over plain HTTP is redirected to the
+/// same URL on `https:` instead, since a browser may have typed it.
 pub async fn route<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -> HttpResponse {
+    if !req.is_secure_or_loopback() {
+        return refuse_plain_http(req);
+    }
     match req.path.as_str() {
         "/oauth/token" => token::handle(app, req).await,
         "/oauth/revoke" => revoke::handle(app, req).await,
@@ -73,13 +81,28 @@ pub async fn route<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) ->
     }
 }
 
+fn refuse_plain_http(req: &HttpRequest) -> HttpResponse {
+    if req.path == "/authorize"
+        && (req.method == "GET" || req.method == "HEAD")
+        && let Some(authority) = req.origin.strip_prefix("http://")
+    {
+        let mut location = format!("https://{authority}{}", req.path);
+        if let Some(query) = &req.query {
+            location.push('?');
+            location.push_str(query);
+        }
+        return HttpResponse::redirect(301, &location);
+    }
+    error::OAuthError::invalid_request("TLS is required: use https").to_response()
+}
+
 #[cfg(target_arch = "wasm32")]
 mod entry {
     use super::{App, Config, HttpRequest, route};
     use crate::error::OAuthError;
     use crate::store::kv::KvStore;
     use crate::webcrypto::WebPlatform;
-    use worker::{Context, Env, Request, Response, console_error, event};
+    use worker::{Context, Env, Request, Response, console_error, console_warn, event};
 
     fn env_string(env: &Env, name: &str) -> Option<String> {
         env.secret(name)
@@ -96,13 +119,27 @@ mod entry {
                 .to_response()
                 .into_worker();
         };
+        // Before the configuration: without ISSUER it derives from the request origin.
+        if !http.is_secure_or_loopback() {
+            return super::refuse_plain_http(&http).into_worker();
+        }
         let issuer = env_string(&env, "ISSUER").unwrap_or_else(|| format!("{}/", http.origin));
         let config = match Config::from_env(
             &issuer,
             env_string(&env, "SIGNING_KEYS").as_deref(),
             env_string(&env, "TRANSACTION_SECRET").as_deref(),
             env_string(&env, "CLIENT_SECRET_KEY").as_deref(),
-        ) {
+        )
+        .and_then(|config| {
+            config.with_dpop_env(
+                env_string(&env, "DPOP_NONCE_SECRET").as_deref(),
+                env_string(&env, "DPOP_IAT_MAX_AGE").as_deref(),
+                env_string(&env, "DPOP_IAT_MAX_FUTURE").as_deref(),
+            )
+        })
+        .and_then(|config| {
+            config.with_password_iterations(env_string(&env, "PASSWORD_ITERATIONS").as_deref())
+        }) {
             Ok(config) => config,
             Err(err) => {
                 console_error!("edge-oauth configuration error: {err}");
@@ -116,10 +153,21 @@ mod entry {
                 return OAuthError::server_error().to_response().into_worker();
             }
         };
+        // The Workers Rate Limiting binding, read without the constructor-name check of
+        // `Env::rate_limiter`. Missing: fail open, with a warning (crate::ratelimit).
+        let limiter = js_sys::Reflect::get(&env, &crate::ratelimit::BINDING.into())
+            .ok()
+            .filter(wasm_bindgen::JsValue::is_object)
+            .map(wasm_bindgen::JsCast::unchecked_into::<worker::RateLimiter>);
+        if limiter.is_none() {
+            console_warn!(
+                "edge-oauth configuration warning: rate-limit binding RATE_LIMITER is missing; rate limiting is off"
+            );
+        }
         let app = App {
             config,
             store: KvStore::new(kv),
-            platform: WebPlatform,
+            platform: WebPlatform::new(limiter),
         };
         route(&app, &http).await.into_worker()
     }

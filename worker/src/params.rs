@@ -35,10 +35,19 @@ impl ParamsError {
     }
 }
 
-/// Decoded parameters (empty values dropped).
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// Decoded parameters (empty values dropped). Its `Debug` lists the names only: values
+/// may be secrets, passwords or codes.
+#[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct Params(BTreeMap<String, String>);
+
+impl core::fmt::Debug for Params {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_map()
+            .entries(self.0.keys().map(|k| (k, "[redacted]")))
+            .finish()
+    }
+}
 
 impl Params {
     /// Parses `application/x-www-form-urlencoded` octets strictly.
@@ -67,14 +76,20 @@ impl Params {
     /// member.
     pub fn from_json(body: &[u8]) -> Result<Self, ParamsError> {
         let text = core::str::from_utf8(body).map_err(|_| ParamsError::BadUtf8)?;
-        let map: StrictStringMap = serde_json::from_str(text).map_err(|e| {
-            if e.to_string().contains("duplicate") {
-                ParamsError::Duplicate
-            } else {
-                ParamsError::BadJson
-            }
-        })?;
-        let mut map = map.0;
+        let mut duplicate = false;
+        let seed = StrictStringMapSeed {
+            duplicate: &mut duplicate,
+        };
+        let mut de = serde_json::Deserializer::from_str(text);
+        let parsed = serde::de::DeserializeSeed::deserialize(seed, &mut de).and_then(|map| {
+            de.end()?;
+            Ok(map)
+        });
+        let mut map = match parsed {
+            Ok(map) => map,
+            Err(_) if duplicate => return Err(ParamsError::Duplicate),
+            Err(_) => return Err(ParamsError::BadJson),
+        };
         map.retain(|_, v| !v.is_empty());
         Ok(Self(map))
     }
@@ -99,13 +114,24 @@ impl Params {
     }
 }
 
-struct StrictStringMap(BTreeMap<String, String>);
+/// Deserialises a JSON object of strings, refusing a repeated member and recording that
+/// it did so in a typed flag (serde_json's error text is not an API).
+struct StrictStringMapSeed<'a> {
+    duplicate: &'a mut bool,
+}
 
-impl<'de> serde::Deserialize<'de> for StrictStringMap {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = StrictStringMap;
+impl<'de> serde::de::DeserializeSeed<'de> for StrictStringMapSeed<'_> {
+    type Value = BTreeMap<String, String>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        struct Visitor<'a> {
+            duplicate: &'a mut bool,
+        }
+        impl<'de> serde::de::Visitor<'de> for Visitor<'_> {
+            type Value = BTreeMap<String, String>;
             fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 f.write_str("an object of string values")
             }
@@ -116,13 +142,16 @@ impl<'de> serde::Deserialize<'de> for StrictStringMap {
                 let mut map = BTreeMap::new();
                 while let Some((k, v)) = access.next_entry::<String, String>()? {
                     if map.insert(k, v).is_some() {
-                        return Err(serde::de::Error::custom("duplicate member"));
+                        *self.duplicate = true;
+                        return Err(serde::de::Error::custom("repeated member"));
                     }
                 }
-                Ok(StrictStringMap(map))
+                Ok(map)
             }
         }
-        deserializer.deserialize_map(Visitor)
+        deserializer.deserialize_map(Visitor {
+            duplicate: self.duplicate,
+        })
     }
 }
 

@@ -5,6 +5,7 @@
 //! [`NativePlatform`] is the native (test) implementation; `webcrypto::WebPlatform` is the
 //! Workers one.
 
+use crate::ratelimit::{MemoryRateLimiter, RateLimiter};
 use crate::store::memory::Clock;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -58,6 +59,13 @@ pub trait Platform {
         signature: &[u8],
     ) -> Result<bool, PlatformError>;
 
+    /// Counts a request under a rate-limit `key` ([`crate::ratelimit`]); `false` when the
+    /// key is over its limit. The default allows everything (no limiter configured).
+    async fn rate_limit(&self, key: &str) -> bool {
+        let _ = key;
+        true
+    }
+
     /// Opens a sealed client secret: AES-256-GCM, `sealed = iv (12 bytes) || ciphertext+tag`,
     /// additional data = the `client_id` in UTF-8.
     ///
@@ -102,18 +110,32 @@ pub fn pbkdf2_hmac_sha256(
 
 /// The native platform: a settable clock, the OS CSPRNG, software PBKDF2. RSA and
 /// AES-GCM are not implemented natively (they are WebCrypto on Workers); for tests,
-/// a sealed secret of the form `b"plain:" || secret` opens to `secret`.
+/// a sealed secret of the form `b"plain:" || secret` opens to `secret`. No rate limit
+/// unless [`NativePlatform::with_rate_limit`] sets one.
 #[derive(Clone, Debug, Default)]
 pub struct NativePlatform {
     /// The clock.
     pub clock: Clock,
+    /// The rate limiter (`None`: unlimited).
+    pub limiter: Option<MemoryRateLimiter>,
 }
 
 impl NativePlatform {
     /// A native platform on a shared clock.
     #[must_use]
     pub fn new(clock: Clock) -> Self {
-        Self { clock }
+        Self {
+            clock,
+            limiter: None,
+        }
+    }
+
+    /// Adds a memory rate limiter: `limit` requests per key per `period` seconds
+    /// (builder style).
+    #[must_use]
+    pub fn with_rate_limit(mut self, limit: u32, period: i64) -> Self {
+        self.limiter = Some(MemoryRateLimiter::new(self.clock.clone(), limit, period));
+        self
     }
 }
 
@@ -129,6 +151,13 @@ impl Platform for NativePlatform {
         iterations: u32,
     ) -> Result<[u8; 32], PlatformError> {
         pbkdf2_hmac_sha256(password, salt, iterations)
+    }
+
+    async fn rate_limit(&self, key: &str) -> bool {
+        match &self.limiter {
+            Some(limiter) => limiter.allow(key).await,
+            None => true,
+        }
     }
 
     async fn verify_rsa(

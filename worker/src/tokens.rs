@@ -98,7 +98,9 @@ pub fn mint_access_token<P: Platform>(
     for (k, v) in &spec.extra {
         claims.insert(k.clone(), v.clone());
     }
-    Ok(signer(config)?.sign("at+jwt", &Value::Object(claims)))
+    signer(config)?
+        .sign("at+jwt", &Value::Object(claims))
+        .map_err(|_| OAuthError::new("server_error", 500, "the token could not be signed"))
 }
 
 /// What goes into an ID token.
@@ -148,7 +150,9 @@ pub fn mint_id_token<P: Platform>(
     if let Some(name) = spec.name {
         claims.insert("name".into(), json!(name));
     }
-    Ok(signer(config)?.sign("JWT", &Value::Object(claims)))
+    signer(config)?
+        .sign("JWT", &Value::Object(claims))
+        .map_err(|_| OAuthError::new("server_error", 500, "the token could not be signed"))
 }
 
 /// The token endpoint's success body (RFC 6749 §5.1, Auth0 shape).
@@ -156,7 +160,7 @@ pub fn mint_id_token<P: Platform>(
 pub struct TokenResponse {
     /// The access token.
     pub access_token: String,
-    /// Always `Bearer` (DPoP arrives with issue 4).
+    /// `Bearer`, or `DPoP` when the access token is bound to a DPoP key (RFC 9449 §5).
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: u64,
@@ -179,13 +183,22 @@ impl TokenResponse {
     }
 }
 
-/// Splits a scope string into tokens, checking each is `1*NQCHAR` (RFC 6749 §3.3).
+/// The most scope tokens a request may carry (distinct or not); more is `invalid_scope`.
+pub const MAX_SCOPE_TOKENS: usize = 64;
+
+/// Splits a scope string into tokens, checking each is `1*NQCHAR` (RFC 6749 §3.3), and
+/// drops repeats (first occurrence kept, in order). Linear: at most
+/// [`MAX_SCOPE_TOKENS`] tokens, repeats found with a set.
 ///
 /// # Errors
-/// `invalid_scope` for a malformed token.
+/// `invalid_scope` for a malformed token or more than [`MAX_SCOPE_TOKENS`] tokens.
 pub fn parse_scope(scope: &str) -> Result<Vec<String>, OAuthError> {
     let mut out: Vec<String> = Vec::new();
-    for token in scope.split(' ').filter(|t| !t.is_empty()) {
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, token) in scope.split(' ').filter(|t| !t.is_empty()).enumerate() {
+        if i >= MAX_SCOPE_TOKENS {
+            return Err(OAuthError::invalid_scope("scope has too many scope tokens"));
+        }
         if !token
             .bytes()
             .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
@@ -194,7 +207,7 @@ pub fn parse_scope(scope: &str) -> Result<Vec<String>, OAuthError> {
                 "scope has a malformed scope token",
             ));
         }
-        if !out.iter().any(|t| t == token) {
+        if seen.insert(token) {
             out.push(token.to_owned());
         }
     }

@@ -7,9 +7,19 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CryptoKey, SubtleCrypto};
 
-/// The Workers platform.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct WebPlatform;
+/// The Workers platform, with the Workers Rate Limiting binding when configured.
+#[derive(Debug, Default)]
+pub struct WebPlatform {
+    limiter: Option<worker::RateLimiter>,
+}
+
+impl WebPlatform {
+    /// A platform using `limiter` (`None`: no rate limiting, see [`crate::ratelimit`]).
+    #[must_use]
+    pub fn new(limiter: Option<worker::RateLimiter>) -> Self {
+        Self { limiter }
+    }
+}
 
 fn subtle() -> Result<SubtleCrypto, PlatformError> {
     let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))
@@ -64,6 +74,20 @@ async fn import_raw(
 }
 
 impl Platform for WebPlatform {
+    async fn rate_limit(&self, key: &str) -> bool {
+        let Some(limiter) = &self.limiter else {
+            return true;
+        };
+        match limiter.limit(key.to_owned()).await {
+            Ok(outcome) => outcome.success,
+            Err(_) => {
+                // Fail open (availability): the key is not logged, it may name an account.
+                worker::console_warn!("edge-oauth: the rate limiter failed; request allowed");
+                true
+            }
+        }
+    }
+
     fn now(&self) -> i64 {
         // Milliseconds as f64; the integer part in seconds fits i64 for any real date.
         #[allow(clippy::cast_possible_truncation)]

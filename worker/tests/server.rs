@@ -143,6 +143,12 @@ fn harness() -> Harness {
     );
     hs["client_secret_enc"] = json!(base64url::encode(format!("plain:{HS_SECRET}").as_bytes()));
     put(&store, "client:hs-client", hs);
+    // The CORS origin index the tenant CLI keeps (scripts/lib/tenant.mjs).
+    put(
+        &store,
+        "origin:https://spa.example",
+        json!({"clients": ["client-abc", "hs-client", "m2m", "m2m-post", "spa", "web"]}),
+    );
 
     put(
         &store,
@@ -1262,7 +1268,7 @@ fn rfc8414_metadata_lists_only_what_is_implemented() {
         );
         assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
         assert_eq!(m["response_types_supported"], json!(["code"]));
-        assert!(m.get("dpop_signing_alg_values_supported").is_none());
+        assert_eq!(m["dpop_signing_alg_values_supported"], json!(["ES256"]));
         assert_eq!(
             m["pushed_authorization_request_endpoint"],
             format!("{ISSUER}oauth/par")

@@ -14,6 +14,12 @@
 //! TTL) under `par:{sha256(request_uri)}`; `/authorize?client_id=..&request_uri=..` then
 //! uses the stored parameters and ignores the others. A `request_uri` may be reloaded
 //! within its lifetime (RFC 9126 §4 allows duplicates from a refreshing browser).
+//!
+//! DPoP (RFC 9449 §10): `dpop_jkt` (a JWK SHA-256 thumbprint, 43 base64url characters)
+//! binds the code to a key; the token request must prove that key. At PAR a `DPoP` header
+//! is verified like at the token endpoint (`htu` = the PAR endpoint, same nonce policy);
+//! its key becomes `dpop_jkt` when none was sent, and a different `dpop_jkt` is
+//! `invalid_request` (§10.1, as node-oidc-provider).
 
 use super::userinfo::user_index_key;
 use crate::App;
@@ -32,10 +38,6 @@ use subtle::ConstantTimeEq;
 
 /// How long the login form stays valid, in seconds.
 pub const TRANSACTION_LIFETIME: i64 = 600;
-
-/// Iterations of the dummy PBKDF2 run for unknown users, so timing does not reveal which
-/// emails exist: the tenant CLI's default (`DEFAULT_PBKDF2_ITERATIONS` in scripts/lib/tenant.mjs).
-pub const DUMMY_ITERATIONS: u32 = 20_000;
 
 /// The validated authorization request, carried by the signed `tx` field.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -58,6 +60,9 @@ pub struct Transaction {
     pub code_challenge: Option<String>,
     /// PKCE method (`S256`).
     pub code_challenge_method: Option<String>,
+    /// The DPoP key the code is bound to (RFC 9449 §10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
     /// Expiry (Unix seconds).
     pub exp: i64,
 }
@@ -107,7 +112,9 @@ pub async fn handle<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -
     };
     let client = match params.get("client_id") {
         None => return error_page(400, "The authorization request has no client_id."),
-        Some(id) if id.len() > 200 => return error_page(400, "Unknown client."),
+        Some(id) if id.len() > crate::config::MAX_CLIENT_ID_BYTES => {
+            return error_page(400, "Unknown client.");
+        }
         Some(id) => match get_json::<S, Client>(&app.store, &client_key(id)).await {
             Ok(Some(c)) => c,
             Ok(None) => return error_page(400, "Unknown client."),
@@ -206,6 +213,15 @@ async fn validate<S: Store, P: Platform>(
     } else if client.is_public() || params.contains("code_challenge_method") {
         return Err(redirect_error("invalid_request", "code challenge required"));
     }
+    if params
+        .get("dpop_jkt")
+        .is_some_and(|j| !crate::dpop::is_thumbprint(j))
+    {
+        return Err(redirect_error(
+            "invalid_request",
+            "dpop_jkt must be a base64url SHA-256 JWK thumbprint",
+        ));
+    }
     for name in ["state", "nonce"] {
         if params.get(name).is_some_and(|v| v.len() > 1024) {
             return Err(redirect_error(
@@ -254,6 +270,7 @@ async fn validate<S: Store, P: Platform>(
         audience: audience.map(|a| a.identifier),
         code_challenge: challenge.map(str::to_owned),
         code_challenge_method: challenge.map(|_| method.to_owned()),
+        dpop_jkt: params.get("dpop_jkt").map(str::to_owned),
         exp: app.platform.now().saturating_add(TRANSACTION_LIFETIME),
     })
 }
@@ -301,10 +318,13 @@ pub async fn par<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -> H
     let hint = super::read_body_params(req)
         .ok()
         .and_then(|p| p.get("client_id").map(str::to_owned));
-    let response = match push(app, req).await {
+    let mut response = match push(app, req).await {
         Ok(response) => response,
         Err(err) => err.to_response(),
     };
+    if req.header("dpop").is_some() {
+        response = crate::dpop::with_nonce(app, response);
+    }
     super::cors::decorate(app, req, hint.as_deref(), response).await
 }
 
@@ -317,10 +337,38 @@ async fn push<S: Store, P: Platform>(
     let mut params = super::read_body_params(req)?;
     let auth = crate::client_auth::authenticate(app, req, &params).await?;
     let client = auth.client;
+    // A public client's pushed request is an unauthenticated KV write: rate-limited per
+    // client and address (crate::ratelimit).
+    if client.is_public() {
+        let ip = req
+            .header("cf-connecting-ip")
+            .filter(|ip| ip.len() <= 64)
+            .unwrap_or("unknown");
+        let key = crate::ratelimit::par_key(&client.client_id, ip);
+        if !app.platform.rate_limit(&key).await {
+            return Err(OAuthError::rate_limited(
+                "invalid_request",
+                "too many pushed authorization requests; retry later",
+            ));
+        }
+    }
     if params.contains("request_uri") {
         return Err(OAuthError::invalid_request(
             "request_uri is not allowed in a pushed request",
         ));
+    }
+    let proof =
+        crate::dpop::verify_token_request(app, req, &client, &app.config.par_endpoint()).await?;
+    if let Some(proof) = &proof {
+        match params.get("dpop_jkt") {
+            None => params.insert("dpop_jkt", &proof.jkt),
+            Some(jkt) if jkt == proof.jkt => {}
+            Some(_) => {
+                return Err(OAuthError::invalid_request(
+                    "dpop_jkt does not match the DPoP proof key",
+                ));
+            }
+        }
     }
     let effective = match params.get("redirect_uri") {
         Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => uri.to_owned(),
@@ -351,6 +399,7 @@ async fn push<S: Store, P: Platform>(
         "code_challenge_method",
         "response_mode",
         "prompt",
+        "dpop_jkt",
     ] {
         if let Some(v) = params.get(name) {
             stored.insert(name, v);
@@ -425,8 +474,27 @@ pub async fn login<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) ->
         Ok(None) => return error_page(400, "Unknown client."),
         Err(e) => return store_failure_page(&e),
     };
+    // The client may have changed since /authorize (up to 10 minutes ago).
+    if !client.allows_grant("authorization_code")
+        || !client.redirect_uris.contains(&tx.effective_redirect_uri)
+    {
+        return error_page(
+            400,
+            "This application can no longer sign in here. Go back to the application and start again.",
+        );
+    }
     let username = form.get("username").unwrap_or_default().trim().to_owned();
     let password = zeroize::Zeroizing::new(form.get("password").unwrap_or_default().to_owned());
+    if !login_allowed(app, req, &username).await {
+        return error_page(
+            429,
+            "Too many sign-in attempts. Wait a minute, then try again.",
+        )
+        .with_header(
+            "Retry-After",
+            &crate::ratelimit::RETRY_AFTER_SECONDS.to_string(),
+        );
+    }
     let user = if username.is_empty() || username.len() > 254 || password.is_empty() {
         None
     } else {
@@ -457,12 +525,43 @@ pub async fn login<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) ->
     }
 }
 
+/// Rule 12: counts a login attempt per account and per client address (`CF-Connecting-IP`)
+/// before the password is checked; `false` when either is over the limit.
+async fn login_allowed<S: Store, P: Platform>(
+    app: &App<S, P>,
+    req: &HttpRequest,
+    username: &str,
+) -> bool {
+    let mut allowed = true;
+    if !username.is_empty() && username.len() <= 254 {
+        allowed &= app
+            .platform
+            .rate_limit(&crate::ratelimit::login_email_key(username))
+            .await;
+    }
+    if let Some(ip) = req.header("cf-connecting-ip").filter(|ip| ip.len() <= 64) {
+        allowed &= app
+            .platform
+            .rate_limit(&crate::ratelimit::login_ip_key(ip))
+            .await;
+    }
+    allowed
+}
+
 async fn authenticate_user<S: Store, P: Platform>(
     app: &App<S, P>,
     username: &str,
     password: &str,
 ) -> Result<Option<User>, crate::store::StoreError> {
     let user: Option<User> = get_json(&app.store, &user_key(username)).await?;
+    // A record hashed with another count than PASSWORD_ITERATIONS is refused (re-create
+    // the user): every login then costs the same, known email or not.
+    let configured = app.config.password_iterations;
+    let user = user.filter(|u| {
+        u.password.alg == "PBKDF2-SHA256"
+            && u.password.iterations > 0
+            && configured.is_none_or(|n| n == u.password.iterations)
+    });
     let Some(user) = user else {
         // Same work as a real check, so timing does not reveal which emails exist.
         let _ = app
@@ -470,16 +569,13 @@ async fn authenticate_user<S: Store, P: Platform>(
             .pbkdf2_sha256(
                 password.as_bytes(),
                 b"edge-oauth-dummy-salt",
-                DUMMY_ITERATIONS,
+                app.config.dummy_password_iterations(),
             )
             .await;
         return Ok(None);
     };
     let salt = base64url::decode(&user.password.salt).unwrap_or_default();
     let stored = base64url::decode(&user.password.hash).unwrap_or_default();
-    if user.password.alg != "PBKDF2-SHA256" || user.password.iterations == 0 {
-        return Ok(None);
-    }
     let derived = app
         .platform
         .pbkdf2_sha256(password.as_bytes(), &salt, user.password.iterations)
@@ -515,6 +611,7 @@ async fn issue_code<S: Store, P: Platform>(
         name: user.name.clone(),
         auth_time: now,
         expires_at: now.saturating_add(CODE_LIFETIME),
+        dpop_jkt: tx.dpop_jkt.clone(),
     };
     let ttl = u64::try_from(CODE_LIFETIME).unwrap_or(60);
     put_json(

@@ -3,8 +3,11 @@
 //! public (`*`, no credentials).
 //!
 //! A preflight carries no client identity, so it is allowed when *any* client registered
-//! the origin (a scan of `client:` keys, at most 1000). The actual response then carries
-//! `Access-Control-Allow-Origin` only when the named client registered the origin.
+//! the origin: one KV read of the index `origin:{origin}` → `{"clients":[..]}` that the
+//! tenant CLI keeps (scripts/lib/tenant.mjs, updated on client create and delete), so an
+//! unauthenticated `OPTIONS` costs one read whatever the number of clients. The actual
+//! response then carries `Access-Control-Allow-Origin` only when the named client's own
+//! record registered the origin.
 
 use crate::App;
 use crate::config::{Client, client_key};
@@ -15,34 +18,48 @@ use crate::store::{Store, get_json};
 /// Headers a browser may read from token responses (RFC 9449 §7.1, §8: rules.md item 84).
 pub const EXPOSE: &str = "DPoP-Nonce, WWW-Authenticate";
 
-/// Whether any client registered `origin`.
+/// The longest `Origin` looked up (a browser origin is `scheme://host[:port]`).
+pub const MAX_ORIGIN_BYTES: usize = 256;
+
+/// The KV key of the origin index: `origin:{origin}`.
+#[must_use]
+pub fn origin_key(origin: &str) -> String {
+    format!("origin:{origin}")
+}
+
+/// `origin:{origin}`: the clients that registered an origin (written by the tenant CLI).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct OriginIndex {
+    /// Client ids.
+    #[serde(default)]
+    pub clients: Vec<String>,
+}
+
+/// Whether any client registered `origin`: a single read of its index record.
 pub async fn origin_registered<S: Store, P: Platform>(app: &App<S, P>, origin: &str) -> bool {
-    let Ok(keys) = app.store.list("client:").await else {
+    if origin.is_empty() || origin.len() > MAX_ORIGIN_BYTES {
         return false;
-    };
-    for key in keys {
-        if let Ok(Some(client)) = get_json::<S, Client>(&app.store, &key).await
-            && client.allowed_origins.iter().any(|o| o == origin)
-        {
-            return true;
-        }
     }
-    false
+    matches!(get_json::<S, OriginIndex>(&app.store, &origin_key(origin)).await,
+        Ok(Some(index)) if !index.clients.is_empty())
 }
 
 /// Answers a preflight for a token-like endpoint.
 pub async fn preflight<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -> HttpResponse {
-    let mut response = HttpResponse::empty(204).with_header("Vary", "Origin");
+    // The methods and headers are the same for everyone; without
+    // `Access-Control-Allow-Origin` the browser fails the preflight anyway.
+    let mut response = HttpResponse::empty(204)
+        .with_header("Vary", "Origin")
+        .with_header("Access-Control-Allow-Methods", "POST")
+        .with_header(
+            "Access-Control-Allow-Headers",
+            "Content-Type, Authorization, DPoP",
+        );
     if let Some(origin) = req.header("origin")
         && origin_registered(app, origin).await
     {
         response = response
             .with_header("Access-Control-Allow-Origin", origin)
-            .with_header("Access-Control-Allow-Methods", "POST")
-            .with_header(
-                "Access-Control-Allow-Headers",
-                "Content-Type, Authorization, DPoP",
-            )
             .with_header("Access-Control-Max-Age", "600");
     }
     response
@@ -62,7 +79,7 @@ pub async fn decorate<S: Store, P: Platform>(
     };
     response = response.with_header("Vary", "Origin");
     let allowed = match client_hint {
-        Some(id) if !id.is_empty() && id.len() <= 200 => {
+        Some(id) if !id.is_empty() && id.len() <= crate::config::MAX_CLIENT_ID_BYTES => {
             matches!(get_json::<S, Client>(&app.store, &client_key(id)).await,
                 Ok(Some(c)) if c.allowed_origins.iter().any(|o| o == origin))
         }
@@ -81,5 +98,5 @@ pub async fn decorate<S: Store, P: Platform>(
 pub fn public(response: HttpResponse) -> HttpResponse {
     response
         .with_header("Access-Control-Allow-Origin", "*")
-        .with_header("Access-Control-Expose-Headers", "WWW-Authenticate")
+        .with_header("Access-Control-Expose-Headers", EXPOSE)
 }

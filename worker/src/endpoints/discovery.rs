@@ -13,14 +13,18 @@ use serde_json::{Value, json};
 #[must_use]
 pub fn metadata<S: Store, P: Platform>(app: &App<S, P>) -> Value {
     let issuer = &app.config.issuer;
-    let auth_methods = [
-        "client_secret_basic",
-        "client_secret_post",
-        "client_secret_jwt",
-        "private_key_jwt",
-        "none",
-    ];
-    let auth_algs = ["ES256", "RS256", "PS256", "HS256"];
+    // client_secret_jwt (HS256) works only with CLIENT_SECRET_KEY, which opens the
+    // sealed secrets: advertised only then.
+    let hs = app.config.client_secret_key.is_some();
+    let mut auth_methods = vec!["client_secret_basic", "client_secret_post"];
+    if hs {
+        auth_methods.push("client_secret_jwt");
+    }
+    auth_methods.extend(["private_key_jwt", "none"]);
+    let mut auth_algs = vec!["ES256", "RS256", "PS256"];
+    if hs {
+        auth_algs.push("HS256");
+    }
     json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}authorize"),
@@ -43,6 +47,7 @@ pub fn metadata<S: Store, P: Platform>(app: &App<S, P>) -> Value {
         "id_token_signing_alg_values_supported": ["ES256"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "email", "name"],
         "authorization_response_iss_parameter_supported": true,
+        "dpop_signing_alg_values_supported": crate::dpop::SIGNING_ALGS,
     })
 }
 

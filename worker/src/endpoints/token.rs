@@ -1,4 +1,9 @@
 //! `POST /oauth/token` (RFC 6749 §3.2, §4.1.3, §4.4, §6; Auth0 semantics).
+//!
+//! Order: method, query credentials, body, `grant_type`, client authentication, then the
+//! `DPoP` proof ([`crate::dpop::verify_token_request`]: its nonce policy depends on the
+//! client), then the grant with the proof's key. Every response to a request that carried
+//! a `DPoP` header carries the current `DPoP-Nonce` (RFC 9449 §8.2).
 
 use super::{cors, method_not_allowed, read_body_params, refuse_query_credentials};
 use crate::App;
@@ -22,10 +27,13 @@ pub async fn handle<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -
     }
     let params = read_body_params(req).ok();
     let hint = client_hint(req, params.as_ref());
-    let response = match token(app, req).await {
+    let mut response = match token(app, req).await {
         Ok(response) => response,
         Err(err) => err.to_response(),
     };
+    if req.header("dpop").is_some() {
+        response = crate::dpop::with_nonce(app, response);
+    }
     cors::decorate(app, req, hint.as_deref(), response).await
 }
 
@@ -62,10 +70,14 @@ async fn token<S: Store, P: Platform>(
         ));
     }
     let client = authenticate(app, req, &params).await?;
+    let proof =
+        crate::dpop::verify_token_request(app, req, &client.client, &app.config.token_endpoint())
+            .await?;
+    let jkt = proof.as_ref().map(|p| p.jkt.as_str());
     let response = match grant_type {
-        "authorization_code" => authorization_code::grant(app, &client, &params).await?,
-        "client_credentials" => client_credentials::grant(app, &client, &params).await?,
-        _ => refresh_token::grant(app, &client, &params).await?,
+        "authorization_code" => authorization_code::grant(app, &client, &params, jkt).await?,
+        "client_credentials" => client_credentials::grant(app, &client, &params, jkt).await?,
+        _ => refresh_token::grant(app, &client, &params, jkt).await?,
     };
     Ok(response.to_response())
 }

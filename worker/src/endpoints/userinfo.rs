@@ -1,6 +1,7 @@
-//! `GET|POST /userinfo` (OIDC Core §5.3) with a Bearer access token (RFC 6750) whose
-//! audience includes `{issuer}userinfo`. Returns `sub`, plus `email` and `name` per
-//! scope. A bad token is `401` with a `WWW-Authenticate: Bearer` challenge.
+//! `GET|POST /userinfo` (OIDC Core §5.3) with a Bearer (RFC 6750) or DPoP-bound
+//! (RFC 9449 §7) access token whose audience includes `{issuer}userinfo`. Returns `sub`,
+//! plus `email` and `name` per scope. A bad token is `401` with a `WWW-Authenticate`
+//! challenge for the scheme used.
 
 use super::cors;
 use crate::App;
@@ -19,14 +20,70 @@ pub fn user_index_key(user_id: &str) -> String {
     format!("userid:{user_id}")
 }
 
+/// How the access token was presented.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scheme {
+    Bearer,
+    Dpop,
+}
+
+/// A `401` with its `WWW-Authenticate` challenge(s) and a JSON body.
+fn challenge(realm: &str, scheme: Option<Scheme>, error: Option<(&str, &str)>) -> HttpResponse {
+    let quoted = |s: &str| -> String { s.chars().filter(|c| *c != '"' && *c != '\\').collect() };
+    let algs = crate::dpop::SIGNING_ALGS.join(" ");
+    let mut response = HttpResponse::json(
+        401,
+        &json!({
+            "error": error.map_or("invalid_request", |(code, _)| code),
+            "error_description": error.map_or(
+                "an access token is required (Bearer, or DPoP with a proof)",
+                |(_, description)| description,
+            ),
+        }),
+    );
+    response = match (scheme, error) {
+        // No usable credentials: offer both schemes (RFC 9449 §7.1, RFC 6750 §3).
+        (None, _) | (_, None) => response
+            .with_header("WWW-Authenticate", &format!("Bearer realm=\"{realm}\""))
+            .with_header(
+                "WWW-Authenticate",
+                &format!("DPoP realm=\"{realm}\", algs=\"{algs}\""),
+            ),
+        (Some(Scheme::Bearer), Some((code, description))) => response.with_header(
+            "WWW-Authenticate",
+            &format!(
+                "Bearer realm=\"{realm}\", error=\"{code}\", error_description=\"{}\"",
+                quoted(description)
+            ),
+        ),
+        (Some(Scheme::Dpop), Some((code, description))) => response.with_header(
+            "WWW-Authenticate",
+            &format!(
+                "DPoP realm=\"{realm}\", error=\"{code}\", error_description=\"{}\", algs=\"{algs}\"",
+                quoted(description)
+            ),
+        ),
+    };
+    cors::public(response.no_store())
+}
+
 /// Handles `/userinfo`.
+///
+/// - `Authorization: Bearer <token>`: the token must not be DPoP-bound; a bound one is
+///   refused with `WWW-Authenticate: DPoP error="invalid_token"` (RFC 9449 §7.2).
+/// - `Authorization: DPoP <token>` with a `DPoP` proof: the token must be bound
+///   (`cnf.jkt`), and the proof must pass every check of RFC 9449 §4.3 for this request
+///   (`htm` the method used, `htu` the issuer-derived userinfo URL, `ath` of the token,
+///   its key the bound one, `jti` not seen before). Failures are `401` with
+///   `WWW-Authenticate: DPoP error="invalid_dpop_proof"` (or `"invalid_token"` for the
+///   key binding), `algs="ES256"`. No nonce is required here.
 pub async fn handle<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -> HttpResponse {
     match req.method.as_str() {
         "OPTIONS" => {
             return HttpResponse::empty(204)
                 .with_header("Access-Control-Allow-Origin", "*")
                 .with_header("Access-Control-Allow-Methods", "GET, POST")
-                .with_header("Access-Control-Allow-Headers", "Authorization")
+                .with_header("Access-Control-Allow-Headers", "Authorization, DPoP")
                 .with_header("Access-Control-Max-Age", "600");
         }
         "GET" | "POST" => {}
@@ -38,42 +95,91 @@ pub async fn handle<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -
         .chars()
         .filter(|c| *c != '"' && *c != '\\')
         .collect();
-    let challenge = |error: Option<&str>| {
-        let value = match error {
-            None => format!("Bearer realm=\"{realm}\""),
-            Some(e) => format!(
-                "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{e}\""
-            ),
-        };
-        cors::public(
-            HttpResponse::json(
-                401,
-                &json!({"error": if error.is_some() { "invalid_token" } else { "invalid_request" },
-                        "error_description": error.unwrap_or("a Bearer access token is required")}),
-            )
-            .with_header("WWW-Authenticate", &value)
-            .no_store(),
-        )
-    };
-    let Some(token) = req
+    let presented = req
         .header("authorization")
         .and_then(|v| v.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim())
-    else {
-        return challenge(None);
+        .and_then(|(scheme, token)| {
+            if scheme.eq_ignore_ascii_case("bearer") {
+                Some((Scheme::Bearer, token.trim()))
+            } else if scheme.eq_ignore_ascii_case("dpop") {
+                Some((Scheme::Dpop, token.trim()))
+            } else {
+                None
+            }
+        });
+    let Some((scheme, token)) = presented else {
+        return challenge(&realm, None, None);
     };
+    let invalid_token = |why: &str| challenge(&realm, Some(scheme), Some(("invalid_token", why)));
     let claims = match verify_access_token(app, token) {
         Ok(claims) => claims,
-        Err(why) => return challenge(Some(why)),
+        Err(why) => return invalid_token(why),
     };
+    let bound = claims
+        .get("cnf")
+        .and_then(|c| c.get("jkt"))
+        .and_then(Value::as_str);
+    match (scheme, bound) {
+        (Scheme::Bearer, None) => {}
+        (Scheme::Bearer, Some(_)) => {
+            return challenge(
+                &realm,
+                Some(Scheme::Dpop),
+                Some((
+                    "invalid_token",
+                    "the access token is DPoP-bound: use the DPoP scheme with a proof",
+                )),
+            );
+        }
+        (Scheme::Dpop, None) => return invalid_token("the access token is not DPoP-bound"),
+        (Scheme::Dpop, Some(jkt)) => {
+            let htu = app.config.userinfo_endpoint();
+            match crate::dpop::verify_resource_request(app, req, &htu, token, jkt).await {
+                Ok(_) => {}
+                Err(crate::dpop::DpopFailure::Proof(err)) => {
+                    let code = match err.dpop_wire_error() {
+                        Some("invalid_token") => "invalid_token",
+                        _ => "invalid_dpop_proof",
+                    };
+                    return challenge(&realm, Some(Scheme::Dpop), Some((code, &err.to_string())));
+                }
+                Err(crate::dpop::DpopFailure::Store(err)) => {
+                    return crate::error::OAuthError::from(err).to_response();
+                }
+            }
+        }
+    }
     let Some(sub) = claims.get("sub").and_then(Value::as_str) else {
-        return challenge(Some("the token has no subject"));
+        return invalid_token("the token has no subject");
     };
     let scope = claims
         .get("scope")
         .and_then(Value::as_str)
         .unwrap_or_default();
+    // OIDC Core §5.3: userinfo is for OpenID Connect tokens; RFC 6750 §3.1.
+    if !has_scope(scope, "openid") {
+        let name = if scheme == Scheme::Dpop {
+            "DPoP"
+        } else {
+            "Bearer"
+        };
+        return cors::public(
+            HttpResponse::json(
+                403,
+                &json!({
+                    "error": "insufficient_scope",
+                    "error_description": "the access token was not granted the openid scope",
+                }),
+            )
+            .with_header(
+                "WWW-Authenticate",
+                &format!(
+                    "{name} realm=\"{realm}\", error=\"insufficient_scope\", scope=\"openid\""
+                ),
+            )
+            .no_store(),
+        );
+    }
     let email = match get_json::<S, Value>(&app.store, &user_index_key(sub)).await {
         Ok(Some(v)) => v.get("email").and_then(Value::as_str).map(str::to_owned),
         Ok(None) => None,
@@ -87,7 +193,7 @@ pub async fn handle<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -
         None => None,
     };
     let Some(user) = user else {
-        return challenge(Some("the user no longer exists"));
+        return invalid_token("the user no longer exists");
     };
     let mut out = Map::new();
     out.insert("sub".into(), json!(user.user_id));

@@ -1,17 +1,22 @@
 //! `grant_type=authorization_code` with PKCE (RFC 6749 §4.1.3, RFC 7636 §4.5–4.6,
 //! RFC 9700 §2.1.1, OIDC Core §3.1.3).
 //!
-//! Checks in order: the client may use the grant; `code` present; the code exists and
-//! has not expired; it was not redeemed before (a replay is `invalid_grant` and revokes
-//! the refresh-token family issued from it, RFC 6749 §4.1.2); it belongs to this client;
+//! Checks in order: the client may use the grant; `code` present; it was not redeemed
+//! before (a replay is `invalid_grant` and revokes the refresh-token family issued from
+//! it, RFC 6749 §4.1.2, also after the code record itself expired); the code exists and
+//! has not expired; it belongs to this client;
 //! `redirect_uri` is identical when one was sent to `/authorize`; PKCE: a verifier
 //! without a challenge or a challenge without a verifier is refused (downgrade), and the
 //! S256 transform must match in constant time. PKCE failures of any kind, including a
 //! malformed verifier, are `invalid_grant` (rules.md items 49 and 51: decided here).
+//! Then DPoP: a code issued with `dpop_jkt` needs a proof from that key, else
+//! `invalid_grant` (RFC 9449 §10, as node-oidc-provider), and an API with
+//! `dpop: required` needs a proof (`invalid_dpop_proof`). All of this is checked before
+//! the code is burnt. A public client's refresh token is bound to the proof key (§5).
 
 use super::{
-    CODE_USED_TTL, CodeRecord, REFRESH_LIFETIME, RefreshRecord, UsedMarker, has_scope,
-    issue_refresh_token, load_api, revoke_family,
+    CODE_USED_TTL, CodeRecord, REFRESH_LIFETIME, RefreshRecord, UsedMarker, bind_claims, has_scope,
+    issue_refresh_token, load_api, require_dpop_for_api, revoke_family, token_type,
 };
 use crate::App;
 use crate::client_auth::AuthenticatedClient;
@@ -36,6 +41,7 @@ pub async fn grant<S: Store, P: Platform>(
     app: &App<S, P>,
     auth: &AuthenticatedClient,
     params: &Params,
+    dpop_jkt: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let client = &auth.client;
     if !client.allows_grant("authorization_code") {
@@ -48,13 +54,8 @@ pub async fn grant<S: Store, P: Platform>(
         .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
     let hash = sha256_b64(code.as_bytes());
     let invalid = || OAuthError::invalid_grant("the authorization code is invalid or expired");
-    let record: CodeRecord = get_json(&app.store, &format!("code:{hash}"))
-        .await?
-        .ok_or_else(invalid)?;
-    let now = app.platform.now();
-    if record.expires_at <= now {
-        return Err(invalid());
-    }
+    // The replay marker first: it outlives the code record (600 s against 60 s), so a
+    // replay after the code expired still revokes the family (rules.md items 19, 89).
     let used_key = format!("code_used:{hash}");
     if let Some(marker) = get_json::<S, UsedMarker>(&app.store, &used_key).await? {
         if let Some(family) = marker.family_id {
@@ -63,6 +64,13 @@ pub async fn grant<S: Store, P: Platform>(
         return Err(OAuthError::invalid_grant(
             "the authorization code was already used",
         ));
+    }
+    let record: CodeRecord = get_json(&app.store, &format!("code:{hash}"))
+        .await?
+        .ok_or_else(invalid)?;
+    let now = app.platform.now();
+    if record.expires_at <= now {
+        return Err(invalid());
     }
     if record.client_id != client.client_id {
         return Err(OAuthError::invalid_grant(
@@ -84,12 +92,14 @@ pub async fn grant<S: Store, P: Platform>(
         (None, _) => {}
     }
     check_pkce(&record, params.get("code_verifier"))?;
+    check_dpop_jkt(&record, dpop_jkt)?;
 
     // Load the API before burning the code: a deleted API is a plain invalid_grant.
     let api = match &record.audience {
         Some(aud) => Some(load_api(app, aud).await?.ok_or_else(invalid)?),
         None => None,
     };
+    require_dpop_for_api(api.as_ref(), dpop_jkt)?;
     let offline = has_scope(&record.scope, "offline_access")
         && api.as_ref().is_some_and(|a| a.allow_offline_access)
         && client.allows_grant("refresh_token");
@@ -97,6 +107,18 @@ pub async fn grant<S: Store, P: Platform>(
         Some(random_id(&app.platform)?)
     } else {
         None
+    };
+    // No refresh token: `offline_access` is not granted (RFC 6749 §3.3, the response
+    // `scope` says what was granted).
+    let granted_scope = if offline {
+        record.scope.clone()
+    } else {
+        record
+            .scope
+            .split(' ')
+            .filter(|s| !s.is_empty() && *s != "offline_access")
+            .collect::<Vec<_>>()
+            .join(" ")
     };
     put_json(
         &app.store,
@@ -112,13 +134,14 @@ pub async fn grant<S: Store, P: Platform>(
         sub: &record.sub,
         email: &record.email,
         name: &record.name,
-        scope: &record.scope,
+        scope: &granted_scope,
         audience: record.audience.as_deref(),
         auth_time: record.auth_time,
         nonce: record.nonce.as_deref(),
         lifetime: api
             .as_ref()
             .map_or(DEFAULT_ACCESS_TOKEN_LIFETIME, |a| a.token_lifetime),
+        dpop_jkt,
     };
     let mut response = issue_user_tokens(app, client, &grant)?;
     if let Some(family_id) = family_id {
@@ -132,6 +155,9 @@ pub async fn grant<S: Store, P: Platform>(
             audience: record.audience.clone(),
             auth_time: record.auth_time,
             expires_at: now.saturating_add(REFRESH_LIFETIME),
+            // RFC 9449 §5: a public client's refresh token is bound to its DPoP key; a
+            // confidential client's is bound to the client (it authenticates).
+            jkt: dpop_jkt.filter(|_| client.is_public()).map(str::to_owned),
         };
         response.refresh_token = Some(issue_refresh_token(app, &refresh).await?);
     }
@@ -160,6 +186,21 @@ fn check_pkce(record: &CodeRecord, verifier: Option<&str>) -> Result<(), OAuthEr
     }
 }
 
+/// RFC 9449 §10: a code issued with `dpop_jkt` is redeemed only with a proof from that
+/// key. The RFC names no error code; `invalid_grant` as node-oidc-provider.
+fn check_dpop_jkt(record: &CodeRecord, dpop_jkt: Option<&str>) -> Result<(), OAuthError> {
+    match (&record.dpop_jkt, dpop_jkt) {
+        (None, _) => Ok(()),
+        (Some(_), None) => Err(OAuthError::invalid_grant(
+            "a DPoP proof is required: the authorization code is bound to a key (dpop_jkt)",
+        )),
+        (Some(bound), Some(jkt)) if bound == jkt => Ok(()),
+        (Some(_), Some(_)) => Err(OAuthError::invalid_grant(
+            "the DPoP proof key does not match dpop_jkt",
+        )),
+    }
+}
+
 /// What a user-based grant (code or refresh) issues tokens for.
 #[derive(Clone, Debug)]
 pub struct UserGrant<'a> {
@@ -179,6 +220,8 @@ pub struct UserGrant<'a> {
     pub nonce: Option<&'a str>,
     /// Access token lifetime.
     pub lifetime: u64,
+    /// The verified DPoP key: binds the access token (`cnf.jkt`, `token_type: DPoP`).
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// Mints the access token (and the ID token when `openid` is in scope). The access
@@ -202,6 +245,7 @@ pub fn issue_user_tokens<S: Store, P: Platform>(
     }
     let mut extra = Map::new();
     extra.insert("auth_time".into(), json!(grant.auth_time));
+    bind_claims(&mut extra, grant.dpop_jkt);
     let access_token = mint_access_token(
         &app.config,
         &app.platform,
@@ -233,7 +277,7 @@ pub fn issue_user_tokens<S: Store, P: Platform>(
     };
     Ok(TokenResponse {
         access_token,
-        token_type: "Bearer",
+        token_type: token_type(grant.dpop_jkt),
         expires_in: grant.lifetime,
         scope: grant.scope.to_owned(),
         refresh_token: None,

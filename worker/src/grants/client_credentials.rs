@@ -6,9 +6,11 @@
 //!   `400 invalid_target` for `resource`; both given and different is `invalid_request`;
 //! - `scope` defaults to the granted scopes and must be a subset (`invalid_scope`);
 //! - `organization` is passed through as the `org_id` claim;
-//! - no refresh token (§4.4.3).
+//! - no refresh token (§4.4.3);
+//! - with a DPoP proof the token is bound to its key (`cnf.jkt`, `token_type: DPoP`); an
+//!   API with `dpop: required` refuses requests without one (`invalid_dpop_proof`).
 
-use super::load_api;
+use super::{bind_claims, load_api, require_dpop_for_api, token_type};
 use crate::App;
 use crate::client_auth::AuthenticatedClient;
 use crate::config::{ClientGrant, grant_key};
@@ -27,6 +29,7 @@ pub async fn grant<S: Store, P: Platform>(
     app: &App<S, P>,
     auth: &AuthenticatedClient,
     params: &Params,
+    dpop_jkt: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let client = &auth.client;
     if client.is_public() || !client.allows_grant("client_credentials") {
@@ -62,6 +65,7 @@ pub async fn grant<S: Store, P: Platform>(
         get_json(&app.store, &grant_key(&client.client_id, &api.identifier))
             .await?
             .ok_or_else(|| refuse("the client has no grant for this audience"))?;
+    require_dpop_for_api(Some(&api), dpop_jkt)?;
 
     let scopes = match params.get("scope") {
         None => client_grant.scopes.clone(),
@@ -85,6 +89,7 @@ pub async fn grant<S: Store, P: Platform>(
         }
         extra.insert("org_id".into(), json!(org));
     }
+    bind_claims(&mut extra, dpop_jkt);
     let sub = format!("{}@clients", client.client_id);
     let access_token = mint_access_token(
         &app.config,
@@ -100,7 +105,7 @@ pub async fn grant<S: Store, P: Platform>(
     )?;
     Ok(TokenResponse {
         access_token,
-        token_type: "Bearer",
+        token_type: token_type(dpop_jkt),
         expires_in: api.token_lifetime,
         scope,
         refresh_token: None,

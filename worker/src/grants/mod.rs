@@ -9,6 +9,13 @@
 //!   rotated; presenting it again revokes its family;
 //! - `family:{id}` → [`FamilyRecord`] `{"revoked":true,..}`: a revoked token family.
 //!
+//! DPoP (RFC 9449): every grant takes the thumbprint of the request's verified proof key
+//! (`dpop_jkt`, `None` without a `DPoP` header). With a key, the access token carries
+//! `cnf.jkt` and `token_type` is `DPoP` (§5, §6.1). An API with `dpop: required` refuses
+//! requests without a proof ([`require_dpop_for_api`]). A code issued with `dpop_jkt`
+//! (§10) needs a proof from that key; a public client's refresh token is bound to the
+//! key it was issued with (§5), a confidential client's only to the client.
+//!
 //! Markers live under their own keys rather than overwriting the original record:
 //! Workers KV allows one write per key per second, and a fast client redeems a code or
 //! rotates a token within a second of receiving it. KV has no compare-and-set, so two
@@ -19,7 +26,7 @@ pub mod client_credentials;
 pub mod refresh_token;
 
 use crate::App;
-use crate::config::{Api, api_key};
+use crate::config::{Api, DpopPolicy, api_key};
 use crate::error::OAuthError;
 use crate::platform::Platform;
 use crate::store::{Store, get_json, put_json};
@@ -64,6 +71,10 @@ pub struct CodeRecord {
     pub auth_time: i64,
     /// When the code expires.
     pub expires_at: i64,
+    /// `dpop_jkt` of the authorization request (RFC 9449 §10): the key the token request
+    /// must prove.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 /// `code_used:{hash}` / `refresh_used:{hash}`.
@@ -94,6 +105,9 @@ pub struct RefreshRecord {
     pub auth_time: i64,
     /// When the token expires.
     pub expires_at: i64,
+    /// The DPoP key thumbprint the token is bound to (public clients, RFC 9449 §5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
 }
 
 /// `family:{id}`.
@@ -155,7 +169,7 @@ pub async fn load_api<S: Store, P: Platform>(
     app: &App<S, P>,
     identifier: &str,
 ) -> Result<Option<Api>, OAuthError> {
-    if identifier.is_empty() || identifier.len() > 400 {
+    if identifier.is_empty() || identifier.len() > crate::config::MAX_API_IDENTIFIER_BYTES {
         return Ok(None);
     }
     Ok(get_json(&app.store, &api_key(identifier)).await?)
@@ -174,6 +188,39 @@ pub async fn issue_refresh_token<S: Store, P: Platform>(
     let ttl = u64::try_from(REFRESH_LIFETIME).unwrap_or(u64::MAX);
     put_json(&app.store, &key, record, Some(ttl)).await?;
     Ok(token.as_str().to_owned())
+}
+
+/// Refuses a token request without a DPoP proof for an API whose policy is
+/// `dpop: required`.
+///
+/// The RFC names no error for this (§5.2 only says "reject"); `invalid_dpop_proof` is the
+/// code a DPoP client already handles, and what node-oidc-provider's `InvalidDpopProof`
+/// family uses, so the client learns that the proof is what is missing (rules.md item 74).
+///
+/// # Errors
+/// `400 invalid_dpop_proof` "a DPoP proof is required for this API".
+pub fn require_dpop_for_api(api: Option<&Api>, dpop_jkt: Option<&str>) -> Result<(), OAuthError> {
+    if dpop_jkt.is_none() && api.is_some_and(|a| a.dpop == DpopPolicy::Required) {
+        return Err(OAuthError::new(
+            "invalid_dpop_proof",
+            400,
+            "a DPoP proof is required for this API",
+        ));
+    }
+    Ok(())
+}
+
+/// The `token_type` for an access token bound to `dpop_jkt` (or not).
+#[must_use]
+pub fn token_type(dpop_jkt: Option<&str>) -> &'static str {
+    if dpop_jkt.is_some() { "DPoP" } else { "Bearer" }
+}
+
+/// Adds `cnf: {"jkt": ..}` (RFC 9449 §6.1) to access-token claims when bound.
+pub fn bind_claims(extra: &mut serde_json::Map<String, serde_json::Value>, dpop_jkt: Option<&str>) {
+    if let Some(jkt) = dpop_jkt {
+        extra.insert("cnf".into(), serde_json::json!({ "jkt": jkt }));
+    }
 }
 
 /// The OIDC scopes the server understands besides API scopes.

@@ -5,14 +5,25 @@
 //! the whole family (reuse detection) and is `invalid_grant`. `scope` may only narrow
 //! (`invalid_scope`); it narrows the access token, not the family. The token is bound to
 //! its client.
+//!
+//! DPoP (RFC 9449 §5): a token bound to a key (public clients that used DPoP) needs a
+//! proof from that key, else `invalid_grant` (as node-oidc-provider); a key mismatch alone
+//! does not revoke the family, since whoever lacks the key cannot use the token anyway.
+//! This is checked before reuse detection. A confidential client's token is bound to the
+//! client, so it may present another key or none (unless the API requires DPoP). An
+//! unbound public-client token presented with a proof becomes bound from then on.
+//!
+//! The user must still exist (`user:{email}` with the same `user_id` as the token's
+//! `sub`), else `invalid_grant`; `email` and `name` come from that fresh record.
 
 use super::authorization_code::{UserGrant, issue_user_tokens};
 use super::{
     REFRESH_LIFETIME, RefreshRecord, UsedMarker, family_revoked, issue_refresh_token, load_api,
-    revoke_family,
+    require_dpop_for_api, revoke_family,
 };
 use crate::App;
 use crate::client_auth::AuthenticatedClient;
+use crate::config::{User, user_key};
 use crate::error::OAuthError;
 use crate::jwt::sha256_b64;
 use crate::params::Params;
@@ -28,6 +39,7 @@ pub async fn grant<S: Store, P: Platform>(
     app: &App<S, P>,
     auth: &AuthenticatedClient,
     params: &Params,
+    dpop_jkt: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let client = &auth.client;
     if !client.allows_grant("refresh_token") {
@@ -51,6 +63,20 @@ pub async fn grant<S: Store, P: Platform>(
     }
     if record.expires_at <= now || family_revoked(app, &record.family_id).await? {
         return Err(invalid());
+    }
+    match (&record.jkt, dpop_jkt) {
+        (None, _) => {}
+        (Some(bound), Some(jkt)) if bound == jkt => {}
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_grant(
+                "a DPoP proof is required: the refresh token is bound to a DPoP key",
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "the DPoP proof key does not match the key the refresh token is bound to",
+            ));
+        }
     }
     let used_key = format!("refresh_used:{hash}");
     if get_json::<S, UsedMarker>(&app.store, &used_key)
@@ -81,6 +107,13 @@ pub async fn grant<S: Store, P: Platform>(
     if !api.as_ref().is_some_and(|a| a.allow_offline_access) {
         return Err(invalid());
     }
+    require_dpop_for_api(api.as_ref(), dpop_jkt)?;
+    // The user must still exist, as the same subject: a deleted (or deleted and
+    // re-created) user's refresh tokens stop working. Claims come from the fresh record.
+    let user: Option<User> = get_json(&app.store, &user_key(&record.email)).await?;
+    let Some(user) = user.filter(|u| u.user_id == record.sub) else {
+        return Err(invalid());
+    };
 
     let ttl = u64::try_from(record.expires_at.saturating_sub(now))
         .unwrap_or(0)
@@ -97,8 +130,8 @@ pub async fn grant<S: Store, P: Platform>(
 
     let grant = UserGrant {
         sub: &record.sub,
-        email: &record.email,
-        name: &record.name,
+        email: &user.email,
+        name: &user.name,
         scope: &scope,
         audience: record.audience.as_deref(),
         auth_time: record.auth_time,
@@ -106,10 +139,18 @@ pub async fn grant<S: Store, P: Platform>(
         lifetime: api
             .as_ref()
             .map_or(DEFAULT_ACCESS_TOKEN_LIFETIME, |a| a.token_lifetime),
+        dpop_jkt,
     };
     let mut response = issue_user_tokens(app, client, &grant)?;
+    let jkt = record
+        .jkt
+        .clone()
+        .or_else(|| dpop_jkt.filter(|_| client.is_public()).map(str::to_owned));
     let rotated = RefreshRecord {
         expires_at: now.saturating_add(REFRESH_LIFETIME),
+        jkt,
+        email: user.email,
+        name: user.name,
         ..record
     };
     response.refresh_token = Some(issue_refresh_token(app, &rotated).await?);

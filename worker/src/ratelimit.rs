@@ -1,0 +1,109 @@
+//! Rate limiting (rules.md item 12: "MUST protect any endpoint utilizing password
+//! authentication against brute force attacks"), and a brake on unauthenticated KV writes.
+//!
+//! On Workers the limiter is the Workers Rate Limiting binding `RATE_LIMITER`
+//! (`[[ratelimits]]` in worker/wrangler.toml: 20 requests per key per 60 s; `wrangler dev`
+//! simulates it in memory). Natively it is [`MemoryRateLimiter`] on the test clock. The
+//! grant and endpoint logic only sees [`crate::platform::Platform::rate_limit`].
+//!
+//! What is counted, each under its own key:
+//! - `POST /authorize/login`: every attempt, before the password is checked, under
+//!   `login-email:{sha256(lowercased email)}` and `login-ip:{CF-Connecting-IP}`; over the
+//!   limit the form answers `429` with a plain message (a correct password is refused
+//!   too, so guessing stops);
+//! - client authentication *failures* (token, revocation and PAR endpoints), under
+//!   `client-auth:{client_id}`; over the limit the failure is answered `429`
+//!   `invalid_client` with `Retry-After: 60` instead of `401` (secrets are 256-bit random,
+//!   so this caps noise rather than guessing; a success is never counted);
+//! - `POST /oauth/par` from public clients (each one is an unauthenticated KV write),
+//!   under `par:{client_id}:{CF-Connecting-IP}`; over the limit `429 invalid_request`
+//!   with `Retry-After: 60`.
+//!
+//! Without the binding (a misconfigured deployment) the server fails *open*: requests
+//! are allowed and a warning without secrets is logged, so logins keep working.
+
+use crate::jwt::sha256_b64;
+use crate::store::memory::Clock;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+/// The name of the Workers Rate Limiting binding.
+pub const BINDING: &str = "RATE_LIMITER";
+
+/// `Retry-After` of a `429`, in seconds (the binding's period).
+pub const RETRY_AFTER_SECONDS: u32 = 60;
+
+/// A counter per key: `allow` counts one request and says whether it is within the limit.
+#[allow(async_fn_in_trait)]
+pub trait RateLimiter {
+    /// Counts a request under `key`; `false` when the key is over its limit.
+    async fn allow(&self, key: &str) -> bool;
+}
+
+/// The key for login attempts on one account.
+#[must_use]
+pub fn login_email_key(email: &str) -> String {
+    format!(
+        "login-email:{}",
+        sha256_b64(email.trim().to_lowercase().as_bytes())
+    )
+}
+
+/// The key for login attempts from one address.
+#[must_use]
+pub fn login_ip_key(ip: &str) -> String {
+    format!("login-ip:{}", ip.trim())
+}
+
+/// The key for failed client authentications of one client.
+#[must_use]
+pub fn client_auth_key(client_id: &str) -> String {
+    format!("client-auth:{client_id}")
+}
+
+/// The key for pushed authorization requests of a public client from one address.
+#[must_use]
+pub fn par_key(client_id: &str, ip: &str) -> String {
+    format!("par:{client_id}:{}", ip.trim())
+}
+
+/// A fixed-window limiter in memory (as `wrangler dev` simulates the binding): at most
+/// `limit` requests per key per `period` seconds of the shared [`Clock`].
+#[derive(Clone, Debug, Default)]
+pub struct MemoryRateLimiter {
+    limit: u32,
+    period: i64,
+    clock: Clock,
+    /// (window number, count per key).
+    buckets: Rc<RefCell<(i64, BTreeMap<String, u32>)>>,
+}
+
+impl MemoryRateLimiter {
+    /// A limiter allowing `limit` requests per key per `period` seconds.
+    #[must_use]
+    pub fn new(clock: Clock, limit: u32, period: i64) -> Self {
+        Self {
+            limit,
+            period: period.max(1),
+            clock,
+            buckets: Rc::default(),
+        }
+    }
+}
+
+impl RateLimiter for MemoryRateLimiter {
+    async fn allow(&self, key: &str) -> bool {
+        let window = self.clock.now().div_euclid(self.period);
+        let mut buckets = self.buckets.borrow_mut();
+        if buckets.0 != window {
+            *buckets = (window, BTreeMap::new());
+        }
+        let count = buckets.1.entry(key.to_owned()).or_insert(0);
+        if *count >= self.limit {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+}

@@ -1,0 +1,1196 @@
+//! DPoP (RFC 9449) on the server, natively, against the memory store: every check of
+//! §4.3 at the token endpoint, `jti` replay, nonces (§8), `dpop_jkt` (§10), bound refresh
+//! tokens (§5), the per-API policy, `/userinfo` (§7) and the vectors of
+//! `../shared/vectors/vectors.json` (`dpop_generated_proofs`). Proofs are made with the
+//! core's `DpopKey` (vector keys, explicit `iat`) or taken from the vectors.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use base64ct::{Base64, Encoding};
+use edge_oauth::base64url;
+use edge_oauth::dpop::{DpopKey, ProofOptions};
+use edge_oauth_worker::config::Config;
+use edge_oauth_worker::dpop::nonce_for_step;
+use edge_oauth_worker::http::{HttpRequest, HttpResponse};
+use edge_oauth_worker::jwt::{DecodedJwt, sha256_b64};
+use edge_oauth_worker::platform::{NativePlatform, pbkdf2_hmac_sha256};
+use edge_oauth_worker::store::Store;
+use edge_oauth_worker::store::memory::{Clock, MemoryStore};
+use edge_oauth_worker::testing::block_on;
+use edge_oauth_worker::{App, route};
+use serde_json::{Value, json};
+
+const ISSUER: &str = "https://auth.example.com/";
+const TOKEN_URL: &str = "https://auth.example.com/oauth/token";
+const PAR_URL: &str = "https://auth.example.com/oauth/par";
+const USERINFO_URL: &str = "https://auth.example.com/userinfo";
+const NOW: i64 = 1_700_000_000;
+const API: &str = "https://api.example.com";
+const STRICT_API: &str = "https://strict.example.com";
+const SPA_CB: &str = "https://spa.example/cb";
+const WEB_CB: &str = "https://web.example/callback";
+const M2M_SECRET: &str = "m2m-secret-abcdefghijklmnopqrstuvwxyz012345";
+const WEB_SECRET: &str = "web-secret-abcdefghijklmnopqrstuvwxyz012345";
+const PASSWORD: &str = "correct horse battery staple";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const NONCE_SECRET: [u8; 32] = [9; 32];
+
+fn vectors() -> Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/vectors/vectors.json"
+    ))
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn dpop_vectors() -> Value {
+    vectors()["dpop_generated_proofs"]["dpop_generated"].clone()
+}
+
+/// Vector key `dpop_key_1` or `dpop_key_2`.
+fn key(name: &str) -> DpopKey {
+    let jwk = &dpop_vectors()["private_keys"][name];
+    DpopKey::from_private_jwk_json(&jwk.to_string()).unwrap()
+}
+
+fn rng() -> impl rand_core::CryptoRng {
+    rand_core::UnwrapErr(getrandom::SysRng)
+}
+
+struct Harness {
+    app: App<MemoryStore, NativePlatform>,
+    clock: Clock,
+}
+
+fn put(store: &MemoryStore, key: &str, value: &Value) {
+    block_on(store.put(key, &value.to_string(), None)).unwrap();
+}
+
+fn client(
+    id: &str,
+    app_type: &str,
+    method: &str,
+    grants: &[&str],
+    secret: Option<&str>,
+    redirect: &[&str],
+) -> Value {
+    json!({
+        "client_id": id, "name": id, "app_type": app_type,
+        "redirect_uris": redirect, "allowed_origins": ["https://spa.example"],
+        "grant_types": grants, "token_endpoint_auth_method": method,
+        "client_secret_hash": secret.map(|s| sha256_b64(s.as_bytes())), "jwks": null
+    })
+}
+
+fn harness_with(max_age: Option<&str>) -> Harness {
+    let v = vectors();
+    let mut signing =
+        v["rfc9068_access_token"]["rfc9068_example_access_token"]["as_private_jwk"].clone();
+    signing["kid"] = json!("as-key-1");
+    let keys = json!([signing]).to_string();
+    let tx_secret = base64url::encode(&[7u8; 32]);
+    let config = Config::from_env(ISSUER, Some(&keys), Some(&tx_secret), None)
+        .unwrap()
+        .with_dpop_env(Some(&base64url::encode(&NONCE_SECRET)), max_age, None)
+        .unwrap();
+    let clock = Clock::new(NOW);
+    let store = MemoryStore::new(clock.clone());
+    let code_grants = ["authorization_code", "refresh_token"];
+    put(
+        &store,
+        "client:m2m",
+        &client(
+            "m2m",
+            "m2m",
+            "client_secret_basic",
+            &["client_credentials"],
+            Some(M2M_SECRET),
+            &[],
+        ),
+    );
+    let mut strict = client(
+        "m2m-nonce",
+        "m2m",
+        "client_secret_basic",
+        &["client_credentials"],
+        Some(M2M_SECRET),
+        &[],
+    );
+    strict["dpop_nonce_required"] = json!(true);
+    put(&store, "client:m2m-nonce", &strict);
+    put(
+        &store,
+        "client:spa",
+        &client("spa", "spa", "none", &code_grants, None, &[SPA_CB]),
+    );
+    let mut lax = client("spa-lax", "spa", "none", &code_grants, None, &[SPA_CB]);
+    lax["dpop_nonce_required"] = json!(false);
+    put(&store, "client:spa-lax", &lax);
+    put(
+        &store,
+        "client:web",
+        &client(
+            "web",
+            "regular_web",
+            "client_secret_basic",
+            &code_grants,
+            Some(WEB_SECRET),
+            &[WEB_CB],
+        ),
+    );
+    put(
+        &store,
+        &format!("api:{API}"),
+        &json!({"identifier": API, "scopes": ["read:items"], "token_lifetime": 3600, "allow_offline_access": true}),
+    );
+    put(
+        &store,
+        &format!("api:{STRICT_API}"),
+        &json!({"identifier": STRICT_API, "scopes": ["read:items"], "token_lifetime": 3600, "allow_offline_access": true, "dpop": "required"}),
+    );
+    for (id, aud) in [("m2m", API), ("m2m", STRICT_API), ("m2m-nonce", API)] {
+        put(
+            &store,
+            &format!("grant:{id}:{aud}"),
+            &json!({"client_id": id, "audience": aud, "scopes": ["read:items"]}),
+        );
+    }
+    let salt = [3u8; 16];
+    let hash = pbkdf2_hmac_sha256(PASSWORD.as_bytes(), &salt, 1000).unwrap();
+    put(
+        &store,
+        "user:alice@example.com",
+        &json!({
+            "user_id": "user|alice", "email": "alice@example.com", "name": "Alice",
+            "password": {"alg": "PBKDF2-SHA256", "iterations": 1000, "salt": base64url::encode(&salt), "hash": base64url::encode(&hash)}
+        }),
+    );
+    Harness {
+        app: App {
+            config,
+            store,
+            platform: NativePlatform::new(clock.clone()),
+        },
+        clock,
+    }
+}
+
+fn harness() -> Harness {
+    harness_with(None)
+}
+
+fn enc(s: &str) -> String {
+    edge_oauth_worker::params::form_encode(s)
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    format!(
+        "Basic {}",
+        Base64::encode_string(format!("{id}:{secret}").as_bytes())
+    )
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    let params = edge_oauth_worker::params::Params::from_form(query.as_bytes()).ok()?;
+    params.get(name).map(str::to_owned)
+}
+
+fn claims(jwt: &str) -> serde_json::Map<String, Value> {
+    DecodedJwt::decode(jwt).unwrap().claims
+}
+
+fn error_of(resp: &HttpResponse) -> String {
+    resp.json_body()["error"].as_str().unwrap_or("").to_owned()
+}
+
+fn description(resp: &HttpResponse) -> String {
+    resp.json_body()["error_description"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
+
+#[track_caller]
+fn assert_error(resp: &HttpResponse, status: u16, error: &str, description_part: &str) {
+    assert_eq!(resp.status, status, "{:?}", resp.json_body());
+    assert_eq!(error_of(resp), error, "{:?}", resp.json_body());
+    assert!(
+        description(resp).contains(description_part),
+        "description {:?} lacks {description_part:?}",
+        description(resp)
+    );
+    assert_eq!(resp.header("cache-control"), Some("no-store"));
+    assert_eq!(resp.header("content-type"), Some("application/json"));
+}
+
+#[track_caller]
+fn assert_dpop_bound(resp: &HttpResponse, key: &DpopKey) -> String {
+    assert_eq!(resp.status, 200, "{:?}", resp.json_body());
+    let body = resp.json_body();
+    assert_eq!(body["token_type"], "DPoP");
+    let at = body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(claims(&at)["cnf"], json!({"jkt": key.thumbprint()}));
+    assert!(
+        resp.header("dpop-nonce").is_some(),
+        "a DPoP response carries the next nonce"
+    );
+    assert_eq!(resp.header("cache-control"), Some("no-store"));
+    at
+}
+
+impl Harness {
+    fn send(&self, req: &HttpRequest) -> HttpResponse {
+        block_on(route(&self.app, req))
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    fn nonce(&self) -> String {
+        nonce_for_step(&NONCE_SECRET, self.now().div_euclid(300))
+    }
+
+    /// A proof for `POST {TOKEN_URL}` at the current time, with the current nonce or none.
+    fn proof(&self, key: &DpopKey, nonce: bool) -> String {
+        let n = self.nonce();
+        let options = ProofOptions {
+            nonce: nonce.then_some(n.as_str()),
+            ..ProofOptions::new("POST", TOKEN_URL, self.now())
+        };
+        key.create_proof(&options, &mut rng()).unwrap()
+    }
+
+    fn post(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> HttpResponse {
+        let mut req = HttpRequest::new("POST", path)
+            .with_header("content-type", "application/x-www-form-urlencoded")
+            .with_body(body.as_bytes().to_vec());
+        for (n, v) in headers {
+            req = req.with_header(n, v);
+        }
+        self.send(&req)
+    }
+
+    fn token(&self, body: &str, headers: &[(&str, &str)]) -> HttpResponse {
+        self.post("/oauth/token", body, headers)
+    }
+
+    /// client_credentials for `m2m` at `aud`, with the given DPoP header (if any).
+    fn m2m(&self, aud: &str, dpop: Option<&str>) -> HttpResponse {
+        let auth = basic("m2m", M2M_SECRET);
+        let mut headers = vec![("authorization", auth.as_str())];
+        if let Some(p) = dpop {
+            headers.push(("dpop", p));
+        }
+        self.token(
+            &format!("grant_type=client_credentials&audience={}", enc(aud)),
+            &headers,
+        )
+    }
+
+    /// /authorize + login for `client_id`; `extra` is appended to the query.
+    fn code(&self, client_id: &str, redirect: &str, extra: &str) -> String {
+        let resp = self.send(&HttpRequest::new(
+            "GET",
+            &format!("/authorize?response_type=code&client_id={client_id}&redirect_uri={}&state=s{extra}", enc(redirect)),
+        ));
+        assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+        self.login(&resp)
+    }
+
+    fn login(&self, page: &HttpResponse) -> String {
+        let html = String::from_utf8(page.body.clone()).unwrap();
+        let start = html.find("name=\"tx\" value=\"").unwrap() + 17;
+        let end = start + html[start..].find('"').unwrap();
+        let resp = self.post(
+            "/authorize/login",
+            &format!(
+                "tx={}&username=alice%40example.com&password={}",
+                enc(&html[start..end]),
+                enc(PASSWORD)
+            ),
+            &[],
+        );
+        assert_eq!(resp.status, 303);
+        query_param(resp.header("location").unwrap(), "code").unwrap()
+    }
+
+    fn spa_code(&self, client_id: &str, aud: &str, extra: &str) -> String {
+        self.code(client_id, SPA_CB, &format!(
+            "&code_challenge={CHALLENGE}&scope=openid%20offline_access%20read%3Aitems&audience={}{extra}",
+            enc(aud)
+        ))
+    }
+
+    fn exchange(&self, client_id: &str, code: &str, dpop: Option<&str>) -> HttpResponse {
+        let body = format!(
+            "grant_type=authorization_code&client_id={client_id}&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
+            enc(SPA_CB)
+        );
+        match dpop {
+            Some(p) => self.token(&body, &[("dpop", p)]),
+            None => self.token(&body, &[]),
+        }
+    }
+
+    fn web_exchange(&self, code: &str, dpop: Option<&str>) -> HttpResponse {
+        let auth = basic("web", WEB_SECRET);
+        let mut headers = vec![("authorization", auth.as_str())];
+        if let Some(p) = dpop {
+            headers.push(("dpop", p));
+        }
+        self.token(
+            &format!(
+                "grant_type=authorization_code&code={code}&redirect_uri={}",
+                enc(WEB_CB)
+            ),
+            &headers,
+        )
+    }
+
+    fn refresh(&self, client_id: &str, token: &str, dpop: Option<&str>) -> HttpResponse {
+        let body = format!("grant_type=refresh_token&client_id={client_id}&refresh_token={token}");
+        match dpop {
+            Some(p) => self.token(&body, &[("dpop", p)]),
+            None => self.token(&body, &[]),
+        }
+    }
+
+    fn web_refresh(&self, token: &str, dpop: Option<&str>) -> HttpResponse {
+        let auth = basic("web", WEB_SECRET);
+        let mut headers = vec![("authorization", auth.as_str())];
+        if let Some(p) = dpop {
+            headers.push(("dpop", p));
+        }
+        self.token(
+            &format!("grant_type=refresh_token&refresh_token={token}"),
+            &headers,
+        )
+    }
+
+    /// A DPoP-bound (key 1) user token set for the public `spa` client.
+    fn spa_tokens(&self, aud: &str) -> (String, String) {
+        let k1 = key("dpop_key_1");
+        let code = self.spa_code("spa", aud, "");
+        let resp = self.exchange("spa", &code, Some(&self.proof(&k1, true)));
+        let at = assert_dpop_bound(&resp, &k1);
+        (
+            at,
+            resp.json_body()["refresh_token"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        )
+    }
+
+    fn userinfo(&self, method: &str, authorization: &str, dpop: Option<&str>) -> HttpResponse {
+        let mut req =
+            HttpRequest::new(method, "/userinfo").with_header("authorization", authorization);
+        if let Some(p) = dpop {
+            req = req.with_header("dpop", p);
+        }
+        self.send(&req)
+    }
+}
+
+// ---------------------------------------------------------------- §5, §6.1: bound tokens
+
+#[test]
+fn rfc9449_5_client_credentials_with_proof_is_dpop_bound_with_cnf_jkt() {
+    let h = harness();
+    let k1 = key("dpop_key_1");
+    let resp = h.m2m(API, Some(&h.proof(&k1, false)));
+    let at = assert_dpop_bound(&resp, &k1);
+    assert_eq!(k1.thumbprint(), dpop_vectors()["jkt"]["dpop_key_1"]);
+    assert_eq!(claims(&at)["aud"], API);
+    // Without a proof the same client gets a Bearer token without cnf.
+    let bearer = h.m2m(API, None);
+    assert_eq!(bearer.json_body()["token_type"], "Bearer");
+    assert!(
+        claims(bearer.json_body()["access_token"].as_str().unwrap())
+            .get("cnf")
+            .is_none()
+    );
+    assert!(bearer.header("dpop-nonce").is_none());
+}
+
+#[test]
+fn rfc9449_4_3_generated_vectors_at_the_token_endpoint() {
+    let v = dpop_vectors();
+    let mut checked = 0;
+    for case in v["vectors"].as_array().unwrap() {
+        let id = case["id"].as_str().unwrap();
+        let request = &case["request"];
+        let overrides = case["verifier_overrides"].as_object().unwrap();
+        if request["method"] != "POST" || request["url"] != TOKEN_URL || !overrides.is_empty() {
+            continue; // resource, nonce, replay and binding vectors have their own tests
+        }
+        let expected = &case["expected"];
+        let h = harness();
+        let resp = h.m2m(API, Some(case["proof"].as_str().unwrap()));
+        match &expected["valid"] {
+            Value::Bool(true) => {
+                assert_eq!(resp.status, 200, "{id}: {:?}", resp.json_body());
+                let at = resp.json_body()["access_token"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                assert_eq!(claims(&at)["cnf"]["jkt"], expected["jkt"], "{id}");
+            }
+            Value::Bool(false) => {
+                assert_eq!(resp.status, 400, "{id}: {:?}", resp.json_body());
+                assert_eq!(error_of(&resp), expected["error"], "{id}");
+                assert!(resp.header("dpop-nonce").is_some(), "{id}");
+            }
+            // Implementation-defined: this server follows the strict verdict.
+            _ => {
+                let strict = case["python_strict_verdict"]["valid"].as_bool().unwrap();
+                assert_eq!(resp.status == 200, strict, "{id}: {:?}", resp.json_body());
+            }
+        }
+        let proof = case["proof"].as_str().unwrap();
+        assert!(
+            proof.len() < 20 || !description(&resp).contains(&proof[..20]),
+            "{id}: the proof is not echoed"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 50, "only {checked} vectors ran");
+}
+
+#[test]
+fn rfc9449_4_3_check_1_two_dpop_headers_are_refused() {
+    let h = harness();
+    let k1 = key("dpop_key_1");
+    let (a, b) = (h.proof(&k1, false), h.proof(&k1, false));
+    let auth = basic("m2m", M2M_SECRET);
+    let body = format!("grant_type=client_credentials&audience={}", enc(API));
+    // Two fields (as a native request can carry them) and one joined field (what
+    // workerd makes of two fields).
+    let two = h.token(
+        &body,
+        &[("authorization", &auth), ("dpop", &a), ("dpop", &b)],
+    );
+    assert_error(&two, 400, "invalid_dpop_proof", "more than one DPoP header");
+    let joined = h.token(
+        &body,
+        &[("authorization", &auth), ("dpop", &format!("{a}, {b}"))],
+    );
+    assert_error(
+        &joined,
+        400,
+        "invalid_dpop_proof",
+        "more than one DPoP header",
+    );
+}
+
+#[test]
+fn rfc9449_4_3_checks_8_9_11_htm_htu_iat_with_precise_descriptions() {
+    let h = harness();
+    let k1 = key("dpop_key_1");
+    let make = |htm: &str, htu: &str, iat: i64| {
+        k1.create_proof(&ProofOptions::new(htm, htu, iat), &mut rng())
+            .unwrap()
+    };
+    let cases = [
+        (make("GET", TOKEN_URL, NOW), "htm does not match"),
+        (
+            make("POST", "https://auth.example.com/oauth/par", NOW),
+            "htu does not match",
+        ),
+        (
+            make("POST", "https://other.example.com/oauth/token", NOW),
+            "htu does not match",
+        ),
+        (make("POST", TOKEN_URL, NOW - 61), "iat is too old"),
+        (make("POST", TOKEN_URL, NOW + 6), "iat is in the future"),
+    ];
+    for (proof, why) in &cases {
+        assert_error(&h.m2m(API, Some(proof)), 400, "invalid_dpop_proof", why);
+    }
+    // The edges of the default window (60 s back, 5 s ahead) pass; htu is compared after
+    // RFC 3986 normalisation.
+    assert_eq!(
+        h.m2m(API, Some(&make("POST", TOKEN_URL, NOW - 60))).status,
+        200
+    );
+    assert_eq!(
+        h.m2m(API, Some(&make("POST", TOKEN_URL, NOW + 5))).status,
+        200
+    );
+    let normalised = make("POST", "HTTPS://Auth.Example.COM:443/oauth/%74oken", NOW);
+    assert_eq!(h.m2m(API, Some(&normalised)).status, 200);
+}
+
+#[test]
+fn rfc9449_11_1_iat_window_is_configurable() {
+    let h = harness_with(Some("10"));
+    let k1 = key("dpop_key_1");
+    let old = k1
+        .create_proof(&ProofOptions::new("POST", TOKEN_URL, NOW - 11), &mut rng())
+        .unwrap();
+    assert_error(
+        &h.m2m(API, Some(&old)),
+        400,
+        "invalid_dpop_proof",
+        "iat is too old",
+    );
+    let fresh = k1
+        .create_proof(&ProofOptions::new("POST", TOKEN_URL, NOW - 10), &mut rng())
+        .unwrap();
+    assert_eq!(h.m2m(API, Some(&fresh)).status, 200);
+    let bad = Config::from_env(ISSUER, None, None, None);
+    assert!(bad.is_err());
+}
+
+#[test]
+fn rfc9449_11_1_jti_replay_is_invalid_dpop_proof_and_only_a_hash_is_stored() {
+    let h = harness();
+    let k1 = key("dpop_key_1");
+    let options = ProofOptions {
+        jti: Some("once-only-jti"),
+        ..ProofOptions::new("POST", TOKEN_URL, NOW)
+    };
+    let proof = k1.create_proof(&options, &mut rng()).unwrap();
+    assert_eq!(h.m2m(API, Some(&proof)).status, 200);
+    let kv_key = format!("jti:{}:{}", k1.thumbprint(), sha256_b64(b"once-only-jti"));
+    assert!(
+        h.app.store.ttl(&kv_key).unwrap() >= 60,
+        "kept at least KV's minimum TTL"
+    );
+    assert_eq!(h.app.store.count("jti:"), 1);
+    h.clock.advance(2);
+    assert_error(
+        &h.m2m(API, Some(&proof)),
+        400,
+        "invalid_dpop_proof",
+        "jti has already been used",
+    );
+    // The same jti from another key is another proof.
+    let k2 = key("dpop_key_2");
+    let other = k2.create_proof(&options, &mut rng()).unwrap();
+    assert_eq!(h.m2m(API, Some(&other)).status, 200);
+    // The vector: a jti already recorded within the window.
+    let v = dpop_vectors();
+    let case = v["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "replayed_jti")
+        .unwrap();
+    let h = harness();
+    let proof = case["proof"].as_str().unwrap();
+    assert_eq!(h.m2m(API, Some(proof)).status, 200);
+    assert_error(
+        &h.m2m(API, Some(proof)),
+        400,
+        "invalid_dpop_proof",
+        "jti has already been used",
+    );
+}
+
+#[test]
+fn rfc9449_4_3_hostile_proofs_alg_none_hs256_private_jwk() {
+    let v = dpop_vectors();
+    for (id, why) in [
+        ("alg_none", "alg is not allowed"),
+        ("alg_hs256_oct_jwk", "alg is not allowed"),
+        ("alg_hs256_ec_jwk_confusion", "alg is not allowed"),
+        ("jwk_contains_private_d", "must not contain a private key"),
+    ] {
+        let case = v["vectors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap();
+        let h = harness();
+        assert_error(
+            &h.m2m(API, Some(case["proof"].as_str().unwrap())),
+            400,
+            "invalid_dpop_proof",
+            why,
+        );
+    }
+}
+
+// ---------------------------------------------------------------- §8: nonces
+
+#[test]
+fn rfc9449_8_public_client_needs_a_nonce_then_round_trips() {
+    let h = harness();
+    let k1 = key("dpop_key_1");
+    let code = h.spa_code("spa", API, "");
+    let first = h.exchange("spa", &code, Some(&h.proof(&k1, false)));
+    assert_error(&first, 400, "use_dpop_nonce", "nonce is required");
+    let nonce = first.header("dpop-nonce").unwrap().to_owned();
+    assert_eq!(nonce, h.nonce());
+    // The code was not burnt: the retry with the nonce succeeds.
+    let options = ProofOptions {
+        nonce: Some(&nonce),
+        ..ProofOptions::new("POST", TOKEN_URL, h.now())
+    };
+    let retry = h.exchange(
+        "spa",
+        &code,
+        Some(&k1.create_proof(&options, &mut rng()).unwrap()),
+    );
+    assert_dpop_bound(&retry, &k1);
+    assert_eq!(retry.header("dpop-nonce"), Some(nonce.as_str()));
+}
+
+#[test]
+fn rfc9449_8_stale_or_wrong_nonce_gets_use_dpop_nonce_with_a_fresh_one() {
+    let h = harness();
+    let k1 = key("dpop_key_1");
+    let old = h.nonce();
+    let with = |nonce: &str, at: i64| {
+        let options = ProofOptions {
+            nonce: Some(nonce),
+            ..ProofOptions::new("POST", TOKEN_URL, at)
+        };
+        k1.create_proof(&options, &mut rng()).unwrap()
+    };
+    // The previous step's nonce is still accepted...
+    h.clock.advance(300);
+    let code = h.spa_code("spa", API, "");
+    assert_eq!(
+        h.exchange("spa", &code, Some(&with(&old, h.now()))).status,
+        200
+    );
+    // ...two steps later it is stale.
+    h.clock.advance(300);
+    let code = h.spa_code("spa", API, "");
+    let stale = h.exchange("spa", &code, Some(&with(&old, h.now())));
+    assert_error(&stale, 400, "use_dpop_nonce", "not the expected nonce");
+    assert_eq!(stale.header("dpop-nonce"), Some(h.nonce().as_str()));
+    assert_ne!(h.nonce(), old);
+    let wrong = h.exchange("spa", &code, Some(&with("made-up", h.now())));
+    assert_error(&wrong, 400, "use_dpop_nonce", "not the expected nonce");
+    // A confidential client need not send one, but one it sends is checked.
+    assert_error(
+        &h.m2m(API, Some(&with("made-up", h.now()))),
+        400,
+        "use_dpop_nonce",
+        "nonce",
+    );
+}
+
+#[test]
+fn rfc9449_8_nonce_requirement_is_configurable_per_client() {
+    let h = harness();
+    let k1 = key("dpop_key_1");
+    // A public client with dpop_nonce_required: false.
+    let code = h.spa_code("spa-lax", API, "");
+    assert_dpop_bound(
+        &h.exchange("spa-lax", &code, Some(&h.proof(&k1, false))),
+        &k1,
+    );
+    // A confidential client with dpop_nonce_required: true.
+    let auth = basic("m2m-nonce", M2M_SECRET);
+    let body = format!("grant_type=client_credentials&audience={}", enc(API));
+    let first = h.token(
+        &body,
+        &[("authorization", &auth), ("dpop", &h.proof(&k1, false))],
+    );
+    assert_error(&first, 400, "use_dpop_nonce", "nonce is required");
+    let ok = h.token(
+        &body,
+        &[("authorization", &auth), ("dpop", &h.proof(&k1, true))],
+    );
+    assert_dpop_bound(&ok, &k1);
+}
+
+#[test]
+fn rfc9449_8_vectors_nonce_missing_mismatch_and_not_a_string() {
+    // The vectors' server nonce is fixed; here the server's own nonce differs from it, so
+    // a proof carrying it is a mismatch and one without a nonce is missing.
+    let v = dpop_vectors();
+    for (id, error) in [
+        ("valid_nonce_matches", "use_dpop_nonce"),
+        ("nonce_required_but_missing", "use_dpop_nonce"),
+        ("nonce_mismatch", "use_dpop_nonce"),
+        ("nonce_not_string", "invalid_dpop_proof"),
+    ] {
+        let case = v["vectors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap();
+        let h = harness();
+        let auth = basic("m2m-nonce", M2M_SECRET);
+        let resp = h.token(
+            &format!("grant_type=client_credentials&audience={}", enc(API)),
+            &[
+                ("authorization", &auth),
+                ("dpop", case["proof"].as_str().unwrap()),
+            ],
+        );
+        assert_error(&resp, 400, error, "");
+        assert!(resp.header("dpop-nonce").is_some());
+    }
+}
+
+// ---------------------------------------------------------------- §10: dpop_jkt
+
+#[test]
+fn rfc9449_10_dpop_jkt_binds_the_code_to_the_key() {
+    let h = harness();
+    let (k1, k2) = (key("dpop_key_1"), key("dpop_key_2"));
+    let code = h.spa_code("spa", API, &format!("&dpop_jkt={}", k1.thumbprint()));
+    let none = h.exchange("spa", &code, None);
+    assert_error(&none, 400, "invalid_grant", "bound to a key (dpop_jkt)");
+    let other = h.exchange("spa", &code, Some(&h.proof(&k2, true)));
+    assert_error(&other, 400, "invalid_grant", "does not match dpop_jkt");
+    // Neither attempt burnt the code.
+    assert_dpop_bound(&h.exchange("spa", &code, Some(&h.proof(&k1, true))), &k1);
+}
+
+#[test]
+fn rfc9449_10_malformed_dpop_jkt_is_an_invalid_request_redirect() {
+    let h = harness();
+    let resp = h.send(&HttpRequest::new(
+        "GET",
+        &format!("/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}&dpop_jkt=short", enc(SPA_CB)),
+    ));
+    assert_eq!(resp.status, 302);
+    let location = resp.header("location").unwrap();
+    assert_eq!(
+        query_param(location, "error").as_deref(),
+        Some("invalid_request")
+    );
+}
+
+#[test]
+fn rfc9449_10_vector_dpop_jkt_mismatch_at_token_endpoint() {
+    let v = dpop_vectors();
+    let case = v["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "dpop_jkt_mismatch_at_token_endpoint")
+        .unwrap();
+    let h = harness();
+    let code = h.code(
+        "web",
+        WEB_CB,
+        &format!(
+            "&dpop_jkt={}",
+            case["verifier_overrides"]["code_dpop_jkt"]
+                .as_str()
+                .unwrap()
+        ),
+    );
+    let resp = h.web_exchange(&code, Some(case["proof"].as_str().unwrap()));
+    assert_error(
+        &resp,
+        400,
+        case["expected"]["error"].as_str().unwrap(),
+        "does not match dpop_jkt",
+    );
+}
+
+#[test]
+fn rfc9449_10_1_par_with_a_dpop_header_binds_the_code() {
+    let h = harness();
+    let (k1, k2) = (key("dpop_key_1"), key("dpop_key_2"));
+    let par_proof = |k: &DpopKey| {
+        k.create_proof(&ProofOptions::new("POST", PAR_URL, h.now()), &mut rng())
+            .unwrap()
+    };
+    let auth = basic("web", WEB_SECRET);
+    let body = format!(
+        "response_type=code&redirect_uri={}&scope=openid",
+        enc(WEB_CB)
+    );
+    // A mismatching dpop_jkt is refused.
+    let mismatch = h.post(
+        "/oauth/par",
+        &format!("{body}&dpop_jkt={}", k2.thumbprint()),
+        &[("authorization", &auth), ("dpop", &par_proof(&k1))],
+    );
+    assert_error(&mismatch, 400, "invalid_request", "dpop_jkt does not match");
+    // A proof for the token endpoint is not one for PAR.
+    let wrong_htu = h.post(
+        "/oauth/par",
+        &body,
+        &[("authorization", &auth), ("dpop", &h.proof(&k1, false))],
+    );
+    assert_error(&wrong_htu, 400, "invalid_dpop_proof", "htu does not match");
+    // The proof's key becomes dpop_jkt.
+    let pushed = h.post(
+        "/oauth/par",
+        &body,
+        &[("authorization", &auth), ("dpop", &par_proof(&k1))],
+    );
+    assert_eq!(pushed.status, 201, "{:?}", pushed.json_body());
+    assert!(pushed.header("dpop-nonce").is_some());
+    let request_uri = pushed.json_body()["request_uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = h.send(&HttpRequest::new(
+        "GET",
+        &format!("/authorize?client_id=web&request_uri={}", enc(&request_uri)),
+    ));
+    assert_eq!(page.status, 200);
+    let code = h.login(&page);
+    assert_error(
+        &h.web_exchange(&code, Some(&h.proof(&k2, false))),
+        400,
+        "invalid_grant",
+        "does not match dpop_jkt",
+    );
+    assert_dpop_bound(&h.web_exchange(&code, Some(&h.proof(&k1, false))), &k1);
+}
+
+// ---------------------------------------------------------------- §5: refresh tokens
+
+#[test]
+fn rfc9449_5_public_client_refresh_token_is_bound_to_the_key() {
+    let h = harness();
+    let (k1, k2) = (key("dpop_key_1"), key("dpop_key_2"));
+    let (_, rt) = h.spa_tokens(API);
+    let wrong = h.refresh("spa", &rt, Some(&h.proof(&k2, true)));
+    assert_error(
+        &wrong,
+        400,
+        "invalid_grant",
+        "does not match the key the refresh token is bound to",
+    );
+    let bearer = h.refresh("spa", &rt, None);
+    assert_error(
+        &bearer,
+        400,
+        "invalid_grant",
+        "refresh token is bound to a DPoP key",
+    );
+    // A key mismatch alone does not revoke the family: the right key still works...
+    let ok = h.refresh("spa", &rt, Some(&h.proof(&k1, true)));
+    assert_dpop_bound(&ok, &k1);
+    let rotated = ok.json_body()["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(h.app.store.count("family:"), 0);
+    // ...and the rotated token stays bound.
+    h.clock.advance(1);
+    assert_error(
+        &h.refresh("spa", &rotated, Some(&h.proof(&k2, true))),
+        400,
+        "invalid_grant",
+        "does not match",
+    );
+    assert_dpop_bound(&h.refresh("spa", &rotated, Some(&h.proof(&k1, true))), &k1);
+}
+
+#[test]
+fn rfc9449_5_vector_refresh_token_bound_to_other_key() {
+    let v = dpop_vectors();
+    let case = v["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "refresh_token_bound_to_other_key")
+        .unwrap();
+    let h = harness();
+    let record = json!({
+        "client_id": "spa-lax", "family_id": "fam-1", "sub": "user|alice", "email": "alice@example.com",
+        "name": "Alice", "scope": "offline_access read:items", "audience": API, "auth_time": NOW,
+        "expires_at": NOW + 3600, "jkt": case["verifier_overrides"]["refresh_token_jkt"],
+    });
+    put(
+        &h.app.store,
+        &format!("refresh:{}", sha256_b64(b"bound-rt")),
+        &record,
+    );
+    let resp = h.refresh("spa-lax", "bound-rt", Some(case["proof"].as_str().unwrap()));
+    assert_error(
+        &resp,
+        400,
+        case["expected"]["error"].as_str().unwrap(),
+        "does not match",
+    );
+    assert_eq!(
+        h.app.store.count("family:"),
+        0,
+        "not revoked for a key mismatch"
+    );
+}
+
+#[test]
+fn rfc9449_5_confidential_client_refresh_token_is_bound_to_the_client_not_the_key() {
+    let h = harness();
+    let (k1, k2) = (key("dpop_key_1"), key("dpop_key_2"));
+    let code = h.code(
+        "web",
+        WEB_CB,
+        &format!("&scope=openid%20offline_access&audience={}", enc(API)),
+    );
+    let first = h.web_exchange(&code, Some(&h.proof(&k1, false)));
+    assert_dpop_bound(&first, &k1);
+    let rt = first.json_body()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other_key = h.web_refresh(&rt, Some(&h.proof(&k2, false)));
+    assert_dpop_bound(&other_key, &k2);
+    let rt = other_key.json_body()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    h.clock.advance(1);
+    let bearer = h.web_refresh(&rt, None);
+    assert_eq!(bearer.status, 200, "{:?}", bearer.json_body());
+    assert_eq!(bearer.json_body()["token_type"], "Bearer");
+}
+
+#[test]
+fn rfc9449_5_unbound_public_refresh_token_becomes_bound_when_used_with_a_proof() {
+    let h = harness();
+    let k1 = key("dpop_key_1");
+    let code = h.spa_code("spa", API, "");
+    let rt = h.exchange("spa", &code, None).json_body()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bound = h.refresh("spa", &rt, Some(&h.proof(&k1, true)));
+    assert_dpop_bound(&bound, &k1);
+    let rt = bound.json_body()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_error(
+        &h.refresh("spa", &rt, None),
+        400,
+        "invalid_grant",
+        "bound to a DPoP key",
+    );
+}
+
+// ---------------------------------------------------------------- per-API policy
+
+#[test]
+fn api_dpop_required_refuses_bearer_requests_with_invalid_dpop_proof() {
+    let h = harness();
+    let k1 = key("dpop_key_1");
+    assert_error(
+        &h.m2m(STRICT_API, None),
+        400,
+        "invalid_dpop_proof",
+        "DPoP proof is required for this API",
+    );
+    assert_dpop_bound(&h.m2m(STRICT_API, Some(&h.proof(&k1, false))), &k1);
+    // Code flow: refused without a proof, before the code is burnt.
+    let code = h.spa_code("spa", STRICT_API, "");
+    assert_error(
+        &h.exchange("spa", &code, None),
+        400,
+        "invalid_dpop_proof",
+        "required for this API",
+    );
+    let ok = h.exchange("spa", &code, Some(&h.proof(&k1, true)));
+    assert_dpop_bound(&ok, &k1);
+    // The optional API still takes Bearer requests.
+    assert_eq!(h.m2m(API, None).status, 200);
+}
+
+// ---------------------------------------------------------------- §7: /userinfo
+
+#[test]
+fn rfc9449_7_1_userinfo_with_a_dpop_bound_token() {
+    let h = harness();
+    let (k1, k2) = (key("dpop_key_1"), key("dpop_key_2"));
+    let (at, _) = h.spa_tokens(API);
+    let scheme = format!("DPoP {at}");
+    let rs_proof = |k: &DpopKey, htm: &str, htu: &str, token: Option<&str>| {
+        let options = ProofOptions {
+            access_token: token,
+            ..ProofOptions::new(htm, htu, h.now())
+        };
+        k.create_proof(&options, &mut rng()).unwrap()
+    };
+    let ok = h.userinfo(
+        "GET",
+        &scheme,
+        Some(&rs_proof(&k1, "GET", USERINFO_URL, Some(&at))),
+    );
+    assert_eq!(ok.status, 200, "{:?}", ok.json_body());
+    assert_eq!(ok.json_body()["sub"], "user|alice");
+    let post = h.userinfo(
+        "POST",
+        &scheme,
+        Some(&rs_proof(&k1, "POST", USERINFO_URL, Some(&at))),
+    );
+    assert_eq!(post.status, 200);
+
+    let challenge = |resp: &HttpResponse| resp.header("www-authenticate").unwrap_or("").to_owned();
+    let refused = |resp: &HttpResponse, error: &str, why: &str| {
+        assert_eq!(resp.status, 401, "{:?}", resp.json_body());
+        assert_eq!(error_of(resp), error);
+        let c = challenge(resp);
+        assert!(c.starts_with("DPoP "), "{c}");
+        assert!(c.contains(&format!("error=\"{error}\"")), "{c}");
+        assert!(c.contains("algs=\"ES256\""), "{c}");
+        assert!(
+            description(resp).contains(why),
+            "{:?} lacks {why}",
+            description(resp)
+        );
+        assert_eq!(resp.header("cache-control"), Some("no-store"));
+    };
+    refused(
+        &h.userinfo(
+            "POST",
+            &scheme,
+            Some(&rs_proof(&k1, "GET", USERINFO_URL, Some(&at))),
+        ),
+        "invalid_dpop_proof",
+        "htm",
+    );
+    refused(
+        &h.userinfo(
+            "GET",
+            &scheme,
+            Some(&rs_proof(&k1, "GET", TOKEN_URL, Some(&at))),
+        ),
+        "invalid_dpop_proof",
+        "htu",
+    );
+    refused(
+        &h.userinfo(
+            "GET",
+            &scheme,
+            Some(&rs_proof(&k1, "GET", USERINFO_URL, None)),
+        ),
+        "invalid_dpop_proof",
+        "ath is required",
+    );
+    refused(
+        &h.userinfo(
+            "GET",
+            &scheme,
+            Some(&rs_proof(&k1, "GET", USERINFO_URL, Some("another-token"))),
+        ),
+        "invalid_dpop_proof",
+        "ath does not match",
+    );
+    refused(
+        &h.userinfo(
+            "GET",
+            &scheme,
+            Some(&rs_proof(&k2, "GET", USERINFO_URL, Some(&at))),
+        ),
+        "invalid_token",
+        "key does not match",
+    );
+    refused(
+        &h.userinfo("GET", &scheme, None),
+        "invalid_dpop_proof",
+        "proof is required",
+    );
+    let old = {
+        let options = ProofOptions {
+            access_token: Some(&at),
+            ..ProofOptions::new("GET", USERINFO_URL, h.now() - 120)
+        };
+        k1.create_proof(&options, &mut rng()).unwrap()
+    };
+    refused(
+        &h.userinfo("GET", &scheme, Some(&old)),
+        "invalid_dpop_proof",
+        "iat is too old",
+    );
+    let once = rs_proof(&k1, "GET", USERINFO_URL, Some(&at));
+    assert_eq!(h.userinfo("GET", &scheme, Some(&once)).status, 200);
+    refused(
+        &h.userinfo("GET", &scheme, Some(&once)),
+        "invalid_dpop_proof",
+        "jti has already been used",
+    );
+
+    // §7.2: the bound token presented as a Bearer token.
+    let bearer = h.userinfo("GET", &format!("Bearer {at}"), None);
+    refused(&bearer, "invalid_token", "DPoP-bound");
+    // A Bearer token presented with the DPoP scheme.
+    let code = h.spa_code("spa", API, "");
+    let plain = h.exchange("spa", &code, None).json_body()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let unbound = h.userinfo(
+        "GET",
+        &format!("DPoP {plain}"),
+        Some(&rs_proof(&k1, "GET", USERINFO_URL, Some(&plain))),
+    );
+    refused(&unbound, "invalid_token", "not DPoP-bound");
+    assert_eq!(
+        h.userinfo("GET", &format!("Bearer {plain}"), None).status,
+        200
+    );
+}
+
+#[test]
+fn rfc9449_7_1_userinfo_without_credentials_offers_both_schemes() {
+    let h = harness();
+    let resp = h.send(&HttpRequest::new("GET", "/userinfo"));
+    assert_eq!(resp.status, 401);
+    let challenges: Vec<&str> = resp
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("www-authenticate"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert!(challenges[0].starts_with("Bearer realm="));
+    assert!(challenges[1].starts_with("DPoP ") && challenges[1].contains("algs=\"ES256\""));
+}
+
+// ---------------------------------------------------------------- CORS, discovery
+
+#[test]
+fn rfc9449_7_1_8_cors_exposes_dpop_nonce_and_allows_the_dpop_header() {
+    let h = harness();
+    let k1 = key("dpop_key_1");
+    let pre = h.send(
+        &HttpRequest::new("OPTIONS", "/oauth/token").with_header("origin", "https://spa.example"),
+    );
+    assert!(
+        pre.header("access-control-allow-headers")
+            .unwrap()
+            .contains("DPoP")
+    );
+    let code = h.spa_code("spa", API, "");
+    let body = format!(
+        "grant_type=authorization_code&client_id=spa&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
+        enc(SPA_CB)
+    );
+    let resp = h.token(
+        &body,
+        &[
+            ("origin", "https://spa.example"),
+            ("dpop", &h.proof(&k1, false)),
+        ],
+    );
+    assert_eq!(error_of(&resp), "use_dpop_nonce");
+    let exposed = resp.header("access-control-expose-headers").unwrap();
+    assert!(exposed.contains("DPoP-Nonce") && exposed.contains("WWW-Authenticate"));
+    let ui = h.send(&HttpRequest::new("OPTIONS", "/userinfo"));
+    assert!(
+        ui.header("access-control-allow-headers")
+            .unwrap()
+            .contains("DPoP")
+    );
+}
+
+#[test]
+fn rfc9449_5_1_discovery_lists_dpop_signing_algs() {
+    let h = harness();
+    let m = h
+        .send(&HttpRequest::new(
+            "GET",
+            "/.well-known/openid-configuration",
+        ))
+        .json_body();
+    assert_eq!(m["dpop_signing_alg_values_supported"], json!(["ES256"]));
+}
