@@ -121,10 +121,8 @@ impl SigningKey {
     /// Signs `claims` as a compact JWS with header `{"alg":"ES256","typ":typ,"kid":kid}`.
     #[must_use]
     pub fn sign(&self, typ: &str, claims: &Value) -> String {
-        let mut header = Map::new();
-        header.insert("alg".into(), json!("ES256"));
-        header.insert("typ".into(), json!(typ));
-        header.insert("kid".into(), json!(self.kid));
+        // Members in lexicographic order (serde_json's map is sorted), no whitespace.
+        let header = json!({"alg": "ES256", "kid": self.kid, "typ": typ}).to_string();
         // Signing our own JSON with a valid key cannot fail (RFC 6979, no RNG).
         jws::sign_es256(
             &header,
@@ -176,9 +174,15 @@ impl DecodedJwt {
             _ => JwtError::Malformed,
         })?;
         let claims = decoded.claims().map_err(|_| JwtError::Malformed)?;
+        // The core checked the JSON strictly (no duplicate members at any depth); the
+        // worker keeps its records as serde_json values.
+        let to_map = |object: &edge_oauth::json::Object| {
+            serde_json::from_str::<Map<String, Value>>(&object.to_json())
+                .map_err(|_| JwtError::Malformed)
+        };
         Ok(Self {
-            header: decoded.header().clone(),
-            claims,
+            header: to_map(decoded.header())?,
+            claims: to_map(&claims)?,
             signing_input: decoded.signing_input().to_owned(),
             signature: decoded.signature().to_vec(),
         })
@@ -256,7 +260,7 @@ pub fn es256_key_from_jwk(jwk: &Value) -> Result<VerifyingKey, JwtError> {
             material.insert(name.into(), v.clone());
         }
     }
-    EcPublicJwk::from_json_value(&Value::Object(material))
+    EcPublicJwk::parse(&Value::Object(material).to_string())
         .map(|k| *k.verifying_key())
         .map_err(|_| JwtError::Key)
 }
