@@ -62,12 +62,12 @@
 use alloc::string::{String, ToString};
 
 use rand_core::CryptoRng;
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::base64url;
 use crate::error::{Error, Result};
+use crate::json::{Object, ObjectWriter, Value};
 use crate::jwk::{EcPrivateJwk, EcPublicJwk};
 use crate::jws::{self, Algorithm, JsonProblem, SigningInput, parse_object};
 
@@ -353,33 +353,41 @@ pub fn proof_signing_input<R: CryptoRng + ?Sized>(
         }
     };
 
-    let mut header = Map::new();
-    header.insert("alg".into(), Value::from(Algorithm::Es256.as_str()));
-    header.insert("jwk".into(), public.to_json_value());
-    header.insert("typ".into(), Value::from(TYP));
+    if let Some(nonce) = options.nonce
+        && (nonce.is_empty() || !nonce.bytes().all(is_nqchar))
+    {
+        return Err(Error::ArgumentInvalid(
+            "nonce must be 1*NQCHAR (printable ASCII without \" and \\)",
+        ));
+    }
+    if options.access_token == Some("") {
+        return Err(Error::ArgumentInvalid("access_token must not be empty"));
+    }
 
-    let mut claims = Map::new();
-    claims.insert("htm".into(), Value::from(options.htm));
-    claims.insert("htu".into(), Value::from(htu));
-    claims.insert("iat".into(), Value::from(options.iat));
-    claims.insert("jti".into(), Value::from(jti));
-    if let Some(nonce) = options.nonce {
-        if nonce.is_empty() || !nonce.bytes().all(is_nqchar) {
-            return Err(Error::ArgumentInvalid(
-                "nonce must be 1*NQCHAR (printable ASCII without \" and \\)",
-            ));
-        }
-        claims.insert("nonce".into(), Value::from(nonce));
-    }
+    // Members in lexicographic order, as before (a BTreeMap used to write them).
+    let header = ObjectWriter::new()
+        .string("alg", Algorithm::Es256.as_str())
+        .raw("jwk", &public.to_json())
+        .string("typ", TYP)
+        .finish();
+
+    let mut claims = ObjectWriter::new();
     if let Some(token) = options.access_token {
-        if token.is_empty() {
-            return Err(Error::ArgumentInvalid("access_token must not be empty"));
-        }
-        claims.insert("ath".into(), Value::from(ath(token)));
+        claims = claims.string("ath", &ath(token));
     }
-    let payload = serde_json::to_vec(&claims)
-        .map_err(|_| Error::JsonInvalid("the claims could not be serialized"))?;
-    SigningInput::new(&header, &payload)
+    claims = claims
+        .string("htm", options.htm)
+        .string("htu", &htu)
+        .int("iat", options.iat)
+        .string("jti", &jti);
+    if let Some(nonce) = options.nonce {
+        claims = claims.string("nonce", nonce);
+    }
+    Ok(SigningInput::from_parts(
+        Algorithm::Es256,
+        &header,
+        claims.finish().as_bytes(),
+    ))
 }
 
 /// The `ath` claim for an access token: `BASE64URL(SHA-256(ASCII(token)))` (RFC 9449
@@ -791,7 +799,7 @@ fn map_jwk_error(e: Error) -> Error {
 
 /// Reads a required, non-empty string claim.
 fn string_claim<'c>(
-    claims: &'c Map<String, Value>,
+    claims: &'c Object,
     name: &str,
     missing: &'static str,
     mistyped: &'static str,
@@ -803,25 +811,9 @@ fn string_claim<'c>(
     }
 }
 
-/// A NumericDate (RFC 7519 §2): an integer or a finite non-integer, rounded down.
+/// A NumericDate (RFC 7519 §2): any JSON number, rounded down exactly (saturating).
 fn numeric_date(value: &Value) -> Option<i64> {
-    let n = value.as_number()?;
-    if let Some(i) = n.as_i64() {
-        return Some(i);
-    }
-    if n.as_u64().is_some() {
-        return Some(i64::MAX);
-    }
-    // `as` saturates; `as_f64` of a parsed JSON number is always finite.
-    n.as_f64()
-        .filter(|f| f.is_finite())
-        .map(|f| floor_f64(f) as i64)
-}
-
-/// `f64::floor` needs std; this is enough for a NumericDate.
-fn floor_f64(f: f64) -> f64 {
-    let t = f as i64 as f64; // truncates toward zero, saturating
-    if t > f { t - 1.0 } else { t }
+    value.as_number()?.floor_i64()
 }
 
 fn ct_str_eq(a: &str, b: &str) -> bool {
@@ -1010,11 +1002,12 @@ mod tests {
 
     #[test]
     fn floor_of_numeric_dates() {
-        assert_eq!(floor_f64(1.5), 1.0);
-        assert_eq!(floor_f64(-1.5), -2.0);
-        assert_eq!(floor_f64(-2.0), -2.0);
-        assert_eq!(numeric_date(&serde_json::json!(1.9)), Some(1));
-        assert_eq!(numeric_date(&serde_json::json!(u64::MAX)), Some(i64::MAX));
-        assert_eq!(numeric_date(&serde_json::json!("1")), None);
+        let date = |text: &str| numeric_date(&crate::json::parse(text.as_bytes()).unwrap());
+        assert_eq!(date("1.5"), Some(1));
+        assert_eq!(date("-1.5"), Some(-2));
+        assert_eq!(date("-2.0"), Some(-2));
+        assert_eq!(date("1.9"), Some(1));
+        assert_eq!(date("18446744073709551615"), Some(i64::MAX));
+        assert_eq!(date("\"1\""), None);
     }
 }

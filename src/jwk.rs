@@ -19,18 +19,18 @@
 //! assert_eq!(jwk.thumbprint(), "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
 //! ```
 
-use alloc::{format, string::String};
+use alloc::string::String;
 use core::fmt;
 
 use p256::ecdsa::{SigningKey, VerifyingKey};
 use p256::elliptic_curve::point::AffineCoordinates;
 use rand_core::CryptoRng;
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::base64url;
 use crate::error::{Error, Result};
+use crate::json::{Object, ObjectWriter, Value};
 use crate::jws::{JsonProblem, parse_object};
 
 /// Members that make a JWK private (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2).
@@ -38,7 +38,7 @@ const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
 
 /// A parsed JWK whose private member strings are zeroized on drop (best effort: the
 /// caller still owns the JSON text).
-struct ScrubbedJwk(Map<String, Value>);
+struct ScrubbedJwk(Object);
 
 impl Drop for ScrubbedJwk {
     fn drop(&mut self) {
@@ -51,8 +51,8 @@ impl Drop for ScrubbedJwk {
 }
 
 impl core::ops::Deref for ScrubbedJwk {
-    type Target = Map<String, Value>;
-    fn deref(&self) -> &Map<String, Value> {
+    type Target = Object;
+    fn deref(&self) -> &Object {
         &self.0
     }
 }
@@ -68,11 +68,7 @@ fn parse_jwk_object(json: &str) -> Result<ScrubbedJwk> {
 }
 
 /// Reads a member that must be a string if present.
-fn opt_str<'a>(
-    jwk: &'a Map<String, Value>,
-    name: &str,
-    msg: &'static str,
-) -> Result<Option<&'a str>> {
+fn opt_str<'a>(jwk: &'a Object, name: &str, msg: &'static str) -> Result<Option<&'a str>> {
     match jwk.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -81,12 +77,12 @@ fn opt_str<'a>(
 }
 
 /// Reads a required string member.
-fn req_str<'a>(jwk: &'a Map<String, Value>, name: &str, msg: &'static str) -> Result<&'a str> {
+fn req_str<'a>(jwk: &'a Object, name: &str, msg: &'static str) -> Result<&'a str> {
     opt_str(jwk, name, msg)?.ok_or(Error::JwkInvalid(msg))
 }
 
 /// Checks `kty` = `EC` and `crv` = `P-256`, and the optional `alg` / `use` members.
-fn check_p256_header(jwk: &Map<String, Value>) -> Result<()> {
+fn check_p256_header(jwk: &Object) -> Result<()> {
     match req_str(jwk, "kty", "kty must be a string")? {
         "EC" => {}
         _ => return Err(Error::JwkUnsupported("kty must be EC")),
@@ -104,7 +100,7 @@ fn check_p256_header(jwk: &Map<String, Value>) -> Result<()> {
     Ok(())
 }
 
-fn coordinate(jwk: &Map<String, Value>, name: &str) -> Result<[u8; 32]> {
+fn coordinate(jwk: &Object, name: &str) -> Result<[u8; 32]> {
     let (type_msg, len_msg) = if name == "x" {
         (
             "x must be a string",
@@ -174,11 +170,11 @@ impl EcPublicJwk {
     ///
     /// ```
     /// use edge_oauth::jwk::EcPublicJwk;
-    /// let v = serde_json::json!({"kty":"EC","crv":"P-256",
+    /// let v = edge_oauth::json::parse(br#"{"kty":"EC","crv":"P-256",
     ///     "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-    ///     "y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"});
+    ///     "y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#).unwrap();
     /// assert!(EcPublicJwk::from_json_value(&v).is_ok());
-    /// assert!(EcPublicJwk::from_json_value(&serde_json::json!("k")).is_err());
+    /// assert!(EcPublicJwk::from_json_value(&"k".into()).is_err());
     /// ```
     pub fn from_json_value(value: &Value) -> Result<Self> {
         match value {
@@ -187,8 +183,8 @@ impl EcPublicJwk {
         }
     }
 
-    fn from_map(jwk: &Map<String, Value>) -> Result<Self> {
-        if PRIVATE_MEMBERS.iter().any(|m| jwk.contains_key(*m)) {
+    fn from_map(jwk: &Object) -> Result<Self> {
+        if PRIVATE_MEMBERS.iter().any(|m| jwk.contains_key(m)) {
             return Err(Error::JwkPrivateMember);
         }
         check_p256_header(jwk)?;
@@ -247,11 +243,12 @@ impl EcPublicJwk {
     /// ```
     #[must_use]
     pub fn to_json(&self) -> String {
-        format!(
-            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
-            base64url::encode(&self.x),
-            base64url::encode(&self.y)
-        )
+        ObjectWriter::new()
+            .string("crv", "P-256")
+            .string("kty", "EC")
+            .string("x", &base64url::encode(&self.x))
+            .string("y", &base64url::encode(&self.y))
+            .finish()
     }
 
     /// The same members as [`to_json`](Self::to_json), as a JSON value (to embed in a
@@ -264,12 +261,12 @@ impl EcPublicJwk {
     /// ```
     #[must_use]
     pub fn to_json_value(&self) -> Value {
-        let mut map = Map::new();
-        map.insert("crv".into(), Value::from("P-256"));
-        map.insert("kty".into(), Value::from("EC"));
-        map.insert("x".into(), Value::from(base64url::encode(&self.x)));
-        map.insert("y".into(), Value::from(base64url::encode(&self.y)));
-        Value::Object(map)
+        let mut object = Object::new();
+        object.insert("crv", "P-256".into());
+        object.insert("kty", "EC".into());
+        object.insert("x", base64url::encode(&self.x).into());
+        object.insert("y", base64url::encode(&self.y).into());
+        Value::Object(object)
     }
 
     /// The RFC 7638 SHA-256 thumbprint, base64url (the DPoP `jkt`, RFC 9449 §6.1).
@@ -390,7 +387,7 @@ impl EcPrivateJwk {
         let jwk = parse_jwk_object(json)?;
         if ["p", "q", "dp", "dq", "qi", "oth", "k"]
             .iter()
-            .any(|m| jwk.contains_key(*m))
+            .any(|m| jwk.contains_key(m))
         {
             return Err(Error::JwkInvalid(
                 "an EC key has no p, q, dp, dq, qi, oth or k",
@@ -537,14 +534,23 @@ pub fn thumbprint(jwk_json: &str) -> Result<String> {
                 let y = coordinate(&jwk, "y")?;
                 EcPublicJwk::from_coordinates(&x, &y)?;
             }
-            format!(r#"{{"crv":"{crv}","kty":"EC","x":"{x}","y":"{y}"}}"#)
+            ObjectWriter::new()
+                .string("crv", crv)
+                .string("kty", "EC")
+                .string("x", x)
+                .string("y", y)
+                .finish()
         }
         "RSA" => {
             let e = req_str(&jwk, "e", "e must be a string")?;
             let n = req_str(&jwk, "n", "n must be a string")?;
             check_unsigned(e, "e must be base64url without leading zero octets")?;
             check_unsigned(n, "n must be base64url without leading zero octets")?;
-            format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#)
+            ObjectWriter::new()
+                .string("e", e)
+                .string("kty", "RSA")
+                .string("n", n)
+                .finish()
         }
         "OKP" => {
             let crv = req_str(&jwk, "crv", "crv must be a string")?;
@@ -561,7 +567,11 @@ pub fn thumbprint(jwk_json: &str) -> Result<String> {
                 }
             };
             check_b64_len(x, len, "x must be a full-length base64url key")?;
-            format!(r#"{{"crv":"{crv}","kty":"OKP","x":"{x}"}}"#)
+            ObjectWriter::new()
+                .string("crv", crv)
+                .string("kty", "OKP")
+                .string("x", x)
+                .finish()
         }
         _ => return Err(Error::JwkUnsupported("kty must be EC, RSA or OKP")),
     };

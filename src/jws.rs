@@ -13,6 +13,7 @@
 //!   deterministic RFC 6979 nonces, so signing needs no RNG.
 //!
 //! ```
+//! use edge_oauth::json::ObjectWriter;
 //! use edge_oauth::jwk::EcPrivateJwk;
 //! use edge_oauth::jws::{self, Algorithm, SigningInput};
 //!
@@ -21,9 +22,7 @@
 //!     "y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
 //!     "d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}"#).unwrap();
 //!
-//! let mut header = serde_json::Map::new();
-//! header.insert("alg".into(), "ES256".into());
-//! header.insert("typ".into(), "JWT".into());
+//! let header = ObjectWriter::new().string("alg", "ES256").string("typ", "JWT").finish();
 //! let jwt = SigningInput::new(&header, br#"{"sub":"alice"}"#)
 //!     .unwrap()
 //!     .sign_es256(key.signing_key())
@@ -40,12 +39,11 @@ use core::fmt;
 
 use p256::ecdsa::signature::{Signer, Verifier};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Number, Value};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use crate::base64url;
 use crate::error::{Error, Result};
+use crate::json::{self, Object, Value};
 use crate::jwk::EcPublicJwk;
 
 // ----- algorithms -----------------------------------------------------------------------
@@ -181,7 +179,7 @@ impl fmt::Display for Algorithm {
 /// Why a document was refused by [`parse_object`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum JsonProblem {
-    /// Not UTF-8 JSON at all.
+    /// Not UTF-8 JSON at all (or nested too deeply).
     Syntax,
     /// An object (at any depth) repeats a member name.
     Duplicate,
@@ -189,96 +187,20 @@ pub(crate) enum JsonProblem {
     NotObject,
 }
 
-/// A `serde_json::Value` whose objects, at every depth, refuse repeated member names
-/// (RFC 7515 §4 and RFC 7519 §4 allow a parser to reject them; we do, so that no two
-/// parsers can disagree on which value counts).
-struct StrictValue(Value);
-
-const DUPLICATE: &str = "duplicate member";
-
-impl<'de> Deserialize<'de> for StrictValue {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> core::result::Result<Self, D::Error> {
-        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
-    }
-}
-
-struct StrictVisitor;
-
-impl<'de> Visitor<'de> for StrictVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> core::result::Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> core::result::Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> core::result::Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> core::result::Result<Value, E> {
-        Number::from_f64(v)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom("non-finite number"))
-    }
-
-    fn visit_str<E>(self, v: &str) -> core::result::Result<Value, E> {
-        Ok(Value::String(String::from(v)))
-    }
-
-    fn visit_string<E>(self, v: String) -> core::result::Result<Value, E> {
-        Ok(Value::String(v))
-    }
-
-    fn visit_unit<E>(self) -> core::result::Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_none<E>(self) -> core::result::Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> core::result::Result<Value, A::Error> {
-        let mut out = Vec::new();
-        while let Some(StrictValue(v)) = seq.next_element()? {
-            out.push(v);
-        }
-        Ok(Value::Array(out))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> core::result::Result<Value, A::Error> {
-        let mut out = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let StrictValue(value) = map.next_value()?;
-            if out.contains_key(&key) {
-                return Err(de::Error::custom(DUPLICATE));
-            }
-            out.insert(key, value);
-        }
-        Ok(Value::Object(out))
-    }
-}
-
 /// Parses UTF-8 JSON whose top level must be an object, rejecting duplicate member names
-/// at any depth.
-pub(crate) fn parse_object(bytes: &[u8]) -> core::result::Result<Map<String, Value>, JsonProblem> {
-    match serde_json::from_slice::<StrictValue>(bytes) {
-        Ok(StrictValue(Value::Object(map))) => Ok(map),
+/// at any depth (RFC 7515 §4 and RFC 7519 §4 allow a parser to reject them; we do, so
+/// that no two parsers can disagree on which value counts).
+pub(crate) fn parse_object(bytes: &[u8]) -> core::result::Result<Object, JsonProblem> {
+    match json::parse(bytes) {
+        Ok(Value::Object(object)) => Ok(object),
         Ok(_) => Err(JsonProblem::NotObject),
-        Err(e) if e.classify() == serde_json::error::Category::Data => Err(JsonProblem::Duplicate),
+        Err(e) if e.is_duplicate() => Err(JsonProblem::Duplicate),
         Err(_) => Err(JsonProblem::Syntax),
     }
 }
 
 /// Parses a JSON object strictly: UTF-8, RFC 8259 syntax, and no member name repeated at
-/// any depth (serde_json alone silently keeps the last one).
+/// any depth (see [`crate::json`]).
 ///
 /// # Errors
 ///
@@ -293,11 +215,11 @@ pub(crate) fn parse_object(bytes: &[u8]) -> core::result::Result<Map<String, Val
 /// assert_eq!(err.to_string(), "invalid JSON: duplicate member");
 /// assert!(parse_json_object(b"[1]").is_err());
 /// ```
-pub fn parse_json_object(bytes: &[u8]) -> Result<Map<String, Value>> {
+pub fn parse_json_object(bytes: &[u8]) -> Result<Object> {
     parse_object(bytes).map_err(|p| {
         Error::JsonInvalid(match p {
             JsonProblem::Syntax => "not valid UTF-8 JSON",
-            JsonProblem::Duplicate => DUPLICATE,
+            JsonProblem::Duplicate => "duplicate member",
             JsonProblem::NotObject => "not a JSON object",
         })
     })
@@ -321,7 +243,7 @@ pub fn parse_json_object(bytes: &[u8]) -> Result<Map<String, Value>> {
 /// ```
 #[derive(Debug, Clone)]
 pub struct DecodedJws<'a> {
-    header: Map<String, Value>,
+    header: Object,
     alg: Algorithm,
     payload: Vec<u8>,
     signing_input: &'a str,
@@ -425,7 +347,7 @@ impl<'a> DecodedJws<'a> {
     /// assert_eq!(d.header()["kid"], "k1");
     /// ```
     #[must_use]
-    pub fn header(&self) -> &Map<String, Value> {
+    pub fn header(&self) -> &Object {
         &self.header
     }
 
@@ -513,7 +435,7 @@ impl<'a> DecodedJws<'a> {
     /// let d = decode("eyJhbGciOiJFUzI1NiJ9.eyJhIjoxfQ.AA", &[Algorithm::Es256]).unwrap();
     /// assert_eq!(d.claims().unwrap()["a"], 1);
     /// ```
-    pub fn claims(&self) -> Result<Map<String, Value>> {
+    pub fn claims(&self) -> Result<Object> {
         parse_object(&self.payload).map_err(|p| {
             Error::JwsMalformed(match p {
                 JsonProblem::Duplicate => "the payload repeats a member",
@@ -618,9 +540,7 @@ pub fn sign_es256_raw(message: &[u8], key: &SigningKey) -> Result<[u8; 64]> {
 /// #   "y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
 /// #   "d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}"#).unwrap();
 ///
-/// let mut header = serde_json::Map::new();
-/// header.insert("alg".into(), "ES256".into());
-/// let input = SigningInput::new(&header, b"{}").unwrap();
+/// let input = SigningInput::new(r#"{"alg":"ES256"}"#, b"{}").unwrap();
 /// assert_eq!(input.as_str(), "eyJhbGciOiJFUzI1NiJ9.e30");
 ///
 /// // Pretend another backend (e.g. WebCrypto) made the signature:
@@ -635,31 +555,46 @@ pub struct SigningInput {
 }
 
 impl SigningInput {
-    /// Serializes `header` (compact JSON) and encodes it with `payload`.
+    /// Encodes the protected header `header_json` (JSON text, used byte for byte: write it
+    /// compactly, e.g. with [`json::ObjectWriter`]) with `payload`. The header is parsed
+    /// strictly to check its `alg`.
     ///
     /// # Errors
     ///
-    /// [`Error::JwsHeaderInvalid`] if `alg` is missing or not a string, and
-    /// [`Error::JwsAlgNotAllowed`] if it is `none` or unknown.
+    /// [`Error::JwsHeaderInvalid`] if the header is not a JSON object, repeats a member,
+    /// or has no string `alg`, and [`Error::JwsAlgNotAllowed`] if `alg` is `none` or
+    /// unknown.
     ///
     /// ```
     /// use edge_oauth::jws::SigningInput;
-    /// let mut header = serde_json::Map::new();
-    /// header.insert("alg".into(), "none".into());
-    /// assert_eq!(SigningInput::new(&header, b"").unwrap_err().code(), "JWS_ALG_NOT_ALLOWED");
+    /// assert_eq!(SigningInput::new(r#"{"alg":"none"}"#, b"").unwrap_err().code(), "JWS_ALG_NOT_ALLOWED");
+    /// assert_eq!(SigningInput::new(r#"{"alg":1}"#, b"").unwrap_err().code(), "JWS_HEADER_INVALID");
+    /// assert_eq!(
+    ///     SigningInput::new(r#"{"alg":"ES256","alg":"ES256"}"#, b"").unwrap_err().code(),
+    ///     "JWS_HEADER_INVALID"
+    /// );
     /// ```
-    pub fn new(header: &Map<String, Value>, payload: &[u8]) -> Result<Self> {
+    pub fn new(header_json: &str, payload: &[u8]) -> Result<Self> {
+        let header = parse_object(header_json.as_bytes()).map_err(|p| match p {
+            JsonProblem::Duplicate => Error::JwsHeaderInvalid("the header repeats a member"),
+            JsonProblem::Syntax | JsonProblem::NotObject => {
+                Error::JwsHeaderInvalid("the header is not a JSON object")
+            }
+        })?;
         let alg = match header.get("alg") {
             Some(Value::String(name)) => Algorithm::parse(name)?,
             Some(_) => return Err(Error::JwsHeaderInvalid("alg must be a string")),
             None => return Err(Error::JwsHeaderInvalid("alg is missing")),
         };
-        let header_json = serde_json::to_vec(header)
-            .map_err(|_| Error::JsonInvalid("the header could not be serialized"))?;
-        let mut text = base64url::encode(&header_json);
+        Ok(Self::from_parts(alg, header_json, payload))
+    }
+
+    /// The signing input for a header the caller built itself with this `alg`.
+    pub(crate) fn from_parts(alg: Algorithm, header_json: &str, payload: &[u8]) -> Self {
+        let mut text = base64url::encode(header_json.as_bytes());
         text.push('.');
         text.push_str(&base64url::encode(payload));
-        Ok(SigningInput { text, alg })
+        SigningInput { text, alg }
     }
 
     /// The ASCII signing input `BASE64URL(header) '.' BASE64URL(payload)`: the exact
@@ -667,8 +602,7 @@ impl SigningInput {
     ///
     /// ```
     /// # use edge_oauth::jws::SigningInput;
-    /// # let mut header = serde_json::Map::new();
-    /// # header.insert("alg".into(), "ES256".into());
+    /// # let header = r#"{"alg":"ES256"}"#;
     /// let input = SigningInput::new(&header, b"").unwrap();
     /// assert_eq!(input.as_str(), "eyJhbGciOiJFUzI1NiJ9.");
     /// ```
@@ -681,8 +615,7 @@ impl SigningInput {
     ///
     /// ```
     /// # use edge_oauth::jws::{Algorithm, SigningInput};
-    /// # let mut header = serde_json::Map::new();
-    /// # header.insert("alg".into(), "ES256".into());
+    /// # let header = r#"{"alg":"ES256"}"#;
     /// assert_eq!(SigningInput::new(&header, b"").unwrap().alg(), Algorithm::Es256);
     /// ```
     #[must_use]
@@ -701,8 +634,7 @@ impl SigningInput {
     ///
     /// ```
     /// # use edge_oauth::jws::SigningInput;
-    /// # let mut header = serde_json::Map::new();
-    /// # header.insert("alg".into(), "ES256".into());
+    /// # let header = r#"{"alg":"ES256"}"#;
     /// let input = SigningInput::new(&header, b"{}").unwrap();
     /// assert_eq!(input.finish(&[1u8; 70]).unwrap_err().code(), "JWS_SIGNATURE_INVALID");
     /// ```
@@ -738,9 +670,7 @@ impl SigningInput {
     /// #   "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
     /// #   "y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
     /// #   "d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}"#).unwrap();
-    /// let mut header = serde_json::Map::new();
-    /// header.insert("alg".into(), "ES256".into());
-    /// let jws = SigningInput::new(&header, b"{}").unwrap().sign_es256(key.signing_key()).unwrap();
+    /// let jws = SigningInput::new(r#"{"alg":"ES256"}"#, b"{}").unwrap().sign_es256(key.signing_key()).unwrap();
     /// assert_eq!(jws.split('.').count(), 3);
     /// ```
     pub fn sign_es256(&self, key: &SigningKey) -> Result<String> {
@@ -765,13 +695,12 @@ impl SigningInput {
 /// #   "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
 /// #   "y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
 /// #   "d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}"#).unwrap();
-/// let header = serde_json::json!({"alg": "ES256", "typ": "at+jwt"});
-/// let jwt = jws::sign_es256(header.as_object().unwrap(), br#"{"sub":"a"}"#, key.signing_key())
+/// let jwt = jws::sign_es256(r#"{"alg":"ES256","typ":"at+jwt"}"#, br#"{"sub":"a"}"#, key.signing_key())
 ///     .unwrap();
 /// jws::decode(&jwt, &[Algorithm::Es256]).unwrap().verify_es256(key.public()).unwrap();
 /// ```
-pub fn sign_es256(header: &Map<String, Value>, payload: &[u8], key: &SigningKey) -> Result<String> {
-    SigningInput::new(header, payload)?.sign_es256(key)
+pub fn sign_es256(header_json: &str, payload: &[u8], key: &SigningKey) -> Result<String> {
+    SigningInput::new(header_json, payload)?.sign_es256(key)
 }
 
 // ----- OIDC hashes ----------------------------------------------------------------------

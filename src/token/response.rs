@@ -6,8 +6,8 @@
 //! - success is status `200` with a JSON object; anything else is an error;
 //! - a member that occurs twice is rejected (§3.2: "Request and response parameters
 //!   MUST NOT be included more than once"), whether the member is known or not.
-//!   `serde_json::Value` silently keeps the last duplicate and a derived struct only
-//!   notices duplicates of its own fields, so the object is read member by member;
+//!   The strict parser ([`crate::json`]) refuses a repeated name in any object, and the
+//!   error names the member when it is one of the top-level members read here;
 //! - unknown members are ignored (§5.1);
 //! - a known member must have the right JSON type. `null` is rejected like any other
 //!   wrong type (as oauth4webapi does): RFC 6749 has no null values, and a server that
@@ -17,14 +17,12 @@
 //!   `1*DIGIT`).
 
 use alloc::{
-    collections::BTreeSet,
     string::{String, ToString},
     vec::Vec,
 };
 use core::fmt;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
-use serde_json::Value;
+use crate::json::{self, Value};
 
 use super::request::{is_nqchar, is_scope};
 use super::{AccessToken, IdToken, RefreshToken};
@@ -157,37 +155,6 @@ pub struct ErrorResponse {
 
 // ----- reading a JSON object member by member -------------------------------------------
 
-/// The members of a JSON object in document order, duplicates kept so that they can be
-/// rejected.
-struct Members(Vec<(String, Value)>);
-
-impl<'de> Deserialize<'de> for Members {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> core::result::Result<Self, D::Error> {
-        struct MembersVisitor;
-
-        impl<'de> Visitor<'de> for MembersVisitor {
-            type Value = Members;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> core::result::Result<Members, A::Error> {
-                let mut members = Vec::new();
-                while let Some(entry) = map.next_entry::<String, Value>()? {
-                    members.push(entry);
-                }
-                Ok(Members(members))
-            }
-        }
-
-        deserializer.deserialize_map(MembersVisitor)
-    }
-}
-
 /// The members this module reads; everything else is ignored.
 #[derive(Default)]
 struct Known {
@@ -204,14 +171,19 @@ struct Known {
 
 /// Parses `body` as one JSON object, rejecting repeated members.
 fn read_object(body: &str) -> Result<Known> {
-    let Members(members) = serde_json::from_str(body).map_err(|_| Error::TokenResponseNotJson)?;
-    let mut seen: BTreeSet<&str> = BTreeSet::new();
-    for (name, _) in &members {
-        if !seen.insert(name.as_str()) {
-            return Err(Error::TokenResponseInvalid(repeated_message(name)));
+    let members = match json::parse(body.as_bytes()) {
+        Ok(Value::Object(members)) => members,
+        Err(e) if e.depth() == 1 => {
+            return Err(Error::TokenResponseInvalid(repeated_message(
+                e.member().unwrap_or_default(),
+            )));
         }
-    }
-    drop(seen);
+        // Nested duplicates too: the body is not one unambiguous JSON object.
+        Err(e) if e.is_duplicate() => {
+            return Err(Error::TokenResponseInvalid(repeated_message("")));
+        }
+        Ok(_) | Err(_) => return Err(Error::TokenResponseNotJson),
+    };
     let mut known = Known::default();
     for (name, value) in members {
         let slot = match name.as_str() {
@@ -903,8 +875,8 @@ mod tests {
 
     #[test]
     fn serde_json_value_keeps_the_last_duplicate_silently() {
-        // Why `Members` exists: `Value` would accept this.
-        let v: Value = serde_json::from_str(r#"{"a":1,"a":2}"#).unwrap();
+        // Why the strict parser exists: `serde_json::Value` would accept this.
+        let v: serde_json::Value = serde_json::from_str(r#"{"a":1,"a":2}"#).unwrap();
         assert_eq!(v["a"], 2);
         invalid(
             r#"{"a":1,"a":2,"access_token":"x","token_type":"Bearer"}"#,

@@ -124,10 +124,8 @@ impl SigningKey {
     /// [`JwtError::Key`] if the core refuses to sign (not expected with a parsed key:
     /// RFC 6979 signing needs no RNG); callers answer `500 server_error`.
     pub fn sign(&self, typ: &str, claims: &Value) -> Result<String, JwtError> {
-        let mut header = Map::new();
-        header.insert("alg".into(), json!("ES256"));
-        header.insert("typ".into(), json!(typ));
-        header.insert("kid".into(), json!(self.kid));
+        // Members in lexicographic order (serde_json's map is sorted), no whitespace.
+        let header = json!({"alg": "ES256", "kid": self.kid, "typ": typ}).to_string();
         jws::sign_es256(
             &header,
             claims.to_string().as_bytes(),
@@ -178,9 +176,15 @@ impl DecodedJwt {
             _ => JwtError::Malformed,
         })?;
         let claims = decoded.claims().map_err(|_| JwtError::Malformed)?;
+        // The core checked the JSON strictly (no duplicate members at any depth); the
+        // worker keeps its records as serde_json values.
+        let to_map = |object: &edge_oauth::json::Object| {
+            serde_json::from_str::<Map<String, Value>>(&object.to_json())
+                .map_err(|_| JwtError::Malformed)
+        };
         Ok(Self {
-            header: decoded.header().clone(),
-            claims,
+            header: to_map(decoded.header())?,
+            claims: to_map(&claims)?,
             signing_input: decoded.signing_input().to_owned(),
             signature: decoded.signature().to_vec(),
         })
@@ -258,7 +262,7 @@ pub fn es256_key_from_jwk(jwk: &Value) -> Result<VerifyingKey, JwtError> {
             material.insert(name.into(), v.clone());
         }
     }
-    EcPublicJwk::from_json_value(&Value::Object(material))
+    EcPublicJwk::parse(&Value::Object(material).to_string())
         .map(|k| *k.verifying_key())
         .map_err(|_| JwtError::Key)
 }
