@@ -6,47 +6,36 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use base64ct::{Base64, Encoding};
+mod common;
+
+use common::*;
 use edge_oauth::base64url;
 use edge_oauth::dpop::{DpopKey, ProofOptions};
 use edge_oauth_worker::config::Config;
 use edge_oauth_worker::dpop::nonce_for_step;
 use edge_oauth_worker::http::{HttpRequest, HttpResponse};
-use edge_oauth_worker::jwt::{DecodedJwt, sha256_b64};
-use edge_oauth_worker::platform::{NativePlatform, pbkdf2_hmac_sha256};
-use edge_oauth_worker::store::Store;
-use edge_oauth_worker::store::memory::{Clock, MemoryStore};
-use edge_oauth_worker::testing::block_on;
-use edge_oauth_worker::{App, route};
+use edge_oauth_worker::jwt::sha256_b64;
+use edge_oauth_worker::platform::NativePlatform;
 use serde_json::{Value, json};
 
-const ISSUER: &str = "https://auth.example.com/";
 const TOKEN_URL: &str = "https://auth.example.com/oauth/token";
 const PAR_URL: &str = "https://auth.example.com/oauth/par";
 const USERINFO_URL: &str = "https://auth.example.com/userinfo";
-const NOW: i64 = 1_700_000_000;
-const API: &str = "https://api.example.com";
 const STRICT_API: &str = "https://strict.example.com";
-const SPA_CB: &str = "https://spa.example/cb";
-const WEB_CB: &str = "https://web.example/callback";
-const M2M_SECRET: &str = "m2m-secret-abcdefghijklmnopqrstuvwxyz012345";
-const WEB_SECRET: &str = "web-secret-abcdefghijklmnopqrstuvwxyz012345";
-const PASSWORD: &str = "correct horse battery staple";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 const NONCE_SECRET: [u8; 32] = [9; 32];
-
-fn vectors() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/vectors/vectors.json"
-    ))
-    .unwrap();
-    serde_json::from_str(&text).unwrap()
-}
 
 fn dpop_vectors() -> Value {
     vectors()["dpop_generated_proofs"]["dpop_generated"].clone()
+}
+
+/// The vector case with this `id` in `dpop_vectors()["vectors"]`.
+fn dpop_case<'a>(v: &'a Value, id: &str) -> &'a Value {
+    v["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap()
 }
 
 /// Vector key `dpop_key_1` or `dpop_key_2`.
@@ -59,44 +48,12 @@ fn rng() -> impl rand_core::CryptoRng {
     rand_core::UnwrapErr(getrandom::SysRng)
 }
 
-struct Harness {
-    app: App<MemoryStore, NativePlatform>,
-    clock: Clock,
-}
-
-fn put(store: &MemoryStore, key: &str, value: &Value) {
-    block_on(store.put(key, &value.to_string(), None)).unwrap();
-}
-
-fn client(
-    id: &str,
-    app_type: &str,
-    method: &str,
-    grants: &[&str],
-    secret: Option<&str>,
-    redirect: &[&str],
-) -> Value {
-    json!({
-        "client_id": id, "name": id, "app_type": app_type,
-        "redirect_uris": redirect, "allowed_origins": ["https://spa.example"],
-        "grant_types": grants, "token_endpoint_auth_method": method,
-        "client_secret_hash": secret.map(|s| sha256_b64(s.as_bytes())), "jwks": null
-    })
-}
-
 fn harness_with(max_age: Option<&str>) -> Harness {
     let v = vectors();
-    let mut signing =
-        v["rfc9068_access_token"]["rfc9068_example_access_token"]["as_private_jwk"].clone();
-    signing["kid"] = json!("as-key-1");
-    let keys = json!([signing]).to_string();
-    let tx_secret = base64url::encode(&[7u8; 32]);
-    let config = Config::from_env(ISSUER, Some(&keys), Some(&tx_secret), None)
-        .unwrap()
+    let config = config(&v, None)
         .with_dpop_env(Some(&base64url::encode(&NONCE_SECRET)), max_age, None)
         .unwrap();
-    let clock = Clock::new(NOW);
-    let store = MemoryStore::new(clock.clone());
+    let (clock, store) = Harness::clock_and_store();
     let code_grants = ["authorization_code", "refresh_token"];
     put(
         &store,
@@ -157,53 +114,13 @@ fn harness_with(max_age: Option<&str>) -> Harness {
             &json!({"client_id": id, "audience": aud, "scopes": ["read:items"]}),
         );
     }
-    let salt = [3u8; 16];
-    let hash = pbkdf2_hmac_sha256(PASSWORD.as_bytes(), &salt, 1000).unwrap();
-    put(
-        &store,
-        "user:alice@example.com",
-        &json!({
-            "user_id": "user|alice", "email": "alice@example.com", "name": "Alice",
-            "password": {"alg": "PBKDF2-SHA256", "iterations": 1000, "salt": base64url::encode(&salt), "hash": base64url::encode(&hash)}
-        }),
-    );
-    Harness {
-        app: App {
-            config,
-            store,
-            platform: NativePlatform::new(clock.clone()),
-        },
-        clock,
-    }
+    put_alice(&store);
+    let platform = NativePlatform::new(clock.clone());
+    Harness::new(config, store, platform, clock)
 }
 
 fn harness() -> Harness {
     harness_with(None)
-}
-
-fn enc(s: &str) -> String {
-    edge_oauth_worker::params::form_encode(s)
-}
-
-fn basic(id: &str, secret: &str) -> String {
-    format!(
-        "Basic {}",
-        Base64::encode_string(format!("{id}:{secret}").as_bytes())
-    )
-}
-
-fn query_param(url: &str, name: &str) -> Option<String> {
-    let query = url.split_once('?')?.1;
-    let params = edge_oauth_worker::params::Params::from_form(query.as_bytes()).ok()?;
-    params.get(name).map(str::to_owned)
-}
-
-fn claims(jwt: &str) -> serde_json::Map<String, Value> {
-    DecodedJwt::decode(jwt).unwrap().claims
-}
-
-fn error_of(resp: &HttpResponse) -> String {
-    resp.json_body()["error"].as_str().unwrap_or("").to_owned()
 }
 
 fn description(resp: &HttpResponse) -> String {
@@ -241,11 +158,16 @@ fn assert_dpop_bound(resp: &HttpResponse, key: &DpopKey) -> String {
     at
 }
 
-impl Harness {
-    fn send(&self, req: &HttpRequest) -> HttpResponse {
-        block_on(route(&self.app, req))
+/// `authorization` and, if given, `dpop` headers.
+fn auth_headers<'a>(authorization: &'a str, dpop: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
+    let mut headers = vec![("authorization", authorization)];
+    if let Some(p) = dpop {
+        headers.push(("dpop", p));
     }
+    headers
+}
 
+impl Harness {
     fn now(&self) -> i64 {
         self.clock.now()
     }
@@ -264,16 +186,6 @@ impl Harness {
         key.create_proof(&options, &mut rng()).unwrap()
     }
 
-    fn post(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> HttpResponse {
-        let mut req = HttpRequest::new("POST", path)
-            .with_header("content-type", "application/x-www-form-urlencoded")
-            .with_body(body.as_bytes().to_vec());
-        for (n, v) in headers {
-            req = req.with_header(n, v);
-        }
-        self.send(&req)
-    }
-
     fn token(&self, body: &str, headers: &[(&str, &str)]) -> HttpResponse {
         self.post("/oauth/token", body, headers)
     }
@@ -281,13 +193,9 @@ impl Harness {
     /// client_credentials for `m2m` at `aud`, with the given DPoP header (if any).
     fn m2m(&self, aud: &str, dpop: Option<&str>) -> HttpResponse {
         let auth = basic("m2m", M2M_SECRET);
-        let mut headers = vec![("authorization", auth.as_str())];
-        if let Some(p) = dpop {
-            headers.push(("dpop", p));
-        }
         self.token(
             &format!("grant_type=client_credentials&audience={}", enc(aud)),
-            &headers,
+            &auth_headers(&auth, dpop),
         )
     }
 
@@ -302,18 +210,11 @@ impl Harness {
     }
 
     fn login(&self, page: &HttpResponse) -> String {
-        let html = String::from_utf8(page.body.clone()).unwrap();
-        let start = html.find("name=\"tx\" value=\"").unwrap() + 17;
-        let end = start + html[start..].find('"').unwrap();
-        let resp = self.post(
-            "/authorize/login",
-            &format!(
-                "tx={}&username=alice%40example.com&password={}",
-                enc(&html[start..end]),
-                enc(PASSWORD)
-            ),
-            &[],
-        );
+        let resp = self.send(&login_request(
+            &hidden_tx(page),
+            "alice@example.com",
+            PASSWORD,
+        ));
         assert_eq!(resp.status, 303);
         query_param(resp.header("location").unwrap(), "code").unwrap()
     }
@@ -338,16 +239,12 @@ impl Harness {
 
     fn web_exchange(&self, code: &str, dpop: Option<&str>) -> HttpResponse {
         let auth = basic("web", WEB_SECRET);
-        let mut headers = vec![("authorization", auth.as_str())];
-        if let Some(p) = dpop {
-            headers.push(("dpop", p));
-        }
         self.token(
             &format!(
                 "grant_type=authorization_code&code={code}&redirect_uri={}",
                 enc(WEB_CB)
             ),
-            &headers,
+            &auth_headers(&auth, dpop),
         )
     }
 
@@ -361,13 +258,9 @@ impl Harness {
 
     fn web_refresh(&self, token: &str, dpop: Option<&str>) -> HttpResponse {
         let auth = basic("web", WEB_SECRET);
-        let mut headers = vec![("authorization", auth.as_str())];
-        if let Some(p) = dpop {
-            headers.push(("dpop", p));
-        }
         self.token(
             &format!("grant_type=refresh_token&refresh_token={token}"),
-            &headers,
+            &auth_headers(&auth, dpop),
         )
     }
 
@@ -377,13 +270,7 @@ impl Harness {
         let code = self.spa_code("spa", aud, "");
         let resp = self.exchange("spa", &code, Some(&self.proof(&k1, true)));
         let at = assert_dpop_bound(&resp, &k1);
-        (
-            at,
-            resp.json_body()["refresh_token"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        )
+        (at, json_str(&resp, "refresh_token"))
     }
 
     fn userinfo(&self, method: &str, authorization: &str, dpop: Option<&str>) -> HttpResponse {
@@ -434,10 +321,7 @@ fn rfc9449_4_3_generated_vectors_at_the_token_endpoint() {
         match &expected["valid"] {
             Value::Bool(true) => {
                 assert_eq!(resp.status, 200, "{id}: {:?}", resp.json_body());
-                let at = resp.json_body()["access_token"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned();
+                let at = json_str(&resp, "access_token");
                 assert_eq!(claims(&at)["cnf"]["jkt"], expected["jkt"], "{id}");
             }
             Value::Bool(false) => {
@@ -575,12 +459,7 @@ fn rfc9449_11_1_jti_replay_is_invalid_dpop_proof_and_only_a_hash_is_stored() {
     assert_eq!(h.m2m(API, Some(&other)).status, 200);
     // The vector: a jti already recorded within the window.
     let v = dpop_vectors();
-    let case = v["vectors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "replayed_jti")
-        .unwrap();
+    let case = dpop_case(&v, "replayed_jti");
     let h = harness();
     let proof = case["proof"].as_str().unwrap();
     assert_eq!(h.m2m(API, Some(proof)).status, 200);
@@ -601,12 +480,7 @@ fn rfc9449_4_3_hostile_proofs_alg_none_hs256_private_jwk() {
         ("alg_hs256_ec_jwk_confusion", "alg is not allowed"),
         ("jwk_contains_private_d", "must not contain a private key"),
     ] {
-        let case = v["vectors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap();
+        let case = dpop_case(&v, id);
         let h = harness();
         assert_error(
             &h.m2m(API, Some(case["proof"].as_str().unwrap())),
@@ -715,12 +589,7 @@ fn rfc9449_8_vectors_nonce_missing_mismatch_and_not_a_string() {
         ("nonce_mismatch", "use_dpop_nonce"),
         ("nonce_not_string", "invalid_dpop_proof"),
     ] {
-        let case = v["vectors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap();
+        let case = dpop_case(&v, id);
         let h = harness();
         let auth = basic("m2m-nonce", M2M_SECRET);
         let resp = h.token(
@@ -768,12 +637,7 @@ fn rfc9449_10_malformed_dpop_jkt_is_an_invalid_request_redirect() {
 #[test]
 fn rfc9449_10_vector_dpop_jkt_mismatch_at_token_endpoint() {
     let v = dpop_vectors();
-    let case = v["vectors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "dpop_jkt_mismatch_at_token_endpoint")
-        .unwrap();
+    let case = dpop_case(&v, "dpop_jkt_mismatch_at_token_endpoint");
     let h = harness();
     let code = h.code(
         "web",
@@ -829,10 +693,7 @@ fn rfc9449_10_1_par_with_a_dpop_header_binds_the_code() {
     );
     assert_eq!(pushed.status, 201, "{:?}", pushed.json_body());
     assert!(pushed.header("dpop-nonce").is_some());
-    let request_uri = pushed.json_body()["request_uri"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let request_uri = json_str(&pushed, "request_uri");
     let page = h.send(&HttpRequest::new(
         "GET",
         &format!("/authorize?client_id=web&request_uri={}", enc(&request_uri)),
@@ -872,7 +733,7 @@ fn rfc9449_5_public_client_refresh_token_is_bound_to_the_key() {
     // A key mismatch alone does not revoke the family: the right key still works...
     let ok = h.refresh("spa", &rt, Some(&h.proof(&k1, true)));
     assert_dpop_bound(&ok, &k1);
-    let rotated = ok.json_body()["refresh_token"].as_str().unwrap().to_owned();
+    let rotated = json_str(&ok, "refresh_token");
     assert_eq!(h.app.store.count("family:"), 0);
     // ...and the rotated token stays bound.
     h.clock.advance(1);
@@ -888,12 +749,7 @@ fn rfc9449_5_public_client_refresh_token_is_bound_to_the_key() {
 #[test]
 fn rfc9449_5_vector_refresh_token_bound_to_other_key() {
     let v = dpop_vectors();
-    let case = v["vectors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "refresh_token_bound_to_other_key")
-        .unwrap();
+    let case = dpop_case(&v, "refresh_token_bound_to_other_key");
     let h = harness();
     let record = json!({
         "client_id": "spa-lax", "family_id": "fam-1", "sub": "user|alice", "email": "alice@example.com",
@@ -930,16 +786,10 @@ fn rfc9449_5_confidential_client_refresh_token_is_bound_to_the_client_not_the_ke
     );
     let first = h.web_exchange(&code, Some(&h.proof(&k1, false)));
     assert_dpop_bound(&first, &k1);
-    let rt = first.json_body()["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let rt = json_str(&first, "refresh_token");
     let other_key = h.web_refresh(&rt, Some(&h.proof(&k2, false)));
     assert_dpop_bound(&other_key, &k2);
-    let rt = other_key.json_body()["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let rt = json_str(&other_key, "refresh_token");
     h.clock.advance(1);
     let bearer = h.web_refresh(&rt, None);
     assert_eq!(bearer.status, 200, "{:?}", bearer.json_body());
@@ -957,10 +807,7 @@ fn rfc9449_5_unbound_public_refresh_token_becomes_bound_when_used_with_a_proof()
         .to_owned();
     let bound = h.refresh("spa", &rt, Some(&h.proof(&k1, true)));
     assert_dpop_bound(&bound, &k1);
-    let rt = bound.json_body()["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let rt = json_str(&bound, "refresh_token");
     assert_error(
         &h.refresh("spa", &rt, None),
         400,

@@ -5,59 +5,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use base64ct::{Base64, Encoding};
+mod common;
+
+use common::*;
 use edge_oauth::base64url;
 use edge_oauth_worker::config::Config;
 use edge_oauth_worker::http::{HttpRequest, HttpResponse};
 use edge_oauth_worker::jwt::{DecodedJwt, sha256_b64};
 use edge_oauth_worker::params::{Params, ParamsError};
-use edge_oauth_worker::platform::{NativePlatform, pbkdf2_hmac_sha256};
+use edge_oauth_worker::platform::NativePlatform;
 use edge_oauth_worker::store::Store;
-use edge_oauth_worker::store::memory::{Clock, MemoryStore};
 use edge_oauth_worker::testing::block_on;
 use edge_oauth_worker::tokens::{MAX_SCOPE_TOKENS, parse_scope};
-use edge_oauth_worker::{App, route};
 use serde_json::{Value, json};
 
-const ISSUER: &str = "https://auth.example.com/";
-const NOW: i64 = 1_700_000_000;
-const API: &str = "https://api.example.com";
 const CLOSED_API: &str = "https://closed.example.com";
-const SPA_CB: &str = "https://spa.example/cb";
 const SPA_ORIGIN: &str = "https://spa.example";
-const M2M_SECRET: &str = "m2m-secret-abcdefghijklmnopqrstuvwxyz012345";
-const PASSWORD: &str = "correct horse battery staple";
 const ITERATIONS: u32 = 1000;
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-
-fn vectors() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/vectors/vectors.json"
-    ))
-    .unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-struct Harness {
-    app: App<MemoryStore, NativePlatform>,
-    clock: Clock,
-}
-
-fn put(store: &MemoryStore, key: &str, value: &Value) {
-    block_on(store.put(key, &value.to_string(), None)).unwrap();
-}
-
-fn user_record(user_id: &str, email: &str, name: &str, iterations: u32) -> Value {
-    let salt = [3u8; 16];
-    let hash = pbkdf2_hmac_sha256(PASSWORD.as_bytes(), &salt, iterations).unwrap();
-    json!({
-        "user_id": user_id, "email": email, "name": name,
-        "password": {"alg": "PBKDF2-SHA256", "iterations": iterations,
-            "salt": base64url::encode(&salt), "hash": base64url::encode(&hash)}
-    })
-}
 
 struct Options {
     client_secret_key: bool,
@@ -73,30 +37,14 @@ const DEFAULTS: Options = Options {
 
 fn harness_with(options: &Options) -> Harness {
     let v = vectors();
-    let mut key =
-        v["rfc9068_access_token"]["rfc9068_example_access_token"]["as_private_jwk"].clone();
-    key["kid"] = json!("as-key-1");
-    let keys = json!([key]).to_string();
-    let tx_secret = base64url::encode(&[7u8; 32]);
     let csk = base64url::encode(&[9u8; 32]);
-    let config = Config::from_env(
-        ISSUER,
-        Some(&keys),
-        Some(&tx_secret),
-        options.client_secret_key.then_some(csk.as_str()),
-    )
-    .unwrap()
-    .with_password_iterations(options.password_iterations)
-    .unwrap();
-    let clock = Clock::new(NOW);
-    let store = MemoryStore::new(clock.clone());
+    let config = config(&v, options.client_secret_key.then_some(csk.as_str()))
+        .with_password_iterations(options.password_iterations)
+        .unwrap();
+    let (clock, store) = Harness::clock_and_store();
+    // Every client here is an SPA-type record.
     let client = |id: &str, method: &str, grants: &[&str], secret: Option<&str>, cb: &[&str]| {
-        json!({
-            "client_id": id, "name": id, "app_type": "spa",
-            "redirect_uris": cb, "allowed_origins": [SPA_ORIGIN],
-            "grant_types": grants, "token_endpoint_auth_method": method,
-            "client_secret_hash": secret.map(|s| sha256_b64(s.as_bytes())), "jwks": null
-        })
+        common::client(id, "spa", method, grants, secret, cb)
     };
     put(
         &store,
@@ -160,63 +108,16 @@ fn harness_with(options: &Options) -> Harness {
     if let Some(limit) = options.rate_limit {
         platform = platform.with_rate_limit(limit, 60);
     }
-    Harness {
-        app: App {
-            config,
-            store,
-            platform,
-        },
-        clock,
-    }
+    Harness::new(config, store, platform, clock)
 }
 
 fn harness() -> Harness {
     harness_with(&DEFAULTS)
 }
 
-fn enc(s: &str) -> String {
-    edge_oauth_worker::params::form_encode(s)
-}
-
-fn hidden_tx(resp: &HttpResponse) -> String {
-    let html = String::from_utf8(resp.body.clone()).unwrap();
-    let start = html.find("name=\"tx\" value=\"").unwrap() + 17;
-    let end = start + html[start..].find('"').unwrap();
-    html[start..end].to_owned()
-}
-
-fn query_param(url: &str, name: &str) -> Option<String> {
-    let query = url.split_once('?')?.1;
-    Params::from_form(query.as_bytes())
-        .ok()?
-        .get(name)
-        .map(str::to_owned)
-}
-
-fn error_of(resp: &HttpResponse) -> String {
-    resp.json_body()["error"].as_str().unwrap_or("").to_owned()
-}
-
-fn basic(id: &str, secret: &str) -> String {
-    format!(
-        "Basic {}",
-        Base64::encode_string(format!("{id}:{secret}").as_bytes())
-    )
-}
-
 impl Harness {
-    fn send(&self, req: &HttpRequest) -> HttpResponse {
-        block_on(route(&self.app, req))
-    }
-
     fn token(&self, body: &str, headers: &[(&str, &str)]) -> HttpResponse {
-        let mut req = HttpRequest::new("POST", "/oauth/token")
-            .with_header("content-type", "application/x-www-form-urlencoded")
-            .with_body(body.as_bytes().to_vec());
-        for (n, v) in headers {
-            req = req.with_header(n, v);
-        }
-        self.send(&req)
+        self.post("/oauth/token", body, headers)
     }
 
     fn authorize_page(&self, audience: &str, scope: &str) -> HttpResponse {
@@ -232,14 +133,7 @@ impl Harness {
     }
 
     fn login(&self, tx: &str, user: &str, password: &str, ip: Option<&str>) -> HttpResponse {
-        let mut req = HttpRequest::new("POST", "/authorize/login")
-            .with_header("content-type", "application/x-www-form-urlencoded")
-            .with_body(format!(
-                "tx={}&username={}&password={}",
-                enc(tx),
-                enc(user),
-                enc(password)
-            ));
+        let mut req = login_request(tx, user, password);
         if let Some(ip) = ip {
             req = req.with_header("cf-connecting-ip", ip);
         }
@@ -280,10 +174,7 @@ fn rule_19_89_code_replay_after_the_code_expired_still_revokes_the_family() {
     let code = h.code_for(API, "openid offline_access read:items");
     let first = h.exchange(&code);
     assert_eq!(first.status, 200, "{:?}", first.json_body());
-    let refresh = first.json_body()["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let refresh = json_str(&first, "refresh_token");
     // The code record (60 s) is gone; the replay marker (600 s) is not.
     h.clock.advance(120);
     let hash = sha256_b64(code.as_bytes());
@@ -314,10 +205,7 @@ fn rule_19_89_code_replay_after_the_code_expired_still_revokes_the_family() {
 fn rfc6749_6_refresh_token_of_a_deleted_or_recreated_user_is_invalid_grant() {
     let h = harness();
     let first = h.exchange(&h.code_for(API, "openid profile offline_access read:items"));
-    let r1 = first.json_body()["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let r1 = json_str(&first, "refresh_token");
     // The name comes from the fresh user record.
     put(
         &h.app.store,
@@ -333,10 +221,7 @@ fn rfc6749_6_refresh_token_of_a_deleted_or_recreated_user_is_invalid_grant() {
     assert_eq!(second.status, 200, "{:?}", second.json_body());
     let id = DecodedJwt::decode(second.json_body()["id_token"].as_str().unwrap()).unwrap();
     assert_eq!(id.claims["name"], "Alice Renamed");
-    let r2 = second.json_body()["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let r2 = json_str(&second, "refresh_token");
     // Re-created under the same email with another user_id: refused.
     put(
         &h.app.store,
@@ -696,10 +581,7 @@ fn rfc6749_3_3_offline_access_is_not_granted_without_a_refresh_token() {
 fn rfc6750_3_1_userinfo_without_openid_is_403_insufficient_scope() {
     let h = harness();
     let resp = h.exchange(&h.code_for(API, "read:items"));
-    let at = resp.json_body()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let at = json_str(&resp, "access_token");
     // An API token without openid does not even have the userinfo audience.
     let resp = h.send(
         &HttpRequest::new("GET", "/userinfo").with_header("authorization", &format!("Bearer {at}")),

@@ -3,49 +3,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use base64ct::{Base64, Encoding};
+mod common;
+
+use common::*;
 use edge_oauth::base64url;
-use edge_oauth_worker::config::Config;
 use edge_oauth_worker::http::{HttpRequest, HttpResponse};
 use edge_oauth_worker::jwt::{DecodedJwt, sha256_b64};
-use edge_oauth_worker::platform::{NativePlatform, pbkdf2_hmac_sha256};
-use edge_oauth_worker::store::memory::{Clock, MemoryStore};
-use edge_oauth_worker::store::{Store, StoreError};
-use edge_oauth_worker::testing::block_on;
-use edge_oauth_worker::{App, route};
+use edge_oauth_worker::platform::NativePlatform;
+use edge_oauth_worker::store::StoreError;
 use serde_json::{Value, json};
 
-const ISSUER: &str = "https://auth.example.com/";
-const NOW: i64 = 1_700_000_000;
-const API: &str = "https://api.example.com";
-const SPA_CB: &str = "https://spa.example/cb";
-const WEB_CB: &str = "https://web.example/callback";
-const M2M_SECRET: &str = "m2m-secret-abcdefghijklmnopqrstuvwxyz012345";
-const WEB_SECRET: &str = "web-secret-abcdefghijklmnopqrstuvwxyz012345";
 const POST_SECRET: &str = "post-secret-abcdefghijklmnopqrstuvwxyz01234";
 const HS_SECRET: &str = "hs-secret-abcdefghijklmnopqrstuvwxyz0123456";
-const PASSWORD: &str = "correct horse battery staple";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-fn vectors() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/vectors/vectors.json"
-    ))
-    .unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-struct Harness {
-    app: App<MemoryStore, NativePlatform>,
-    clock: Clock,
-}
-
-fn put(store: &MemoryStore, key: &str, value: Value) {
-    block_on(store.put(key, &value.to_string(), None)).unwrap();
-}
-
+/// `common::client`, named "`{id}` app".
 fn client(
     id: &str,
     app_type: &str,
@@ -54,29 +25,20 @@ fn client(
     secret: Option<&str>,
     redirect: &[&str],
 ) -> Value {
-    json!({
-        "client_id": id, "name": format!("{id} app"), "app_type": app_type,
-        "redirect_uris": redirect, "allowed_origins": ["https://spa.example"],
-        "grant_types": grants, "token_endpoint_auth_method": method,
-        "client_secret_hash": secret.map(|s| sha256_b64(s.as_bytes())), "jwks": null
-    })
+    let mut c = common::client(id, app_type, method, grants, secret, redirect);
+    c["name"] = json!(format!("{id} app"));
+    c
 }
 
 fn harness() -> Harness {
     let v = vectors();
-    let mut key =
-        v["rfc9068_access_token"]["rfc9068_example_access_token"]["as_private_jwk"].clone();
-    key["kid"] = json!("as-key-1");
-    let keys = json!([key]).to_string();
-    let tx_secret = base64url::encode(&[7u8; 32]);
-    let config = Config::from_env(ISSUER, Some(&keys), Some(&tx_secret), None).unwrap();
-    let clock = Clock::new(NOW);
-    let store = MemoryStore::new(clock.clone());
+    let config = config(&v, None);
+    let (clock, store) = Harness::clock_and_store();
 
     put(
         &store,
         "client:m2m",
-        client(
+        &client(
             "m2m",
             "m2m",
             "client_secret_basic",
@@ -88,7 +50,7 @@ fn harness() -> Harness {
     put(
         &store,
         "client:m2m-post",
-        client(
+        &client(
             "m2m-post",
             "m2m",
             "client_secret_post",
@@ -100,7 +62,7 @@ fn harness() -> Harness {
     put(
         &store,
         "client:spa",
-        client(
+        &client(
             "spa",
             "spa",
             "none",
@@ -112,7 +74,7 @@ fn harness() -> Harness {
     put(
         &store,
         "client:web",
-        client(
+        &client(
             "web",
             "regular_web",
             "client_secret_basic",
@@ -132,7 +94,7 @@ fn harness() -> Harness {
         &[],
     );
     pkj["jwks"] = json!({"keys": [pk]});
-    put(&store, "client:client-abc", pkj);
+    put(&store, "client:client-abc", &pkj);
     let mut hs = client(
         "hs-client",
         "m2m",
@@ -142,79 +104,47 @@ fn harness() -> Harness {
         &[],
     );
     hs["client_secret_enc"] = json!(base64url::encode(format!("plain:{HS_SECRET}").as_bytes()));
-    put(&store, "client:hs-client", hs);
+    put(&store, "client:hs-client", &hs);
     // The CORS origin index the tenant CLI keeps (scripts/lib/tenant.mjs).
     put(
         &store,
         "origin:https://spa.example",
-        json!({"clients": ["client-abc", "hs-client", "m2m", "m2m-post", "spa", "web"]}),
+        &json!({"clients": ["client-abc", "hs-client", "m2m", "m2m-post", "spa", "web"]}),
     );
 
     put(
         &store,
         &format!("api:{API}"),
-        json!({"identifier": API, "name": "API", "scopes": ["read:items", "write:items"], "token_lifetime": 3600, "allow_offline_access": true}),
+        &json!({"identifier": API, "name": "API", "scopes": ["read:items", "write:items"], "token_lifetime": 3600, "allow_offline_access": true}),
     );
     put(
         &store,
         "api:https://closed.example.com",
-        json!({"identifier": "https://closed.example.com", "scopes": ["read"], "allow_offline_access": false}),
+        &json!({"identifier": "https://closed.example.com", "scopes": ["read"], "allow_offline_access": false}),
     );
     for id in ["m2m", "m2m-post", "client-abc", "hs-client"] {
         put(
             &store,
             &format!("grant:{id}:{API}"),
-            json!({"client_id": id, "audience": API, "scopes": ["read:items", "write:items"]}),
+            &json!({"client_id": id, "audience": API, "scopes": ["read:items", "write:items"]}),
         );
     }
-    let salt = [3u8; 16];
-    let hash = pbkdf2_hmac_sha256(PASSWORD.as_bytes(), &salt, 1000).unwrap();
-    put(
-        &store,
-        "user:alice@example.com",
-        json!({
-            "user_id": "user|alice", "email": "alice@example.com", "name": "Alice",
-            "password": {"alg": "PBKDF2-SHA256", "iterations": 1000, "salt": base64url::encode(&salt), "hash": base64url::encode(&hash)}
-        }),
-    );
-    Harness {
-        app: App {
-            config,
-            store,
-            platform: NativePlatform::new(clock.clone()),
-        },
-        clock,
-    }
+    put_alice(&store);
+    let platform = NativePlatform::new(clock.clone());
+    Harness::new(config, store, platform, clock)
 }
 
 impl Harness {
-    fn send(&self, req: &HttpRequest) -> HttpResponse {
-        block_on(route(&self.app, req))
-    }
-
     fn token(&self, body: &str) -> HttpResponse {
         self.token_with(body, &[])
     }
 
     fn token_with(&self, body: &str, headers: &[(&str, &str)]) -> HttpResponse {
-        let mut req = HttpRequest::new("POST", "/oauth/token")
-            .with_header("content-type", "application/x-www-form-urlencoded")
-            .with_body(body.as_bytes().to_vec());
-        for (n, v) in headers {
-            req = req.with_header(n, v);
-        }
-        self.send(&req)
-    }
-
-    fn basic(id: &str, secret: &str) -> String {
-        format!(
-            "Basic {}",
-            Base64::encode_string(format!("{id}:{secret}").as_bytes())
-        )
+        self.post("/oauth/token", body, headers)
     }
 
     fn m2m(&self, body: &str) -> HttpResponse {
-        self.token_with(body, &[("authorization", &Self::basic("m2m", M2M_SECRET))])
+        self.token_with(body, &[("authorization", &basic("m2m", M2M_SECRET))])
     }
 
     /// Runs /authorize + login and returns the code.
@@ -233,16 +163,7 @@ impl Harness {
     }
 
     fn login(&self, tx: &str, user: &str, password: &str) -> HttpResponse {
-        self.send(
-            &HttpRequest::new("POST", "/authorize/login")
-                .with_header("content-type", "application/x-www-form-urlencoded")
-                .with_body(format!(
-                    "tx={}&username={}&password={}",
-                    enc(tx),
-                    enc(user),
-                    enc(password)
-                )),
-        )
+        self.send(&login_request(tx, user, password))
     }
 
     fn spa_code(&self, scope: &str) -> String {
@@ -252,31 +173,6 @@ impl Harness {
     fn exchange_spa(&self, code: &str) -> HttpResponse {
         self.token(&format!("grant_type=authorization_code&client_id=spa&code={code}&redirect_uri={}&code_verifier={VERIFIER}", enc(SPA_CB)))
     }
-}
-
-fn enc(s: &str) -> String {
-    edge_oauth_worker::params::form_encode(s)
-}
-
-fn hidden_tx(resp: &HttpResponse) -> String {
-    let html = String::from_utf8(resp.body.clone()).unwrap();
-    let start = html.find("name=\"tx\" value=\"").unwrap() + 17;
-    let end = start + html[start..].find('"').unwrap();
-    html[start..end].to_owned()
-}
-
-fn query_param(url: &str, name: &str) -> Option<String> {
-    let query = url.split_once('?')?.1;
-    let params = edge_oauth_worker::params::Params::from_form(query.as_bytes()).ok()?;
-    params.get(name).map(str::to_owned)
-}
-
-fn error_of(resp: &HttpResponse) -> String {
-    resp.json_body()["error"].as_str().unwrap_or("").to_owned()
-}
-
-fn claims(jwt: &str) -> serde_json::Map<String, Value> {
-    DecodedJwt::decode(jwt).unwrap().claims
 }
 
 fn assert_no_store(resp: &HttpResponse) {
@@ -411,7 +307,7 @@ fn rfc6749_2_3_1_basic_with_form_encoded_credentials() {
     put(
         &h.app.store,
         &format!("client:{id}"),
-        client(
+        &client(
             id,
             "m2m",
             "client_secret_basic",
@@ -423,7 +319,7 @@ fn rfc6749_2_3_1_basic_with_form_encoded_credentials() {
     put(
         &h.app.store,
         &format!("grant:{id}:{API}"),
-        json!({"client_id": id, "audience": API, "scopes": ["read:items"]}),
+        &json!({"client_id": id, "audience": API, "scopes": ["read:items"]}),
     );
     let auth = case["authorization"].as_str().unwrap();
     let resp = h.token_with(
@@ -442,7 +338,7 @@ fn rule_38_basic_failure_is_401_with_www_authenticate() {
     let h = harness();
     let resp = h.token_with(
         &format!("grant_type=client_credentials&audience={}", enc(API)),
-        &[("authorization", &Harness::basic("m2m", "wrong"))],
+        &[("authorization", &basic("m2m", "wrong"))],
     );
     assert_eq!(
         (resp.status, error_of(&resp).as_str()),
@@ -515,7 +411,7 @@ fn registered_method_is_enforced() {
     // Unknown client.
     let resp = h.token_with(
         "grant_type=client_credentials",
-        &[("authorization", &Harness::basic("ghost", "x"))],
+        &[("authorization", &basic("ghost", "x"))],
     );
     assert_eq!(error_of(&resp), "invalid_client");
 }
@@ -577,11 +473,11 @@ fn rfc7523_section_3_client_assertion_vectors() {
                 &[],
             );
             c["client_secret_enc"] = json!(base64url::encode(format!("plain:{secret}").as_bytes()));
-            put(&h.app.store, &format!("client:{iss}"), c);
+            put(&h.app.store, &format!("client:{iss}"), &c);
             put(
                 &h.app.store,
                 &format!("grant:{iss}:{API}"),
-                json!({"client_id": iss, "audience": API, "scopes": ["read:items"]}),
+                &json!({"client_id": iss, "audience": API, "scopes": ["read:items"]}),
             );
         }
         let resp = h.token(&assertion_request(assertion, extra));
@@ -800,10 +696,7 @@ fn rule_19_code_replay_is_invalid_grant_and_revokes_refresh_tokens() {
     let code = h.spa_code("openid offline_access read:items");
     let first = h.exchange_spa(&code);
     assert_eq!(first.status, 200);
-    let refresh = first.json_body()["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let refresh = json_str(&first, "refresh_token");
     let replay = h.exchange_spa(&code);
     assert_eq!(
         (replay.status, error_of(&replay).as_str()),
@@ -835,10 +728,7 @@ fn rule_17c_code_of_another_client_is_invalid_grant() {
         "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
         enc(SPA_CB)
     );
-    let resp = h.token_with(
-        &body,
-        &[("authorization", &Harness::basic("web", WEB_SECRET))],
-    );
+    let resp = h.token_with(&body, &[("authorization", &basic("web", WEB_SECRET))]);
     assert_eq!(error_of(&resp), "invalid_grant");
     // The code is still usable by its own client.
     assert_eq!(h.exchange_spa(&code).status, 200);
@@ -891,7 +781,7 @@ fn rule_51_pkce_downgrade_is_refused_both_ways() {
     assert_eq!(error_of(&resp), "invalid_grant");
     // No challenge (confidential client), verifier sent.
     let code = h.code("web", WEB_CB, "&scope=openid");
-    let auth = Harness::basic("web", WEB_SECRET);
+    let auth = basic("web", WEB_SECRET);
     let body = format!(
         "grant_type=authorization_code&code={code}&redirect_uri={}",
         enc(WEB_CB)
@@ -937,10 +827,7 @@ fn missing_code_is_invalid_request_unknown_code_invalid_grant() {
 fn first_refresh(h: &Harness, scope: &str) -> String {
     let resp = h.exchange_spa(&h.spa_code(scope));
     assert_eq!(resp.status, 200);
-    resp.json_body()["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    json_str(&resp, "refresh_token")
 }
 
 #[test]
@@ -1001,7 +888,7 @@ fn rule_28_refresh_token_is_bound_to_its_client() {
     let r1 = first_refresh(&h, "offline_access read:items");
     let resp = h.token_with(
         &format!("grant_type=refresh_token&refresh_token={r1}"),
-        &[("authorization", &Harness::basic("web", WEB_SECRET))],
+        &[("authorization", &basic("web", WEB_SECRET))],
     );
     assert_eq!(error_of(&resp), "invalid_grant");
     // Still valid for its own client.
@@ -1085,10 +972,7 @@ fn rfc7009_revoke_refresh_token_family() {
 fn oidc_core_5_3_userinfo() {
     let h = harness();
     let resp = h.exchange_spa(&h.spa_code("openid email read:items"));
-    let user_at = resp.json_body()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let user_at = json_str(&resp, "access_token");
     let bearer = |t: &str| {
         HttpRequest::new("GET", "/userinfo").with_header("authorization", &format!("Bearer {t}"))
     };
@@ -1117,7 +1001,7 @@ fn oidc_core_5_3_userinfo() {
         "grant_type=client_credentials&audience={}",
         enc(API)
     ));
-    let m2m_at = m2m.json_body()["access_token"].as_str().unwrap().to_owned();
+    let m2m_at = json_str(&m2m, "access_token");
     assert_eq!(h.send(&bearer(&m2m_at)).status, 401);
     // Expired (the API's lifetime is 3600 s).
     h.clock.advance(3601);
@@ -1349,7 +1233,7 @@ fn rfc9126_pushed_request_then_authorize_with_request_uri() {
     let resp = par(&h, &body, &[]);
     assert_eq!(resp.status, 201, "{:?}", resp.json_body());
     assert_no_store(&resp);
-    let request_uri = resp.json_body()["request_uri"].as_str().unwrap().to_owned();
+    let request_uri = json_str(&resp, "request_uri");
     assert!(request_uri.starts_with("urn:ietf:params:oauth:request_uri:"));
     assert_eq!(resp.json_body()["expires_in"], 60);
     // Extra query parameters are ignored in favour of the pushed ones.
@@ -1406,7 +1290,7 @@ fn rfc9126_par_errors_are_json() {
     let resp = par(
         &h,
         &format!("response_type=code&redirect_uri={}", enc(WEB_CB)),
-        &[("authorization", &Harness::basic("web", "wrong"))],
+        &[("authorization", &basic("web", "wrong"))],
     );
     assert_eq!(
         (resp.status, error_of(&resp).as_str()),
@@ -1415,7 +1299,7 @@ fn rfc9126_par_errors_are_json() {
     let resp = par(
         &h,
         &format!("response_type=code&redirect_uri={}", enc(WEB_CB)),
-        &[("authorization", &Harness::basic("web", WEB_SECRET))],
+        &[("authorization", &basic("web", WEB_SECRET))],
     );
     assert_eq!(resp.status, 201);
 }
