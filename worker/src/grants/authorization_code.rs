@@ -15,20 +15,19 @@
 //! the code is burnt. A public client's refresh token is bound to the proof key (§5).
 
 use super::{
-    CODE_USED_TTL, CodeRecord, REFRESH_LIFETIME, RefreshRecord, UsedMarker, bind_claims, has_scope,
-    issue_refresh_token, load_api, require_dpop_for_api, revoke_family, token_type,
+    CODE_USED_TTL, CodeRecord, REFRESH_LIFETIME, RefreshRecord, UsedMarker, access_token_lifetime,
+    bind_claims, has_scope, issue_refresh_token, load_record_api, require_dpop_for_api,
+    require_grant, required_credential_hash, revoke_family, token_type,
 };
 use crate::App;
 use crate::client_auth::AuthenticatedClient;
 use crate::config::Client;
 use crate::error::OAuthError;
-use crate::jwt::sha256_b64;
 use crate::params::Params;
 use crate::platform::Platform;
 use crate::store::{Store, get_json, put_json};
 use crate::tokens::{
-    AccessTokenSpec, DEFAULT_ACCESS_TOKEN_LIFETIME, IdTokenSpec, TokenResponse, mint_access_token,
-    mint_id_token, random_id,
+    AccessTokenSpec, IdTokenSpec, TokenResponse, mint_access_token, mint_id_token, random_id,
 };
 use edge_oauth::pkce::{self, CodeChallengeMethod};
 use serde_json::{Map, json};
@@ -44,15 +43,8 @@ pub async fn grant<S: Store, P: Platform>(
     dpop_jkt: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let client = &auth.client;
-    if !client.allows_grant("authorization_code") {
-        return Err(OAuthError::unauthorized_client(
-            "the client is not allowed to use authorization_code",
-        ));
-    }
-    let code = params
-        .get("code")
-        .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
-    let hash = sha256_b64(code.as_bytes());
+    require_grant(client, "authorization_code")?;
+    let hash = required_credential_hash(params, "code")?;
     let invalid = || OAuthError::invalid_grant("the authorization code is invalid or expired");
     // The replay marker first: it outlives the code record (600 s against 60 s), so a
     // replay after the code expired still revokes the family (rules.md items 19, 89).
@@ -95,10 +87,7 @@ pub async fn grant<S: Store, P: Platform>(
     check_dpop_jkt(&record, dpop_jkt)?;
 
     // Load the API before burning the code: a deleted API is a plain invalid_grant.
-    let api = match &record.audience {
-        Some(aud) => Some(load_api(app, aud).await?.ok_or_else(invalid)?),
-        None => None,
-    };
+    let api = load_record_api(app, record.audience.as_deref(), invalid).await?;
     require_dpop_for_api(api.as_ref(), dpop_jkt)?;
     let offline = has_scope(&record.scope, "offline_access")
         && api.as_ref().is_some_and(|a| a.allow_offline_access)
@@ -138,9 +127,7 @@ pub async fn grant<S: Store, P: Platform>(
         audience: record.audience.as_deref(),
         auth_time: record.auth_time,
         nonce: record.nonce.as_deref(),
-        lifetime: api
-            .as_ref()
-            .map_or(DEFAULT_ACCESS_TOKEN_LIFETIME, |a| a.token_lifetime),
+        lifetime: access_token_lifetime(api.as_ref()),
         dpop_jkt,
     };
     let mut response = issue_user_tokens(app, client, &grant)?;

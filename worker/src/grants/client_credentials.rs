@@ -10,7 +10,7 @@
 //! - with a DPoP proof the token is bound to its key (`cnf.jkt`, `token_type: DPoP`); an
 //!   API with `dpop: required` refuses requests without one (`invalid_dpop_proof`).
 
-use super::{bind_claims, load_api, require_dpop_for_api, token_type};
+use super::{bind_claims, load_api, not_allowed, require_dpop_for_api, require_grant, token_type};
 use crate::App;
 use crate::client_auth::AuthenticatedClient;
 use crate::config::{ClientGrant, grant_key};
@@ -32,11 +32,10 @@ pub async fn grant<S: Store, P: Platform>(
     dpop_jkt: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let client = &auth.client;
-    if client.is_public() || !client.allows_grant("client_credentials") {
-        return Err(OAuthError::unauthorized_client(
-            "the client is not allowed to use client_credentials",
-        ));
+    if client.is_public() {
+        return Err(not_allowed("client_credentials"));
     }
+    require_grant(client, "client_credentials")?;
     let (audience, by_resource) = match (params.get("audience"), params.get("resource")) {
         (Some(a), Some(r)) if a != r => {
             return Err(OAuthError::invalid_request(

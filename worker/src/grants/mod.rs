@@ -26,8 +26,9 @@ pub mod client_credentials;
 pub mod refresh_token;
 
 use crate::App;
-use crate::config::{Api, DpopPolicy, api_key};
+use crate::config::{Api, Client, DpopPolicy, api_key};
 use crate::error::OAuthError;
+use crate::params::Params;
 use crate::platform::Platform;
 use crate::store::{Store, get_json, put_json};
 use serde::{Deserialize, Serialize};
@@ -173,6 +174,60 @@ pub async fn load_api<S: Store, P: Platform>(
         return Ok(None);
     }
     Ok(get_json(&app.store, &api_key(identifier)).await?)
+}
+
+/// Refuses a client that is not registered for `grant_type`.
+///
+/// # Errors
+/// `400 unauthorized_client` "the client is not allowed to use {grant_type}".
+pub fn require_grant(client: &Client, grant_type: &str) -> Result<(), OAuthError> {
+    if client.allows_grant(grant_type) {
+        Ok(())
+    } else {
+        Err(not_allowed(grant_type))
+    }
+}
+
+/// `400 unauthorized_client` "the client is not allowed to use {grant_type}".
+#[must_use]
+pub fn not_allowed(grant_type: &str) -> OAuthError {
+    OAuthError::unauthorized_client(format!("the client is not allowed to use {grant_type}"))
+}
+
+/// The SHA-256 (base64url) of the required credential parameter `name` (a code or a
+/// refresh token): its records are keyed by this hash.
+///
+/// # Errors
+/// `400 invalid_request` "{name} is required".
+pub fn required_credential_hash(params: &Params, name: &str) -> Result<String, OAuthError> {
+    let value = params
+        .get(name)
+        .ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))?;
+    Ok(crate::jwt::sha256_b64(value.as_bytes()))
+}
+
+/// Loads the API a code or refresh token was issued for, if it names one; a named API
+/// that no longer exists is the error `missing` gives.
+///
+/// # Errors
+/// Storage failures, or `missing()`.
+pub async fn load_record_api<S: Store, P: Platform>(
+    app: &App<S, P>,
+    audience: Option<&str>,
+    missing: impl FnOnce() -> OAuthError,
+) -> Result<Option<Api>, OAuthError> {
+    match audience {
+        Some(aud) => Ok(Some(load_api(app, aud).await?.ok_or_else(missing)?)),
+        None => Ok(None),
+    }
+}
+
+/// The access-token lifetime for a user token at `api` (the default without one).
+#[must_use]
+pub fn access_token_lifetime(api: Option<&Api>) -> u64 {
+    api.map_or(crate::tokens::DEFAULT_ACCESS_TOKEN_LIFETIME, |a| {
+        a.token_lifetime
+    })
 }
 
 /// Issues and stores a refresh token in `family_id`.

@@ -18,8 +18,9 @@
 
 use super::authorization_code::{UserGrant, issue_user_tokens};
 use super::{
-    REFRESH_LIFETIME, RefreshRecord, UsedMarker, family_revoked, issue_refresh_token, load_api,
-    require_dpop_for_api, revoke_family,
+    REFRESH_LIFETIME, RefreshRecord, UsedMarker, access_token_lifetime, family_revoked,
+    issue_refresh_token, load_record_api, require_dpop_for_api, require_grant,
+    required_credential_hash, revoke_family,
 };
 use crate::App;
 use crate::client_auth::AuthenticatedClient;
@@ -29,7 +30,7 @@ use crate::jwt::sha256_b64;
 use crate::params::Params;
 use crate::platform::Platform;
 use crate::store::{MIN_TTL_SECONDS, Store, get_json, put_json};
-use crate::tokens::{DEFAULT_ACCESS_TOKEN_LIFETIME, TokenResponse, parse_scope};
+use crate::tokens::{TokenResponse, parse_scope};
 
 /// Processes a refresh token request for an authenticated client.
 ///
@@ -42,15 +43,8 @@ pub async fn grant<S: Store, P: Platform>(
     dpop_jkt: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let client = &auth.client;
-    if !client.allows_grant("refresh_token") {
-        return Err(OAuthError::unauthorized_client(
-            "the client is not allowed to use refresh_token",
-        ));
-    }
-    let token = params
-        .get("refresh_token")
-        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-    let hash = sha256_b64(token.as_bytes());
+    require_grant(client, "refresh_token")?;
+    let hash = required_credential_hash(params, "refresh_token")?;
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
     let record: RefreshRecord = get_json(&app.store, &format!("refresh:{hash}"))
         .await?
@@ -100,10 +94,7 @@ pub async fn grant<S: Store, P: Platform>(
             requested.join(" ")
         }
     };
-    let api = match &record.audience {
-        Some(aud) => Some(load_api(app, aud).await?.ok_or_else(invalid)?),
-        None => None,
-    };
+    let api = load_record_api(app, record.audience.as_deref(), invalid).await?;
     if !api.as_ref().is_some_and(|a| a.allow_offline_access) {
         return Err(invalid());
     }
@@ -136,9 +127,7 @@ pub async fn grant<S: Store, P: Platform>(
         audience: record.audience.as_deref(),
         auth_time: record.auth_time,
         nonce: None,
-        lifetime: api
-            .as_ref()
-            .map_or(DEFAULT_ACCESS_TOKEN_LIFETIME, |a| a.token_lifetime),
+        lifetime: access_token_lifetime(api.as_ref()),
         dpop_jkt,
     };
     let mut response = issue_user_tokens(app, client, &grant)?;
