@@ -43,6 +43,14 @@ impl core::fmt::Debug for HttpRequest {
     }
 }
 
+/// The first value of header `name` (compared case-insensitively) in `headers`.
+fn first_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
 impl HttpRequest {
     /// A request with the given method and path (and optional `?query`) on origin
     /// `http://localhost`; a convenience for tests.
@@ -85,10 +93,7 @@ impl HttpRequest {
     /// The first value of a header (name compared case-insensitively).
     #[must_use]
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        first_header(&self.headers, name)
     }
 
     /// How many times a header occurs (workerd joins repeated fields with `, `, so this is
@@ -253,10 +258,7 @@ impl HttpResponse {
     /// The first value of a header (name compared case-insensitively).
     #[must_use]
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        first_header(&self.headers, name)
     }
 
     /// The body parsed as JSON (`Value::Null` when it is not JSON); a convenience for tests.
