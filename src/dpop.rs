@@ -426,15 +426,6 @@ fn is_uri_char(b: u8) -> bool {
     is_unreserved(b) || is_sub_delim(b) || b":/?#[]@%".contains(&b)
 }
 
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
 /// §6.2.2.1 / §6.2.2.2: decodes escapes of unreserved characters, upper-cases the hex
 /// digits of the others (never decoding twice), and optionally lower-cases the rest.
 /// `allowed` says which literal characters the component may contain.
@@ -443,14 +434,14 @@ fn normalize_percent(
     lowercase: bool,
     allowed: fn(u8) -> bool,
 ) -> core::result::Result<String, &'static str> {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    use crate::hex::UPPER as HEX;
     let mut out = String::with_capacity(input.len());
     let mut bytes = input.bytes();
     while let Some(b) = bytes.next() {
         if b == b'%' {
             let (Some(hi), Some(lo)) = (
-                bytes.next().and_then(hex_value),
-                bytes.next().and_then(hex_value),
+                bytes.next().and_then(crate::hex::value),
+                bytes.next().and_then(crate::hex::value),
             ) else {
                 return Err("malformed percent-escape");
             };
@@ -463,7 +454,7 @@ fn normalize_percent(
                 };
                 out.push(char::from(c));
             } else {
-                // `hi` and `lo` are below 16 (from `hex_value`).
+                // `hi` and `lo` are below 16 (from `crate::hex::value`).
                 out.push('%');
                 out.push(char::from(HEX[usize::from(hi)]));
                 out.push(char::from(HEX[usize::from(lo)]));

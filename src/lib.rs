@@ -14,6 +14,7 @@ extern crate std;
 pub mod base64url;
 pub mod dpop;
 pub mod error;
+mod hex;
 pub mod json;
 pub mod jwk;
 pub mod jws;

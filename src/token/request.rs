@@ -56,7 +56,7 @@ where
 
 /// Appends the form encoding of `value` to `out`.
 fn encode_component_into(out: &mut String, value: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    use crate::hex::UPPER as HEX;
     for &b in value.as_bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
@@ -72,16 +72,6 @@ fn encode_component_into(out: &mut String, value: &str) {
     }
 }
 
-/// The value of one hex digit, if `b` is one (either case).
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
 /// Decodes one name or value: `+` is a space, `%XX` is an octet, other bytes are taken
 /// as they are; the resulting octets must be UTF-8.
 fn decode_component(input: &[u8]) -> Result<String> {
@@ -91,8 +81,8 @@ fn decode_component(input: &[u8]) -> Result<String> {
         match b {
             b'+' => out.push(b' '),
             b'%' => {
-                let hi = bytes.next().copied().and_then(hex_value);
-                let lo = bytes.next().copied().and_then(hex_value);
+                let hi = bytes.next().copied().and_then(crate::hex::value);
+                let lo = bytes.next().copied().and_then(crate::hex::value);
                 match (hi, lo) {
                     (Some(hi), Some(lo)) => out.push((hi << 4) | lo),
                     _ => {
