@@ -3,8 +3,11 @@
 //! every generated proof with the verdict it must get (`dpop_generated_proofs`), plus
 //! proof creation round trips.
 
+mod common;
+
+use common::{core_json, s, serde_value, vectors};
+
 use std::collections::BTreeSet;
-use std::sync::OnceLock;
 
 use edge_oauth::Error;
 use edge_oauth::dpop::{
@@ -15,34 +18,8 @@ use edge_oauth::jwk::{EcPrivateJwk, EcPublicJwk};
 use edge_oauth::jws::{self, Algorithm};
 use serde_json::Value;
 
-fn vectors() -> &'static Value {
-    static VECTORS: OnceLock<Value> = OnceLock::new();
-    VECTORS.get_or_init(|| {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/vectors/vectors.json"
-        );
-        let text = std::fs::read_to_string(path).expect("read vectors.json");
-        serde_json::from_str(&text).expect("parse vectors.json")
-    })
-}
-
 fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
     rand_core::UnwrapErr(getrandom::SysRng)
-}
-
-fn s(v: &Value) -> &str {
-    v.as_str().expect("string")
-}
-
-/// The core's own (strict) JSON value for a vectors.json value.
-fn core_json(v: &Value) -> edge_oauth::json::Value {
-    edge_oauth::json::parse(v.to_string().as_bytes()).expect("core JSON")
-}
-
-/// A core JSON object as a serde_json value, to compare with vectors.json.
-fn serde_value(o: &edge_oauth::json::Object) -> Value {
-    serde_json::from_str(&o.to_json()).expect("serde JSON")
 }
 
 // ----- RFC 9449 examples ----------------------------------------------------------------

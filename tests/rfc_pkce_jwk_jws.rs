@@ -2,9 +2,12 @@
 //! 7518), RFC 9068 access-token and OIDC hash vectors from
 //! `../shared/vectors/vectors.json`.
 
+mod common;
+
+use common::{core_json, s, serde_value, vectors};
+
 use std::collections::BTreeSet;
 use std::convert::Infallible;
-use std::sync::OnceLock;
 
 use edge_oauth::jwk::{self, EcPrivateJwk, EcPublicJwk};
 use edge_oauth::jws::{self, Algorithm, SigningInput};
@@ -12,32 +15,6 @@ use edge_oauth::pkce::{self, CodeChallenge, CodeChallengeMethod, CodeVerifier};
 use edge_oauth::{base64url, dpop};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-
-fn vectors() -> &'static Value {
-    static VECTORS: OnceLock<Value> = OnceLock::new();
-    VECTORS.get_or_init(|| {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/vectors/vectors.json"
-        );
-        let text = std::fs::read_to_string(path).expect("read vectors.json");
-        serde_json::from_str(&text).expect("parse vectors.json")
-    })
-}
-
-fn s(v: &Value) -> &str {
-    v.as_str().expect("string")
-}
-
-/// The core's own (strict) JSON value for a vectors.json value.
-fn core_json(v: &Value) -> edge_oauth::json::Value {
-    edge_oauth::json::parse(v.to_string().as_bytes()).expect("core JSON")
-}
-
-/// A core JSON object as a serde_json value, to compare with vectors.json.
-fn serde_value(o: &edge_oauth::json::Object) -> Value {
-    serde_json::from_str(&o.to_json()).expect("serde JSON")
-}
 
 fn octets(v: &Value) -> Vec<u8> {
     v.as_array()
