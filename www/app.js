@@ -1,11 +1,12 @@
 // The demo SPA: authorization code + PKCE against this origin, with the edge-oauth package
-// (copied from pkg/ to /pkg/ by `npm start`).
-import init, {
-  authorizationCodeGrantBody, generatePkce, parseTokenResponse, refreshTokenGrantBody,
-} from '/pkg/edge_oauth.js';
+// (copied from pkg/ to /pkg/ by `npm start`). With "Bind tokens to a DPoP key" checked, a
+// non-extractable WebCrypto key kept in IndexedDB binds the code (dpop_jkt), the access
+// token (cnf.jkt) and the refresh token to this browser.
+import init, { DpopKey, TokenClient, fetchWithDpop, generatePkce } from '/pkg/edge_oauth.js';
 
 const CLIENT_ID = 'demo-spa';
 const REDIRECT_URI = `${location.origin}/`;
+const KEY_NAME = 'demo-spa';
 const $ = (id) => document.getElementById(id);
 
 function log(line) {
@@ -23,14 +24,12 @@ function claims(jwt) {
   return JSON.stringify(JSON.parse(atob(part)), null, 2);
 }
 
-async function tokenRequest(body) {
-  const res = await fetch('/oauth/token', {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body,
-  });
-  // Throws an EdgeOAuthError (.code, .error, .errorDescription) for an error response.
-  return parseTokenResponse(res.status, await res.text(), res.headers);
+// The session's DPoP key, if it uses one (it outlives the redirect in IndexedDB).
+const dpopKey = () => (sessionStorage.getItem('dpop') ? DpopKey.load(KEY_NAME) : undefined);
+
+// Throws an EdgeOAuthError (.code, .error, .errorDescription) for an error response.
+async function client() {
+  return new TokenClient({ tokenEndpoint: `${location.origin}/oauth/token`, clientId: CLIENT_ID, dpopKey: await dpopKey() });
 }
 
 function show(tokens) {
@@ -48,6 +47,13 @@ async function signIn(event) {
   const pkce = generatePkce();
   const state = randomString();
   sessionStorage.setItem('tx', JSON.stringify({ state, codeVerifier: pkce.codeVerifier }));
+  sessionStorage.removeItem('dpop');
+  let key;
+  if (form.get('dpop')) {
+    key = await DpopKey.generateNonExtractable();
+    await key.persist(KEY_NAME);
+    sessionStorage.setItem('dpop', '1');
+  }
   const params = new URLSearchParams({
     response_type: 'code',
     client_id: CLIENT_ID,
@@ -59,6 +65,7 @@ async function signIn(event) {
     code_challenge_method: pkce.codeChallengeMethod,
   });
   if (form.get('audience')) params.set('audience', form.get('audience'));
+  if (key) params.set('dpop_jkt', key.thumbprint);
   location.assign(`/authorize?${params}`);
 }
 
@@ -68,22 +75,26 @@ async function callback(params) {
   history.replaceState(null, '', '/');
   if (params.get('error')) throw new Error(`${params.get('error')}: ${params.get('error_description') ?? ''}`);
   if (!tx || params.get('state') !== tx.state) throw new Error('state does not match this browser\'s sign-in');
-  const tokens = await tokenRequest(authorizationCodeGrantBody({
-    code: params.get('code'), redirectUri: REDIRECT_URI, codeVerifier: tx.codeVerifier, clientId: CLIENT_ID,
-  }));
+  const tokens = await (await client()).exchangeCode({
+    code: params.get('code'), redirectUri: REDIRECT_URI, codeVerifier: tx.codeVerifier,
+  });
   log(`signed in: ${tokens.tokenType} token, expires in ${tokens.expiresIn}s, scope "${tokens.scope ?? ''}"`);
   show(tokens);
 }
 
 async function userinfo() {
   const { accessToken } = JSON.parse(sessionStorage.getItem('tokens'));
-  const res = await fetch('/userinfo', { headers: { authorization: `Bearer ${accessToken}` } });
+  const key = await dpopKey();
+  const url = `${location.origin}/userinfo`;
+  const res = key
+    ? await fetchWithDpop(url, { method: 'GET' }, { accessToken, dpopKey: key })
+    : await fetch(url, { headers: { authorization: `Bearer ${accessToken}` } });
   log(`/userinfo ${res.status}: ${await res.text()}${res.headers.get('www-authenticate') ? ` (${res.headers.get('www-authenticate')})` : ''}`);
 }
 
 async function refresh() {
   const old = JSON.parse(sessionStorage.getItem('tokens'));
-  const tokens = await tokenRequest(refreshTokenGrantBody({ refreshToken: old.refreshToken, clientId: CLIENT_ID }));
+  const tokens = await (await client()).refresh(old.refreshToken);
   log('refreshed: the old refresh token is now spent (reusing it would revoke the whole family)');
   show(tokens);
 }
@@ -91,13 +102,11 @@ async function refresh() {
 async function signOut() {
   const { refreshToken } = JSON.parse(sessionStorage.getItem('tokens'));
   if (refreshToken) {
-    const res = await fetch('/oauth/revoke', {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: refreshToken, client_id: CLIENT_ID }),
-    });
-    log(`revoke: ${res.status}`);
+    await (await client()).revoke(refreshToken, { tokenTypeHint: 'refresh_token' });
+    log('revoked the refresh token and its family');
   }
+  if (sessionStorage.getItem('dpop')) await DpopKey.remove(KEY_NAME);
+  sessionStorage.removeItem('dpop');
   sessionStorage.removeItem('tokens');
   $('session').hidden = true;
   $('signin').hidden = false;
