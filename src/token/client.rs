@@ -3,8 +3,9 @@
 //! retry with a nonce (§8, §9), and the `token_type` check after a DPoP request (§5).
 //!
 //! The JS `TokenClient` and `fetchWithDpop` are thin loops over these: send, remember
-//! the nonce, retry at most once when [`is_use_dpop_nonce`] says so and a fresh nonce
-//! arrived, then check the result.
+//! the nonce, retry at most once when [`is_use_dpop_nonce`] says so and
+//! [`NonceCache::retry_nonce`] has a nonce other than the one the attempt carried, then
+//! check the result.
 //!
 //! ```
 //! use edge_oauth::token::client::{NonceCache, is_use_dpop_nonce};
@@ -17,7 +18,9 @@
 //! let body = r#"{"error":"use_dpop_nonce"}"#;
 //! assert!(nonces.remember(url, Some("n-1")));
 //! assert!(is_use_dpop_nonce(400, body, None));
-//! // The retry carries the nonce; any other URL of the origin shares it.
+//! // The attempt carried no nonce: retry once, with n-1.
+//! assert_eq!(nonces.retry_nonce(url, None), Some("n-1"));
+//! // Any other URL of the origin shares it.
 //! assert_eq!(nonces.get("https://AS.example:443/oauth/revoke"), Some("n-1"));
 //! ```
 
@@ -107,9 +110,11 @@ impl NonceCache {
     }
 
     /// Records the `DPoP-Nonce` header of a response from `url` (any status). Returns
-    /// `true` when the cache now holds a nonce it did not hold before, i.e. a retry could
-    /// succeed where the last attempt did not. A header that is not `1*NQCHAR` (§8.1) is
-    /// ignored, as is a URL that is not absolute http(s).
+    /// `true` when the cache changed. A header that is not `1*NQCHAR` (§8.1) is ignored,
+    /// as is a URL that is not absolute http(s).
+    ///
+    /// Whether to retry is not this answer: a concurrent request to the same origin may
+    /// have stored the nonce already. Ask [`retry_nonce`](Self::retry_nonce).
     ///
     /// ```
     /// # use edge_oauth::token::client::NonceCache;
@@ -134,6 +139,34 @@ impl NonceCache {
         self.by_origin.insert(origin, nonce);
         true
     }
+
+    /// After a `use_dpop_nonce` answer ([`is_use_dpop_nonce`]) to an attempt whose proof
+    /// carried `used` (and after [`remember`](Self::remember)ing the answer's
+    /// `DPoP-Nonce`): the nonce to retry with, i.e. the one now cached for the origin of
+    /// `url`, when it differs from `used`. `None` when there is nothing new to try, so
+    /// a retry would fail the same way.
+    ///
+    /// It does not matter who stored the nonce: when two requests to one origin run
+    /// concurrently, the first answer stores it and the second answer carries the same
+    /// value, yet the second request was sent without it and must be retried too.
+    /// The caller still retries at most once per request.
+    ///
+    /// ```
+    /// # use edge_oauth::token::client::NonceCache;
+    /// let url = "https://as.example/token";
+    /// let mut nonces = NonceCache::new();
+    /// // Two concurrent requests went out without a nonce; both get `use_dpop_nonce`.
+    /// assert!(nonces.remember(url, Some("n")));
+    /// assert_eq!(nonces.retry_nonce(url, None), Some("n"));
+    /// assert!(!nonces.remember(url, Some("n")), "the cache did not change...");
+    /// assert_eq!(nonces.retry_nonce(url, None), Some("n"), "...but the second retries too");
+    /// // A request that already carried `n` has nothing new to try.
+    /// assert_eq!(nonces.retry_nonce(url, Some("n")), None);
+    /// ```
+    #[must_use]
+    pub fn retry_nonce(&self, url: &str, used: Option<&str>) -> Option<&str> {
+        self.get(url).filter(|cached| Some(*cached) != used)
+    }
 }
 
 /// Whether a response asks the client to retry with a DPoP nonce:
@@ -143,8 +176,8 @@ impl NonceCache {
 /// - a resource server answers `401` with a `WWW-Authenticate: DPoP` challenge whose
 ///   `error` is `use_dpop_nonce` (§9).
 ///
-/// The caller retries **once**, and only when the response also carried a new
-/// `DPoP-Nonce` ([`NonceCache::remember`] returned `true`).
+/// The caller retries **once**, and only when a nonce other than the one the attempt
+/// carried is known for the origin ([`NonceCache::retry_nonce`]).
 ///
 /// ```
 /// use edge_oauth::token::client::is_use_dpop_nonce;
@@ -239,6 +272,39 @@ mod tests {
             assert!(c.remember(&format!("https://h{i}.example/"), Some("n")));
         }
         assert_eq!(c.by_origin.len(), MAX_NONCE_ORIGINS);
+    }
+
+    #[test]
+    fn rfc9449_8_concurrent_requests_both_retry_with_the_nonce_they_lacked() {
+        let url = "https://as.example/oauth/token";
+        let mut c = NonceCache::new();
+        // Requests 1 and 2 go out without a nonce; both answers carry n.
+        assert!(c.remember(url, Some("n")));
+        assert_eq!(c.retry_nonce(url, None), Some("n"));
+        assert!(!c.remember(url, Some("n")));
+        assert_eq!(c.retry_nonce(url, None), Some("n"));
+        // The retries carry n: another use_dpop_nonce with n again is not retried.
+        assert!(!c.remember(url, Some("n")));
+        assert_eq!(c.retry_nonce(url, Some("n")), None);
+    }
+
+    #[test]
+    fn rfc9449_8_retry_nonce_follows_the_cache_not_the_answer() {
+        let url = "https://as.example/oauth/token";
+        let mut c = NonceCache::new();
+        // No nonce known at all: nothing to retry with.
+        assert_eq!(c.retry_nonce(url, None), None);
+        // An answer without a usable header, but a concurrent answer stored n-2.
+        assert!(c.remember("https://as.example/other", Some("n-2")));
+        assert!(!c.remember(url, Some("not nqchar \"")));
+        assert_eq!(c.retry_nonce(url, Some("n-1")), Some("n-2"));
+        // The nonce rotated since the attempt: retry with the new one.
+        assert!(c.remember(url, Some("n-3")));
+        assert_eq!(c.retry_nonce(url, Some("n-2")), Some("n-3"));
+        assert_eq!(c.retry_nonce(url, Some("n-3")), None);
+        // Other origins and bad URLs have nothing.
+        assert_eq!(c.retry_nonce("https://rs.example/", None), None);
+        assert_eq!(c.retry_nonce("/relative", None), None);
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! Each is a thin loop over the core: build the body ([`crate::token::request`]), sign a
 //! proof with the key's current nonce for that origin, send, remember any `DPoP-Nonce`
 //! ([`NonceCache`](crate::token::client::NonceCache)), retry exactly once when the
-//! server asks for a nonce and sent a fresh one ([`is_use_dpop_nonce`]), then parse and
-//! check the result ([`parse_token_response`], [`require_dpop_bound`]).
+//! server asks for a nonce ([`is_use_dpop_nonce`]) and one other than the attempt's is
+//! known ([`NonceCache::retry_nonce`](crate::token::client::NonceCache::retry_nonce)),
+//! then parse and check the result ([`parse_token_response`], [`require_dpop_bound`]).
 
 use alloc::{
     format,
@@ -166,18 +167,23 @@ impl ClientInner {
 
     /// POSTs a form to `url`, with a fresh proof per attempt when the client has a key.
     async fn post(&self, url: &str, body: &str, with_proof: bool) -> Result<ReadResponse, JsValue> {
-        let mut retried = false;
+        let key = self.key.as_ref().filter(|_| with_proof);
+        // The nonce of the retry, chosen from the cache after the first answer.
+        let mut retry_nonce: Option<String> = None;
         loop {
+            let retrying = retry_nonce.is_some();
             let headers = self.headers()?;
-            let key = self.key.as_ref().filter(|_| with_proof);
+            let mut used_nonce = None;
             if let Some(key) = key {
-                let nonce = key.nonces.borrow().get(url).map(ToString::to_string);
+                used_nonce = retry_nonce
+                    .take()
+                    .or_else(|| key.nonces.borrow().get(url).map(ToString::to_string));
                 let request = ProofRequest {
                     htm: "POST".into(),
                     htu: url.into(),
                     iat: now_seconds(),
                     jti: None,
-                    nonce,
+                    nonce: used_nonce.clone(),
                     access_token: None,
                 };
                 let proof = key.proof(&request.options()).await?;
@@ -188,22 +194,28 @@ impl ClientInner {
             set(&init, "headers", &headers);
             set(&init, "body", &JsValue::from_str(body));
             let response = platform::fetch_text(url, init.unchecked_ref()).await?;
-            let fresh_nonce = self.key.as_ref().is_some_and(|k| {
+            if let Some(k) = &self.key {
                 k.nonces
                     .borrow_mut()
-                    .remember(url, response.dpop_nonce.as_deref())
-            });
-            if key.is_some()
-                && !retried
-                && fresh_nonce
+                    .remember(url, response.dpop_nonce.as_deref());
+            }
+            if let Some(key) = key.filter(|_| !retrying)
                 && is_use_dpop_nonce(
                     response.status,
                     &response.body,
                     response.www_authenticate.as_deref(),
                 )
             {
-                retried = true;
-                continue;
+                // Retry when a nonce other than the one this attempt carried is known,
+                // whether this answer or a concurrent one stored it.
+                retry_nonce = key
+                    .nonces
+                    .borrow()
+                    .retry_nonce(url, used_nonce.as_deref())
+                    .map(ToString::to_string);
+                if retry_nonce.is_some() {
+                    continue;
+                }
             }
             return Ok(response);
         }
@@ -471,8 +483,9 @@ fn normalize_method(method: &str) -> String {
 /// Calls a DPoP-protected resource (RFC 9449 §7): `fetch(url, init)` with
 /// `Authorization: DPoP <accessToken>` and a fresh proof carrying `htm`, `htu` and `ath`.
 /// If the resource server answers `401` with `WWW-Authenticate: DPoP
-/// error="use_dpop_nonce"` and a new `DPoP-Nonce`, the request is sent once more with
-/// that nonce (§9); nonces are cached per origin on the key. Resolves to the `Response`,
+/// error="use_dpop_nonce"`, the request is sent once more with the origin's newest
+/// nonce, unless the request already carried it (§9); nonces are cached per origin on
+/// the key. Resolves to the `Response`,
 /// whatever its status.
 ///
 /// `url` must be absolute. A retry resends `init.body`, so use a replayable body
@@ -526,15 +539,19 @@ pub fn fetch_with_dpop(
                 ))
             })?;
 
-        let mut retried = false;
+        // The nonce of the retry, chosen from the cache after the first answer.
+        let mut retry_nonce: Option<String> = None;
         loop {
-            let nonce = key.nonces.borrow().get(&url).map(ToString::to_string);
+            let retrying = retry_nonce.is_some();
+            let used_nonce = retry_nonce
+                .take()
+                .or_else(|| key.nonces.borrow().get(&url).map(ToString::to_string));
             let request = ProofRequest {
                 htm: method.clone(),
                 htu: url.clone(),
                 iat: now_seconds(),
                 jti: None,
-                nonce,
+                nonce: used_nonce.clone(),
                 access_token: Some(access_token.clone()),
             };
             let proof = key.proof(&request.options()).await?;
@@ -545,18 +562,25 @@ pub fn fetch_with_dpop(
             let _ = Reflect::set(&attempt, &"method".into(), &JsValue::from_str(&method));
             let _ = Reflect::set(&attempt, &"headers".into(), &headers);
             let response: Response = platform::fetch(&url, &attempt).await?;
-            let fresh_nonce = key.nonces.borrow_mut().remember(
+            key.nonces.borrow_mut().remember(
                 &url,
                 platform::response_header(&response, "DPoP-Nonce").as_deref(),
             );
             let challenge = platform::response_header(&response, "WWW-Authenticate");
-            if !retried
-                && fresh_nonce
+            if !retrying
                 && response.status() == 401
                 && is_use_dpop_nonce(401, "", challenge.as_deref())
             {
-                retried = true;
-                continue;
+                // Retry when a nonce other than the one this attempt carried is known,
+                // whether this answer or a concurrent one stored it.
+                retry_nonce = key
+                    .nonces
+                    .borrow()
+                    .retry_nonce(&url, used_nonce.as_deref())
+                    .map(ToString::to_string);
+                if retry_nonce.is_some() {
+                    continue;
+                }
             }
             return Ok(response.into());
         }

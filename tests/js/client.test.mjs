@@ -348,3 +348,69 @@ test('fetchWithDpop arguments are checked with codes', async () => {
   await assert.rejects(fetchWithDpop(`${b.base}/api`, {}, { accessToken: 't\nx', dpopKey }), { code: 'ARGUMENT_INVALID' });
   await assert.rejects(fetchWithDpop(42, {}, { accessToken: 't', dpopKey }), { code: 'ARGUMENT_INVALID' });
 });
+
+/**
+ * A server that requires one fixed nonce at its token endpoint and its `/api` resource:
+ * a proof without it gets `use_dpop_nonce` and the nonce, a proof with it succeeds.
+ */
+async function startFixedNonceServer(nonce) {
+  const requests = [];
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', async () => {
+      const proof = req.headers.dpop ? await verifyProof(req.headers.dpop).catch(() => null) : null;
+      requests.push({ path: req.url, nonce: proof?.claims.nonce });
+      const ok = proof !== null && proof.claims.nonce === nonce;
+      if (req.url === '/oauth/token') {
+        if (!ok) {
+          res.writeHead(400, { 'content-type': 'application/json', 'dpop-nonce': nonce });
+          return res.end(JSON.stringify({ error: 'use_dpop_nonce', error_description: 'nonce required' }));
+        }
+        res.writeHead(200, { 'content-type': 'application/json', 'dpop-nonce': nonce });
+        return res.end(JSON.stringify({ access_token: 'at', token_type: 'DPoP', expires_in: 60 }));
+      }
+      if (!ok) {
+        res.writeHead(401, { 'www-authenticate': 'DPoP error="use_dpop_nonce"', 'dpop-nonce': nonce });
+        return res.end();
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+  });
+  await new Promise((ok, fail) => server.once('error', fail).listen(0, '127.0.0.1', ok));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  return { base, requests, close: () => new Promise((done) => { server.closeAllConnections?.(); server.close(done); }) };
+}
+
+for (const [backend, makeKey] of keys) {
+  test(`rfc9449_8: concurrent TokenClient requests (${backend} key) each retry once with the nonce they lacked`, async () => {
+    const server = await startFixedNonceServer('fixed-nonce');
+    try {
+      const client = new TokenClient({ tokenEndpoint: `${server.base}/oauth/token`, clientId: 'spa', dpopKey: await makeKey() });
+      const [one, two] = await Promise.all([client.clientCredentials(), client.clientCredentials()]);
+      assert.equal(one.tokenType, 'DPoP');
+      assert.equal(two.tokenType, 'DPoP');
+      assert.equal(server.requests.length, 4, 'one retry each');
+      assert.deepEqual(server.requests.map((r) => r.nonce ?? '-').sort(), ['-', '-', 'fixed-nonce', 'fixed-nonce']);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test(`rfc9449_9: concurrent fetchWithDpop calls (${backend} key) each retry once with the nonce they lacked`, async () => {
+    const server = await startFixedNonceServer('rs-nonce');
+    try {
+      const dpopKey = await makeKey();
+      const call = () => fetchWithDpop(`${server.base}/api/items`, {}, { accessToken: 'at', dpopKey });
+      const [one, two] = await Promise.all([call(), call()]);
+      assert.equal(one.status, 200);
+      assert.equal(two.status, 200);
+      assert.equal(server.requests.length, 4, 'one retry each');
+      // The nonce is cached now: the next call needs no retry.
+      assert.equal((await call()).status, 200);
+      assert.equal(server.requests.length, 5);
+    } finally {
+      await server.close();
+    }
+  });
+}
