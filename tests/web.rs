@@ -53,14 +53,14 @@ fn generate_code_verifier_is_43_unreserved_chars_and_fresh() {
 
 #[wasm_bindgen_test]
 fn rfc7636_appendix_b_challenge() {
-    let challenge = calculate_code_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into())
+    let challenge = calculate_code_challenge(&"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into())
         .expect("challenge");
     assert_eq!(challenge, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
 }
 
 #[wasm_bindgen_test]
 fn rfc7636_4_1_short_verifier_is_rejected_with_code() {
-    let err = calculate_code_challenge("a".repeat(42)).unwrap_err();
+    let err = calculate_code_challenge(&"a".repeat(42).into()).unwrap_err();
     assert_eq!(code_of(err), "PKCE_VERIFIER_INVALID");
 }
 
@@ -74,7 +74,7 @@ fn generate_pkce_returns_a_matching_pair() {
         Some("S256")
     );
     assert_eq!(
-        calculate_code_challenge(verifier).expect("challenge"),
+        calculate_code_challenge(&verifier.into()).expect("challenge"),
         challenge
     );
 }
@@ -259,7 +259,7 @@ fn refresh_and_client_credentials_bodies() {
 #[wasm_bindgen_test]
 fn parse_token_response_success() {
     let body = r#"{"access_token":"Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU","token_type":"dpop","expires_in":2677,"refresh_token":"Q..Zkm29lexi8VnWg2zPW1x-tgGad0Ibc3s3EwM_Ni4-g","scope":"openid"}"#;
-    let set: JsValue = parse_token_response_js(200, body.into(), None)
+    let set: JsValue = parse_token_response_js(&200.into(), &body.into(), None)
         .expect("ok")
         .into();
     assert_eq!(prop(&set, "tokenType").as_string().as_deref(), Some("DPoP"));
@@ -278,8 +278,8 @@ fn parse_token_response_success() {
 fn parse_token_response_oauth_error_carries_the_wire_fields() {
     let headers = web_sys_free_headers();
     let err = parse_token_response_js(
-        400,
-        r#"{"error":"use_dpop_nonce","error_description":"Authorization server requires nonce in DPoP proof"}"#.into(),
+        &400.into(),
+        &r#"{"error":"use_dpop_nonce","error_description":"Authorization server requires nonce in DPoP proof"}"#.into(),
         Some(headers.unchecked_into()),
     )
     .err()
@@ -320,11 +320,11 @@ fn web_sys_free_headers() -> JsValue {
 
 #[wasm_bindgen_test]
 fn parse_token_response_rejects_missing_token_type() {
-    let err = parse_token_response_js(200, r#"{"access_token":"x"}"#.into(), None)
+    let err = parse_token_response_js(&200.into(), &r#"{"access_token":"x"}"#.into(), None)
         .err()
         .expect("must fail");
     assert_eq!(code_of(err), "TOKEN_RESPONSE_INVALID");
-    let err = parse_token_response_js(200, "not json".into(), None)
+    let err = parse_token_response_js(&200.into(), &"not json".into(), None)
         .err()
         .expect("must fail");
     assert_eq!(code_of(err), "TOKEN_RESPONSE_NOT_JSON");
@@ -451,9 +451,13 @@ async fn p256_create_proof_is_a_promise_too() {
 async fn indexeddb_persist_and_load_round_trip_keeps_a_working_non_extractable_key() {
     let name = format!("web-test-{}", js_sys::Math::random());
     let key = webcrypto_key().await;
-    settle(key.persist(name.clone())).await.expect("persist");
+    settle(key.persist(name.clone().into()))
+        .await
+        .expect("persist");
 
-    let loaded = settle(DpopKey::load(name.clone())).await.expect("load");
+    let loaded = settle(DpopKey::load(name.clone().into()))
+        .await
+        .expect("load");
     let loaded = DpopKey::try_from_js_value(loaded).expect("a DpopKey");
     assert_eq!(loaded.thumbprint(), key.thumbprint());
     assert_eq!(
@@ -477,8 +481,10 @@ async fn indexeddb_persist_and_load_round_trip_keeps_a_working_non_extractable_k
         key.thumbprint()
     );
 
-    settle(DpopKey::remove(name.clone())).await.expect("remove");
-    let gone = settle(DpopKey::load(name))
+    settle(DpopKey::remove(name.clone().into()))
+        .await
+        .expect("remove");
+    let gone = settle(DpopKey::load(name.into()))
         .await
         .expect("load after remove");
     assert!(gone.is_undefined());
@@ -494,7 +500,7 @@ async fn persist_refuses_p256_keys_and_empty_names() {
     let err = settle(p256.persist("x".into())).await.unwrap_err();
     assert_eq!(code_of(err), "KEY_BACKEND_UNSUPPORTED");
     let key = webcrypto_key().await;
-    let err = settle(key.persist(String::new())).await.unwrap_err();
+    let err = settle(key.persist(String::new().into())).await.unwrap_err();
     assert_eq!(code_of(err), "ARGUMENT_INVALID");
 }
 

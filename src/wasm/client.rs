@@ -21,7 +21,9 @@ use wasm_bindgen_futures::future_to_promise;
 use super::dpop::{JsPromiseVoid, KeyInner, ProofRequest, key_from_js};
 use super::platform::{self, Headers, ReadResponse, Response};
 use super::token::token_set_to_js;
-use super::{expect_object, get, js, js_error, now_seconds, object, opt_string, req_string, set};
+use super::{
+    expect_object, get, js, js_error, now_seconds, object, opt_string, req_string, set, string_arg,
+};
 use crate::error::Error;
 use crate::token::ClientSecret;
 use crate::token::client::{is_use_dpop_nonce, origin, require_dpop_bound};
@@ -367,12 +369,14 @@ impl TokenClient {
     #[wasm_bindgen(js_name = refresh)]
     pub fn refresh(
         &self,
-        refresh_token: String,
+        #[wasm_bindgen(js_name = refreshToken, unchecked_param_type = "string")]
+        refresh_token: JsValue,
         options: Option<JsRefreshOptions>,
     ) -> JsPromiseTokenSet {
         let inner = Rc::clone(&self.inner);
         let options: JsValue = options.map(Into::into).unwrap_or(JsValue::UNDEFINED);
         future_to_promise(async move {
+            let refresh_token = string_arg(&refresh_token, "refreshToken must be a string")?;
             let scope = optional_options(&options, "refresh options must be an object")?
                 .map(|o| opt_string(&o, "scope", "scope must be a string"))
                 .transpose()?
@@ -429,10 +433,15 @@ impl TokenClient {
     /// await client.revoke(tokens.refreshToken, { tokenTypeHint: "refresh_token" });
     /// ```
     #[wasm_bindgen(js_name = revoke)]
-    pub fn revoke(&self, token: String, options: Option<JsRevokeOptions>) -> JsPromiseVoid {
+    pub fn revoke(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
+        options: Option<JsRevokeOptions>,
+    ) -> JsPromiseVoid {
         let inner = Rc::clone(&self.inner);
         let options: JsValue = options.map(Into::into).unwrap_or(JsValue::UNDEFINED);
         future_to_promise(async move {
+            let token = string_arg(&token, "token must be a string")?;
             let hint = optional_options(&options, "revoke options must be an object")?
                 .map(|o| opt_string(&o, "tokenTypeHint", "tokenTypeHint must be a string"))
                 .transpose()?

@@ -20,7 +20,7 @@ use wasm_bindgen_futures::future_to_promise;
 use super::platform;
 use super::{
     expect_object, get, js, js_error, js_error_with_cause, json_to_js, jwk_json, now_seconds,
-    object, opt_integer, opt_string, req_string, rng, set,
+    object, opt_integer, opt_string, req_string, rng, set, string_arg,
 };
 use crate::dpop::{DpopKey as CoreDpopKey, ProofOptions, proof_signing_input};
 use crate::error::Error;
@@ -284,14 +284,14 @@ async fn from_key_pair(pair: JsValue, check_match: bool) -> Result<DpopKey, JsVa
     })
 }
 
-/// Checks a storage name.
-fn key_name(name: &str) -> Result<(), JsValue> {
+/// Reads a storage name: a non-empty string.
+fn key_name(name: &JsValue) -> Result<String, JsValue> {
+    const WHAT: &str = "name must be a non-empty string";
+    let name = string_arg(name, WHAT)?;
     if name.is_empty() {
-        return Err(js_error(&Error::ArgumentInvalid(
-            "name must be a non-empty string",
-        )));
+        return Err(js_error(&Error::ArgumentInvalid(WHAT)));
     }
-    Ok(())
+    Ok(name)
 }
 
 /// What `persist` stores: a versioned record around the structured-cloneable pair.
@@ -393,9 +393,11 @@ impl DpopKey {
     /// const key = (await DpopKey.load("session")) ?? (await DpopKey.generateNonExtractable());
     /// ```
     #[wasm_bindgen(js_name = load)]
-    pub fn load(name: String) -> JsPromiseOptionalDpopKey {
+    pub fn load(
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+    ) -> JsPromiseOptionalDpopKey {
         future_to_promise(async move {
-            key_name(&name)?;
+            let name = key_name(&name)?;
             let record = platform::idb("get", &name, &JsValue::UNDEFINED).await?;
             if record.is_undefined() {
                 return Ok(JsValue::UNDEFINED);
@@ -428,9 +430,9 @@ impl DpopKey {
     /// await DpopKey.remove("session");
     /// ```
     #[wasm_bindgen(js_name = remove)]
-    pub fn remove(name: String) -> JsPromiseVoid {
+    pub fn remove(#[wasm_bindgen(unchecked_param_type = "string")] name: JsValue) -> JsPromiseVoid {
         future_to_promise(async move {
-            key_name(&name)?;
+            let name = key_name(&name)?;
             platform::idb("delete", &name, &JsValue::UNDEFINED).await?;
             Ok(JsValue::UNDEFINED)
         })
@@ -449,10 +451,13 @@ impl DpopKey {
     /// await key.persist("session");
     /// ```
     #[wasm_bindgen(js_name = persist)]
-    pub fn persist(&self, name: String) -> JsPromiseVoid {
+    pub fn persist(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+    ) -> JsPromiseVoid {
         let inner = Rc::clone(&self.inner);
         future_to_promise(async move {
-            key_name(&name)?;
+            let name = key_name(&name)?;
             let Backend::WebCrypto { pair, .. } = &inner.backend else {
                 return Err(js_error(&Error::KeyBackendUnsupported(
                     "persist stores WebCrypto keys only (DpopKey.generateNonExtractable); store toJwk() of a p256 key yourself",

@@ -131,6 +131,16 @@ pub(crate) fn req_string(obj: &JsValue, key: &str, what: &'static str) -> Result
     opt_string(obj, key, what)?.ok_or_else(|| js_error(&Error::ArgumentInvalid(what)))
 }
 
+/// Reads a string argument. wasm-bindgen's release glue does not type-check a `String`
+/// parameter (a number or an object traps the module, `undefined` throws a bare
+/// `TypeError`), so exports take a `JsValue` typed `string` for TypeScript and check it
+/// here: anything but a JS string primitive is `ARGUMENT_INVALID` naming it.
+pub(crate) fn string_arg(value: &JsValue, what: &'static str) -> Result<String, JsValue> {
+    value
+        .as_string()
+        .ok_or_else(|| js_error(&Error::ArgumentInvalid(what)))
+}
+
 /// Reads an optional integer member (a finite JS number with no fraction, in the safe
 /// integer range).
 pub(crate) fn opt_integer(

@@ -4,7 +4,7 @@ use alloc::string::String;
 
 use wasm_bindgen::prelude::*;
 
-use super::{js, object, rng, set};
+use super::{js, object, rng, set, string_arg};
 use crate::pkce::CodeVerifier;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -39,14 +39,17 @@ pub fn generate_code_verifier() -> Result<String, JsValue> {
 }
 
 /// Computes the S256 `code_challenge` of a verifier, after checking that the verifier
-/// is 43-128 characters from the unreserved set.
+/// is 43-128 characters from the unreserved set. A non-string is `ARGUMENT_INVALID`.
 ///
 /// ```js
 /// calculateCodeChallenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
 /// // "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 /// ```
 #[wasm_bindgen(js_name = calculateCodeChallenge)]
-pub fn calculate_code_challenge(verifier: String) -> Result<String, JsValue> {
+pub fn calculate_code_challenge(
+    #[wasm_bindgen(unchecked_param_type = "string")] verifier: &JsValue,
+) -> Result<String, JsValue> {
+    let verifier = string_arg(verifier, "verifier must be a string")?;
     let verifier = js(CodeVerifier::new(verifier))?;
     Ok(String::from(verifier.challenge().as_str()))
 }

@@ -6,6 +6,7 @@ use wasm_bindgen::prelude::*;
 
 use super::{
     expect_object, header, js, js_error, now_seconds, object, opt_string, req_string, set,
+    string_arg,
 };
 use crate::error::Error;
 use crate::token::request::{AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant};
@@ -153,6 +154,8 @@ pub fn client_credentials_grant_body(
 /// Returns the `TokenSet` for a valid 200 response. Throws an `EdgeOAuthError`: with code
 /// `OAUTH_ERROR` and `.error`, `.errorDescription`, `.status`, `.dpopNonce` for an error
 /// response, or with the code of the exact problem for anything malformed.
+/// `ARGUMENT_INVALID` when `status` is not an integer from 100 to 599 or `bodyText` is
+/// not a string.
 ///
 /// ```js
 /// const res = await fetch(tokenEndpoint, { method: "POST", body, headers });
@@ -160,10 +163,12 @@ pub fn client_credentials_grant_body(
 /// ```
 #[wasm_bindgen(js_name = parseTokenResponse)]
 pub fn parse_token_response_js(
-    status: u16,
-    body_text: String,
+    #[wasm_bindgen(unchecked_param_type = "number")] status: &JsValue,
+    #[wasm_bindgen(js_name = bodyText, unchecked_param_type = "string")] body_text: &JsValue,
     headers: Option<JsHeadersLike>,
 ) -> Result<JsTokenSet, JsValue> {
+    let status = http_status(status)?;
+    let body_text = string_arg(body_text, "bodyText must be a string")?;
     let headers: JsValue = headers.map(Into::into).unwrap_or(JsValue::UNDEFINED);
     let now = u64::try_from(now_seconds()).unwrap_or(0);
     let set_ = match parse_token_response(status, &body_text, now) {
@@ -176,6 +181,20 @@ pub fn parse_token_response_js(
         Err(e) => return Err(js_error(&e)),
     };
     Ok(token_set_to_js(&set_))
+}
+
+/// An HTTP status code: a JS number that is an integer from 100 to 599 (a `u16`
+/// parameter would wrap 65736 to 200, truncate 200.7 and coerce `"200"`).
+fn http_status(value: &JsValue) -> Result<u16, JsValue> {
+    match value.as_f64() {
+        Some(n) if n.fract() == 0.0 && (100.0..=599.0).contains(&n) => {
+            // In range and integral: the conversion is exact.
+            Ok(n as u16)
+        }
+        _ => Err(js_error(&Error::ArgumentInvalid(
+            "status must be an integer from 100 to 599",
+        ))),
+    }
 }
 
 /// The JS `TokenSet` of a parsed response.
