@@ -521,12 +521,13 @@ fn remove_dot_segments(mut input: &str) -> String {
 
 /// Normalises an absolute http(s) URI and strips its query and fragment. Returns the
 /// normalised URI and whether a query or fragment was present.
+///
+/// Only the scheme, authority and path are checked: `htu` never carries the query or
+/// fragment, and request URLs have whatever `fetch` accepts there (`?q=a b`,
+/// `?filter={"a":1}`).
 fn normalize_uri(uri: &str) -> core::result::Result<(String, bool), &'static str> {
     if uri.is_empty() {
         return Err("must not be empty");
-    }
-    if !uri.bytes().all(is_uri_char) {
-        return Err("contains a character that is not allowed in a URI");
     }
     let (before_fragment, fragment) = match uri.split_once('#') {
         Some((a, f)) => (a, Some(f)),
@@ -537,6 +538,16 @@ fn normalize_uri(uri: &str) -> core::result::Result<(String, bool), &'static str
         None => (before_fragment, None),
     };
     let had_extra = query.is_some() || fragment.is_some();
+    if !rest.is_ascii() {
+        // WHATWG URL would percent-encode a non-ASCII path and punycode a host; here that
+        // is the caller's job, so that the proof's htu is exactly what the server sees.
+        return Err(
+            "contains a non-ASCII character before the query: percent-encode the path as UTF-8 and give the host in punycode (new URL(url).href does both)",
+        );
+    }
+    if !rest.bytes().all(is_uri_char) {
+        return Err("contains a character that is not allowed in a URI");
+    }
 
     // §6.2.2.1: the scheme is case-insensitive; only http and https make sense for htu.
     let (scheme, hier) = rest
@@ -633,7 +644,9 @@ fn normalize_uri(uri: &str) -> core::result::Result<(String, bool), &'static str
 /// # Errors
 ///
 /// [`Error::UrlInvalid`] if the input is not an absolute `http`/`https` URI with a host,
-/// contains userinfo, characters outside RFC 3986, a malformed escape or a bad port.
+/// contains userinfo, characters outside RFC 3986 (non-ASCII included: percent-encode
+/// the path) before the query, a malformed escape or a bad port. The query and fragment
+/// are not checked: they are dropped.
 ///
 /// ```
 /// use edge_oauth::dpop::normalize_htu;

@@ -250,6 +250,85 @@ fn rfc3986_6_2_htu_normalization_edge_cases() {
     bad("https://[::1/");
 }
 
+/// The query and fragment of a request URL are dropped before any check: they may hold
+/// whatever `fetch` sends (`?q=a b`, `?filter={"a":1}`, `?q=a|b`), and `htu` never
+/// carries them. Non-ASCII before the query is refused with a message that says what to
+/// do (WHATWG URL would percent-encode the path: `new URL(url).href` does it).
+#[test]
+fn rfc9449_4_2_request_url_query_and_fragment_are_not_checked() {
+    for url in [
+        "https://a.example/items?q=a b",
+        r#"https://a.example/items?filter={"a":1}"#,
+        "https://a.example/items?q=a|b",
+        "https://a.example/items?q=\u{e4}#frag ment^",
+        "https://a.example/items#{x}",
+        "https://a.example/items?",
+    ] {
+        assert_eq!(
+            normalize_htu(url).unwrap(),
+            "https://a.example/items",
+            "{url}"
+        );
+        let proof = key_1()
+            .create_proof(&ProofOptions::new("GET", url, NOW), &mut rng())
+            .unwrap();
+        assert_eq!(decode_parts(&proof).1["htu"], "https://a.example/items");
+        verify_proof(&proof, &VerifyPolicy::new("GET", url, NOW)).unwrap();
+    }
+    // Before the query, RFC 3986 still rules.
+    for url in [
+        "https://a.example/a b?x",
+        "https://a.example/{x}",
+        "https://a.exa mple/",
+    ] {
+        let err = normalize_htu(url).unwrap_err();
+        assert_eq!(err.code(), "URL_INVALID", "{url}");
+    }
+    for url in [
+        "https://a.example/items/\u{e4}",
+        "https://a.example/items/\u{e4}?q=1",
+        "https://b\u{fc}cher.example/",
+    ] {
+        let err = normalize_htu(url).unwrap_err();
+        assert_eq!(err.code(), "URL_INVALID", "{url}");
+        assert!(err.to_string().contains("non-ASCII"), "{err}");
+        assert!(err.to_string().contains("percent-encode"), "{err}");
+    }
+    // The percent-encoded form (what new URL(url).href and fetch send) works.
+    assert_eq!(
+        normalize_htu("https://a.example/items/%c3%a4").unwrap(),
+        "https://a.example/items/%C3%A4"
+    );
+}
+
+/// The claim is another matter: an `htu` claim with a query or fragment is refused
+/// whatever characters they hold (the request URL may have them, the claim may not).
+#[test]
+fn rfc9449_4_3_check_9_htu_claim_with_query_is_still_refused() {
+    let key = key_1();
+    let jwk = EcPrivateJwk::parse(&key.to_private_jwk().to_json()).unwrap();
+    let header = format!(
+        r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{}}}"#,
+        key.public_jwk().to_json()
+    );
+    for htu in [
+        "https://a.example/items?q=a b",
+        "https://a.example/items?q=1",
+        "https://a.example/items#f",
+        "https://a.example/items/\u{e4}",
+    ] {
+        let claims = serde_json::json!({"jti": "j-1", "htm": "GET", "htu": htu, "iat": NOW});
+        let proof =
+            jws::sign_es256(&header, claims.to_string().as_bytes(), jwk.signing_key()).unwrap();
+        let err = verify_proof(
+            &proof,
+            &VerifyPolicy::new("GET", "https://a.example/items?q=a b", NOW),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "DPOP_HTU_MISMATCH", "{htu}");
+    }
+}
+
 // ----- generated proofs -----------------------------------------------------------------
 
 /// What our verifier (plus the server logic the test models) answers for a vector.

@@ -414,3 +414,20 @@ for (const [backend, makeKey] of keys) {
     }
   });
 }
+
+test('rfc9449_4_2: fetchWithDpop accepts any query fetch accepts; htu never carries it', async () => {
+  b.reset();
+  const dpopKey = DpopKey.generate();
+  for (const query of ['?q=a b', '?filter={"a":1}', '?q=a|b', '?q=ä#frag']) {
+    b.state.requests.length = 0;
+    const res = await fetchWithDpop(`${b.base}/api/items${query}`, {}, { accessToken: 'at-q', dpopKey });
+    assert.equal(res.status, 200, query);
+    const last = b.state.requests.at(-1);
+    assert.equal(last.proof.claims.htu, `${b.base}/api/items`);
+  }
+  // A non-ASCII path is refused with a precise message; its percent-encoded form works.
+  await assert.rejects(fetchWithDpop(`${b.base}/api/items/ä`, {}, { accessToken: 'at-q', dpopKey }), { code: 'URL_INVALID', message: /non-ASCII.*percent-encode/ });
+  const res = await fetchWithDpop(new URL(`${b.base}/api/items/ä`), {}, { accessToken: 'at-q', dpopKey });
+  assert.equal(res.status, 200);
+  assert.equal(b.state.requests.at(-1).proof.claims.htu, `${b.base}/api/items/%C3%A4`);
+});

@@ -285,3 +285,16 @@ test('persist and load need IndexedDB: in Node they reject with STORAGE_UNAVAILA
   await assert.rejects(edge.DpopKey.generate().persist('k'), { code: 'KEY_BACKEND_UNSUPPORTED' });
   await assert.rejects(key.persist(''), { code: 'ARGUMENT_INVALID' });
 });
+
+test('rfc9449_4_2: createProof drops any query and fragment fetch accepts, and refuses a raw non-ASCII path precisely', async () => {
+  for (const key of [edge.DpopKey.generate(), await edge.DpopKey.generateNonExtractable()]) {
+    for (const htu of ['https://rs.example/items?q=a b', 'https://rs.example/items?filter={"a":1}', 'https://rs.example/items?q=a|b', 'https://rs.example/items#{x}']) {
+      const proof = await key.createProof({ htm: 'GET', htu });
+      const claims = JSON.parse(Buffer.from(proof.split('.')[1], 'base64url'));
+      assert.equal(claims.htu, 'https://rs.example/items', htu);
+    }
+    await assert.rejects(key.createProof({ htm: 'GET', htu: 'https://rs.example/items/ä' }), { code: 'URL_INVALID', message: /non-ASCII.*percent-encode/ });
+    const proof = await key.createProof({ htm: 'GET', htu: new URL('https://rs.example/items/ä').href });
+    assert.equal(JSON.parse(Buffer.from(proof.split('.')[1], 'base64url')).htu, 'https://rs.example/items/%C3%A4');
+  }
+});
