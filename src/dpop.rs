@@ -254,7 +254,7 @@ impl core::fmt::Debug for DpopKey {
 /// assert_eq!(options.htm, "POST");
 /// assert_eq!(options.nonce, None);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct ProofOptions<'a> {
     /// The HTTP method of the request, exactly (`POST`, `GET`...).
     pub htm: &'a str,
@@ -268,6 +268,26 @@ pub struct ProofOptions<'a> {
     pub nonce: Option<&'a str>,
     /// The access token sent with this request (resource requests only): adds `ath`.
     pub access_token: Option<&'a str>,
+}
+
+/// `access_token` prints as `[redacted]`: it is a bearer secret.
+///
+/// ```
+/// # use edge_oauth::dpop::ProofOptions;
+/// let o = ProofOptions { access_token: Some("secret-at"), ..ProofOptions::new("GET", "https://rs.example/", 0) };
+/// assert!(!format!("{o:?}").contains("secret-at"));
+/// ```
+impl core::fmt::Debug for ProofOptions<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ProofOptions")
+            .field("htm", &self.htm)
+            .field("htu", &self.htu)
+            .field("iat", &self.iat)
+            .field("jti", &self.jti)
+            .field("nonce", &self.nonce)
+            .field("access_token", &self.access_token.map(|_| "[redacted]"))
+            .finish()
+    }
 }
 
 impl<'a> ProofOptions<'a> {
@@ -678,7 +698,7 @@ pub fn normalize_htu(uri: &str) -> Result<String> {
 /// assert_eq!(policy.max_age, 60);
 /// assert_eq!(policy.max_future, 5);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct VerifyPolicy<'a> {
     /// The request method.
     pub htm: &'a str,
@@ -699,6 +719,29 @@ pub struct VerifyPolicy<'a> {
     pub access_token: Option<&'a str>,
     /// The thumbprint the access token is bound to (`cnf.jkt`): requires that key.
     pub expected_jkt: Option<&'a str>,
+}
+
+/// `access_token` prints as `[redacted]`: it is a bearer secret.
+///
+/// ```
+/// # use edge_oauth::dpop::VerifyPolicy;
+/// let p = VerifyPolicy { access_token: Some("secret-at"), ..VerifyPolicy::new("GET", "https://rs.example/", 0) };
+/// assert!(!format!("{p:?}").contains("secret-at"));
+/// ```
+impl core::fmt::Debug for VerifyPolicy<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("VerifyPolicy")
+            .field("htm", &self.htm)
+            .field("htu", &self.htu)
+            .field("now", &self.now)
+            .field("max_age", &self.max_age)
+            .field("max_future", &self.max_future)
+            .field("allowed_algs", &self.allowed_algs)
+            .field("nonce", &self.nonce)
+            .field("access_token", &self.access_token.map(|_| "[redacted]"))
+            .field("expected_jkt", &self.expected_jkt)
+            .finish()
+    }
 }
 
 impl<'a> VerifyPolicy<'a> {
@@ -1002,6 +1045,36 @@ mod tests {
         assert_eq!(remove_dot_segments("/a/.."), "/");
         assert_eq!(remove_dot_segments("/a/.b/..c"), "/a/.b/..c");
         assert_eq!(remove_dot_segments(""), "");
+    }
+
+    #[test]
+    fn debug_of_options_and_policy_redacts_the_access_token() {
+        use alloc::format;
+        let options = ProofOptions {
+            access_token: Some("at-secret-1"),
+            nonce: Some("n-1"),
+            ..ProofOptions::new("GET", "https://rs.example/items", 7)
+        };
+        assert_eq!(
+            format!("{options:?}"),
+            r#"ProofOptions { htm: "GET", htu: "https://rs.example/items", iat: 7, jti: None, nonce: Some("n-1"), access_token: Some("[redacted]") }"#
+        );
+        let policy = VerifyPolicy {
+            access_token: Some("at-secret-2"),
+            expected_jkt: Some("jkt-1"),
+            ..VerifyPolicy::new("GET", "https://rs.example/items", 7)
+        };
+        let debug = format!("{policy:?}");
+        assert!(!debug.contains("at-secret-2"), "{debug}");
+        assert!(
+            debug.contains(r#"access_token: Some("[redacted]")"#),
+            "{debug}"
+        );
+        assert!(debug.contains(r#"expected_jkt: Some("jkt-1")"#), "{debug}");
+        assert!(
+            format!("{:?}", ProofOptions::new("GET", "https://rs.example/", 0))
+                .contains("access_token: None")
+        );
     }
 
     #[test]
