@@ -13,7 +13,7 @@
 //! the encoding RFC 6749 Appendix B shows (`" %&+£€"` becomes `+%25%26%2B%C2%A3%E2%82%AC`).
 //! Decoders treat `+` and `%20` alike, so the choice only matters for byte-exact tests.
 
-use alloc::{collections::BTreeSet, format, string::String, vec::Vec};
+use alloc::{collections::BTreeSet, string::String, vec::Vec};
 use core::fmt;
 
 use base64ct::{Base64, Encoding};
@@ -691,16 +691,19 @@ impl fmt::Debug for TokenRevocation<'_> {
 /// [`Error::RequestParameterMissing`]`("client_id")` if the client id is empty. An empty
 /// secret is allowed (`"id:"`), since some servers register clients that way.
 ///
+/// The header value carries the secret, so it comes back [`Zeroizing`]: it is wiped when
+/// dropped.
+///
 /// ```
 /// use edge_oauth::token::encode_basic_credentials;
 ///
 /// assert_eq!(
-///     encode_basic_credentials("s6BhdRkqt3", "7Fjfp0ZBr1KtDRbnfVdmIw")?,
+///     encode_basic_credentials("s6BhdRkqt3", "7Fjfp0ZBr1KtDRbnfVdmIw")?.as_str(),
 ///     "Basic czZCaGRSa3F0Mzo3RmpmcDBaQnIxS3REUmJuZlZkbUl3"
 /// );
 /// # Ok::<(), edge_oauth::Error>(())
 /// ```
-pub fn encode_basic_credentials(client_id: &str, client_secret: &str) -> Result<String> {
+pub fn encode_basic_credentials(client_id: &str, client_secret: &str) -> Result<Zeroizing<String>> {
     let client_id = required(client_id, "client_id")?;
     // Sized for the worst case (every byte escaped) so that it never reallocates and
     // leaves a copy of the secret behind.
@@ -714,7 +717,11 @@ pub fn encode_basic_credentials(client_id: &str, client_secret: &str) -> Result<
     joined.push(':');
     encode_component_into(&mut joined, client_secret);
     let encoded = Zeroizing::new(Base64::encode_string(joined.as_bytes()));
-    Ok(format!("Basic {}", encoded.as_str()))
+    // Sized exactly, so that no reallocation leaves a copy behind.
+    let mut header = Zeroizing::new(String::with_capacity(encoded.len() + 6));
+    header.push_str("Basic ");
+    header.push_str(&encoded);
+    Ok(header)
 }
 
 /// Decodes an `Authorization: Basic` header value into `(client_id, client_secret)`, as
@@ -1147,6 +1154,17 @@ mod tests {
     }
 
     // ----- Basic ------------------------------------------------------------------------
+
+    #[test]
+    fn basic_encode_returns_a_zeroizing_header() {
+        let header: Zeroizing<String> = encode_basic_credentials("id", "secret").unwrap();
+        assert_eq!(header.as_str(), "Basic aWQ6c2VjcmV0");
+        assert_eq!(
+            header.capacity(),
+            header.len(),
+            "no spare copy in a reallocation"
+        );
+    }
 
     #[test]
     fn basic_encode_empty_client_id() {

@@ -153,8 +153,13 @@ impl ClientInner {
         );
         set(&headers, "accept", &"application/json".into());
         if let Some(secret) = &self.client_secret {
+            // Zeroizing: the Rust copy of the header is wiped once it is handed to JS.
             let basic = js(encode_basic_credentials(&self.client_id, secret.as_str()))?;
-            set(&headers, "authorization", &JsValue::from_str(&basic));
+            set(
+                &headers,
+                "authorization",
+                &JsValue::from_str(basic.as_str()),
+            );
         }
         Ok(headers)
     }

@@ -11,6 +11,7 @@ use alloc::string::{String, ToString};
 
 use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
+use zeroize::Zeroizing;
 
 use crate::error::Error;
 
@@ -160,15 +161,17 @@ pub(crate) fn opt_integer(
     }
 }
 
-/// Accepts a JWK either as a JS object or as a JSON string and returns its JSON text.
-pub(crate) fn jwk_json(value: &JsValue, what: &'static str) -> Result<String, JsValue> {
+/// Accepts a JWK either as a JS object or as a JSON string and returns its JSON text,
+/// wiped when dropped: it may be a private key.
+pub(crate) fn jwk_json(value: &JsValue, what: &'static str) -> Result<Zeroizing<String>, JsValue> {
     if let Some(s) = value.as_string() {
-        return Ok(s);
+        return Ok(Zeroizing::new(s));
     }
     expect_object(value, what)?;
     js_sys::JSON::stringify(value)
         .ok()
         .and_then(|s| s.as_string())
+        .map(Zeroizing::new)
         .ok_or_else(|| js_error(&Error::ArgumentInvalid(what)))
 }
 
