@@ -728,6 +728,15 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// The longest `WWW-Authenticate` value [`parse_www_authenticate`] reads, in bytes.
+/// Real challenges are a few hundred bytes; the cap bounds the work on hostile input.
+pub const MAX_WWW_AUTHENTICATE_LEN: usize = 8 * 1024;
+
+/// The most auth-params one challenge may have in [`parse_www_authenticate`]. Each new
+/// parameter is checked against the earlier ones for a repeat, so the cap keeps that
+/// check from growing quadratically.
+pub const MAX_CHALLENGE_PARAMS: usize = 64;
+
 /// Parses a `WWW-Authenticate` header value into its challenges (RFC 9110 §11.6.1):
 ///
 /// ```text
@@ -744,8 +753,9 @@ impl<'a> Cursor<'a> {
 ///
 /// [`Error::ChallengeInvalid`] naming the problem: an empty header, a missing or
 /// invalid auth-scheme, an auth-param without a value, an unterminated or invalid
-/// quoted-string, a parameter repeated within one challenge (RFC 9110 §11.2), or
-/// anything else that does not fit the grammar.
+/// quoted-string, a parameter repeated within one challenge (RFC 9110 §11.2), a value
+/// longer than [`MAX_WWW_AUTHENTICATE_LEN`], a challenge with more than
+/// [`MAX_CHALLENGE_PARAMS`] parameters, or anything else that does not fit the grammar.
 ///
 /// ```
 /// use edge_oauth::token::parse_www_authenticate;
@@ -760,6 +770,9 @@ impl<'a> Cursor<'a> {
 /// # Ok::<(), edge_oauth::Error>(())
 /// ```
 pub fn parse_www_authenticate(value: &str) -> Result<Vec<Challenge>> {
+    if value.len() > MAX_WWW_AUTHENTICATE_LEN {
+        return Err(Error::ChallengeInvalid("longer than 8192 bytes"));
+    }
     let mut cur = Cursor { s: value, pos: 0 };
     let mut challenges = Vec::new();
     cur.skip_separators();
@@ -837,6 +850,11 @@ fn parse_params(cur: &mut Cursor<'_>, challenge: &mut Challenge) -> Result<()> {
             }
             token.to_string()
         };
+        if challenge.params.len() >= MAX_CHALLENGE_PARAMS {
+            return Err(Error::ChallengeInvalid(
+                "more than 64 auth-params in one challenge",
+            ));
+        }
         if challenge.param(name).is_some() {
             return Err(Error::ChallengeInvalid("an auth-param is repeated"));
         }
@@ -859,6 +877,43 @@ fn parse_params(cur: &mut Cursor<'_>, challenge: &mut Challenge) -> Result<()> {
 mod tests {
     use super::*;
     use alloc::{format, vec};
+
+    #[test]
+    fn www_authenticate_is_bounded_in_length_and_parameters() {
+        let params = |n: usize| {
+            (0..n)
+                .map(|i| format!("p{i}=v"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let ok = parse_www_authenticate(&format!("DPoP {}", params(64))).unwrap();
+        assert_eq!(ok[0].params.len(), 64);
+        assert_err(
+            parse_www_authenticate(&format!("DPoP {}", params(65))).unwrap_err(),
+            "CHALLENGE_INVALID",
+            "invalid WWW-Authenticate header: more than 64 auth-params in one challenge",
+        );
+        // 64 per challenge, counted per challenge.
+        let two = format!("DPoP {}, Bearer {}", params(64), params(64));
+        assert_eq!(parse_www_authenticate(&two).unwrap().len(), 2);
+
+        let at_limit = format!("DPoP realm=\"{}\"", "a".repeat(8192 - 13));
+        assert_eq!(at_limit.len(), 8192);
+        assert!(parse_www_authenticate(&at_limit).is_ok());
+        let over = format!("DPoP realm=\"{}\"", "a".repeat(8192 - 12));
+        assert_err(
+            parse_www_authenticate(&over).unwrap_err(),
+            "CHALLENGE_INVALID",
+            "invalid WWW-Authenticate header: longer than 8192 bytes",
+        );
+        // What used to take quadratic time: one challenge with thousands of parameters.
+        assert_eq!(
+            parse_www_authenticate(&format!("DPoP {}", params(5000)))
+                .unwrap_err()
+                .code(),
+            "CHALLENGE_INVALID"
+        );
+    }
 
     fn assert_err(err: Error, code: &str, message: &str) {
         assert_eq!(err.code(), code);
