@@ -198,10 +198,12 @@ pub(crate) fn key_from_js(value: &JsValue, what: &'static str) -> Result<Rc<KeyI
         .and_then(|f| f.dyn_into::<Function>().ok())
         .ok_or_else(invalid)?;
     SHARED.with(|slot| slot.borrow_mut().take());
-    share.call0(value).map_err(|_| invalid())?;
-    SHARED
-        .with(|slot| slot.borrow_mut().take())
-        .ok_or_else(invalid)
+    let called = share.call0(value);
+    // Always empty the slot, whatever the call did: a `__share` that lends a key and
+    // then throws must not leave that key's state behind.
+    let shared = SHARED.with(|slot| slot.borrow_mut().take());
+    called.map_err(|_| invalid())?;
+    shared.ok_or_else(invalid)
 }
 
 /// The owned form of [`ProofOptions`], read from a JS options object.
@@ -590,5 +592,38 @@ impl DpopKey {
     #[wasm_bindgen(js_name = __share, skip_typescript)]
     pub fn share(&self) {
         SHARED.with(|slot| *slot.borrow_mut() = Some(Rc::clone(&self.inner)));
+    }
+}
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+    /// A `__share` that lends a real key and then throws is refused, and leaves no
+    /// `Rc<KeyInner>` behind in the slot.
+    #[wasm_bindgen_test]
+    fn key_from_js_empties_the_slot_when_share_throws() {
+        let real: JsValue = DpopKey::generate().expect("key").into();
+        let fake = object();
+        set(&fake, "real", &real);
+        let share = Function::new_no_args("this.real.__share(); throw new Error('boom');");
+        set(&fake, "__share", &share);
+        let err = key_from_js(&fake, "dpopKey must be a DpopKey")
+            .err()
+            .expect("refused");
+        assert_eq!(
+            get(&err, "code").and_then(|c| c.as_string()).as_deref(),
+            Some("ARGUMENT_INVALID")
+        );
+        assert!(
+            SHARED.with(|slot| slot.borrow().is_none()),
+            "stale key state"
+        );
+        // The real key still lends itself.
+        assert!(key_from_js(&real, "dpopKey must be a DpopKey").is_ok());
+        assert!(SHARED.with(|slot| slot.borrow().is_none()));
     }
 }
