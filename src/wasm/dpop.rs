@@ -83,6 +83,9 @@ extern "C" {
     /// The TypeScript `PrivateJwk` interface.
     #[wasm_bindgen(typescript_type = "PrivateJwk")]
     pub type JsPrivateJwk;
+    /// What `fromJwk` takes: a private JWK object or its JSON text.
+    #[wasm_bindgen(typescript_type = "PrivateJwk | string")]
+    pub type JsPrivateJwkOrJson;
     /// The TypeScript `Jwk` interface.
     #[wasm_bindgen(typescript_type = "Jwk | string")]
     pub type JsJwk;
@@ -342,7 +345,9 @@ impl DpopKey {
     /// const key = DpopKey.fromJwk(savedPrivateJwk);
     /// ```
     #[wasm_bindgen(js_name = fromJwk)]
-    pub fn from_jwk(private_jwk: &JsPrivateJwk) -> Result<DpopKey, JsValue> {
+    pub fn from_jwk(
+        #[wasm_bindgen(js_name = privateJwk)] private_jwk: &JsPrivateJwkOrJson,
+    ) -> Result<DpopKey, JsValue> {
         let json = jwk_json(
             private_jwk,
             "privateJwk must be a JWK object or JSON string",
@@ -380,7 +385,9 @@ impl DpopKey {
     /// const key = await DpopKey.fromCryptoKeyPair(pair);
     /// ```
     #[wasm_bindgen(js_name = fromCryptoKeyPair)]
-    pub fn from_crypto_key_pair(key_pair: &JsCryptoKeyPair) -> JsPromiseDpopKey {
+    pub fn from_crypto_key_pair(
+        #[wasm_bindgen(js_name = keyPair)] key_pair: &JsCryptoKeyPair,
+    ) -> JsPromiseDpopKey {
         let pair: JsValue = key_pair.into();
         future_to_promise(async move { Ok(from_key_pair(pair, true).await?.into()) })
             .unchecked_into()

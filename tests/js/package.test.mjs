@@ -57,6 +57,19 @@ test('the TypeScript types are real interfaces, not any', () => {
   ]) {
     assert.ok(dts.includes(needle), `pkg/edge_oauth.d.ts lacks ${needle}`);
   }
+  for (const needle of [
+    'static fromJwk(privateJwk: PrivateJwk | string): DpopKey',
+    'static fromCryptoKeyPair(keyPair: CryptoKeyPair): Promise<DpopKey>',
+    'refresh(refreshToken: string, options?: RefreshOptions | null): Promise<TokenSet>',
+    'export function parseTokenResponse(status: number, bodyText: string, headers?: HeadersLike | null): TokenSet',
+  ]) {
+    assert.ok(dts.includes(needle), `pkg/edge_oauth.d.ts lacks ${needle}`);
+  }
+  // Parameter names are camelCase, like every other JS name.
+  const snakeParams = [...dts.matchAll(/^\s*(?:export function |static |)\w+\(([^)]*)\)/gm)]
+    .flatMap((m) => m[1].split(',').map((p) => p.trim().split(/\??:/)[0]))
+    .filter((name) => name.includes('_'));
+  assert.deepEqual(snakeParams, [], 'snake_case parameter names in pkg/edge_oauth.d.ts');
   assert.doesNotMatch(dts, /^export function \w+\([^)]*\): any;$/m);
   assert.doesNotMatch(dts, /\bcreateProof\(options: any\)/);
 });
