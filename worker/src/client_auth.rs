@@ -13,7 +13,8 @@
 //! - `exp` required, not past (30 s skew) and at most 5 minutes ahead (Auth0's limit);
 //!   `nbf` and `iat` honoured with the same skew;
 //! - `jti` required and single-use: kept as `assertion:{client_id}:{sha256(jti)}` until
-//!   the assertion expires (at least 60 s, KV's minimum TTL);
+//!   the assertion expires (at least 60 s, KV's minimum TTL), written with
+//!   [`crate::store::Store::put_if_absent`] so two simultaneous copies cannot both pass;
 //! - algorithms pinned by method: ES256 / RS256 / PS256 for `private_key_jwt`, HS256 for
 //!   `client_secret_jwt` (key: the UTF-8 secret, unsealed from `client_secret_enc`).
 
@@ -350,13 +351,12 @@ async fn verify_assertion<S: Store, P: Platform>(
         client.client_id,
         sha256_b64(jti.as_bytes())
     );
-    if app.store.get(&key).await?.is_some() {
-        return Err(fail("jti was already used"));
-    }
     let ttl = u64::try_from(exp.saturating_sub(now).saturating_add(ASSERTION_SKEW))
         .unwrap_or(0)
         .max(crate::store::MIN_TTL_SECONDS);
-    app.store.put(&key, "1", Some(ttl)).await?;
+    if !app.store.put_if_absent(&key, "1", Some(ttl)).await? {
+        return Err(fail("jti was already used"));
+    }
     Ok(AuthenticatedClient { client, method })
 }
 

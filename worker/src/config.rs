@@ -417,6 +417,19 @@ pub struct Api {
     /// Whether tokens for this API must be DPoP-bound (default `optional`).
     #[serde(default)]
     pub dpop: DpopPolicy,
+    /// Absolute lifetime of a refresh-token family in seconds, from the code exchange
+    /// (default 30 days, [`crate::grants::REFRESH_ABSOLUTE_LIFETIME`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_lifetime: Option<u64>,
+    /// Idle lifetime of a refresh-token family in seconds: unused for this long, it ends
+    /// (default 15 days, [`crate::grants::REFRESH_IDLE_LIFETIME`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_idle_lifetime: Option<u64>,
+    /// The rotation overlap window in seconds (default 0: off, at most
+    /// [`crate::grants::MAX_REFRESH_OVERLAP`]): within it, the same client (and key)
+    /// presenting the token it just rotated gets the same successor again.
+    #[serde(default)]
+    pub refresh_token_overlap: u64,
 }
 
 /// An API's DPoP policy (`api:{identifier}` field `dpop`).

@@ -11,9 +11,10 @@
 //! - **`jti` replay** (§11.1): after a proof passes, `jti:{jkt}:{sha256(jti)}` is written
 //!   with a TTL covering the rest of the proof's acceptance window (at least 60 s, KV's
 //!   minimum); a proof whose key already used that `jti` is `invalid_dpop_proof`. Only a
-//!   hash of the `jti` is kept. Workers KV is eventually consistent and has no
-//!   compare-and-set, so two copies of a proof sent at the same instant to two different
-//!   locations can both pass; a Durable Object would make this strict.
+//!   hash of the `jti` is kept. The marker is an insert-if-absent: exact on the Durable
+//!   Object store (two copies sent at the same instant: one passes), best effort on the
+//!   KV-only store. At the token endpoint and PAR it is written only after the request's
+//!   other checks passed, so a junk request writes nothing.
 //! - **Nonces** (§8) are stateless, so any isolate can check them:
 //!   `base64url(HMAC-SHA256(key, "edge-oauth dpop-nonce v1:" || step))` where
 //!   `step = floor(now / 300 s)` and `key` is `DPOP_NONCE_SECRET`. A proof may carry the
@@ -122,18 +123,16 @@ impl From<StoreError> for DpopFailure {
     }
 }
 
-/// Records `proof.jti` for `proof.jkt`; a repeat within the window is a replay.
+/// Records `proof.jti` for `proof.jkt` with [`Store::put_if_absent`]; a repeat within the
+/// window (even one sent at the same instant, on the Durable Object store) is a replay.
 ///
 /// # Errors
 /// [`DpopFailure::Proof`] with `DPOP_JTI_REPLAYED`, or a storage failure.
-async fn record_jti<S: Store, P: Platform>(
+pub async fn record_jti<S: Store, P: Platform>(
     app: &App<S, P>,
     proof: &VerifiedProof,
 ) -> Result<(), DpopFailure> {
     let key = format!("jti:{}:{}", proof.jkt, sha256_b64(proof.jti.as_bytes()));
-    if app.store.get(&key).await?.is_some() {
-        return Err(DpopFailure::Proof(edge_oauth::Error::DpopJtiReplayed));
-    }
     // The proof stays acceptable until iat + max_age; remember it at least that long.
     let max_age = i64::try_from(app.config.dpop.max_age).unwrap_or(i64::MAX);
     let left = proof
@@ -142,13 +141,33 @@ async fn record_jti<S: Store, P: Platform>(
         .saturating_sub(app.platform.now())
         .saturating_add(1);
     let ttl = u64::try_from(left).unwrap_or(0).max(MIN_TTL_SECONDS);
-    app.store.put(&key, "1", Some(ttl)).await?;
-    Ok(())
+    if app.store.put_if_absent(&key, "1", Some(ttl)).await? {
+        Ok(())
+    } else {
+        Err(DpopFailure::Proof(edge_oauth::Error::DpopJtiReplayed))
+    }
+}
+
+/// Records the `jti` of a proof verified by [`verify_token_request`], once the request's
+/// other checks have passed (nothing is written for a request before that).
+///
+/// # Errors
+/// `400 invalid_dpop_proof` for a replayed `jti`, or a storage error.
+pub async fn record_token_request_jti<S: Store, P: Platform>(
+    app: &App<S, P>,
+    proof: &VerifiedProof,
+) -> Result<(), OAuthError> {
+    match record_jti(app, proof).await {
+        Ok(()) => Ok(()),
+        Err(DpopFailure::Proof(e)) => Err(token_endpoint_error(app, &e)),
+        Err(DpopFailure::Store(e)) => Err(e.into()),
+    }
 }
 
 /// Verifies the `DPoP` header of a request to one of the server's own `POST` endpoints
 /// (the token endpoint or PAR, `htu` its issuer-derived URL) from an authenticated
-/// `client`, then records its `jti`. `Ok(None)` when the request has no `DPoP` header.
+/// `client`. `Ok(None)` when the request has no `DPoP` header. Writes nothing: the caller
+/// records the `jti` with [`record_token_request_jti`] once its own checks have passed.
 ///
 /// # Errors
 /// `400 invalid_dpop_proof`, `400 use_dpop_nonce` (with `DPoP-Nonce`), or a storage error.
@@ -178,11 +197,7 @@ pub async fn verify_token_request<S: Store, P: Platform>(
         ..VerifyPolicy::new("POST", htu, app.platform.now())
     };
     let verified = verify_proof(proof, &policy).map_err(|e| token_endpoint_error(app, &e))?;
-    match record_jti(app, &verified).await {
-        Ok(()) => Ok(Some(verified)),
-        Err(DpopFailure::Proof(e)) => Err(token_endpoint_error(app, &e)),
-        Err(DpopFailure::Store(e)) => Err(e.into()),
-    }
+    Ok(Some(verified))
 }
 
 /// The RFC 6749 §5.2 error for a refused proof at the token endpoint or PAR: `400` with

@@ -4,7 +4,8 @@
 //! This file only wires routes to named handlers. Everything below [`route`] is plain
 //! async Rust over the [`store::Store`] and [`platform::Platform`] traits, so the whole
 //! server runs natively under `cargo test` against [`store::memory::MemoryStore`].
-//! Only `lib.rs` (the fetch event), `http.rs` (conversions), `store/kv.rs` and
+//! Only `lib.rs` (the fetch event), `http.rs` (conversions), the store backends
+//! `store/kv.rs` and `store/durable.rs` (with the Durable Object class `StateShard`) and
 //! `webcrypto.rs` touch Workers or JavaScript types, and only on `wasm32`.
 
 #![cfg_attr(not(target_arch = "wasm32"), forbid(unsafe_code))]
@@ -47,7 +48,7 @@ use store::Store;
 pub struct App<S, P> {
     /// The configuration.
     pub config: Config,
-    /// The key-value store (Workers KV in production).
+    /// The store (Durable Objects for server state and KV for the tenant, in production).
     pub store: S,
     /// Clock, randomness and platform crypto.
     pub platform: P,
@@ -100,6 +101,7 @@ fn refuse_plain_http(req: &HttpRequest) -> HttpResponse {
 mod entry {
     use super::{App, Config, HttpRequest, route};
     use crate::error::OAuthError;
+    use crate::store::durable::DurableStore;
     use crate::store::kv::KvStore;
     use crate::webcrypto::WebPlatform;
     use worker::{Context, Env, Request, Response, console_error, console_warn, event};
@@ -164,10 +166,27 @@ mod entry {
                 "edge-oauth configuration warning: rate-limit binding RATE_LIMITER is missing; rate limiting is off"
             );
         }
+        let platform = WebPlatform::new(limiter);
+        // STORE = "kv" selects the KV-only store (README, "Consistency"); the default keeps
+        // server state in the OAUTH_STATE Durable Objects.
+        if env_string(&env, "STORE").as_deref() == Some("kv") {
+            let app = App {
+                config,
+                store: KvStore::new(kv),
+                platform,
+            };
+            return route(&app, &http).await.into_worker();
+        }
+        let Ok(shards) = env.durable_object(crate::store::durable::BINDING) else {
+            console_error!(
+                "edge-oauth configuration error: Durable Object binding OAUTH_STATE is missing (set STORE = \"kv\" for the KV-only store)"
+            );
+            return OAuthError::server_error().to_response().into_worker();
+        };
         let app = App {
             config,
-            store: KvStore::new(kv),
-            platform: WebPlatform::new(limiter),
+            store: DurableStore::new(KvStore::new(kv), shards),
+            platform,
         };
         route(&app, &http).await.into_worker()
     }

@@ -17,7 +17,10 @@
 //!   so this caps noise rather than guessing; a success is never counted);
 //! - `POST /oauth/par` from public clients (each one is an unauthenticated KV write),
 //!   under `par:{client_id}:{CF-Connecting-IP}`; over the limit `429 invalid_request`
-//!   with `Retry-After: 60`.
+//!   with `Retry-After: 60`;
+//! - failed token requests of public clients, under `token-fail-client:{client_id}` and
+//!   `token-fail-ip:{ip_prefix(CF-Connecting-IP)}`; over either limit the failure is
+//!   answered `429` (same `error`, `Retry-After: 60`). Successes are not counted.
 //!
 //! Without the binding (a misconfigured deployment) the server fails *open*: requests
 //! are allowed and a warning without secrets is logged, so logins keep working.
@@ -66,6 +69,33 @@ pub fn client_auth_key(client_id: &str) -> String {
 #[must_use]
 pub fn par_key(client_id: &str, ip: &str) -> String {
     format!("par:{client_id}:{}", ip.trim())
+}
+
+/// The address part of an IP rate-limit key: an IPv6 address becomes its /64 prefix
+/// (one customer usually holds a whole /64), an IPv4 address (or anything else) is kept
+/// as it is, trimmed.
+#[must_use]
+pub fn ip_prefix(ip: &str) -> String {
+    let ip = ip.trim();
+    match ip.parse::<std::net::Ipv6Addr>() {
+        Ok(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Err(_) => ip.to_owned(),
+    }
+}
+
+/// The key for failed token requests of one public client.
+#[must_use]
+pub fn token_failure_client_key(client_id: &str) -> String {
+    format!("token-fail-client:{client_id}")
+}
+
+/// The key for failed public-client token requests from one address (IPv6: its /64).
+#[must_use]
+pub fn token_failure_ip_key(ip: &str) -> String {
+    format!("token-fail-ip:{}", ip_prefix(ip))
 }
 
 /// A fixed-window limiter in memory (as `wrangler dev` simulates the binding): at most

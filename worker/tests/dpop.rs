@@ -734,7 +734,7 @@ fn rfc9449_5_public_client_refresh_token_is_bound_to_the_key() {
     let ok = h.refresh("spa", &rt, Some(&h.proof(&k1, true)));
     assert_dpop_bound(&ok, &k1);
     let rotated = json_str(&ok, "refresh_token");
-    assert_eq!(h.app.store.count("family:"), 0);
+    assert_eq!(revoked_families(&h.app.store), 0);
     // ...and the rotated token stays bound.
     h.clock.advance(1);
     assert_error(
@@ -752,16 +752,18 @@ fn rfc9449_5_vector_refresh_token_bound_to_other_key() {
     let case = dpop_case(&v, "refresh_token_bound_to_other_key");
     let h = harness();
     let record = json!({
-        "client_id": "spa-lax", "family_id": "fam-1", "sub": "user|alice", "email": "alice@example.com",
+        "client_id": "spa-lax", "sub": "user|alice", "email": "alice@example.com",
         "name": "Alice", "scope": "offline_access read:items", "audience": API, "auth_time": NOW,
-        "expires_at": NOW + 3600, "jkt": case["verifier_overrides"]["refresh_token_jkt"],
+        "expires_at": NOW + 3600, "idle_lifetime": 3600, "last_used": NOW, "generation": 1,
+        "current": sha256_b64(b"fam-1.bound-rt"), "rotated_at": NOW,
+        "jkt": case["verifier_overrides"]["refresh_token_jkt"],
     });
-    put(
-        &h.app.store,
-        &format!("refresh:{}", sha256_b64(b"bound-rt")),
-        &record,
+    put(&h.app.store, "family:fam-1", &record);
+    let resp = h.refresh(
+        "spa-lax",
+        "fam-1.bound-rt",
+        Some(case["proof"].as_str().unwrap()),
     );
-    let resp = h.refresh("spa-lax", "bound-rt", Some(case["proof"].as_str().unwrap()));
     assert_error(
         &resp,
         400,
@@ -769,7 +771,7 @@ fn rfc9449_5_vector_refresh_token_bound_to_other_key() {
         "does not match",
     );
     assert_eq!(
-        h.app.store.count("family:"),
+        revoked_families(&h.app.store),
         0,
         "not revoked for a key mismatch"
     );

@@ -386,6 +386,10 @@ async fn push<S: Store, P: Platform>(
         let status = if error == "access_denied" { 403 } else { 400 };
         return Err(OAuthError::new(error, status, description));
     }
+    // The checks passed: only now is anything written for this request.
+    if let Some(proof) = &proof {
+        crate::dpop::record_token_request_jti(app, proof).await?;
+    }
     // Only the client's own credentials are dropped; everything else is replayed.
     let mut stored = Params::default();
     for name in [

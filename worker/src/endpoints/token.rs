@@ -2,8 +2,15 @@
 //!
 //! Order: method, query credentials, body, `grant_type`, client authentication, then the
 //! `DPoP` proof ([`crate::dpop::verify_token_request`]: its nonce policy depends on the
-//! client), then the grant with the proof's key. Every response to a request that carried
-//! a `DPoP` header carries the current `DPoP-Nonce` (RFC 9449 §8.2).
+//! client), then the grant with the proof's key, and only then the proof's `jti` marker:
+//! nothing is written for a request before the checks that need no write have passed (a
+//! junk request with `code=bogus` writes nothing). Every response to a request that
+//! carried a `DPoP` header carries the current `DPoP-Nonce` (RFC 9449 §8.2).
+//!
+//! Failed requests of public clients (which anyone can send) are counted per client and
+//! per client address (IPv6 /64, IPv4 address, [`crate::ratelimit::ip_prefix`]); past the
+//! limit the failure is answered `429` with `Retry-After` instead. Successes are never
+//! counted nor refused, so this cannot lock a public client's real users out.
 
 use super::{cors, method_not_allowed, read_body_params, refuse_query_credentials};
 use crate::App;
@@ -70,14 +77,58 @@ async fn token<S: Store, P: Platform>(
         ));
     }
     let client = authenticate(app, req, &params).await?;
+    let result = grant(app, req, &client, &params, grant_type).await;
+    match result {
+        Err(err) if client.client.is_public() && err.status < 500 => {
+            Err(limit_public_failure(app, req, &client.client.client_id, err).await)
+        }
+        other => other,
+    }
+}
+
+async fn grant<S: Store, P: Platform>(
+    app: &App<S, P>,
+    req: &HttpRequest,
+    client: &crate::client_auth::AuthenticatedClient,
+    params: &Params,
+    grant_type: &str,
+) -> Result<HttpResponse, OAuthError> {
     let proof =
         crate::dpop::verify_token_request(app, req, &client.client, &app.config.token_endpoint())
             .await?;
     let jkt = proof.as_ref().map(|p| p.jkt.as_str());
     let response = match grant_type {
-        "authorization_code" => authorization_code::grant(app, &client, &params, jkt).await?,
-        "client_credentials" => client_credentials::grant(app, &client, &params, jkt).await?,
-        _ => refresh_token::grant(app, &client, &params, jkt).await?,
+        "authorization_code" => authorization_code::grant(app, client, params, jkt).await?,
+        "client_credentials" => client_credentials::grant(app, client, params, jkt).await?,
+        _ => refresh_token::grant(app, client, params, jkt).await?,
     };
+    if let Some(proof) = &proof {
+        crate::dpop::record_token_request_jti(app, proof).await?;
+    }
     Ok(response.to_response())
+}
+
+/// Counts a failed public-client token request per client and per address; past either
+/// limit the answer is `429` (with `Retry-After`) instead of `err`.
+async fn limit_public_failure<S: Store, P: Platform>(
+    app: &App<S, P>,
+    req: &HttpRequest,
+    client_id: &str,
+    err: OAuthError,
+) -> OAuthError {
+    let mut allowed = app
+        .platform
+        .rate_limit(&crate::ratelimit::token_failure_client_key(client_id))
+        .await;
+    if let Some(ip) = req.header("cf-connecting-ip").filter(|ip| ip.len() <= 64) {
+        allowed &= app
+            .platform
+            .rate_limit(&crate::ratelimit::token_failure_ip_key(ip))
+            .await;
+    }
+    if allowed {
+        err
+    } else {
+        OAuthError::rate_limited(err.error, "too many failed token requests; retry later")
+    }
 }

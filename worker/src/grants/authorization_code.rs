@@ -1,36 +1,47 @@
 //! `grant_type=authorization_code` with PKCE (RFC 6749 §4.1.3, RFC 7636 §4.5–4.6,
 //! RFC 9700 §2.1.1, OIDC Core §3.1.3).
 //!
-//! Checks in order: the client may use the grant; `code` present; it was not redeemed
-//! before (a replay is `invalid_grant` and revokes the refresh-token family issued from
-//! it, RFC 6749 §4.1.2, also after the code record itself expired); the code exists and
-//! has not expired; it belongs to this client;
+//! The code is redeemed with one atomic [`Store::take`] (exactly once on the Durable
+//! Object store): of any number of simultaneous redemptions one takes it, the others see
+//! it taken. Then, in order: it has not expired; it belongs to this client;
 //! `redirect_uri` is identical when one was sent to `/authorize`; PKCE: a verifier
 //! without a challenge or a challenge without a verifier is refused (downgrade), and the
 //! S256 transform must match in constant time. PKCE failures of any kind, including a
 //! malformed verifier, are `invalid_grant` (rules.md items 49 and 51: decided here).
 //! Then DPoP: a code issued with `dpop_jkt` needs a proof from that key, else
 //! `invalid_grant` (RFC 9449 §10, as node-oidc-provider), and an API with
-//! `dpop: required` needs a proof (`invalid_dpop_proof`). All of this is checked before
-//! the code is burnt. A public client's refresh token is bound to the proof key (§5).
+//! `dpop: required` needs a proof (`invalid_dpop_proof`). A request that fails any of
+//! these checks gives the code back ([`Store::untake`]), so a wrong guess by someone else
+//! does not burn the real client's code. A public client's refresh token is bound to the
+//! proof key (§5).
+//!
+//! A code taken before is `invalid_grant` "already used" (RFC 6749 §4.1.2), also after the
+//! code record itself expired (the take receipt lives 600 s, rules.md items 19, 89). It
+//! revokes the refresh-token family issued from the code only when the replaying request
+//! authenticates as the client the code was issued to and, for a PKCE code, proves the
+//! verifier: a leaked used code sent with some other `client_id` revokes nothing.
 
 use super::{
-    CODE_USED_TTL, CodeRecord, REFRESH_LIFETIME, RefreshRecord, UsedMarker, access_token_lifetime,
-    bind_claims, has_scope, issue_refresh_token, load_record_api, require_dpop_for_api,
-    require_grant, required_credential_hash, revoke_family, token_type,
+    CODE_USED_TTL, CodeReceipt, CodeRecord, FamilyRecord, access_token_lifetime, bind_claims,
+    family_lifetimes, has_scope, load_record_api, require_dpop_for_api, require_grant,
+    required_credential_hash, revoke_family, start_family, token_type,
 };
 use crate::App;
 use crate::client_auth::AuthenticatedClient;
-use crate::config::Client;
+use crate::config::{Api, Client};
 use crate::error::OAuthError;
 use crate::params::Params;
 use crate::platform::Platform;
-use crate::store::{Store, get_json, put_json};
+use crate::store::{Store, Taken};
 use crate::tokens::{
     AccessTokenSpec, IdTokenSpec, TokenResponse, mint_access_token, mint_id_token, random_id,
 };
 use edge_oauth::pkce::{self, CodeChallengeMethod};
 use serde_json::{Map, json};
+
+fn invalid() -> OAuthError {
+    OAuthError::invalid_grant("the authorization code is invalid or expired")
+}
 
 /// Processes an authorization code request for an authenticated client.
 ///
@@ -45,25 +56,72 @@ pub async fn grant<S: Store, P: Platform>(
     let client = &auth.client;
     require_grant(client, "authorization_code")?;
     let hash = required_credential_hash(params, "code")?;
-    let invalid = || OAuthError::invalid_grant("the authorization code is invalid or expired");
-    // The replay marker first: it outlives the code record (600 s against 60 s), so a
-    // replay after the code expired still revokes the family (rules.md items 19, 89).
-    let used_key = format!("code_used:{hash}");
-    if let Some(marker) = get_json::<S, UsedMarker>(&app.store, &used_key).await? {
-        if let Some(family) = marker.family_id {
-            revoke_family(app, &family, "code_replay").await?;
+    let key = format!("code:{hash}");
+    // The family id is chosen before the take, so that its receipt can name it.
+    let family_id = random_id(&app.platform)?;
+    let receipt = serde_json::to_string(&CodeReceipt {
+        family_id: Some(family_id.clone()),
+    })
+    .map_err(|_| OAuthError::server_error())?;
+    let taken = match app.store.take(&key, &receipt, CODE_USED_TTL).await? {
+        Taken::Absent => return Err(invalid()),
+        Taken::Before { value, receipt } => {
+            return Err(replayed(app, client, params, &value, &receipt).await);
         }
-        return Err(OAuthError::invalid_grant(
-            "the authorization code was already used",
-        ));
-    }
-    let record: CodeRecord = get_json(&app.store, &format!("code:{hash}"))
-        .await?
-        .ok_or_else(invalid)?;
-    let now = app.platform.now();
-    if record.expires_at <= now {
+        Taken::Now(value) => value,
+    };
+    let record: CodeRecord =
+        serde_json::from_str(&taken).map_err(|_| OAuthError::server_error())?;
+    if record.expires_at <= app.platform.now() {
         return Err(invalid());
     }
+    let api = match check(app, client, params, dpop_jkt, &record).await {
+        Ok(api) => api,
+        Err(err) => {
+            // Not this client's code, or not its verifier: the code stays usable. The
+            // check's answer matters more than a failure to give the code back.
+            let _ = app.store.untake(&key, &receipt).await;
+            return Err(err);
+        }
+    };
+    issue(app, client, dpop_jkt, &record, api.as_ref(), family_id).await
+}
+
+/// A code taken before: `invalid_grant`, after revoking its family when the request comes
+/// from the code's own client (and proves its PKCE verifier).
+async fn replayed<S: Store, P: Platform>(
+    app: &App<S, P>,
+    client: &Client,
+    params: &Params,
+    value: &str,
+    receipt: &str,
+) -> OAuthError {
+    let used = OAuthError::invalid_grant("the authorization code was already used");
+    let Ok(record) = serde_json::from_str::<CodeRecord>(value) else {
+        return used;
+    };
+    let same_client = record.client_id == client.client_id
+        && check_pkce(&record, params.get("code_verifier")).is_ok();
+    let family = serde_json::from_str::<CodeReceipt>(receipt)
+        .ok()
+        .and_then(|r| r.family_id);
+    if same_client
+        && let Some(family) = family
+        && let Err(err) = revoke_family(app, &family, "code_replay").await
+    {
+        return err;
+    }
+    used
+}
+
+/// The checks of a taken code that need no write; the API on success.
+async fn check<S: Store, P: Platform>(
+    app: &App<S, P>,
+    client: &Client,
+    params: &Params,
+    dpop_jkt: Option<&str>,
+    record: &CodeRecord,
+) -> Result<Option<Api>, OAuthError> {
     if record.client_id != client.client_id {
         return Err(OAuthError::invalid_grant(
             "the authorization code was issued to another client",
@@ -83,20 +141,26 @@ pub async fn grant<S: Store, P: Platform>(
         }
         (None, _) => {}
     }
-    check_pkce(&record, params.get("code_verifier"))?;
-    check_dpop_jkt(&record, dpop_jkt)?;
-
-    // Load the API before burning the code: a deleted API is a plain invalid_grant.
+    check_pkce(record, params.get("code_verifier"))?;
+    check_dpop_jkt(record, dpop_jkt)?;
+    // A deleted API is a plain invalid_grant.
     let api = load_record_api(app, record.audience.as_deref(), invalid).await?;
     require_dpop_for_api(api.as_ref(), dpop_jkt)?;
+    Ok(api)
+}
+
+/// Mints the tokens of a redeemed code and starts its refresh-token family.
+async fn issue<S: Store, P: Platform>(
+    app: &App<S, P>,
+    client: &Client,
+    dpop_jkt: Option<&str>,
+    record: &CodeRecord,
+    api: Option<&Api>,
+    family_id: String,
+) -> Result<TokenResponse, OAuthError> {
     let offline = has_scope(&record.scope, "offline_access")
-        && api.as_ref().is_some_and(|a| a.allow_offline_access)
+        && api.is_some_and(|a| a.allow_offline_access)
         && client.allows_grant("refresh_token");
-    let family_id = if offline {
-        Some(random_id(&app.platform)?)
-    } else {
-        None
-    };
     // No refresh token: `offline_access` is not granted (RFC 6749 §3.3, the response
     // `scope` says what was granted).
     let granted_scope = if offline {
@@ -109,16 +173,6 @@ pub async fn grant<S: Store, P: Platform>(
             .collect::<Vec<_>>()
             .join(" ")
     };
-    put_json(
-        &app.store,
-        &used_key,
-        &UsedMarker {
-            family_id: family_id.clone(),
-        },
-        Some(CODE_USED_TTL),
-    )
-    .await?;
-
     let grant = UserGrant {
         sub: &record.sub,
         email: &record.email,
@@ -127,26 +181,28 @@ pub async fn grant<S: Store, P: Platform>(
         audience: record.audience.as_deref(),
         auth_time: record.auth_time,
         nonce: record.nonce.as_deref(),
-        lifetime: access_token_lifetime(api.as_ref()),
+        lifetime: access_token_lifetime(api),
         dpop_jkt,
     };
     let mut response = issue_user_tokens(app, client, &grant)?;
-    if let Some(family_id) = family_id {
-        let refresh = RefreshRecord {
+    if offline {
+        let (absolute, idle) = family_lifetimes(api);
+        let family = FamilyRecord {
             client_id: client.client_id.clone(),
-            family_id,
             sub: record.sub.clone(),
             email: record.email.clone(),
             name: record.name.clone(),
             scope: record.scope.clone(),
             audience: record.audience.clone(),
             auth_time: record.auth_time,
-            expires_at: now.saturating_add(REFRESH_LIFETIME),
             // RFC 9449 §5: a public client's refresh token is bound to its DPoP key; a
             // confidential client's is bound to the client (it authenticates).
             jkt: dpop_jkt.filter(|_| client.is_public()).map(str::to_owned),
+            expires_at: app.platform.now().saturating_add(absolute),
+            idle_lifetime: idle,
+            ..FamilyRecord::default()
         };
-        response.refresh_token = Some(issue_refresh_token(app, &refresh).await?);
+        response.refresh_token = Some(start_family(app, &family_id, family).await?);
     }
     Ok(response)
 }

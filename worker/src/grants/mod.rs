@@ -1,13 +1,14 @@
 //! Grant processing, one file per grant type, as plain async Rust over [`Store`].
 //!
-//! Server-owned KV records (values JSON, keys hash the credential, never store it):
-//! - `code:{sha256(code)}` → [`CodeRecord`], TTL 60 s (the code lifetime);
-//! - `code_used:{sha256(code)}` → [`UsedMarker`], TTL 600 s: written when a code is
-//!   redeemed, so a replay is detected and revokes the refresh-token family;
-//! - `refresh:{sha256(token)}` → [`RefreshRecord`], TTL = refresh lifetime (30 days);
-//! - `refresh_used:{sha256(token)}` → [`UsedMarker`]: written when a refresh token is
-//!   rotated; presenting it again revokes its family;
-//! - `family:{id}` → [`FamilyRecord`] `{"revoked":true,..}`: a revoked token family.
+//! Server-owned records (values JSON, keys hash the credential, never store it):
+//! - `code:{sha256(code)}` → [`CodeRecord`], TTL 60 s (the code lifetime). Redeeming it is
+//!   one [`Store::take`] whose receipt ([`CodeReceipt`]) names the refresh-token family
+//!   issued from it and is kept 600 s, so a replay is detected (and, when it comes from
+//!   the code's own client, revokes that family);
+//! - `family:{id}` → [`FamilyRecord`]: a refresh-token family with the hash of its one
+//!   current token and its generation. A refresh token is `{family id}.{secret}`, so its
+//!   family is found (and its Durable Object shard chosen) without a lookup. Rotation is
+//!   a [`Store::compare_and_swap`] of the family record.
 //!
 //! DPoP (RFC 9449): every grant takes the thumbprint of the request's verified proof key
 //! (`dpop_jkt`, `None` without a `DPoP` header). With a key, the access token carries
@@ -16,10 +17,9 @@
 //! (§10) needs a proof from that key; a public client's refresh token is bound to the
 //! key it was issued with (§5), a confidential client's only to the client.
 //!
-//! Markers live under their own keys rather than overwriting the original record:
-//! Workers KV allows one write per key per second, and a fast client redeems a code or
-//! rotates a token within a second of receiving it. KV has no compare-and-set, so two
-//! truly concurrent redemptions can both succeed; a Durable Object would close that gap.
+//! The atomic operations hold exactly on the Durable Object store (the default). On the
+//! KV-only store they are a read followed by a write: two truly concurrent redemptions can
+//! both succeed there (README, "Consistency").
 
 pub mod authorization_code;
 pub mod client_credentials;
@@ -40,8 +40,14 @@ pub const CODE_LIFETIME: i64 = 60;
 /// How long a redeemed code is remembered to detect replays, in seconds.
 pub const CODE_USED_TTL: u64 = 600;
 
-/// Sliding lifetime of a refresh token, in seconds (30 days).
-pub const REFRESH_LIFETIME: i64 = 30 * 86_400;
+/// Default absolute lifetime of a refresh-token family, in seconds (30 days, as Auth0).
+pub const REFRESH_ABSOLUTE_LIFETIME: i64 = 30 * 86_400;
+
+/// Default idle lifetime of a refresh-token family, in seconds (15 days, as Auth0).
+pub const REFRESH_IDLE_LIFETIME: i64 = 15 * 86_400;
+
+/// The longest rotation overlap window an API may set, in seconds.
+pub const MAX_REFRESH_OVERLAP: u64 = 300;
 
 /// `code:{hash}`: what an authorization code is bound to.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -78,20 +84,19 @@ pub struct CodeRecord {
     pub dpop_jkt: Option<String>,
 }
 
-/// `code_used:{hash}` / `refresh_used:{hash}`.
+/// The receipt a code redemption leaves with the taken code ([`Store::take`]).
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct UsedMarker {
+pub struct CodeReceipt {
     /// The refresh-token family issued from the code, if any.
     pub family_id: Option<String>,
 }
 
-/// `refresh:{hash}`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct RefreshRecord {
-    /// The client the token is bound to.
+/// `family:{id}`: a refresh-token family. Only hashes of its tokens are kept.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FamilyRecord {
+    /// The client the family is bound to.
     pub client_id: String,
-    /// The rotation family.
-    pub family_id: String,
     /// The user.
     pub sub: String,
     /// The user's email.
@@ -104,28 +109,41 @@ pub struct RefreshRecord {
     pub audience: Option<String>,
     /// When the user authenticated.
     pub auth_time: i64,
-    /// When the token expires.
-    pub expires_at: i64,
-    /// The DPoP key thumbprint the token is bound to (public clients, RFC 9449 §5).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The DPoP key thumbprint the family is bound to (public clients, RFC 9449 §5).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jkt: Option<String>,
+    /// When the family ends, whatever its use (absolute lifetime).
+    pub expires_at: i64,
+    /// How long the family may go unused, in seconds (idle lifetime).
+    pub idle_lifetime: i64,
+    /// When a token of the family was last redeemed (or issued).
+    pub last_used: i64,
+    /// The generation of the current token (1 for the first).
+    pub generation: u64,
+    /// SHA-256 (base64url) of the current token: the only one that rotates.
+    pub current: String,
+    /// SHA-256 of the token rotated last (for the overlap window).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
+    /// When the last rotation happened.
+    pub rotated_at: i64,
+    /// Why the family was revoked (`revoked`, `refresh_token_reuse`, `code_replay`), or
+    /// `None` while it lives.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<String>,
 }
 
-/// `family:{id}`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct FamilyRecord {
-    /// Always true (only revocations are written).
-    pub revoked: bool,
-    /// Why: `revoked`, `refresh_token_reuse`, `code_replay`.
-    pub reason: String,
-    /// When.
-    pub at: i64,
+/// The KV / Durable Object key of a refresh-token family.
+#[must_use]
+pub fn family_key(family_id: &str) -> String {
+    format!("family:{family_id}")
 }
 
 /// The result of a grant: the success body.
 pub use crate::tokens::TokenResponse;
 
-/// Revokes a refresh-token family.
+/// Revokes a refresh-token family: its record says why from now on (a family unknown
+/// yet gets a revoked record, so a family issued later under that id is born revoked).
 ///
 /// # Errors
 /// Storage failures.
@@ -134,32 +152,30 @@ pub async fn revoke_family<S: Store, P: Platform>(
     family_id: &str,
     reason: &str,
 ) -> Result<(), OAuthError> {
-    let record = FamilyRecord {
-        revoked: true,
-        reason: reason.to_owned(),
-        at: app.platform.now(),
+    let key = family_key(family_id);
+    let now = app.platform.now();
+    let record = match get_json::<S, FamilyRecord>(&app.store, &key).await? {
+        Some(r) if r.revoked.is_some() => return Ok(()),
+        Some(r) => FamilyRecord {
+            revoked: Some(reason.to_owned()),
+            ..r
+        },
+        None => FamilyRecord {
+            revoked: Some(reason.to_owned()),
+            expires_at: now.saturating_add(REFRESH_ABSOLUTE_LIFETIME),
+            ..FamilyRecord::default()
+        },
     };
-    let ttl = u64::try_from(REFRESH_LIFETIME).unwrap_or(u64::MAX);
-    put_json(
-        &app.store,
-        &format!("family:{family_id}"),
-        &record,
-        Some(ttl),
-    )
-    .await?;
+    put_json(&app.store, &key, &record, Some(family_ttl(&record, now))).await?;
     Ok(())
 }
 
-/// Whether a family was revoked.
-///
-/// # Errors
-/// Storage failures.
-pub async fn family_revoked<S: Store, P: Platform>(
-    app: &App<S, P>,
-    family_id: &str,
-) -> Result<bool, OAuthError> {
-    let rec: Option<FamilyRecord> = get_json(&app.store, &format!("family:{family_id}")).await?;
-    Ok(rec.is_some_and(|r| r.revoked))
+/// The storage TTL of a family record: until its absolute expiry (at least 60 s).
+#[must_use]
+pub fn family_ttl(record: &FamilyRecord, now: i64) -> u64 {
+    u64::try_from(record.expires_at.saturating_sub(now))
+        .unwrap_or(0)
+        .max(crate::store::MIN_TTL_SECONDS)
 }
 
 /// Loads an API.
@@ -230,19 +246,64 @@ pub fn access_token_lifetime(api: Option<&Api>) -> u64 {
     })
 }
 
-/// Issues and stores a refresh token in `family_id`.
+/// Starts a refresh-token family `family_id` for `record` (generation 1) and returns its
+/// first token. The family record is written only if absent: a code replay that raced
+/// this exchange may have revoked the id already, and then no token is issued.
 ///
 /// # Errors
-/// RNG or storage failures.
-pub async fn issue_refresh_token<S: Store, P: Platform>(
+/// RNG or storage failures; `invalid_grant` when the family was revoked meanwhile.
+pub async fn start_family<S: Store, P: Platform>(
     app: &App<S, P>,
-    record: &RefreshRecord,
+    family_id: &str,
+    record: FamilyRecord,
 ) -> Result<String, OAuthError> {
-    let token = crate::tokens::random_token(&app.platform)?;
-    let key = format!("refresh:{}", crate::jwt::sha256_b64(token.as_bytes()));
-    let ttl = u64::try_from(REFRESH_LIFETIME).unwrap_or(u64::MAX);
-    put_json(&app.store, &key, record, Some(ttl)).await?;
-    Ok(token.as_str().to_owned())
+    let secret = crate::tokens::random_token(&app.platform)?;
+    let token = format!("{family_id}.{}", secret.as_str());
+    let now = app.platform.now();
+    let record = FamilyRecord {
+        generation: 1,
+        current: crate::jwt::sha256_b64(token.as_bytes()),
+        previous: None,
+        last_used: now,
+        rotated_at: now,
+        revoked: None,
+        ..record
+    };
+    let text = serde_json::to_string(&record).map_err(|_| OAuthError::server_error())?;
+    let written = app
+        .store
+        .put_if_absent(
+            &family_key(family_id),
+            &text,
+            Some(family_ttl(&record, now)),
+        )
+        .await?;
+    if !written {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code was already used",
+        ));
+    }
+    Ok(token)
+}
+
+/// The absolute and idle lifetimes of a family for `api`.
+#[must_use]
+pub fn family_lifetimes(api: Option<&Api>) -> (i64, i64) {
+    let get = |v: Option<u64>, default: i64| {
+        v.and_then(|s| i64::try_from(s).ok())
+            .filter(|s| *s > 0)
+            .unwrap_or(default)
+    };
+    (
+        get(
+            api.and_then(|a| a.refresh_token_lifetime),
+            REFRESH_ABSOLUTE_LIFETIME,
+        ),
+        get(
+            api.and_then(|a| a.refresh_token_idle_lifetime),
+            REFRESH_IDLE_LIFETIME,
+        ),
+    )
 }
 
 /// Refuses a token request without a DPoP proof for an API whose policy is

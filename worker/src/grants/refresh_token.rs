@@ -1,36 +1,89 @@
 //! `grant_type=refresh_token` with rotation (RFC 6749 §6, §10.4; RFC 9700 §4.14.2).
 //!
-//! Every use rotates: the presented token is marked used and a new one in the same
-//! family is issued with the original scope (§6). Presenting a used token again revokes
-//! the whole family (reuse detection) and is `invalid_grant`. `scope` may only narrow
-//! (`invalid_scope`); it narrows the access token, not the family. The token is bound to
-//! its client.
+//! A refresh token is `{family id}.{secret}`. Its family record ([`FamilyRecord`],
+//! `family:{id}`) holds the hash of the one current token and its generation. Presenting
+//! the current token rotates: the successor (generation + 1) replaces it with a
+//! compare-and-swap of the family record, so of any number of simultaneous rotations one
+//! wins. Presenting any other token of the family (an older one, or the current one again
+//! after a rotation that won) revokes the whole family (reuse detection) and is
+//! `invalid_grant`. So a stolen token can never quietly start a second branch: there is
+//! only ever one current token.
 //!
-//! DPoP (RFC 9449 §5): a token bound to a key (public clients that used DPoP) needs a
+//! Successors are derived, not drawn: `secret' = HMAC-SHA256(K, "edge-oauth refresh v1:"
+//! || presented token || ":" || generation')` with `K = HMAC-SHA256(TRANSACTION_SECRET,
+//! "edge-oauth refresh-token key v1")`. Only hashes are stored, yet the server can hand
+//! out the same successor twice: the **overlap window** (`refresh_token_overlap` of the
+//! API, seconds, off by default). Within it after a rotation, the same client presenting
+//! the token just rotated (with the same DPoP key, for a bound family, which the key check
+//! below already demands) gets the same successor again and the family lives on: two tabs
+//! of one app refreshing at once stay signed in. After the window, that is reuse.
+//!
+//! Lifetimes (per API, [`crate::config::Api`]): a family ends at its absolute lifetime
+//! (default 30 days from the code exchange) or when unused for its idle lifetime (default
+//! 15 days). `scope` may only narrow (`invalid_scope`); it narrows the access token, not
+//! the family. The family is bound to its client.
+//!
+//! DPoP (RFC 9449 §5): a family bound to a key (public clients that used DPoP) needs a
 //! proof from that key, else `invalid_grant` (as node-oidc-provider); a key mismatch alone
 //! does not revoke the family, since whoever lacks the key cannot use the token anyway.
-//! This is checked before reuse detection. A confidential client's token is bound to the
+//! This is checked before reuse detection. A confidential client's family is bound to the
 //! client, so it may present another key or none (unless the API requires DPoP). An
-//! unbound public-client token presented with a proof becomes bound from then on.
+//! unbound public-client family presented with a proof becomes bound from then on.
 //!
-//! The user must still exist (`user:{email}` with the same `user_id` as the token's
+//! The user must still exist (`user:{email}` with the same `user_id` as the family's
 //! `sub`), else `invalid_grant`; `email` and `name` come from that fresh record.
 
 use super::authorization_code::{UserGrant, issue_user_tokens};
 use super::{
-    REFRESH_LIFETIME, RefreshRecord, UsedMarker, access_token_lifetime, family_revoked,
-    issue_refresh_token, load_record_api, require_dpop_for_api, require_grant,
-    required_credential_hash, revoke_family,
+    FamilyRecord, MAX_REFRESH_OVERLAP, access_token_lifetime, family_key, family_ttl,
+    load_record_api, require_dpop_for_api, require_grant, revoke_family,
 };
 use crate::App;
 use crate::client_auth::AuthenticatedClient;
-use crate::config::{User, user_key};
+use crate::config::{Api, User, user_key};
 use crate::error::OAuthError;
-use crate::jwt::sha256_b64;
+use crate::jwt::{hmac_sha256, sha256_b64};
 use crate::params::Params;
 use crate::platform::Platform;
-use crate::store::{MIN_TTL_SECONDS, Store, get_json, put_json};
+use crate::store::{Store, Swap, get_json};
 use crate::tokens::{TokenResponse, parse_scope};
+use edge_oauth::base64url;
+
+/// How often a rotation re-reads the family after losing a compare-and-swap.
+const ROTATION_ATTEMPTS: usize = 4;
+
+fn invalid() -> OAuthError {
+    OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
+}
+
+/// The family id of a refresh token (`{family id}.{secret}`), when it has that shape.
+#[must_use]
+pub fn family_of(token: &str) -> Option<&str> {
+    let (family, secret) = token.split_once('.')?;
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    (ok(family) && ok(secret)).then_some(family)
+}
+
+/// The successor of `token` at `generation` (see the module docs).
+#[must_use]
+pub fn successor(
+    transaction_secret: &[u8],
+    family_id: &str,
+    token: &str,
+    generation: u64,
+) -> String {
+    let key = hmac_sha256(transaction_secret, b"edge-oauth refresh-token key v1");
+    let mac = hmac_sha256(
+        &key,
+        format!("edge-oauth refresh v1:{token}:{generation}").as_bytes(),
+    );
+    format!("{family_id}.{}", base64url::encode(&mac))
+}
 
 /// Processes a refresh token request for an authenticated client.
 ///
@@ -44,18 +97,132 @@ pub async fn grant<S: Store, P: Platform>(
 ) -> Result<TokenResponse, OAuthError> {
     let client = &auth.client;
     require_grant(client, "refresh_token")?;
-    let hash = required_credential_hash(params, "refresh_token")?;
-    let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
-    let record: RefreshRecord = get_json(&app.store, &format!("refresh:{hash}"))
-        .await?
-        .ok_or_else(invalid)?;
+    let token = params
+        .get("refresh_token")
+        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let family_id = family_of(token).ok_or_else(invalid)?;
+    let key = family_key(family_id);
+    let hash = sha256_b64(token.as_bytes());
+    for _ in 0..ROTATION_ATTEMPTS {
+        let Some(text) = app.store.get(&key).await? else {
+            return Err(invalid());
+        };
+        let record: FamilyRecord =
+            serde_json::from_str(&text).map_err(|_| OAuthError::server_error())?;
+        let presented = Presented {
+            family_id,
+            hash: &hash,
+        };
+        let checked = check(app, client, params, dpop_jkt, &record, &presented).await?;
+        let now = app.platform.now();
+        let (successor, written) = match checked.step {
+            Step::Rotate => {
+                let generation = record.generation.saturating_add(1);
+                let next = successor(&app.config.transaction_secret, family_id, token, generation);
+                let rotated = FamilyRecord {
+                    generation,
+                    current: sha256_b64(next.as_bytes()),
+                    previous: Some(hash.clone()),
+                    rotated_at: now,
+                    last_used: now,
+                    jkt: record
+                        .jkt
+                        .clone()
+                        .or_else(|| dpop_jkt.filter(|_| client.is_public()).map(str::to_owned)),
+                    email: checked.user.email.clone(),
+                    name: checked.user.name.clone(),
+                    ..record.clone()
+                };
+                (next, Some(rotated))
+            }
+            Step::Overlap => (
+                successor(
+                    &app.config.transaction_secret,
+                    family_id,
+                    token,
+                    record.generation,
+                ),
+                None,
+            ),
+        };
+        if let Some(rotated) = written {
+            let new = serde_json::to_string(&rotated).map_err(|_| OAuthError::server_error())?;
+            let ttl = Some(family_ttl(&rotated, now));
+            if let Swap::Conflict(_) = app
+                .store
+                .compare_and_swap(&key, Some(&text), &new, ttl)
+                .await?
+            {
+                // Another request changed the family first: decide again on what it wrote.
+                continue;
+            }
+        } else if sha256_b64(successor.as_bytes()) != record.current {
+            return Err(invalid());
+        }
+        let grant = UserGrant {
+            sub: &record.sub,
+            email: &checked.user.email,
+            name: &checked.user.name,
+            scope: &checked.scope,
+            audience: record.audience.as_deref(),
+            auth_time: record.auth_time,
+            nonce: None,
+            lifetime: access_token_lifetime(checked.api.as_ref()),
+            dpop_jkt,
+        };
+        let mut response = issue_user_tokens(app, client, &grant)?;
+        response.refresh_token = Some(successor);
+        return Ok(response);
+    }
+    Err(OAuthError::new(
+        "temporarily_unavailable",
+        503,
+        "the refresh token is being used by several requests at once; retry",
+    ))
+}
+
+/// What a presented token may do.
+enum Step {
+    /// It is the current token: rotate.
+    Rotate,
+    /// It is the token rotated last, within the overlap window: the same successor again.
+    Overlap,
+}
+
+/// The outcome of the checks of a presented token.
+struct Checked {
+    step: Step,
+    scope: String,
+    api: Option<Api>,
+    user: User,
+}
+
+/// The presented token: its family and hash.
+struct Presented<'a> {
+    family_id: &'a str,
+    hash: &'a str,
+}
+
+/// The checks that need no write (a reuse writes the revocation).
+async fn check<S: Store, P: Platform>(
+    app: &App<S, P>,
+    client: &crate::config::Client,
+    params: &Params,
+    dpop_jkt: Option<&str>,
+    record: &FamilyRecord,
+    presented: &Presented<'_>,
+) -> Result<Checked, OAuthError> {
+    let hash = presented.hash;
     let now = app.platform.now();
+    if record.revoked.is_some() {
+        return Err(invalid());
+    }
     if record.client_id != client.client_id {
         return Err(OAuthError::invalid_grant(
             "the refresh token was issued to another client",
         ));
     }
-    if record.expires_at <= now || family_revoked(app, &record.family_id).await? {
+    if record.expires_at <= now || record.last_used.saturating_add(record.idle_lifetime) <= now {
         return Err(invalid());
     }
     match (&record.jkt, dpop_jkt) {
@@ -72,14 +239,23 @@ pub async fn grant<S: Store, P: Platform>(
             ));
         }
     }
-    let used_key = format!("refresh_used:{hash}");
-    if get_json::<S, UsedMarker>(&app.store, &used_key)
-        .await?
-        .is_some()
-    {
-        revoke_family(app, &record.family_id, "refresh_token_reuse").await?;
-        return Err(invalid());
-    }
+    let api = load_record_api(app, record.audience.as_deref(), invalid).await?;
+    let step = if hash == record.current {
+        Step::Rotate
+    } else {
+        let window = api
+            .as_ref()
+            .map_or(0, |a| a.refresh_token_overlap.min(MAX_REFRESH_OVERLAP));
+        let window = i64::try_from(window).unwrap_or(0);
+        if record.previous.as_deref() == Some(hash)
+            && now < record.rotated_at.saturating_add(window)
+        {
+            Step::Overlap
+        } else {
+            revoke_family(app, presented.family_id, "refresh_token_reuse").await?;
+            return Err(invalid());
+        }
+    };
 
     let original = parse_scope(&record.scope)?;
     let scope = match params.get("scope") {
@@ -94,7 +270,6 @@ pub async fn grant<S: Store, P: Platform>(
             requested.join(" ")
         }
     };
-    let api = load_record_api(app, record.audience.as_deref(), invalid).await?;
     if !api.as_ref().is_some_and(|a| a.allow_offline_access) {
         return Err(invalid());
     }
@@ -105,63 +280,41 @@ pub async fn grant<S: Store, P: Platform>(
     let Some(user) = user.filter(|u| u.user_id == record.sub) else {
         return Err(invalid());
     };
-
-    let ttl = u64::try_from(record.expires_at.saturating_sub(now))
-        .unwrap_or(0)
-        .max(MIN_TTL_SECONDS);
-    put_json(
-        &app.store,
-        &used_key,
-        &UsedMarker {
-            family_id: Some(record.family_id.clone()),
-        },
-        Some(ttl),
-    )
-    .await?;
-
-    let grant = UserGrant {
-        sub: &record.sub,
-        email: &user.email,
-        name: &user.name,
-        scope: &scope,
-        audience: record.audience.as_deref(),
-        auth_time: record.auth_time,
-        nonce: None,
-        lifetime: access_token_lifetime(api.as_ref()),
-        dpop_jkt,
-    };
-    let mut response = issue_user_tokens(app, client, &grant)?;
-    let jkt = record
-        .jkt
-        .clone()
-        .or_else(|| dpop_jkt.filter(|_| client.is_public()).map(str::to_owned));
-    let rotated = RefreshRecord {
-        expires_at: now.saturating_add(REFRESH_LIFETIME),
-        jkt,
-        email: user.email,
-        name: user.name,
-        ..record
-    };
-    response.refresh_token = Some(issue_refresh_token(app, &rotated).await?);
-    Ok(response)
+    Ok(Checked {
+        step,
+        scope,
+        api,
+        user,
+    })
 }
 
-/// Marks a family revoked (used by `/oauth/revoke`).
+/// Revokes the family of `token` (used by `/oauth/revoke`).
 ///
 /// # Errors
-/// Storage failures.
+/// Storage failures; `invalid_grant` when the token belongs to another client.
 pub async fn revoke<S: Store, P: Platform>(
     app: &App<S, P>,
     client_id: &str,
     token: &str,
 ) -> Result<(), OAuthError> {
-    let hash = sha256_b64(token.as_bytes());
-    let record: Option<RefreshRecord> = get_json(&app.store, &format!("refresh:{hash}")).await?;
+    let Some(family_id) = family_of(token) else {
+        return Ok(());
+    };
+    let record: Option<FamilyRecord> = get_json(&app.store, &family_key(family_id)).await?;
     match record {
         None => Ok(()),
+        Some(r) if r.revoked.is_some() => Ok(()),
         Some(r) if r.client_id != client_id => Err(OAuthError::invalid_grant(
             "the token was issued to another client",
         )),
-        Some(r) => revoke_family(app, &r.family_id, "revoked").await,
+        // RFC 7009 §2.1: the current token, or the one it replaced, revokes the family.
+        Some(r) => {
+            let hash = sha256_b64(token.as_bytes());
+            if r.current == hash || r.previous.as_deref() == Some(hash.as_str()) {
+                revoke_family(app, family_id, "revoked").await
+            } else {
+                Ok(())
+            }
+        }
     }
 }

@@ -1,8 +1,19 @@
 //! An in-memory [`Store`] for native tests that enforces Workers KV's rules: a TTL must be
-//! at least 60 seconds, keys at most 512 bytes, and there is no atomic take. Time is a
-//! shared [`Clock`] so tests can move it forward, and failures can be injected.
+//! at least 60 seconds and keys at most 512 bytes. Time is a shared [`Clock`] so tests can
+//! move it forward, and failures can be injected.
+//!
+//! Two modes:
+//! - **exact** (the default): the atomic operations ([`Store::take`],
+//!   [`Store::put_if_absent`], [`Store::compare_and_swap`]) hold exactly, as in the Durable
+//!   Object store;
+//! - **stale** ([`MemoryStore::stale_reads`]): like Workers KV seen from another location,
+//!   every read answers the value as it was `lag` seconds ago, and the atomic operations
+//!   are KV's best-effort read-then-write.
 
-use super::{Store, StoreError, check_put};
+use super::{
+    Store, StoreError, Swap, Taken, best_effort_compare_and_swap, best_effort_put_if_absent,
+    best_effort_take, best_effort_untake, check_put,
+};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -30,15 +41,44 @@ impl Clock {
     }
 }
 
-/// Key → (value, expiry in Unix seconds).
-type Entries = BTreeMap<String, (String, Option<i64>)>;
+/// One stored value.
+#[derive(Clone, Debug)]
+struct Entry {
+    value: String,
+    /// Expiry in Unix seconds.
+    exp: Option<i64>,
+    /// Set by an exact take: (receipt, kept until).
+    taken: Option<(String, i64)>,
+}
+
+impl Entry {
+    fn live(&self, now: i64) -> bool {
+        match &self.taken {
+            Some((_, until)) => *until > now,
+            None => self.exp.is_none_or(|e| e > now),
+        }
+    }
+
+    fn readable(&self, now: i64) -> bool {
+        self.taken.is_none() && self.live(now)
+    }
+}
+
+/// Every plain write, in order: (time, key, value and expiry, or `None` for a delete).
+type Log = Vec<(i64, String, Option<(String, Option<i64>)>)>;
 
 /// The in-memory store.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryStore {
-    entries: Rc<RefCell<Entries>>,
+    entries: Rc<RefCell<BTreeMap<String, Entry>>>,
+    log: Rc<RefCell<Log>>,
+    lag: Rc<Cell<Option<i64>>>,
     clock: Clock,
     fail_writes: Rc<RefCell<Option<StoreError>>>,
+}
+
+fn ttl_to_exp(now: i64, ttl: Option<u64>) -> Option<i64> {
+    ttl.map(|t| now.saturating_add(i64::try_from(t).unwrap_or(i64::MAX)))
 }
 
 impl MemoryStore {
@@ -57,6 +97,12 @@ impl MemoryStore {
         *self.fail_writes.borrow_mut() = err;
     }
 
+    /// Stale mode: from now on every read answers the value as of `lag` seconds ago and
+    /// the atomic operations are best effort, as on Workers KV; `None` is exact again.
+    pub fn stale_reads(&self, lag: Option<i64>) {
+        self.lag.set(lag);
+    }
+
     /// The number of live keys starting with `prefix`.
     #[must_use]
     pub fn count(&self, prefix: &str) -> usize {
@@ -64,7 +110,7 @@ impl MemoryStore {
         self.entries
             .borrow()
             .iter()
-            .filter(|(k, (_, exp))| k.starts_with(prefix) && exp.is_none_or(|e| e > now))
+            .filter(|(k, e)| k.starts_with(prefix) && e.live(now))
             .count()
     }
 
@@ -72,52 +118,65 @@ impl MemoryStore {
     #[must_use]
     pub fn ttl(&self, key: &str) -> Option<i64> {
         let now = self.clock.now();
-        self.entries
-            .borrow()
-            .get(key)
-            .and_then(|(_, exp)| exp.map(|e| e - now))
+        self.entries.borrow().get(key).and_then(|e| match &e.taken {
+            Some((_, until)) => Some(until - now),
+            None => e.exp.map(|x| x - now),
+        })
     }
 
     fn injected_failure(&self) -> Result<(), StoreError> {
         self.fail_writes.borrow().clone().map_or(Ok(()), Err)
+    }
+
+    /// The value of `key` as it was at `at` (stale mode).
+    fn read_as_of(&self, key: &str, at: i64) -> Option<String> {
+        let log = self.log.borrow();
+        let (_, _, last) = log.iter().rev().find(|(t, k, _)| *t <= at && k == key)?;
+        let (value, exp) = last.as_ref()?;
+        exp.is_none_or(|e| e > self.clock.now())
+            .then(|| value.clone())
+    }
+
+    fn record(&self, key: &str, write: Option<(String, Option<i64>)>) {
+        self.log
+            .borrow_mut()
+            .push((self.clock.now(), key.to_owned(), write));
     }
 }
 
 impl Store for MemoryStore {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         let now = self.clock.now();
-        let mut entries = self.entries.borrow_mut();
-        let expired = match entries.get(key) {
-            None => return Ok(None),
-            Some((value, exp)) => {
-                if exp.is_none_or(|e| e > now) {
-                    return Ok(Some(value.clone()));
-                }
-                true
-            }
-        };
-        if expired {
-            entries.remove(key);
+        if let Some(lag) = self.lag.get() {
+            return Ok(self.read_as_of(key, now.saturating_sub(lag)));
         }
-        Ok(None)
+        Ok(self
+            .entries
+            .borrow()
+            .get(key)
+            .filter(|e| e.readable(now))
+            .map(|e| e.value.clone()))
     }
 
     async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
         check_put(key, ttl)?;
         self.injected_failure()?;
-        let exp = ttl.map(|t| {
-            self.clock
-                .now()
-                .saturating_add(i64::try_from(t).unwrap_or(i64::MAX))
-        });
-        self.entries
-            .borrow_mut()
-            .insert(key.to_owned(), (value.to_owned(), exp));
+        let exp = ttl_to_exp(self.clock.now(), ttl);
+        self.record(key, Some((value.to_owned(), exp)));
+        self.entries.borrow_mut().insert(
+            key.to_owned(),
+            Entry {
+                value: value.to_owned(),
+                exp,
+                taken: None,
+            },
+        );
         Ok(())
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.injected_failure()?;
+        self.record(key, None);
         self.entries.borrow_mut().remove(key);
         Ok(())
     }
@@ -128,10 +187,83 @@ impl Store for MemoryStore {
             .entries
             .borrow()
             .iter()
-            .filter(|(k, (_, exp))| k.starts_with(prefix) && exp.is_none_or(|e| e > now))
+            .filter(|(k, e)| k.starts_with(prefix) && e.readable(now))
             .map(|(k, _)| k.clone())
             .take(1000)
             .collect())
+    }
+
+    async fn take(&self, key: &str, receipt: &str, keep: u64) -> Result<Taken, StoreError> {
+        if self.lag.get().is_some() {
+            return best_effort_take(self, key, receipt, keep).await;
+        }
+        check_put(key, Some(keep))?;
+        let now = self.clock.now();
+        let mut entries = self.entries.borrow_mut();
+        let Some(entry) = entries.get_mut(key).filter(|e| e.live(now)) else {
+            return Ok(Taken::Absent);
+        };
+        if let Some((first, _)) = &entry.taken {
+            return Ok(Taken::Before {
+                value: entry.value.clone(),
+                receipt: first.clone(),
+            });
+        }
+        self.injected_failure()?;
+        let until = ttl_to_exp(now, Some(keep)).unwrap_or(i64::MAX);
+        entry.taken = Some((receipt.to_owned(), until));
+        Ok(Taken::Now(entry.value.clone()))
+    }
+
+    async fn untake(&self, key: &str, receipt: &str) -> Result<(), StoreError> {
+        if self.lag.get().is_some() {
+            return best_effort_untake(self, key, receipt).await;
+        }
+        let mut entries = self.entries.borrow_mut();
+        if let Some(entry) = entries.get_mut(key)
+            && entry.taken.as_ref().is_some_and(|(r, _)| r == receipt)
+        {
+            self.injected_failure()?;
+            entry.taken = None;
+        }
+        Ok(())
+    }
+
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        if self.lag.get().is_some() {
+            return best_effort_put_if_absent(self, key, value, ttl).await;
+        }
+        check_put(key, ttl)?;
+        let now = self.clock.now();
+        if self.entries.borrow().get(key).is_some_and(|e| e.live(now)) {
+            return Ok(false);
+        }
+        self.put(key, value, ttl).await?;
+        Ok(true)
+    }
+
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        new: &str,
+        ttl: Option<u64>,
+    ) -> Result<Swap, StoreError> {
+        if self.lag.get().is_some() {
+            return best_effort_compare_and_swap(self, key, expected, new, ttl).await;
+        }
+        check_put(key, ttl)?;
+        let current = self.get(key).await?;
+        if current.as_deref() != expected {
+            return Ok(Swap::Conflict(current));
+        }
+        self.put(key, new, ttl).await?;
+        Ok(Swap::Done)
     }
 }
 

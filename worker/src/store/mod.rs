@@ -1,18 +1,35 @@
-//! The storage contract: a key-value store with Workers KV's rules.
+//! The storage contract: a key-value store with Workers KV's rules, plus the three atomic
+//! operations the grants need.
 //!
 //! - values are strings (JSON records), keys at most 512 bytes;
 //! - an expiring write needs a TTL of at least 60 seconds;
-//! - there is no atomic read-modify-write or "take": single use is enforced by a
-//!   read followed by a write or delete, which is best effort under KV's eventual
-//!   consistency (see the README: a Durable Object would make it strict).
+//! - [`Store::take`]: read a single-use value and mark it taken in one step, keeping a
+//!   receipt (authorization codes; any later one-time credential such as a device code);
+//! - [`Store::put_if_absent`]: write a replay marker unless it exists (assertion `jti`,
+//!   DPoP `jti`);
+//! - [`Store::compare_and_swap`]: replace a record only if it still holds what was read
+//!   (a refresh-token family's current generation).
 //!
-//! `kv::KvStore` (wasm32 only) backs it with Workers KV; [`memory::MemoryStore`] is the
-//! native test double and enforces the same rules.
+//! The default methods implement the atomic operations as a read followed by a write:
+//! that is all Workers KV allows, and it is best effort (two requests in flight at once,
+//! or reading a stale copy up to about 60 s old in another location, can both succeed).
+//! [`durable::DurableStore`] (wasm32) runs each of them as one SQLite transaction inside a
+//! Durable Object, so they hold exactly; [`memory::MemoryStore`] runs them exactly too,
+//! or, in its stale mode, exactly like KV.
+//!
+//! Backends: `kv::KvStore` (wasm32, Workers KV, the tenant records and the KV-only mode),
+//! `durable::DurableStore` (wasm32, the default: server state in Durable Objects, tenant in
+//! KV), [`memory::MemoryStore`] (native tests) and [`counting::CountingStore`] (a wrapper
+//! that counts operations, for tests and measurements).
 
+pub mod counting;
 pub mod memory;
 
 #[cfg(target_arch = "wasm32")]
 pub mod kv;
+
+#[cfg(target_arch = "wasm32")]
+pub mod durable;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -77,6 +94,199 @@ pub trait Store {
     /// # Errors
     /// [`StoreError`] on backend failure.
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Takes a single-use value: when `key` holds a value not taken before, marks it taken,
+    /// remembers `receipt` beside it for `keep` seconds (at least 60) and answers
+    /// [`Taken::Now`]; a second take answers [`Taken::Before`] with the value and the first
+    /// taker's receipt (so a replay can be told apart from an unknown key and traced).
+    /// After a take, [`Store::get`] of the key answers `None` on the exact backends; on KV
+    /// it may still answer the value until it expires.
+    ///
+    /// The default is KV's best effort ([`best_effort_take`]).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or an invalid key or TTL.
+    async fn take(&self, key: &str, receipt: &str, keep: u64) -> Result<Taken, StoreError>
+    where
+        Self: Sized,
+    {
+        best_effort_take(self, key, receipt, keep).await
+    }
+
+    /// Gives back a value taken with `receipt` (the request that took it failed a later
+    /// check, so the value must stay usable): afterwards it can be taken again. Does
+    /// nothing when the value was not taken with this receipt.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn untake(&self, key: &str, receipt: &str) -> Result<(), StoreError>
+    where
+        Self: Sized,
+    {
+        best_effort_untake(self, key, receipt).await
+    }
+
+    /// Writes `value` only when `key` holds nothing (live); `true` when it was written.
+    /// Replay markers use it: `false` means "seen before".
+    ///
+    /// # Errors
+    /// As [`Store::put`].
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Option<u64>,
+    ) -> Result<bool, StoreError>
+    where
+        Self: Sized,
+    {
+        best_effort_put_if_absent(self, key, value, ttl).await
+    }
+
+    /// Replaces the value of `key` with `new` only when it still is `expected` (`None`:
+    /// absent). [`Swap::Done`] when replaced, else [`Swap::Conflict`] with what the key
+    /// holds now.
+    ///
+    /// # Errors
+    /// As [`Store::put`].
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        new: &str,
+        ttl: Option<u64>,
+    ) -> Result<Swap, StoreError>
+    where
+        Self: Sized,
+    {
+        best_effort_compare_and_swap(self, key, expected, new, ttl).await
+    }
+}
+
+/// [`Store::take`] as a read of `taken:{key}`, a read of `key`, then a write of
+/// `taken:{key}` (Workers KV: best effort).
+///
+/// # Errors
+/// As [`Store::take`].
+pub async fn best_effort_take<S: Store>(
+    store: &S,
+    key: &str,
+    receipt: &str,
+    keep: u64,
+) -> Result<Taken, StoreError> {
+    let receipt_key = taken_key(key);
+    check_put(&receipt_key, Some(keep))?;
+    if let Some(kept) = get_json::<S, TakenRecord>(store, &receipt_key).await? {
+        return Ok(Taken::Before {
+            value: kept.value,
+            receipt: kept.receipt,
+        });
+    }
+    let Some(value) = store.get(key).await? else {
+        return Ok(Taken::Absent);
+    };
+    let kept = TakenRecord {
+        value: value.clone(),
+        receipt: receipt.to_owned(),
+    };
+    put_json(store, &receipt_key, &kept, Some(keep)).await?;
+    Ok(Taken::Now(value))
+}
+
+/// [`Store::untake`] as a read and a delete of `taken:{key}` (best effort).
+///
+/// # Errors
+/// As [`Store::untake`].
+pub async fn best_effort_untake<S: Store>(
+    store: &S,
+    key: &str,
+    receipt: &str,
+) -> Result<(), StoreError> {
+    let receipt_key = taken_key(key);
+    if let Some(kept) = get_json::<S, TakenRecord>(store, &receipt_key).await?
+        && kept.receipt == receipt
+    {
+        store.delete(&receipt_key).await?;
+    }
+    Ok(())
+}
+
+/// [`Store::put_if_absent`] as a read, then a write (best effort).
+///
+/// # Errors
+/// As [`Store::put_if_absent`].
+pub async fn best_effort_put_if_absent<S: Store>(
+    store: &S,
+    key: &str,
+    value: &str,
+    ttl: Option<u64>,
+) -> Result<bool, StoreError> {
+    check_put(key, ttl)?;
+    if store.get(key).await?.is_some() {
+        return Ok(false);
+    }
+    store.put(key, value, ttl).await?;
+    Ok(true)
+}
+
+/// [`Store::compare_and_swap`] as a read, then a write (best effort).
+///
+/// # Errors
+/// As [`Store::compare_and_swap`].
+pub async fn best_effort_compare_and_swap<S: Store>(
+    store: &S,
+    key: &str,
+    expected: Option<&str>,
+    new: &str,
+    ttl: Option<u64>,
+) -> Result<Swap, StoreError> {
+    check_put(key, ttl)?;
+    let current = store.get(key).await?;
+    if current.as_deref() != expected {
+        return Ok(Swap::Conflict(current));
+    }
+    store.put(key, new, ttl).await?;
+    Ok(Swap::Done)
+}
+
+/// The answer of [`Store::take`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Taken {
+    /// The value, taken by this call.
+    Now(String),
+    /// Taken before: the value and the receipt of the call that took it.
+    Before {
+        /// The value as it was taken.
+        value: String,
+        /// The first taker's receipt.
+        receipt: String,
+    },
+    /// Nothing under the key (never written, or expired).
+    Absent,
+}
+
+/// The answer of [`Store::compare_and_swap`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Swap {
+    /// The new value is written.
+    Done,
+    /// The key held something else (given), nothing was written.
+    Conflict(Option<String>),
+}
+
+/// `taken:{key}`: what the best-effort [`Store::take`] keeps for a taken value.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct TakenRecord {
+    /// The value as taken.
+    pub value: String,
+    /// The taker's receipt.
+    pub receipt: String,
+}
+
+/// The key under which the best-effort [`Store::take`] keeps its receipt.
+#[must_use]
+pub fn taken_key(key: &str) -> String {
+    format!("taken:{key}")
 }
 
 /// Reads and parses a JSON record.
@@ -125,8 +335,45 @@ pub fn check_put(key: &str, ttl: Option<u64>) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The number of Durable Object shards of the server state (see `durable.rs` before
+/// changing it: most keys move to other objects).
+pub const SHARDS: u32 = 64;
+
+/// The shard of a key, `0..SHARDS`: the first four bytes of SHA-256 of its owner (the
+/// second `:`-segment: family id, code hash, `jkt`, client id), so all state of one
+/// family, code or key lives in one object and any isolate finds it without a lookup.
+#[must_use]
+pub fn shard_of(key: &str) -> u32 {
+    use sha2::Digest;
+    let owner = key.split(':').nth(1).unwrap_or(key);
+    let digest = sha2::Sha256::digest(owner.as_bytes());
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % SHARDS
+}
+
 /// The `kind` part of a `kind:rest` key (for error messages that must not leak hashes).
 #[must_use]
 pub fn key_kind(key: &str) -> &str {
     key.split(':').next().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_of_is_stable_and_keyed_by_the_owner() {
+        // Stable across builds: the shard of a live family must never move.
+        assert_eq!(shard_of("family:abc"), shard_of("family:abc"));
+        assert_eq!(
+            shard_of("jti:SOMEJKT:h1"),
+            shard_of("jti:SOMEJKT:h2"),
+            "one key's markers live together"
+        );
+        let spread: std::collections::BTreeSet<u32> =
+            (0..1000).map(|i| shard_of(&format!("code:{i}"))).collect();
+        assert!(spread.len() > 60, "codes spread over the shards");
+        assert!(spread.iter().all(|s| *s < SHARDS));
+        // SHA-256("abc") starts with ba 78 16 bf.
+        assert_eq!(shard_of("family:abc"), 0xba78_16bf % SHARDS);
+    }
 }

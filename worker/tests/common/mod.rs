@@ -183,3 +183,15 @@ pub fn json_str(resp: &HttpResponse, name: &str) -> String {
 pub fn claims(jwt: &str) -> serde_json::Map<String, Value> {
     DecodedJwt::decode(jwt).unwrap().claims
 }
+
+/// The number of revoked refresh-token families (`family:{id}` records with `revoked`).
+pub fn revoked_families(store: &MemoryStore) -> usize {
+    block_on(store.list("family:"))
+        .unwrap()
+        .iter()
+        .filter(|k| {
+            let text = block_on(store.get(k)).unwrap().unwrap_or_default();
+            serde_json::from_str::<Value>(&text).is_ok_and(|v| v.get("revoked").is_some())
+        })
+        .count()
+}

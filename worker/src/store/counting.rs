@@ -1,0 +1,159 @@
+//! [`CountingStore`]: a [`Store`] wrapper that counts the operations a request makes, as
+//! the backend would see them. In [`Backend::Kv`] mode the atomic operations run as KV's
+//! reads and writes (and are counted as such); in [`Backend::Durable`] mode every
+//! operation on server state (codes, families, markers) is one Durable Object call and
+//! only tenant records are KV reads ([`is_tenant_key`]).
+
+use super::{
+    Store, StoreError, Swap, Taken, best_effort_compare_and_swap, best_effort_put_if_absent,
+    best_effort_take, best_effort_untake,
+};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// Which backend the counts stand for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// Workers KV only.
+    Kv,
+    /// Durable Objects for server state, KV for the tenant.
+    Durable,
+}
+
+/// Operation counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// KV reads (`get`, `list`).
+    pub kv_reads: u32,
+    /// KV writes (`put`, `delete`).
+    pub kv_writes: u32,
+    /// Durable Object calls.
+    pub durable_calls: u32,
+}
+
+/// Whether `key` is a tenant record (kept in KV by every backend): `client:`, `api:`,
+/// `grant:`, `user:`, `userid:`, `origin:`.
+#[must_use]
+pub fn is_tenant_key(key: &str) -> bool {
+    matches!(
+        super::key_kind(key),
+        "client" | "api" | "grant" | "user" | "userid" | "origin"
+    )
+}
+
+/// The counting wrapper.
+#[derive(Clone, Debug)]
+pub struct CountingStore<S> {
+    inner: S,
+    backend: Backend,
+    counts: Rc<RefCell<Counts>>,
+}
+
+impl<S: Store> CountingStore<S> {
+    /// Wraps `inner`, counting as `backend` would.
+    pub fn new(inner: S, backend: Backend) -> Self {
+        Self {
+            inner,
+            backend,
+            counts: Rc::default(),
+        }
+    }
+
+    /// The wrapped store.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// The counts so far, and zero again.
+    pub fn take_counts(&self) -> Counts {
+        core::mem::take(&mut *self.counts.borrow_mut())
+    }
+
+    fn count(&self, key: &str, write: bool) {
+        let mut c = self.counts.borrow_mut();
+        if self.backend == Backend::Durable && !is_tenant_key(key) {
+            c.durable_calls += 1;
+        } else if write {
+            c.kv_writes += 1;
+        } else {
+            c.kv_reads += 1;
+        }
+    }
+
+    fn count_call(&self) {
+        self.counts.borrow_mut().durable_calls += 1;
+    }
+}
+
+impl<S: Store> Store for CountingStore<S> {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.count(key, false);
+        self.inner.get(key).await
+    }
+
+    async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
+        self.count(key, true);
+        self.inner.put(key, value, ttl).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.count(key, true);
+        self.inner.delete(key).await
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.count(prefix, false);
+        self.inner.list(prefix).await
+    }
+
+    async fn take(&self, key: &str, receipt: &str, keep: u64) -> Result<Taken, StoreError> {
+        match self.backend {
+            Backend::Kv => best_effort_take(self, key, receipt, keep).await,
+            Backend::Durable => {
+                self.count_call();
+                self.inner.take(key, receipt, keep).await
+            }
+        }
+    }
+
+    async fn untake(&self, key: &str, receipt: &str) -> Result<(), StoreError> {
+        match self.backend {
+            Backend::Kv => best_effort_untake(self, key, receipt).await,
+            Backend::Durable => {
+                self.count_call();
+                self.inner.untake(key, receipt).await
+            }
+        }
+    }
+
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        match self.backend {
+            Backend::Kv => best_effort_put_if_absent(self, key, value, ttl).await,
+            Backend::Durable => {
+                self.count_call();
+                self.inner.put_if_absent(key, value, ttl).await
+            }
+        }
+    }
+
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        new: &str,
+        ttl: Option<u64>,
+    ) -> Result<Swap, StoreError> {
+        match self.backend {
+            Backend::Kv => best_effort_compare_and_swap(self, key, expected, new, ttl).await,
+            Backend::Durable => {
+                self.count_call();
+                self.inner.compare_and_swap(key, expected, new, ttl).await
+            }
+        }
+    }
+}

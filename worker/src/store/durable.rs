@@ -1,0 +1,409 @@
+//! [`DurableStore`]: server state in SQLite-backed Durable Objects, the tenant in KV.
+//!
+//! Codes, refresh-token families, PAR requests and replay markers live in the Durable
+//! Object class [`StateShard`] (binding `OAUTH_STATE`, a `new_sqlite_classes` migration in
+//! `worker/wrangler.toml`). A Durable Object runs one request at a time up to its first
+//! await, and every operation here is synchronous SQL without an await, so each
+//! [`Store`] call, [`Store::take`], [`Store::put_if_absent`] and
+//! [`Store::compare_and_swap`] included, is one atomic step: exactly once, everywhere.
+//!
+//! **Sharding.** A key goes to the object named `shard-{n}-of-{SHARDS}`, where `n` is the
+//! first four bytes of SHA-256 of the key's *owner* (its second `:`-segment: the family id
+//! of `family:{id}`, the code hash of `code:{hash}`, the `jkt` of `jti:{jkt}:{..}`, the
+//! client of `assertion:{client}:{..}`, the hash of `par:{hash}`) modulo [`SHARDS`] ([`shard_of`]). A
+//! refresh token is `{family id}.{secret}`, so its shard is known without a lookup, and a
+//! token request makes its state calls to one object (a DPoP proof's `jti` goes to its
+//! key's shard). [`SHARDS`] is 64: one object handles on the order of a thousand simple
+//! requests a second, so 64 spread a large tenant's sign-ins without a global bottleneck,
+//! while each object still sees enough traffic to stay warm. Changing it moves most keys
+//! to other objects (the count is part of the object name, so old and new never mix):
+//! live codes and markers are lost (they last minutes), and so are refresh-token families
+//! (users sign in again). Change it only together with a migration that copies rows.
+//!
+//! **Expiry.** Every row has its expiry; reads ignore expired rows, and every write also
+//! deletes up to [`SWEEP_ROWS`] expired rows of its object, so storage follows the live
+//! data and does not grow without bound.
+//!
+//! **Tenant.** Clients, APIs, grants, users and the origin index
+//! ([`super::counting::is_tenant_key`]) stay in Workers KV: read-mostly data, written by
+//! the tenant CLI, cached per isolate for [`super::kv::TENANT_CACHE_SECONDS`].
+
+use super::counting::is_tenant_key;
+use super::kv::KvStore;
+use super::{SHARDS, Store, StoreError, Swap, Taken, check_put, shard_of};
+use serde::{Deserialize, Serialize};
+use worker::{Method, ObjectNamespace, Request, RequestInit, wasm_bindgen};
+
+/// The Durable Object namespace binding.
+pub const BINDING: &str = "OAUTH_STATE";
+
+/// How many expired rows a write removes at most.
+pub const SWEEP_ROWS: u32 = 32;
+
+/// The object a key lives in: `shard-{n}-of-{SHARDS}`.
+#[must_use]
+pub fn shard_name(key: &str) -> String {
+    format!("shard-{}-of-{SHARDS}", shard_of(key))
+}
+
+/// One operation sent to a shard.
+#[derive(Debug, Serialize, Deserialize)]
+struct Call {
+    op: Op,
+    key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expected: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ttl: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Op {
+    Get,
+    Put,
+    Delete,
+    Take,
+    Untake,
+    PutIfAbsent,
+    CompareAndSwap,
+}
+
+/// A shard's answer.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Reply {
+    /// put_if_absent / compare_and_swap: written; take: taken now.
+    #[serde(default)]
+    ok: bool,
+    #[serde(default)]
+    value: Option<String>,
+    /// take: the first taker's receipt when taken before.
+    #[serde(default)]
+    receipt: Option<String>,
+}
+
+/// The store of the worker: tenant keys in KV, everything else in a [`StateShard`].
+pub struct DurableStore {
+    kv: KvStore,
+    shards: ObjectNamespace,
+}
+
+impl DurableStore {
+    /// The store over a KV namespace (tenant) and the `OAUTH_STATE` namespace.
+    #[must_use]
+    pub fn new(kv: KvStore, shards: ObjectNamespace) -> Self {
+        Self { kv, shards }
+    }
+
+    async fn call(&self, call: &Call) -> Result<Reply, StoreError> {
+        let backend = |e: worker::Error| StoreError::Backend(e.to_string());
+        let stub = self
+            .shards
+            .get_by_name(&shard_name(&call.key))
+            .map_err(backend)?;
+        let body = serde_json::to_string(call).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
+        let req = Request::new_with_init("https://state.edge-oauth/", &init).map_err(backend)?;
+        let mut resp = stub.fetch_with_request(req).await.map_err(backend)?;
+        if resp.status_code() != 200 {
+            let text = resp.text().await.unwrap_or_default();
+            return Err(StoreError::Backend(format!("state shard: {text}")));
+        }
+        resp.json().await.map_err(backend)
+    }
+
+    fn op(op: Op, key: &str) -> Call {
+        Call {
+            op,
+            key: key.to_owned(),
+            value: None,
+            expected: None,
+            ttl: None,
+        }
+    }
+}
+
+impl Store for DurableStore {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        if is_tenant_key(key) {
+            return self.kv.get(key).await;
+        }
+        Ok(self.call(&Self::op(Op::Get, key)).await?.value)
+    }
+
+    async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
+        if is_tenant_key(key) {
+            return self.kv.put(key, value, ttl).await;
+        }
+        check_put(key, ttl)?;
+        let call = Call {
+            value: Some(value.to_owned()),
+            ttl,
+            ..Self::op(Op::Put, key)
+        };
+        self.call(&call).await.map(|_| ())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        if is_tenant_key(key) {
+            return self.kv.delete(key).await;
+        }
+        self.call(&Self::op(Op::Delete, key)).await.map(|_| ())
+    }
+
+    /// Lists tenant keys (KV); server state is not listable.
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.kv.list(prefix).await
+    }
+
+    async fn take(&self, key: &str, receipt: &str, keep: u64) -> Result<Taken, StoreError> {
+        check_put(key, Some(keep))?;
+        let call = Call {
+            value: Some(receipt.to_owned()),
+            ttl: Some(keep),
+            ..Self::op(Op::Take, key)
+        };
+        let reply = self.call(&call).await?;
+        Ok(match (reply.ok, reply.value, reply.receipt) {
+            (true, Some(value), _) => Taken::Now(value),
+            (false, Some(value), Some(receipt)) => Taken::Before { value, receipt },
+            _ => Taken::Absent,
+        })
+    }
+
+    async fn untake(&self, key: &str, receipt: &str) -> Result<(), StoreError> {
+        let call = Call {
+            value: Some(receipt.to_owned()),
+            ..Self::op(Op::Untake, key)
+        };
+        self.call(&call).await.map(|_| ())
+    }
+
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        check_put(key, ttl)?;
+        let call = Call {
+            value: Some(value.to_owned()),
+            ttl,
+            ..Self::op(Op::PutIfAbsent, key)
+        };
+        Ok(self.call(&call).await?.ok)
+    }
+
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        new: &str,
+        ttl: Option<u64>,
+    ) -> Result<Swap, StoreError> {
+        check_put(key, ttl)?;
+        let call = Call {
+            value: Some(new.to_owned()),
+            expected: expected.map(str::to_owned),
+            ttl,
+            ..Self::op(Op::CompareAndSwap, key)
+        };
+        let reply = self.call(&call).await?;
+        Ok(if reply.ok {
+            Swap::Done
+        } else {
+            Swap::Conflict(reply.value)
+        })
+    }
+}
+
+pub use shard::StateShard;
+
+/// The Durable Object class (its `#[durable_object]` glue has no docs of its own).
+#[allow(missing_docs)]
+mod shard {
+    use super::{Call, Op, Reply, SWEEP_ROWS};
+    use serde::Deserialize;
+    use worker::{
+        DurableObject, Env, Request, Response, SqlStorage, SqlStorageValue, State, durable_object,
+        wasm_bindgen,
+    };
+
+    /// One shard of the server state: a SQLite table `kv(key, value, expires_at, receipt,
+    /// value_expires_at)`. A row with a `receipt` is taken: invisible to `get`, kept until
+    /// `expires_at` (the take's `keep`) so a second take can name the first.
+    #[durable_object]
+    pub struct StateShard {
+        sql: SqlStorage,
+    }
+
+    #[derive(Deserialize)]
+    struct Row {
+        value: String,
+        receipt: Option<String>,
+    }
+
+    fn now_seconds() -> i64 {
+        // Unix seconds from the platform clock; well inside f64's exact integers.
+        #[allow(clippy::cast_possible_truncation)]
+        let secs = (js_sys::Date::now() / 1000.0).floor() as i64;
+        secs
+    }
+
+    fn expiry(now: i64, ttl: Option<u64>) -> SqlStorageValue {
+        match ttl {
+            Some(t) => SqlStorageValue::Integer(
+                now.saturating_add(i64::try_from(t).unwrap_or(i64::MAX / 2)),
+            ),
+            None => SqlStorageValue::Null,
+        }
+    }
+
+    impl StateShard {
+        fn live_row(&self, key: &str, now: i64) -> worker::Result<Option<Row>> {
+            let rows: Vec<Row> = self
+                .sql
+                .exec(
+                    "SELECT value, receipt FROM kv WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)",
+                    vec![key.into(), now.into()],
+                )?
+                .to_array()?;
+            Ok(rows.into_iter().next())
+        }
+
+        fn write(&self, key: &str, value: &str, ttl: Option<u64>, now: i64) -> worker::Result<()> {
+            self.sql.exec(
+                "INSERT OR REPLACE INTO kv (key, value, expires_at, receipt, value_expires_at) VALUES (?, ?, ?, NULL, NULL)",
+                vec![key.into(), value.into(), expiry(now, ttl)],
+            )?;
+            Ok(())
+        }
+
+        fn sweep(&self, now: i64) -> worker::Result<()> {
+            self.sql.exec(
+                "DELETE FROM kv WHERE key IN (SELECT key FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)",
+                vec![now.into(), i64::from(SWEEP_ROWS).into()],
+            )?;
+            Ok(())
+        }
+
+        /// Runs one call: synchronous SQL only, so it is atomic within the object.
+        fn run(&self, call: &Call) -> worker::Result<Reply> {
+            let now = now_seconds();
+            let value = call.value.as_deref().unwrap_or_default();
+            let reply = match call.op {
+                Op::Get => Reply {
+                    value: self
+                        .live_row(&call.key, now)?
+                        .filter(|r| r.receipt.is_none())
+                        .map(|r| r.value),
+                    ..Reply::default()
+                },
+                Op::Put => {
+                    self.write(&call.key, value, call.ttl, now)?;
+                    Reply::default()
+                }
+                Op::Delete => {
+                    self.sql.exec(
+                        "DELETE FROM kv WHERE key = ?",
+                        vec![call.key.as_str().into()],
+                    )?;
+                    Reply::default()
+                }
+                Op::Take => match self.live_row(&call.key, now)? {
+                    None => Reply::default(),
+                    Some(Row {
+                        value: taken,
+                        receipt: Some(first),
+                    }) => Reply {
+                        ok: false,
+                        value: Some(taken),
+                        receipt: Some(first),
+                    },
+                    Some(Row { value: taken, .. }) => {
+                        self.sql.exec(
+                            "UPDATE kv SET receipt = ?, value_expires_at = expires_at, expires_at = ? WHERE key = ?",
+                            vec![value.into(), expiry(now, call.ttl), call.key.as_str().into()],
+                        )?;
+                        Reply {
+                            ok: true,
+                            value: Some(taken),
+                            receipt: None,
+                        }
+                    }
+                },
+                Op::Untake => {
+                    self.sql.exec(
+                        "UPDATE kv SET receipt = NULL, expires_at = value_expires_at, value_expires_at = NULL WHERE key = ? AND receipt = ?",
+                        vec![call.key.as_str().into(), value.into()],
+                    )?;
+                    Reply::default()
+                }
+                Op::PutIfAbsent => {
+                    let absent = self.live_row(&call.key, now)?.is_none();
+                    if absent {
+                        self.write(&call.key, value, call.ttl, now)?;
+                    }
+                    Reply {
+                        ok: absent,
+                        ..Reply::default()
+                    }
+                }
+                Op::CompareAndSwap => {
+                    let current = self
+                        .live_row(&call.key, now)?
+                        .filter(|r| r.receipt.is_none())
+                        .map(|r| r.value);
+                    if current == call.expected {
+                        self.write(&call.key, value, call.ttl, now)?;
+                        Reply {
+                            ok: true,
+                            ..Reply::default()
+                        }
+                    } else {
+                        Reply {
+                            ok: false,
+                            value: current,
+                            receipt: None,
+                        }
+                    }
+                }
+            };
+            if call.op != Op::Get {
+                self.sweep(now)?;
+            }
+            Ok(reply)
+        }
+    }
+
+    impl DurableObject for StateShard {
+        fn new(state: State, _env: Env) -> Self {
+            let sql = state.storage().sql();
+            // Idempotent; a failure here surfaces as an error of the first call.
+            let _ = sql.exec(
+                "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER, receipt TEXT, value_expires_at INTEGER)",
+                None,
+            );
+            let _ = sql.exec(
+                "CREATE INDEX IF NOT EXISTS kv_expires_at ON kv (expires_at)",
+                None,
+            );
+            Self { sql }
+        }
+
+        async fn fetch(&self, req: Request) -> worker::Result<Response> {
+            let mut req = req;
+            let Ok(call) = req.json::<Call>().await else {
+                return Response::error("malformed state call", 400);
+            };
+            match self.run(&call) {
+                Ok(reply) => Response::from_json(&reply),
+                Err(err) => Response::error(format!("state shard error: {err}"), 500),
+            }
+        }
+    }
+}

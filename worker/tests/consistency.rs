@@ -1,0 +1,610 @@
+//! Exactly-once codes, race-free refresh rotation and replay markers, natively.
+//!
+//! Three stores: the exact [`MemoryStore`] (Durable Object semantics), the same store in
+//! stale mode (Workers KV: a read answers the value of up to 60 s ago and the atomic
+//! operations are a read then a write), and [`Yielding`], which hands control back to the
+//! executor before every operation so that many requests run interleaved, as concurrent
+//! requests do inside one Durable Object or worker isolate.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
+
+use common::*;
+use edge_oauth_worker::http::{HttpRequest, HttpResponse};
+use edge_oauth_worker::platform::NativePlatform;
+use edge_oauth_worker::store::counting::{Backend, CountingStore, Counts};
+use edge_oauth_worker::store::memory::MemoryStore;
+use edge_oauth_worker::store::{Store, StoreError, Swap, Taken};
+use edge_oauth_worker::{App, route};
+use serde_json::{Value, json};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+const OVERLAP_API: &str = "https://overlap.example.com";
+const SHORT_API: &str = "https://short.example.com";
+
+fn seed(store: &MemoryStore) {
+    let grants = ["authorization_code", "refresh_token"];
+    put(
+        store,
+        "client:spa",
+        &client("spa", "spa", "none", &grants, None, &[SPA_CB]),
+    );
+    put(
+        store,
+        "client:spa2",
+        &client("spa2", "spa", "none", &grants, None, &[SPA_CB]),
+    );
+    put(
+        store,
+        "client:web",
+        &client(
+            "web",
+            "regular_web",
+            "client_secret_basic",
+            &grants,
+            Some(WEB_SECRET),
+            &[WEB_CB],
+        ),
+    );
+    put(
+        store,
+        "client:m2m",
+        &client(
+            "m2m",
+            "m2m",
+            "client_secret_basic",
+            &["client_credentials"],
+            Some(M2M_SECRET),
+            &[],
+        ),
+    );
+    put(
+        store,
+        &format!("grant:m2m:{API}"),
+        &json!({"client_id": "m2m", "audience": API, "scopes": ["read:items"]}),
+    );
+    put(
+        store,
+        &format!("api:{API}"),
+        &json!({"identifier": API, "scopes": ["read:items"], "token_lifetime": 3600, "allow_offline_access": true}),
+    );
+    put(
+        store,
+        &format!("api:{OVERLAP_API}"),
+        &json!({"identifier": OVERLAP_API, "scopes": ["read:items"], "token_lifetime": 3600, "allow_offline_access": true, "refresh_token_overlap": 10}),
+    );
+    put(
+        store,
+        &format!("api:{SHORT_API}"),
+        &json!({"identifier": SHORT_API, "scopes": ["read:items"], "token_lifetime": 3600, "allow_offline_access": true,
+            "refresh_token_lifetime": 86_400, "refresh_token_idle_lifetime": 3_600}),
+    );
+    put_alice(store);
+}
+
+fn harness() -> Harness {
+    let (clock, store) = Harness::clock_and_store();
+    seed(&store);
+    let platform = NativePlatform::new(clock.clone());
+    Harness::new(config(&vectors(), None), store, platform, clock)
+}
+
+fn token_request(body: &str, headers: &[(&str, &str)]) -> HttpRequest {
+    let mut req = HttpRequest::new("POST", "/oauth/token")
+        .with_header("content-type", "application/x-www-form-urlencoded")
+        .with_body(body.as_bytes().to_vec());
+    for (n, v) in headers {
+        req = req.with_header(n, v);
+    }
+    req
+}
+
+trait Flows {
+    fn code_for(&self, client_id: &str, redirect: &str, aud: &str, pkce: bool) -> String;
+    fn spa_code(&self, aud: &str) -> String;
+    fn exchange_spa(&self, client_id: &str, code: &str) -> HttpResponse;
+    fn exchange_web(&self, code: &str) -> HttpResponse;
+    fn refresh(&self, token: &str) -> HttpResponse;
+    fn spa_refresh_token(&self, aud: &str) -> String;
+}
+
+impl Flows for Harness {
+    fn code_for(&self, client_id: &str, redirect: &str, aud: &str, pkce: bool) -> String {
+        let challenge = if pkce {
+            format!("&code_challenge={CHALLENGE}")
+        } else {
+            String::new()
+        };
+        let resp = self.send(&HttpRequest::new(
+            "GET",
+            &format!(
+                "/authorize?response_type=code&client_id={client_id}&redirect_uri={}&scope=openid%20offline_access%20read%3Aitems&audience={}{challenge}",
+                enc(redirect),
+                enc(aud)
+            ),
+        ));
+        assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+        let resp = self.send(&login_request(
+            &hidden_tx(&resp),
+            "alice@example.com",
+            PASSWORD,
+        ));
+        assert_eq!(resp.status, 303);
+        query_param(resp.header("location").unwrap(), "code").unwrap()
+    }
+
+    fn spa_code(&self, aud: &str) -> String {
+        self.code_for("spa", SPA_CB, aud, true)
+    }
+
+    fn exchange_spa(&self, client_id: &str, code: &str) -> HttpResponse {
+        self.send(&token_request(&spa_exchange_body(client_id, code), &[]))
+    }
+
+    fn exchange_web(&self, code: &str) -> HttpResponse {
+        self.send(&token_request(
+            &format!(
+                "grant_type=authorization_code&code={code}&redirect_uri={}",
+                enc(WEB_CB)
+            ),
+            &[("authorization", &basic("web", WEB_SECRET))],
+        ))
+    }
+
+    fn refresh(&self, token: &str) -> HttpResponse {
+        self.send(&token_request(&refresh_body("spa", token), &[]))
+    }
+
+    fn spa_refresh_token(&self, aud: &str) -> String {
+        let resp = self.exchange_spa("spa", &self.spa_code(aud));
+        assert_eq!(resp.status, 200, "{:?}", resp.json_body());
+        json_str(&resp, "refresh_token")
+    }
+}
+
+fn spa_exchange_body(client_id: &str, code: &str) -> String {
+    format!(
+        "grant_type=authorization_code&client_id={client_id}&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
+        enc(SPA_CB)
+    )
+}
+
+fn refresh_body(client_id: &str, token: &str) -> String {
+    format!("grant_type=refresh_token&client_id={client_id}&refresh_token={token}")
+}
+
+// ------------------------------------------------- a store that interleaves requests
+
+/// Wraps the exact memory store and yields to the executor once before every operation.
+#[derive(Clone)]
+struct Yielding(MemoryStore);
+
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+impl Store for Yielding {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        YieldOnce(false).await;
+        self.0.get(key).await
+    }
+    async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
+        YieldOnce(false).await;
+        self.0.put(key, value, ttl).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        YieldOnce(false).await;
+        self.0.delete(key).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        YieldOnce(false).await;
+        self.0.list(prefix).await
+    }
+    async fn take(&self, key: &str, receipt: &str, keep: u64) -> Result<Taken, StoreError> {
+        YieldOnce(false).await;
+        self.0.take(key, receipt, keep).await
+    }
+    async fn untake(&self, key: &str, receipt: &str) -> Result<(), StoreError> {
+        YieldOnce(false).await;
+        self.0.untake(key, receipt).await
+    }
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        YieldOnce(false).await;
+        self.0.put_if_absent(key, value, ttl).await
+    }
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        new: &str,
+        ttl: Option<u64>,
+    ) -> Result<Swap, StoreError> {
+        YieldOnce(false).await;
+        self.0.compare_and_swap(key, expected, new, ttl).await
+    }
+}
+
+/// Runs all `requests` through `route` interleaved (round-robin polling) and returns the
+/// responses in order.
+fn concurrently(h: &Harness, requests: &[HttpRequest]) -> Vec<HttpResponse> {
+    let app = App {
+        config: config(&vectors(), None),
+        store: Yielding(h.app.store.clone()),
+        platform: h.app.platform.clone(),
+    };
+    let mut futures: Vec<Pin<Box<dyn Future<Output = HttpResponse> + '_>>> = requests
+        .iter()
+        .map(|r| Box::pin(route(&app, r)) as Pin<Box<dyn Future<Output = HttpResponse>>>)
+        .collect();
+    let mut out: Vec<Option<HttpResponse>> = requests.iter().map(|_| None).collect();
+    let mut cx = Context::from_waker(Waker::noop());
+    while out.iter().any(Option::is_none) {
+        for (i, f) in futures.iter_mut().enumerate() {
+            if out[i].is_none()
+                && let Poll::Ready(resp) = f.as_mut().poll(&mut cx)
+            {
+                out[i] = Some(resp);
+            }
+        }
+    }
+    out.into_iter().map(Option::unwrap).collect()
+}
+
+fn statuses(resps: &[HttpResponse]) -> (usize, usize) {
+    let ok = resps.iter().filter(|r| r.status == 200).count();
+    let invalid = resps
+        .iter()
+        .filter(|r| r.status == 400 && error_of(r) == "invalid_grant")
+        .count();
+    (ok, invalid)
+}
+
+// ------------------------------------------------------------ review finding 1
+
+/// A stolen refresh token redeemed where the rotation is not visible yet (KV's stale
+/// reads) must not start a second live branch: the family has one current token, so the
+/// losing branch trips reuse detection at its next use and the family dies.
+#[test]
+fn rfc9700_4_14_2_stale_read_does_not_fork_a_refresh_family() {
+    let h = harness();
+    let r1 = h.spa_refresh_token(API);
+    h.app.store.stale_reads(Some(60));
+    h.clock.advance(61);
+    let client = h.refresh(&r1);
+    assert_eq!(client.status, 200, "{:?}", client.json_body());
+    // The attacker, one second later, at a location that still sees generation 1.
+    h.clock.advance(1);
+    let attacker = h.refresh(&r1);
+    let mut branches = vec![json_str(&client, "refresh_token")];
+    if attacker.status == 200 {
+        branches.push(json_str(&attacker, "refresh_token"));
+    }
+    // Both branches keep rotating, each after the other's writes became visible.
+    let mut alive = branches.len();
+    for _ in 0..5 {
+        for branch in &mut branches {
+            if branch.is_empty() {
+                continue;
+            }
+            h.clock.advance(61);
+            let resp = h.refresh(branch);
+            if resp.status == 200 {
+                *branch = json_str(&resp, "refresh_token");
+            } else {
+                assert_eq!(error_of(&resp), "invalid_grant");
+                branch.clear();
+                alive -= 1;
+            }
+        }
+    }
+    assert_eq!(alive, 0, "a forked family was detected and revoked");
+    h.app.store.stale_reads(None);
+    assert_eq!(revoked_families(&h.app.store), 1);
+}
+
+/// With exact storage a rotated token presented again revokes at once, and of many
+/// simultaneous rotations of one token exactly one succeeds.
+#[test]
+fn rfc9700_4_14_2_concurrent_rotations_have_one_winner_then_reuse_revokes() {
+    let h = harness();
+    let r1 = h.spa_refresh_token(API);
+    let requests: Vec<HttpRequest> = (0..16)
+        .map(|_| token_request(&refresh_body("spa", &r1), &[]))
+        .collect();
+    let resps = concurrently(&h, &requests);
+    assert_eq!(
+        statuses(&resps),
+        (1, 15),
+        "one successor, the rest invalid_grant"
+    );
+    let winner = resps.iter().find(|r| r.status == 200).unwrap();
+    let r2 = json_str(winner, "refresh_token");
+    assert_eq!(
+        error_of(&h.refresh(&r2)),
+        "invalid_grant",
+        "the losers' reuse revoked the family"
+    );
+}
+
+// ------------------------------------------------------------ review finding 2
+
+/// A used code replayed with some other (public) `client_id` is refused and revokes
+/// nothing; replayed by its own client it revokes the family issued from it.
+#[test]
+fn rfc6749_4_1_2_code_replay_revokes_only_for_the_codes_own_client() {
+    let h = harness();
+    let code = h.code_for("web", WEB_CB, API, false);
+    let first = h.exchange_web(&code);
+    assert_eq!(first.status, 200, "{:?}", first.json_body());
+    let rt = json_str(&first, "refresh_token");
+    // The leaked used code, sent as the public client `spa`.
+    let replay = h.send(&token_request(
+        &format!(
+            "grant_type=authorization_code&client_id=spa&code={code}&redirect_uri={}",
+            enc(WEB_CB)
+        ),
+        &[],
+    ));
+    assert_eq!(error_of(&replay), "invalid_grant");
+    assert_eq!(revoked_families(&h.app.store), 0);
+    let refreshed = h.send(&token_request(
+        &format!("grant_type=refresh_token&refresh_token={rt}"),
+        &[("authorization", &basic("web", WEB_SECRET))],
+    ));
+    assert_eq!(
+        refreshed.status,
+        200,
+        "the web client's session survives: {:?}",
+        refreshed.json_body()
+    );
+    // The real client replaying its own code: the family is revoked.
+    let own = h.exchange_web(&code);
+    assert_eq!(error_of(&own), "invalid_grant");
+    assert_eq!(revoked_families(&h.app.store), 1);
+}
+
+/// A public client's used code replayed without its PKCE verifier revokes nothing.
+#[test]
+fn rfc6749_4_1_2_public_code_replay_revokes_only_with_the_verifier() {
+    let h = harness();
+    let code = h.spa_code(API);
+    let first = h.exchange_spa("spa", &code);
+    assert_eq!(first.status, 200);
+    let no_verifier = h.send(&token_request(
+        &format!(
+            "grant_type=authorization_code&client_id=spa&code={code}&redirect_uri={}",
+            enc(SPA_CB)
+        ),
+        &[],
+    ));
+    assert_eq!(error_of(&no_verifier), "invalid_grant");
+    let other_client = h.exchange_spa("spa2", &code);
+    assert_eq!(error_of(&other_client), "invalid_grant");
+    assert_eq!(revoked_families(&h.app.store), 0);
+    assert_eq!(error_of(&h.exchange_spa("spa", &code)), "invalid_grant");
+    assert_eq!(revoked_families(&h.app.store), 1);
+}
+
+/// On the KV store (stale reads) the replay check is best effort, but it still never
+/// revokes another client's family.
+#[test]
+fn rfc6749_4_1_2_kv_code_replay_by_another_client_revokes_nothing() {
+    let h = harness();
+    h.app.store.stale_reads(Some(0));
+    let code = h.code_for("web", WEB_CB, API, false);
+    assert_eq!(h.exchange_web(&code).status, 200);
+    h.clock.advance(1);
+    let replay = h.send(&token_request(
+        &format!(
+            "grant_type=authorization_code&client_id=spa&code={code}&redirect_uri={}",
+            enc(WEB_CB)
+        ),
+        &[],
+    ));
+    assert_eq!(error_of(&replay), "invalid_grant");
+    assert_eq!(revoked_families(&h.app.store), 0);
+}
+
+// ------------------------------------------------------------ finding 4, natively
+
+#[test]
+fn rfc6749_4_1_2_concurrent_redemptions_of_one_code_have_one_winner() {
+    let h = harness();
+    for n in [2, 16] {
+        let code = h.spa_code(API);
+        let requests: Vec<HttpRequest> = (0..n)
+            .map(|_| token_request(&spa_exchange_body("spa", &code), &[]))
+            .collect();
+        let resps = concurrently(&h, &requests);
+        assert_eq!(statuses(&resps), (1, n - 1), "{n} simultaneous redemptions");
+    }
+}
+
+#[test]
+fn rfc6749_4_1_2_failed_check_gives_the_code_back() {
+    let h = harness();
+    let code = h.spa_code(API);
+    let wrong = h.send(&token_request(
+        &format!(
+            "grant_type=authorization_code&client_id=spa&code={code}&redirect_uri={}&code_verifier={}",
+            enc(SPA_CB),
+            "x".repeat(43)
+        ),
+        &[],
+    ));
+    assert_eq!(error_of(&wrong), "invalid_grant");
+    assert_eq!(h.exchange_spa("spa", &code).status, 200);
+    assert_eq!(error_of(&h.exchange_spa("spa", &code)), "invalid_grant");
+}
+
+// ------------------------------------------------------------ overlap window, lifetimes
+
+#[test]
+fn auth0_rotation_overlap_same_successor_within_the_window_then_reuse_revokes() {
+    let h = harness();
+    let r1 = h.spa_refresh_token(OVERLAP_API);
+    let requests: Vec<HttpRequest> = (0..16)
+        .map(|_| token_request(&refresh_body("spa", &r1), &[]))
+        .collect();
+    let resps = concurrently(&h, &requests);
+    assert_eq!(statuses(&resps).0, 16, "all 16 succeed within the window");
+    let successors: std::collections::BTreeSet<String> =
+        resps.iter().map(|r| json_str(r, "refresh_token")).collect();
+    assert_eq!(successors.len(), 1, "all get the same successor");
+    let r2 = successors.into_iter().next().unwrap();
+    // Another client presenting it is refused and revokes nothing.
+    let other = h.send(&token_request(&refresh_body("spa2", &r1), &[]));
+    assert_eq!(error_of(&other), "invalid_grant");
+    h.clock.advance(5);
+    assert_eq!(h.refresh(&r1).status, 200, "still within 10 s");
+    // The successor keeps working; after the window r2 is reused -> revoked.
+    let third = h.refresh(&r2);
+    assert_eq!(third.status, 200);
+    let r3 = json_str(&third, "refresh_token");
+    h.clock.advance(11);
+    assert_eq!(error_of(&h.refresh(&r2)), "invalid_grant");
+    assert_eq!(
+        error_of(&h.refresh(&r3)),
+        "invalid_grant",
+        "reuse after the window revoked the family"
+    );
+}
+
+#[test]
+fn auth0_rotation_overlap_is_off_by_default() {
+    let h = harness();
+    let r1 = h.spa_refresh_token(API);
+    let r2 = json_str(&h.refresh(&r1), "refresh_token");
+    assert_eq!(error_of(&h.refresh(&r1)), "invalid_grant");
+    assert_eq!(error_of(&h.refresh(&r2)), "invalid_grant");
+}
+
+#[test]
+fn refresh_family_absolute_and_idle_lifetimes_per_api() {
+    let h = harness();
+    // Idle: unused for an hour, the family ends.
+    let rt = h.spa_refresh_token(SHORT_API);
+    h.clock.advance(3_601);
+    assert_eq!(error_of(&h.refresh(&rt)), "invalid_grant");
+    // Absolute: used every 50 minutes, it still ends a day after the code exchange.
+    let mut rt = h.spa_refresh_token(SHORT_API);
+    let mut used = 0;
+    for _ in 0..40 {
+        h.clock.advance(3_000);
+        let resp = h.refresh(&rt);
+        if resp.status != 200 {
+            break;
+        }
+        used += 1;
+        rt = json_str(&resp, "refresh_token");
+    }
+    assert_eq!(
+        used, 28,
+        "86400 / 3000 = 28 refreshes within the absolute lifetime"
+    );
+    // The defaults: 15 days idle.
+    let rt = h.spa_refresh_token(API);
+    h.clock.advance(15 * 86_400);
+    assert_eq!(error_of(&h.refresh(&rt)), "invalid_grant");
+}
+
+#[test]
+fn refresh_token_carries_its_family_and_only_hashes_are_stored() {
+    let h = harness();
+    let rt = h.spa_refresh_token(API);
+    let (family, _) = rt.split_once('.').unwrap();
+    let text = block_on_get(&h.app.store, &format!("family:{family}"));
+    assert!(!text.contains(&rt), "the token itself is not stored");
+    let record: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        record["current"],
+        json!(edge_oauth_worker::jwt::sha256_b64(rt.as_bytes()))
+    );
+    assert_eq!(record["generation"], 1);
+}
+
+fn block_on_get(store: &MemoryStore, key: &str) -> String {
+    edge_oauth_worker::testing::block_on(store.get(key))
+        .unwrap()
+        .unwrap()
+}
+
+// ------------------------------------------------------------ storage operations per flow
+
+fn counted(backend: Backend) -> (Harness, CountingStore<MemoryStore>) {
+    let h = harness();
+    let counting = CountingStore::new(h.app.store.clone(), backend);
+    (h, counting)
+}
+
+fn count_request(
+    h: &Harness,
+    store: &CountingStore<MemoryStore>,
+    req: &HttpRequest,
+) -> (u16, Counts) {
+    let app = App {
+        config: config(&vectors(), None),
+        store: store.clone(),
+        platform: h.app.platform.clone(),
+    };
+    let _ = store.take_counts();
+    let resp = edge_oauth_worker::testing::block_on(route(&app, req));
+    (resp.status, store.take_counts())
+}
+
+/// Prints the storage operations of a code exchange, a refresh and a client-credentials
+/// request on each backend (the figures of the README's "Consistency" section), and
+/// checks the hot paths make one Durable Object call each where they should.
+#[test]
+fn storage_operations_per_flow() {
+    for backend in [Backend::Kv, Backend::Durable] {
+        let (h, store) = counted(backend);
+        let code = h.spa_code(API);
+        let (status, exchange) = count_request(
+            &h,
+            &store,
+            &token_request(&spa_exchange_body("spa", &code), &[]),
+        );
+        assert_eq!(status, 200);
+        let rt = h.spa_refresh_token(API);
+        let (status, refresh) =
+            count_request(&h, &store, &token_request(&refresh_body("spa", &rt), &[]));
+        assert_eq!(status, 200);
+        let (status, cc) = count_request(
+            &h,
+            &store,
+            &token_request(
+                &format!("grant_type=client_credentials&audience={}", enc(API)),
+                &[("authorization", &basic("m2m", M2M_SECRET))],
+            ),
+        );
+        assert_eq!(status, 200);
+        println!(
+            "{backend:?}: code exchange {exchange:?}; refresh {refresh:?}; client credentials {cc:?}"
+        );
+        if backend == Backend::Durable {
+            assert_eq!(exchange.durable_calls, 2, "take the code, start the family");
+            assert_eq!(refresh.durable_calls, 2, "read the family, swap it");
+            assert_eq!(cc.durable_calls, 0);
+        }
+    }
+}
