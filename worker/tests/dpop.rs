@@ -1043,3 +1043,101 @@ fn rfc9449_5_1_discovery_lists_dpop_signing_algs() {
         .json_body();
     assert_eq!(m["dpop_signing_alg_values_supported"], json!(["ES256"]));
 }
+
+// ---------------------------------------------------------------- junk requests
+
+/// Review finding: every public-client token request wrote its DPoP `jti` marker before
+/// any grant check. Nothing may be written before the checks that need no write passed.
+#[test]
+fn rfc9449_11_1_junk_token_requests_write_nothing() {
+    let h = harness();
+    let k1 = key("dpop_key_1");
+    let before = h.app.store.count("");
+    for _ in 0..50 {
+        let resp = h.exchange("spa", "bogus", Some(&h.proof(&k1, true)));
+        assert_error(&resp, 400, "invalid_grant", "invalid or expired");
+    }
+    assert_eq!(
+        h.app.store.count(""),
+        before,
+        "50 requests with code=bogus wrote nothing"
+    );
+    // A valid request still records its proof.
+    assert_eq!(h.m2m(API, Some(&h.proof(&k1, false))).status, 200);
+    assert_eq!(h.app.store.count("jti:"), 1);
+}
+
+/// Failed public-client token requests are limited per client and per address (IPv6:
+/// its /64); successes are neither counted nor refused.
+#[test]
+fn rule_12_failed_public_client_token_requests_are_rate_limited() {
+    let mut h = harness();
+    h.app.platform = NativePlatform::new(h.clock.clone()).with_rate_limit(20, 60);
+    let bogus = |client: &str, ip: &str| {
+        h.token(
+            &format!("grant_type=authorization_code&client_id={client}&code=bogus&redirect_uri={}&code_verifier={VERIFIER}", enc(SPA_CB)),
+            &[("cf-connecting-ip", ip)],
+        )
+    };
+    // Per client: 20 failures from 20 different networks, then 429.
+    for i in 0..20 {
+        assert_eq!(bogus("spa", &format!("2001:db8:{i}::1")).status, 400);
+    }
+    let limited = bogus("spa", "2001:db8:99::1");
+    assert_eq!(limited.status, 429, "{:?}", limited.json_body());
+    assert_eq!(error_of(&limited), "invalid_grant");
+    assert_eq!(limited.header("retry-after"), Some("60"));
+    // Per /64: another client, 20 failures from addresses of one /64, then 429.
+    for i in 0..20 {
+        assert_eq!(
+            bogus("spa-lax", &format!("2001:db8:aa:bb::{i:x}")).status,
+            400
+        );
+    }
+    assert_eq!(bogus("spa-lax", "2001:db8:aa:bb:ffff::1").status, 429);
+    assert_eq!(
+        bogus("spa-lax", "192.0.2.7").status,
+        429,
+        "the client is over too"
+    );
+    // A success from the same client and network is not refused.
+    let code = h.spa_code("spa", API, "");
+    let body = format!(
+        "grant_type=authorization_code&client_id=spa&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
+        enc(SPA_CB)
+    );
+    let ok = h.token(&body, &[("cf-connecting-ip", "2001:db8:99::2")]);
+    assert_eq!(ok.status, 200, "{:?}", ok.json_body());
+}
+
+#[test]
+fn rfc9449_storage_operations_of_a_dpop_client_credentials_request() {
+    use edge_oauth_worker::store::counting::{Backend, CountingStore};
+    let h = harness();
+    let k1 = key("dpop_key_1");
+    for backend in [Backend::Kv, Backend::Durable] {
+        let store = CountingStore::new(h.app.store.clone(), backend);
+        let app = edge_oauth_worker::App {
+            config: harness().app.config,
+            store: store.clone(),
+            platform: h.app.platform.clone(),
+        };
+        let proof = h.proof(&k1, false);
+        let req = HttpRequest::new("POST", "/oauth/token")
+            .with_header("content-type", "application/x-www-form-urlencoded")
+            .with_header("authorization", &basic("m2m", M2M_SECRET))
+            .with_header("dpop", &proof)
+            .with_body(format!(
+                "grant_type=client_credentials&audience={}",
+                enc(API)
+            ));
+        let resp = edge_oauth_worker::testing::block_on(edge_oauth_worker::route(&app, &req));
+        assert_eq!(resp.status, 200);
+        let counts = store.take_counts();
+        println!("{backend:?}: DPoP client credentials {counts:?}");
+        match backend {
+            Backend::Kv => assert_eq!((counts.kv_reads, counts.kv_writes), (4, 1)),
+            Backend::Durable => assert_eq!(counts.durable_calls, 1, "one insert-if-absent"),
+        }
+    }
+}
