@@ -53,6 +53,13 @@ APIs:
       --allow-offline-access    allow refresh tokens (offline_access) for this API
       --dpop <optional|required>  required: token requests for this API must carry a
                                 DPoP proof, Bearer requests are refused (default optional)
+      --refresh-token-overlap <sec>   rotation overlap window: within it the same client
+                                (and DPoP key) presenting the token it just rotated gets
+                                the same successor (default 0: off, at most 300)
+      --refresh-token-lifetime <sec>  absolute lifetime of a refresh-token family
+                                (default 2592000, 30 days)
+      --refresh-token-idle-lifetime <sec>  a family unused this long ends (default
+                                1296000, 15 days)
   api list
   api delete <identifier>             also deletes the grants for it
 
@@ -103,6 +110,9 @@ const OPTIONS = {
   'allow-offline-access': { type: 'boolean' },
   'dpop-nonce-required': { type: 'string' },
   dpop: { type: 'string' },
+  'refresh-token-overlap': { type: 'string' },
+  'refresh-token-lifetime': { type: 'string' },
+  'refresh-token-idle-lifetime': { type: 'string' },
   client: { type: 'string' },
   audience: { type: 'string' },
   email: { type: 'string' },
@@ -115,7 +125,7 @@ const OPTIONS = {
 const ACCEPTS = {
   'client create': ['type', 'name', 'id', 'redirect-uri', 'origin', 'grant-type', 'auth-method', 'jwks', 'dpop-nonce-required'],
   'client list': [], 'client get': [], 'client rotate-secret': [], 'client delete': [],
-  'api create': ['identifier', 'name', 'scope', 'token-lifetime', 'allow-offline-access', 'dpop'],
+  'api create': ['identifier', 'name', 'scope', 'token-lifetime', 'allow-offline-access', 'dpop', 'refresh-token-overlap', 'refresh-token-lifetime', 'refresh-token-idle-lifetime'],
   'api list': [], 'api delete': [],
   'grant create': ['client', 'audience', 'scope'],
   'grant list': ['client'],
@@ -252,7 +262,7 @@ function printClient(c) {
   if (c.dpop_nonce_required !== undefined) out(`  DPoP nonce:     ${c.dpop_nonce_required ? 'required' : 'not required'}`);
 }
 
-const printApi = (a) => out(`${a.identifier}  "${a.name}"  scopes: ${a.scopes.join(' ') || '(none)'}  lifetime: ${a.token_lifetime}s  offline_access: ${a.allow_offline_access ? 'allowed' : 'no'}  dpop: ${a.dpop ?? 'optional'}`);
+const printApi = (a) => out(`${a.identifier}  "${a.name}"  scopes: ${a.scopes.join(' ') || '(none)'}  lifetime: ${a.token_lifetime}s  offline_access: ${a.allow_offline_access ? 'allowed' : 'no'}  dpop: ${a.dpop ?? 'optional'}${a.refresh_token_overlap ? `  refresh overlap: ${a.refresh_token_overlap}s` : ''}`);
 const printGrant = (g) => out(`${g.client_id} -> ${g.audience}  scopes: ${g.scopes.join(' ') || '(none)'}`);
 const printUser = (u) => out(`${u.email}  ${u.user_id}  "${u.name}"  (PBKDF2-SHA256, ${u.password.iterations} iterations)`);
 
@@ -311,6 +321,9 @@ async function run({ command, values, arg }) {
         tokenLifetime: intOption(values, 'token-lifetime', DEFAULT_TOKEN_LIFETIME),
         allowOfflineAccess: values['allow-offline-access'],
         dpop: values.dpop ?? 'optional',
+        refreshTokenOverlap: intOption(values, 'refresh-token-overlap', 0),
+        refreshTokenLifetime: intOption(values, 'refresh-token-lifetime', undefined),
+        refreshTokenIdleLifetime: intOption(values, 'refresh-token-idle-lifetime', undefined),
       });
       if (json) return out(JSON.stringify(api, null, 2));
       out(`created API in ${kv.where}:`);

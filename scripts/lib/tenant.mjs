@@ -270,7 +270,19 @@ export function checkApiIdentifier(identifier) {
   return identifier;
 }
 
-export function buildApi({ identifier, name, scopes = [], tokenLifetime = DEFAULT_TOKEN_LIFETIME, allowOfflineAccess = false, dpop = 'optional' }) {
+/** The longest refresh-token rotation overlap window, in seconds (MAX_REFRESH_OVERLAP in worker/src/grants/mod.rs). */
+export const MAX_REFRESH_OVERLAP = 300;
+
+const checkSeconds = (value, flag, min, max) => {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < min || value > max) throw new TenantError(`${flag} must be a whole number of seconds from ${min} to ${max}, got '${value}'`);
+  return value;
+};
+
+export function buildApi({
+  identifier, name, scopes = [], tokenLifetime = DEFAULT_TOKEN_LIFETIME, allowOfflineAccess = false, dpop = 'optional',
+  refreshTokenOverlap = 0, refreshTokenLifetime, refreshTokenIdleLifetime,
+}) {
   identifier = checkApiIdentifier(identifier);
   checkScopes(scopes);
   for (const s of scopes) {
@@ -287,6 +299,12 @@ export function buildApi({ identifier, name, scopes = [], tokenLifetime = DEFAUL
     allow_offline_access: Boolean(allowOfflineAccess),
     // 'required': token requests for this audience must carry a DPoP proof (RFC 9449).
     dpop: checkDpopPolicy(dpop),
+    // Seconds after a rotation in which the just-rotated refresh token gets the same
+    // successor again (0: off). Families end after their absolute and idle lifetimes
+    // (server defaults 30 and 15 days when unset).
+    refresh_token_overlap: checkSeconds(refreshTokenOverlap, '--refresh-token-overlap', 0, MAX_REFRESH_OVERLAP),
+    ...(refreshTokenLifetime === undefined ? {} : { refresh_token_lifetime: checkSeconds(refreshTokenLifetime, '--refresh-token-lifetime', 60, 10 * 365 * 86400) }),
+    ...(refreshTokenIdleLifetime === undefined ? {} : { refresh_token_idle_lifetime: checkSeconds(refreshTokenIdleLifetime, '--refresh-token-idle-lifetime', 60, 10 * 365 * 86400) }),
   };
 }
 
