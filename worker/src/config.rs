@@ -26,6 +26,9 @@
 //!   When unset, records keep their own counts and the dummy uses
 //!   [`DEFAULT_PASSWORD_ITERATIONS`].
 //!
+//! - `CLIENT_ASSERTION_MAX_LIFETIME` (var, optional): how far ahead a client assertion's
+//!   `exp` may be, in seconds, 60 to 86400 (default 3600, as Authlib signs them).
+//!
 //! KV records (written by `npm run tenant`, read here): `client:{client_id}`,
 //! `api:{identifier}`, `grant:{client_id}:{audience}`, `user:{lowercased email}`.
 //!
@@ -67,7 +70,19 @@ pub struct Config {
     pub dpop: DpopConfig,
     /// `PASSWORD_ITERATIONS`: the one PBKDF2 iteration count user records must have.
     pub password_iterations: Option<u32>,
+    /// `CLIENT_ASSERTION_MAX_LIFETIME`: how far ahead of now a client assertion's `exp`
+    /// may be, in seconds.
+    pub assertion_max_lifetime: i64,
 }
+
+/// The default of `CLIENT_ASSERTION_MAX_LIFETIME`: one hour, what Authlib's
+/// `client_secret_jwt` and `private_key_jwt` sign (`exp = iat + 3600`). Each used `jti`
+/// is kept until the assertion's `exp` (RFC 7523 §3), so a longer lifetime opens no
+/// replay window.
+pub const DEFAULT_ASSERTION_MAX_LIFETIME: i64 = 3_600;
+
+/// The largest `CLIENT_ASSERTION_MAX_LIFETIME` accepted (one day).
+pub const MAX_ASSERTION_MAX_LIFETIME: i64 = 86_400;
 
 /// The tenant CLI's default PBKDF2 iteration count (`DEFAULT_PBKDF2_ITERATIONS` in
 /// scripts/lib/tenant.mjs).
@@ -201,7 +216,26 @@ impl Config {
             client_secret_key: csk,
             dpop,
             password_iterations: None,
+            assertion_max_lifetime: DEFAULT_ASSERTION_MAX_LIFETIME,
         })
+    }
+
+    /// Applies `CLIENT_ASSERTION_MAX_LIFETIME` (builder style); `None` or empty keeps
+    /// [`DEFAULT_ASSERTION_MAX_LIFETIME`].
+    ///
+    /// # Errors
+    /// [`ConfigError`] unless it is a whole number of seconds from 60 to 86400.
+    pub fn with_assertion_max_lifetime(mut self, value: Option<&str>) -> Result<Self, ConfigError> {
+        if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
+            self.assertion_max_lifetime = v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (60..=MAX_ASSERTION_MAX_LIFETIME).contains(n))
+                .ok_or(ConfigError(
+                    "CLIENT_ASSERTION_MAX_LIFETIME must be a whole number of seconds from 60 to 86400",
+                ))?;
+        }
+        Ok(self)
     }
 
     /// Applies `PASSWORD_ITERATIONS` (builder style); `None` or empty leaves it unset.

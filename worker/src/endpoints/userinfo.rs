@@ -67,6 +67,32 @@ fn challenge(realm: &str, scheme: Option<Scheme>, error: Option<(&str, &str)>) -
     cors::public(response.no_store())
 }
 
+/// `400 invalid_request` with a Bearer challenge (RFC 6750 §3.1).
+fn malformed(realm: &str, description: &str) -> HttpResponse {
+    cors::public(
+        HttpResponse::json(
+            400,
+            &json!({"error": "invalid_request", "error_description": description}),
+        )
+        .with_header(
+            "WWW-Authenticate",
+            &format!("Bearer realm=\"{realm}\", error=\"invalid_request\""),
+        )
+        .no_store(),
+    )
+}
+
+/// Whether an `access_token` is also sent in the query or a form body (RFC 6750 §2.2,
+/// §2.3), which this server does not accept as a method of its own.
+fn token_elsewhere(req: &HttpRequest) -> bool {
+    let in_query = req.query.as_deref().is_some_and(|q| {
+        crate::params::Params::from_form(q.as_bytes()).is_ok_and(|p| p.contains("access_token"))
+    });
+    let in_body = req.media_type().as_deref() == Some("application/x-www-form-urlencoded")
+        && crate::params::Params::from_form(&req.body).is_ok_and(|p| p.contains("access_token"));
+    in_query || in_body
+}
+
 /// Handles `/userinfo`.
 ///
 /// - `Authorization: Bearer <token>`: the token must not be DPoP-bound; a bound one is
@@ -95,8 +121,18 @@ pub async fn handle<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -
         .chars()
         .filter(|c| *c != '"' && *c != '\\')
         .collect();
-    let presented = req
-        .header("authorization")
+    // One method only (RFC 6750 §2, RFC 9449 §7.1): two Authorization fields, or a
+    // token in the header and in the body or query, are `400 invalid_request` (§3.1).
+    let Ok(authorization) = req.authorization() else {
+        return malformed(&realm, "the request has more than one Authorization field");
+    };
+    if authorization.is_some() && token_elsewhere(req) {
+        return malformed(
+            &realm,
+            "the request uses more than one method to send the token",
+        );
+    }
+    let presented = authorization
         .and_then(|v| v.trim().split_once(' '))
         .and_then(|(scheme, token)| {
             if scheme.eq_ignore_ascii_case("bearer") {

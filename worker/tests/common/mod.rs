@@ -150,10 +150,11 @@ pub fn hidden_tx(resp: &HttpResponse) -> String {
     html[start..end].to_owned()
 }
 
-/// The login form POST.
+/// The login form POST, from the issuer's own page (`Origin`).
 pub fn login_request(tx: &str, user: &str, password: &str) -> HttpRequest {
     HttpRequest::new("POST", "/authorize/login")
         .with_header("content-type", "application/x-www-form-urlencoded")
+        .with_header("origin", ISSUER.trim_end_matches('/'))
         .with_body(format!(
             "tx={}&username={}&password={}",
             enc(tx),
