@@ -11,7 +11,7 @@ import { WranglerKv, wranglerCommand, wranglerEnv } from './lib/kv.mjs';
 import { addOriginIndex, mergeOriginIndex } from './lib/tenant.mjs';
 import {
   DEMO_API, PKG_DIR, REPO_ROOT, WORKER_BUNDLE, WORKER_DIR, WORKER_SOURCES, buildDemoTenant, buildWorker,
-  formatDotenv, generateDevSecrets, isStale, parseDotenv, run, syncPkgIntoWww,
+  formatDotenv, generateDevSecrets, generateRsaSigningJwk, isStale, parseDotenv, run, syncPkgIntoWww,
 } from './lib/dev.mjs';
 
 const PORT = 8787;
@@ -73,9 +73,19 @@ step('secrets');
 const secrets = generateDevSecrets();
 if (!existsSync(DEV_VARS)) {
   writeFileSync(DEV_VARS, `# Development secrets for wrangler dev, written by npm start. Not for deployment.\n${formatDotenv(secrets)}`, { mode: 0o600 });
-  console.log(`wrote ${rel(DEV_VARS)}: a fresh ES256 signing key (kid ${JSON.parse(secrets.SIGNING_KEYS)[0].kid}), TRANSACTION_SECRET, CLIENT_SECRET_KEY, DPOP_NONCE_SECRET`);
+  const [ec, rsa] = JSON.parse(secrets.SIGNING_KEYS);
+  console.log(`wrote ${rel(DEV_VARS)}: fresh ES256 and RS256 signing keys (kids ${ec.kid}, ${rsa.kid}), TRANSACTION_SECRET, CLIENT_SECRET_KEY, DPOP_NONCE_SECRET`);
 } else {
-  const present = parseDotenv(readFileSync(DEV_VARS, 'utf8'));
+  let present = parseDotenv(readFileSync(DEV_VARS, 'utf8'));
+  // .dev.vars from before RS256 ID tokens: add an RSA key after the existing keys.
+  let keys = null;
+  try { keys = JSON.parse(present.SIGNING_KEYS ?? 'null'); } catch { /* left to the worker to report */ }
+  if (Array.isArray(keys) && !keys.some((k) => k?.kty === 'RSA')) {
+    const text = readFileSync(DEV_VARS, 'utf8').split('\n').filter((l) => !/^\s*SIGNING_KEYS\s*=/.test(l)).join('\n');
+    writeFileSync(DEV_VARS, `${text.replace(/\n?$/, '\n')}${formatDotenv({ SIGNING_KEYS: JSON.stringify([...keys, generateRsaSigningJwk()]) })}`, { mode: 0o600 });
+    console.log(`${rel(DEV_VARS)}: added an RS256 signing key to SIGNING_KEYS (ID tokens are RS256)`);
+    present = parseDotenv(readFileSync(DEV_VARS, 'utf8'));
+  }
   const missing = Object.fromEntries(Object.entries(secrets).filter(([k]) => !present[k]));
   if (Object.keys(missing).length) {
     writeFileSync(DEV_VARS, `${readFileSync(DEV_VARS, 'utf8').replace(/\n?$/, '\n')}${formatDotenv(missing)}`);

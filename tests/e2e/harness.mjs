@@ -9,12 +9,14 @@ import * as jose from 'jose';
 import { WORKER_DIR, WranglerKv } from '../../scripts/lib/kv.mjs';
 import {
   DEMO_API, WORKER_BUNDLE, WORKER_SOURCES, buildDemoTenant, buildWorker, formatDotenv, freePort,
-  generateDevSecrets, generateSigningJwk, isStale, startWranglerDev,
+  generateDevSecrets, generateRsaSigningJwk, generateSigningJwk, isStale, startWranglerDev,
 } from '../../scripts/lib/dev.mjs';
 import { addOriginIndex, buildApi, buildClient, buildGrant, buildUser, keys } from '../../scripts/lib/tenant.mjs';
 
 export const API = DEMO_API;
 export const NO_OFFLINE_API = 'https://no-offline.example.com';
+/** An API whose access tokens are RS256 (`signing_alg`). */
+export const RSA_API = 'https://rsa-api.example.com';
 export const USER_PASSWORD = 'correct horse battery staple';
 
 /**
@@ -35,9 +37,10 @@ export async function startServer({ seed } = {}) {
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
 
-    // Two signing keys: the first signs, both are published (rotation).
+    // Two ES256 keys (the first signs, both are published: rotation) and an RS256 key
+    // for ID tokens.
     const secrets = generateDevSecrets();
-    const signingKeys = [generateSigningJwk(), generateSigningJwk()];
+    const signingKeys = [generateSigningJwk(), generateSigningJwk(), generateRsaSigningJwk()];
     secrets.SIGNING_KEYS = JSON.stringify(signingKeys);
     const envFile = join(dir, 'test.env');
     writeFileSync(envFile, formatDotenv(secrets), { mode: 0o600 });
@@ -57,7 +60,8 @@ export async function startServer({ seed } = {}) {
       issuer: `${server.url}/`,
       port,
       tenant: tenant.credentials,
-      signingKids: signingKeys.map((k) => k.kid),
+      signingKids: signingKeys.filter((k) => k.kty === 'EC').map((k) => k.kid),
+      rsaKid: signingKeys.find((k) => k.kty === 'RSA').kid,
       output: server.output,
       stop: async () => {
         await server.stop();
@@ -96,6 +100,8 @@ async function seedTenant({ origin, clientSecretKey }) {
   const api = records.get(keys.api(API));
   const noOffline = buildApi({ identifier: NO_OFFLINE_API, scopes: ['read:stuff'], allowOfflineAccess: false, tokenLifetime: 600 });
   records.set(keys.api(NO_OFFLINE_API), noOffline);
+  const rsaApi = buildApi({ identifier: RSA_API, scopes: ['read:rsa'], signingAlg: 'RS256' });
+  records.set(keys.api(RSA_API), rsaApi);
 
   const add = (opts, grantScopes) => {
     const built = buildClient({ clientSecretKey, ...opts });
@@ -107,6 +113,12 @@ async function seedTenant({ origin, clientSecretKey }) {
   add({ type: 'm2m', clientId: 'e2e-post', name: 'post', authMethod: 'client_secret_post' }, ['read:items', 'write:items']);
   add({ type: 'm2m', clientId: 'e2e-hs256', name: 'client_secret_jwt', authMethod: 'client_secret_jwt' }, ['read:items']);
   add({ type: 'm2m', clientId: 'e2e-nogrant', name: 'no grant' });
+  records.set(keys.grant('e2e-post', RSA_API), buildGrant(records.get(keys.client('e2e-post')), rsaApi, ['read:rsa']));
+  // A web client that registered ES256 ID tokens (id_token_signed_response_alg).
+  add({
+    type: 'regular_web', clientId: 'e2e-web-es256', name: 'web ES256 ID tokens', idTokenAlg: 'ES256',
+    redirectUris: [`${origin}/callback`],
+  });
   // A confidential web client that also runs client_credentials.
   add({
     type: 'regular_web', clientId: 'e2e-web-post', name: 'web post', authMethod: 'client_secret_post',

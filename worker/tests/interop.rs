@@ -12,9 +12,12 @@ use edge_oauth::jwk::EcPrivateJwk;
 use edge_oauth::jws;
 use edge_oauth_worker::config::Config;
 use edge_oauth_worker::http::{HttpRequest, HttpResponse};
-use edge_oauth_worker::platform::NativePlatform;
+use edge_oauth_worker::jwt::DecodedJwt;
+use edge_oauth_worker::platform::{NativePlatform, Platform};
 use edge_oauth_worker::ratelimit::{ip_prefix, login_ip_key, par_key};
-use serde_json::json;
+use edge_oauth_worker::store::Store;
+use edge_oauth_worker::testing::block_on;
+use serde_json::{Value, json};
 
 const ASSERTION_CLIENT: &str = "client-abc";
 
@@ -476,5 +479,273 @@ fn rfc6797_hsts_on_every_https_response() {
     assert_eq!(
         token.header("strict-transport-security"),
         Some("max-age=31536000")
+    );
+}
+
+// ------------------------------------------------------- RS256 ID tokens (1)
+
+const RSA_API: &str = "https://rsa-api.example.com";
+
+/// Logs alice in for `spa` (PKCE) with `scope` (and `audience`) and exchanges the code.
+fn user_tokens(h: &Harness, scope: &str, audience: Option<&str>) -> Value {
+    let mut url = format!(
+        "/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}&scope={}&nonce=n1",
+        enc(SPA_CB),
+        enc(scope)
+    );
+    if let Some(aud) = audience {
+        url.push_str(&format!("&audience={}", enc(aud)));
+    }
+    let page = h.send(&HttpRequest::new("GET", &url));
+    assert_eq!(page.status, 200, "{}", String::from_utf8_lossy(&page.body));
+    let resp = h.send(&login_request(
+        &hidden_tx(&page),
+        "alice@example.com",
+        PASSWORD,
+    ));
+    assert_eq!(resp.status, 303);
+    let code = query_param(resp.header("location").unwrap(), "code").unwrap();
+    let resp = h.post(
+        "/oauth/token",
+        &format!(
+            "grant_type=authorization_code&client_id=spa&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
+            enc(SPA_CB)
+        ),
+        &[],
+    );
+    assert_eq!(resp.status, 200, "{:?}", resp.json_body());
+    resp.json_body()
+}
+
+fn rsa_harness() -> Harness {
+    let h = harness_with(config_with_rsa(&vectors()), None);
+    put(
+        &h.app.store,
+        &format!("api:{RSA_API}"),
+        &json!({"identifier": RSA_API, "scopes": ["read"], "signing_alg": "RS256"}),
+    );
+    h
+}
+
+#[track_caller]
+fn verify_rs256(h: &Harness, token: &str) -> DecodedJwt {
+    let jwt = DecodedJwt::decode(token).unwrap();
+    assert_eq!(jwt.alg(), "RS256");
+    assert_eq!(jwt.header_str("kid"), Some("as-rsa-1"));
+    let jwks = h
+        .send(&HttpRequest::new("GET", "/.well-known/jwks.json"))
+        .json_body();
+    let key = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == "as-rsa-1")
+        .unwrap()
+        .clone();
+    assert!(
+        block_on(h.app.platform.verify_rsa(
+            "RS256",
+            &key,
+            jwt.signing_input.as_bytes(),
+            &jwt.signature
+        ))
+        .unwrap()
+    );
+    jwt
+}
+
+/// The native RS256 verifier agrees with OIDC Core Appendix A.3's example ID token.
+#[test]
+fn oidc_core_appendix_a_3_example_id_token_verifies_rs256() {
+    let v = vectors();
+    let case = &v["oidc"]["oidc_example_id_token"];
+    let jwt = DecodedJwt::decode(case["id_token"].as_str().unwrap()).unwrap();
+    let platform = NativePlatform::default();
+    let verify = |signature: &[u8]| {
+        block_on(platform.verify_rsa(
+            "RS256",
+            &case["public_jwk"],
+            jwt.signing_input.as_bytes(),
+            signature,
+        ))
+        .unwrap()
+    };
+    assert!(verify(&jwt.signature));
+    let mut tampered = jwt.signature.clone();
+    tampered[10] ^= 1;
+    assert!(!verify(&tampered));
+}
+
+#[test]
+fn oidc_core_15_1_id_tokens_are_rs256_by_default_and_published() {
+    let h = rsa_harness();
+    let body = user_tokens(&h, "openid email", None);
+    let id = verify_rs256(&h, body["id_token"].as_str().unwrap());
+    assert_eq!(id.header_str("typ"), Some("JWT"));
+    assert_eq!(id.claims["aud"], "spa");
+    assert_eq!(id.claims["nonce"], "n1");
+    // OIDC Core §3.1.3.6: at_hash of the access token, which stays ES256.
+    let at = body["access_token"].as_str().unwrap();
+    assert_eq!(
+        id.claims["at_hash"],
+        json!(edge_oauth_worker::jwt::at_hash(at))
+    );
+    let at_jwt = DecodedJwt::decode(at).unwrap();
+    assert_eq!(at_jwt.alg(), "ES256");
+    at_jwt
+        .verify_es256(h.app.config.signing_keys[0].verifying_key())
+        .unwrap();
+    // Discovery says so; the JWKS publishes the public part only.
+    let meta = h
+        .send(&HttpRequest::new(
+            "GET",
+            "/.well-known/openid-configuration",
+        ))
+        .json_body();
+    assert_eq!(
+        meta["id_token_signing_alg_values_supported"],
+        json!(["RS256", "ES256"])
+    );
+    let jwks = h
+        .send(&HttpRequest::new("GET", "/.well-known/jwks.json"))
+        .json_body();
+    let rsa = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kty"] == "RSA")
+        .unwrap();
+    assert_eq!(rsa["alg"], "RS256");
+    assert_eq!(rsa["use"], "sig");
+    for private in ["d", "p", "q", "dp", "dq", "qi"] {
+        assert!(rsa.get(private).is_none(), "{private} published");
+    }
+}
+
+#[test]
+fn oidc_registration_2_client_may_register_es256_id_tokens() {
+    let h = rsa_harness();
+    let mut spa: Value =
+        serde_json::from_str(&block_on(h.app.store.get("client:spa")).unwrap().unwrap()).unwrap();
+    spa["id_token_signed_response_alg"] = json!("ES256");
+    put(&h.app.store, "client:spa", &spa);
+    let body = user_tokens(&h, "openid", None);
+    let id = DecodedJwt::decode(body["id_token"].as_str().unwrap()).unwrap();
+    assert_eq!(id.alg(), "ES256");
+    id.verify_es256(h.app.config.signing_keys[0].verifying_key())
+        .unwrap();
+    // An algorithm the server does not sign is a server error, not a silent fallback.
+    spa["id_token_signed_response_alg"] = json!("HS256");
+    put(&h.app.store, "client:spa", &spa);
+    let h2 = &h;
+    let page = h2.send(&HttpRequest::new(
+        "GET",
+        &format!(
+            "/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}&scope=openid",
+            enc(SPA_CB)
+        ),
+    ));
+    let resp = h2.send(&login_request(
+        &hidden_tx(&page),
+        "alice@example.com",
+        PASSWORD,
+    ));
+    let code = query_param(resp.header("location").unwrap(), "code").unwrap();
+    let resp = h2.post(
+        "/oauth/token",
+        &format!(
+            "grant_type=authorization_code&client_id=spa&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
+            enc(SPA_CB)
+        ),
+        &[],
+    );
+    assert_eq!(
+        (resp.status, error_of(&resp).as_str()),
+        (500, "server_error")
+    );
+}
+
+#[test]
+fn rfc9068_access_tokens_are_rs256_when_their_api_asks() {
+    let h = rsa_harness();
+    let body = user_tokens(&h, "openid read", Some(RSA_API));
+    let at = body["access_token"].as_str().unwrap();
+    let jwt = verify_rs256(&h, at);
+    assert_eq!(jwt.header_str("typ"), Some("at+jwt"));
+    assert_eq!(
+        jwt.claims["aud"],
+        json!([RSA_API, format!("{ISSUER}userinfo")])
+    );
+    // /userinfo accepts it.
+    let resp = h.send(
+        &HttpRequest::new("GET", "/userinfo").with_header("authorization", &format!("Bearer {at}")),
+    );
+    assert_eq!(resp.status, 200, "{:?}", resp.json_body());
+    assert_eq!(resp.json_body()["sub"], "user|alice");
+    // A forged RS256 signature is refused.
+    let forged = format!(
+        "{}.{}",
+        jwt.signing_input,
+        edge_oauth::base64url::encode(&[7u8; 256])
+    );
+    let resp = h.send(
+        &HttpRequest::new("GET", "/userinfo")
+            .with_header("authorization", &format!("Bearer {forged}")),
+    );
+    assert_eq!(resp.status, 401);
+    // Other APIs keep ES256.
+    let body = user_tokens(&h, "openid read:items", Some(API));
+    let jwt = DecodedJwt::decode(body["access_token"].as_str().unwrap()).unwrap();
+    assert_eq!(jwt.alg(), "ES256");
+}
+
+#[test]
+fn oidc_discovery_3_without_an_rsa_key_id_tokens_stay_es256() {
+    let h = harness();
+    let body = user_tokens(&h, "openid", None);
+    let id = DecodedJwt::decode(body["id_token"].as_str().unwrap()).unwrap();
+    assert_eq!(id.alg(), "ES256");
+    let meta = h
+        .send(&HttpRequest::new(
+            "GET",
+            "/.well-known/openid-configuration",
+        ))
+        .json_body();
+    assert_eq!(
+        meta["id_token_signing_alg_values_supported"],
+        json!(["ES256"])
+    );
+}
+
+#[test]
+fn signing_keys_rsa_members_are_checked() {
+    let v = vectors();
+    let mut ec =
+        v["rfc9068_access_token"]["rfc9068_example_access_token"]["as_private_jwk"].clone();
+    ec["kid"] = json!("as-key-1");
+    let tx = edge_oauth::base64url::encode(&[7u8; 32]);
+    let from = |keys: Value| Config::from_env(ISSUER, Some(&keys.to_string()), Some(&tx), None);
+    assert!(from(json!([ec.clone(), rsa_signing_jwk()])).is_ok());
+    // RSA alone: access tokens need an EC key.
+    assert!(from(json!([rsa_signing_jwk()])).is_err());
+    let mut no_q = rsa_signing_jwk();
+    no_q.as_object_mut().unwrap().remove("q");
+    assert!(from(json!([ec.clone(), no_q])).is_err());
+    let mut ps = rsa_signing_jwk();
+    ps["alg"] = json!("PS256");
+    assert!(from(json!([ec.clone(), ps])).is_err());
+    let mut same_kid = rsa_signing_jwk();
+    same_kid["kid"] = json!("as-key-1");
+    assert!(from(json!([ec.clone(), same_kid])).is_err());
+    let mut small = rsa_signing_jwk();
+    small["n"] = json!(edge_oauth::base64url::encode(&[0xc5u8; 128]));
+    assert!(from(json!([ec, small])).is_err());
+    // Debug never shows the private members.
+    let config = config_with_rsa(&v);
+    let debug = format!("{:?}", config.rsa_signing_keys);
+    let d = rsa_signing_jwk()["d"].as_str().unwrap().to_owned();
+    assert!(
+        !debug.contains(&d[..20]) && debug.contains("[redacted]"),
+        "{debug}"
     );
 }

@@ -74,10 +74,11 @@ async fn token<S: Store, P: Platform>(
         crate::dpop::verify_token_request(app, req, &client.client, &app.config.token_endpoint())
             .await?;
     let jkt = proof.as_ref().map(|p| p.jkt.as_str());
-    let response = match grant_type {
+    let mut response = match grant_type {
         "authorization_code" => authorization_code::grant(app, &client, &params, jkt).await?,
         "client_credentials" => client_credentials::grant(app, &client, &params, jkt).await?,
         _ => refresh_token::grant(app, &client, &params, jkt).await?,
     };
+    response.sign(app, &client.client).await?;
     Ok(response.to_response())
 }

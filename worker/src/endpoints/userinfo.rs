@@ -147,7 +147,7 @@ pub async fn handle<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -
         return challenge(&realm, None, None);
     };
     let invalid_token = |why: &str| challenge(&realm, Some(scheme), Some(("invalid_token", why)));
-    let claims = match verify_access_token(app, token) {
+    let claims = match verify_access_token(app, token).await {
         Ok(claims) => claims,
         Err(why) => return invalid_token(why),
     };
@@ -246,7 +246,7 @@ pub async fn handle<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -
 ///
 /// # Errors
 /// A fixed reason string for the challenge.
-pub fn verify_access_token<S: Store, P: Platform>(
+pub async fn verify_access_token<S: Store, P: Platform>(
     app: &App<S, P>,
     token: &str,
 ) -> Result<Map<String, Value>, &'static str> {
@@ -255,14 +255,35 @@ pub fn verify_access_token<S: Store, P: Platform>(
         return Err("the token is not an access token");
     }
     let kid = jwt.header_str("kid").unwrap_or_default();
-    let key = app
-        .config
-        .signing_keys
-        .iter()
-        .find(|k| k.kid() == kid)
-        .ok_or("the token was not signed by this server")?;
-    jwt.verify_es256(key.verifying_key())
-        .map_err(|_| "the token signature is invalid")?;
+    let not_ours = "the token was not signed by this server";
+    let bad_signature = "the token signature is invalid";
+    if let Some(key) = app.config.signing_keys.iter().find(|k| k.kid() == kid) {
+        jwt.verify_es256(key.verifying_key())
+            .map_err(|_| bad_signature)?;
+    } else {
+        let key = app
+            .config
+            .rsa_signing_keys
+            .iter()
+            .find(|k| k.kid() == kid)
+            .ok_or(not_ours)?;
+        if jwt.alg() != "RS256" {
+            return Err(bad_signature);
+        }
+        let ok = app
+            .platform
+            .verify_rsa(
+                "RS256",
+                &key.public_jwk(),
+                jwt.signing_input.as_bytes(),
+                &jwt.signature,
+            )
+            .await
+            .unwrap_or(false);
+        if !ok {
+            return Err(bad_signature);
+        }
+    }
     if jwt.claim_str("iss") != Some(app.config.issuer.as_str()) {
         return Err("the token was issued by another server");
     }
