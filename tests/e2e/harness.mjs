@@ -23,8 +23,11 @@ export const USER_PASSWORD = 'correct horse battery staple';
  * Starts a server with a seeded tenant. Returns the base URL, the tenant's credentials and
  * keys, and `stop()`. `seed({ records, credentials, origin, clientSecretKey })`, if given,
  * may add or change records before they are written (e.g. tests/e2e/dpop.test.mjs).
+ * `rateLimit` is the RATE_LIMITER binding's limit per key per minute (default 1000, so
+ * the suite's many logins stay under it; tests/e2e/ratelimit.test.mjs starts one with a
+ * low limit).
  */
-export async function startServer({ seed } = {}) {
+export async function startServer({ seed, rateLimit = 1000 } = {}) {
   if (isStale(WORKER_BUNDLE, WORKER_SOURCES)) {
     process.stderr.write('e2e: worker sources changed, running worker-build --release\n');
     await buildWorker({ quiet: true });
@@ -53,7 +56,7 @@ export async function startServer({ seed } = {}) {
 
     server = await startWranglerDev({
       port, persistTo: join(dir, 'state'), envFile, log: Boolean(process.env.E2E_LOG),
-      extraArgs: ['--config', e2eWranglerConfig(dir)],
+      extraArgs: ['--config', e2eWranglerConfig(dir, rateLimit)],
     });
     return {
       url: server.url,
@@ -79,15 +82,15 @@ export async function startServer({ seed } = {}) {
 
 /**
  * worker/wrangler.toml for the suite, written into `dir`: the same worker, bindings and
- * vars (paths made absolute), but a rate limit the suite's many logins of one demo user
- * within a minute stay under. The limiter itself is tested natively (worker/tests/hardening.rs).
+ * vars (paths made absolute), with the rate limit `limit` per key per 60 s.
  */
-function e2eWranglerConfig(dir) {
+function e2eWranglerConfig(dir, limit) {
+  if (!Number.isInteger(limit) || limit < 1) throw new Error(`e2e: rateLimit must be a positive integer, got ${limit}`);
   const original = readFileSync(join(WORKER_DIR, 'wrangler.toml'), 'utf8');
   const text = original
     .replace(/^main = "([^"]+)"/m, (_, p) => `main = ${JSON.stringify(resolve(WORKER_DIR, p))}`)
     .replace(/^directory = "([^"]+)"/m, (_, p) => `directory = ${JSON.stringify(resolve(WORKER_DIR, p))}`)
-    .replace(/^simple = \{ limit = \d+, period = 60 \}/m, 'simple = { limit = 1000, period = 60 }');
+    .replace(/^simple = \{ limit = \d+, period = 60 \}/m, `simple = { limit = ${limit}, period = 60 }`);
   if (text === original) throw new Error('e2e: worker/wrangler.toml no longer has the expected main/assets/ratelimits lines');
   const file = join(dir, 'wrangler.toml');
   writeFileSync(file, text);
