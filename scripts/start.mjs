@@ -11,14 +11,14 @@ import { WranglerKv, wranglerCommand, wranglerEnv } from './lib/kv.mjs';
 import { addOriginIndex, mergeOriginIndex } from './lib/tenant.mjs';
 import {
   DEMO_API, PKG_DIR, REPO_ROOT, WORKER_BUNDLE, WORKER_DIR, WORKER_SOURCES, buildDemoTenant, buildWorker,
-  formatDotenv, generateDevSecrets, isStale, parseDotenv, run, syncPkgIntoWww,
+  formatDotenv, generateDevSecrets, generateRsaSigningJwk, isStale, parseDotenv, run, syncPkgIntoWww,
 } from './lib/dev.mjs';
 
-const PORT = 8787;
-const ORIGINS = [`http://127.0.0.1:${PORT}`, `http://localhost:${PORT}`];
 const DEV_VARS = join(WORKER_DIR, '.dev.vars');
 const CREDENTIALS = join(WORKER_DIR, '.wrangler', 'demo-credentials.json');
 const rel = (p) => p.slice(REPO_ROOT.length + 1);
+const startedAt = Date.now();
+const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(1)}s`;
 
 const { values: opts } = parseArgs({
   options: {
@@ -26,13 +26,21 @@ const { values: opts } = parseArgs({
     'skip-setup': { type: 'boolean' },
     rebuild: { type: 'boolean' },
     'build-only': { type: 'boolean' },
+    port: { type: 'string', default: '8787' },
   },
 });
+const PORT = Number(opts.port);
+if (!Number.isInteger(PORT) || PORT < 1 || PORT > 65535) {
+  console.error(`start: --port must be a TCP port number, got '${opts.port}'`);
+  process.exit(2);
+}
+const ORIGINS = [`http://127.0.0.1:${PORT}`, `http://localhost:${PORT}`];
 if (opts.help) {
-  process.stdout.write(`Usage: npm start [-- --skip-setup] [--rebuild] [--build-only]
+  process.stdout.write(`Usage: npm start [-- --skip-setup] [--rebuild] [--build-only] [--port <n>]
 
 Runs the authorization server with the demo SPA on http://127.0.0.1:${PORT}/:
-  1. scripts/setup.sh (installs what is missing; --skip-setup skips it)
+  1. scripts/setup.sh --for start (installs only what npm start uses: the wasm32 target,
+     wasm-bindgen-cli, worker-build, the npm dependencies; --skip-setup skips it)
   2. builds pkg/ and the worker when their sources changed (--rebuild: always)
   3. writes ${rel(DEV_VARS)} (signing key, transaction and client-secret keys) if absent
   4. seeds the demo tenant into local KV if absent and prints its credentials
@@ -42,16 +50,17 @@ Runs the authorization server with the demo SPA on http://127.0.0.1:${PORT}/:
   process.exit(0);
 }
 
-const step = (s) => process.stdout.write(`\n== ${s}\n`);
+const step = (s) => process.stdout.write(`\n== [${elapsed()}] ${s}\n`);
 
-step('setup');
+step('setup (the first run compiles wasm-bindgen-cli and worker-build: about 10 minutes on 2 cores)');
 if (opts['skip-setup']) console.log('skipped (--skip-setup)');
-else await run('bash', ['scripts/setup.sh']).catch((e) => { console.error(`start: ${e.message}`); process.exit(1); });
+else await run('bash', ['scripts/setup.sh', '--for', 'start']).catch((e) => { console.error(`start: ${e.message}`); process.exit(1); });
 
 step('build');
 if (opts.rebuild || isStale(join(PKG_DIR, 'edge_oauth_bg.wasm'), [join(REPO_ROOT, 'src'), join(REPO_ROOT, 'Cargo.toml')])) {
   // The server runs without pkg/; only the demo SPA needs it.
-  await run('bash', ['scripts/build.sh']).catch((e) => {
+  // setup.sh --for start ran above: build.sh needs no other tools (not wasm-pack).
+  await run('bash', ['scripts/build.sh'], { env: { ...process.env, EDGE_OAUTH_SETUP_DONE: '1' } }).catch((e) => {
     console.error(`start: warning: ${e.message}: the demo SPA needs pkg/; the server runs anyway`);
   });
 } else {
@@ -73,9 +82,19 @@ step('secrets');
 const secrets = generateDevSecrets();
 if (!existsSync(DEV_VARS)) {
   writeFileSync(DEV_VARS, `# Development secrets for wrangler dev, written by npm start. Not for deployment.\n${formatDotenv(secrets)}`, { mode: 0o600 });
-  console.log(`wrote ${rel(DEV_VARS)}: a fresh ES256 signing key (kid ${JSON.parse(secrets.SIGNING_KEYS)[0].kid}), TRANSACTION_SECRET, CLIENT_SECRET_KEY, DPOP_NONCE_SECRET`);
+  const [ec, rsa] = JSON.parse(secrets.SIGNING_KEYS);
+  console.log(`wrote ${rel(DEV_VARS)}: fresh ES256 and RS256 signing keys (kids ${ec.kid}, ${rsa.kid}), TRANSACTION_SECRET, CLIENT_SECRET_KEY, DPOP_NONCE_SECRET`);
 } else {
-  const present = parseDotenv(readFileSync(DEV_VARS, 'utf8'));
+  let present = parseDotenv(readFileSync(DEV_VARS, 'utf8'));
+  // .dev.vars from before RS256 ID tokens: add an RSA key after the existing keys.
+  let keys = null;
+  try { keys = JSON.parse(present.SIGNING_KEYS ?? 'null'); } catch { /* left to the worker to report */ }
+  if (Array.isArray(keys) && !keys.some((k) => k?.kty === 'RSA')) {
+    const text = readFileSync(DEV_VARS, 'utf8').split('\n').filter((l) => !/^\s*SIGNING_KEYS\s*=/.test(l)).join('\n');
+    writeFileSync(DEV_VARS, `${text.replace(/\n?$/, '\n')}${formatDotenv({ SIGNING_KEYS: JSON.stringify([...keys, generateRsaSigningJwk()]) })}`, { mode: 0o600 });
+    console.log(`${rel(DEV_VARS)}: added an RS256 signing key to SIGNING_KEYS (ID tokens are RS256)`);
+    present = parseDotenv(readFileSync(DEV_VARS, 'utf8'));
+  }
   const missing = Object.fromEntries(Object.entries(secrets).filter(([k]) => !present[k]));
   if (Object.keys(missing).length) {
     writeFileSync(DEV_VARS, `${readFileSync(DEV_VARS, 'utf8').replace(/\n?$/, '\n')}${formatDotenv(missing)}`);
@@ -140,7 +159,7 @@ console.log(`Try:
        -d audience=${DEMO_API} http://127.0.0.1:${PORT}/oauth/token
   npm run tenant -- --help                        manage clients, APIs, grants and users`);
 
-step(`wrangler dev on http://127.0.0.1:${PORT}/ (Ctrl-C stops it)`);
+step(`wrangler dev on http://127.0.0.1:${PORT}/ (Ctrl-C stops it; it answers a few seconds after this line)`);
 const [cmd, ...pre] = wranglerCommand();
 const child = spawn(cmd, [...pre, 'dev', '--ip', '127.0.0.1', '--port', String(PORT), '--inspector-ip', '127.0.0.1',
   '--var', `ISSUER:http://127.0.0.1:${PORT}/`], { cwd: WORKER_DIR, env: wranglerEnv(), stdio: 'inherit' });

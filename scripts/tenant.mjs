@@ -39,6 +39,9 @@ Clients:
       --dpop-nonce-required <true|false>
                                 DPoP proofs must carry a server nonce (record field
                                 dpop_nonce_required; default: true for public clients only)
+      --id-token-alg <RS256|ES256>
+                                the client's ID token algorithm (id_token_signed_response_alg;
+                                default RS256)
     A generated secret is printed once; KV keeps only its SHA-256 hash.
   client list
   client get <client_id>
@@ -60,6 +63,7 @@ APIs:
                                 (default 2592000, 30 days)
       --refresh-token-idle-lifetime <sec>  a family unused this long ends (default
                                 1296000, 15 days)
+      --signing-alg <ES256|RS256>  the algorithm of this API's access tokens (default ES256)
   api list
   api delete <identifier>             also deletes the grants for it
 
@@ -109,6 +113,8 @@ const OPTIONS = {
   'token-lifetime': { type: 'string' },
   'allow-offline-access': { type: 'boolean' },
   'dpop-nonce-required': { type: 'string' },
+  'id-token-alg': { type: 'string' },
+  'signing-alg': { type: 'string' },
   dpop: { type: 'string' },
   'refresh-token-overlap': { type: 'string' },
   'refresh-token-lifetime': { type: 'string' },
@@ -123,9 +129,9 @@ const OPTIONS = {
 
 /** Which options each command takes (besides the "where" ones). */
 const ACCEPTS = {
-  'client create': ['type', 'name', 'id', 'redirect-uri', 'origin', 'grant-type', 'auth-method', 'jwks', 'dpop-nonce-required'],
+  'client create': ['type', 'name', 'id', 'redirect-uri', 'origin', 'grant-type', 'auth-method', 'jwks', 'dpop-nonce-required', 'id-token-alg'],
   'client list': [], 'client get': [], 'client rotate-secret': [], 'client delete': [],
-  'api create': ['identifier', 'name', 'scope', 'token-lifetime', 'allow-offline-access', 'dpop', 'refresh-token-overlap', 'refresh-token-lifetime', 'refresh-token-idle-lifetime'],
+  'api create': ['identifier', 'name', 'scope', 'token-lifetime', 'allow-offline-access', 'dpop', 'refresh-token-overlap', 'refresh-token-lifetime', 'refresh-token-idle-lifetime', 'signing-alg'],
   'api list': [], 'api delete': [],
   'grant create': ['client', 'audience', 'scope'],
   'grant list': ['client'],
@@ -260,9 +266,10 @@ function printClient(c) {
   if (c.allowed_origins.length) out(`  origins:        ${c.allowed_origins.join(' ')}`);
   if (c.jwks) out(`  jwks:           ${c.jwks.keys.map((k) => `${k.kty}${k.kid ? `/${k.kid}` : ''}`).join(' ')}`);
   if (c.dpop_nonce_required !== undefined) out(`  DPoP nonce:     ${c.dpop_nonce_required ? 'required' : 'not required'}`);
+  if (c.id_token_signed_response_alg) out(`  ID tokens:      ${c.id_token_signed_response_alg}`);
 }
 
-const printApi = (a) => out(`${a.identifier}  "${a.name}"  scopes: ${a.scopes.join(' ') || '(none)'}  lifetime: ${a.token_lifetime}s  offline_access: ${a.allow_offline_access ? 'allowed' : 'no'}  dpop: ${a.dpop ?? 'optional'}${a.refresh_token_overlap ? `  refresh overlap: ${a.refresh_token_overlap}s` : ''}`);
+const printApi = (a) => out(`${a.identifier}  "${a.name}"  scopes: ${a.scopes.join(' ') || '(none)'}  lifetime: ${a.token_lifetime}s  offline_access: ${a.allow_offline_access ? 'allowed' : 'no'}  dpop: ${a.dpop ?? 'optional'}${a.refresh_token_overlap ? `  refresh overlap: ${a.refresh_token_overlap}s` : ''}  signing: ${a.signing_alg ?? 'ES256'}`);
 const printGrant = (g) => out(`${g.client_id} -> ${g.audience}  scopes: ${g.scopes.join(' ') || '(none)'}`);
 const printUser = (u) => out(`${u.email}  ${u.user_id}  "${u.name}"  (PBKDF2-SHA256, ${u.password.iterations} iterations)`);
 
@@ -288,6 +295,7 @@ async function run({ command, values, arg }) {
         authMethod: values['auth-method'],
         jwks: readJwks(values.jwks),
         dpopNonceRequired: boolOption(values, 'dpop-nonce-required'),
+        idTokenAlg: values['id-token-alg'],
       });
       if (json) return out(JSON.stringify({ ...record, client_secret: secret }, null, 2));
       out(`created client in ${kv.where}:`);
@@ -324,6 +332,7 @@ async function run({ command, values, arg }) {
         refreshTokenOverlap: intOption(values, 'refresh-token-overlap', 0),
         refreshTokenLifetime: intOption(values, 'refresh-token-lifetime', undefined),
         refreshTokenIdleLifetime: intOption(values, 'refresh-token-idle-lifetime', undefined),
+        signingAlg: values['signing-alg'],
       });
       if (json) return out(JSON.stringify(api, null, 2));
       out(`created API in ${kv.where}:`);

@@ -86,10 +86,26 @@ export function generateSigningJwk() {
   return { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y, d: jwk.d, kid, alg: 'ES256', use: 'sig' };
 }
 
-/** The worker's secrets for development: a fresh signing key and HMAC/AES keys (incl. the DPoP nonce key). */
+/**
+ * An RS256 private JWK (RSA 2048) with its RFC 7638 thumbprint as `kid`: the worker signs
+ * ID tokens with it (OIDC Core §15.1 makes RS256 the one algorithm every OP supports).
+ */
+export function generateRsaSigningJwk() {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = privateKey.export({ format: 'jwk' });
+  const canonical = JSON.stringify({ e: jwk.e, kty: 'RSA', n: jwk.n });
+  const kid = createHash('sha256').update(canonical).digest('base64url');
+  const { n, e, d, p, q, dp, dq, qi } = jwk;
+  return { kty: 'RSA', n, e, d, p, q, dp, dq, qi, kid, alg: 'RS256', use: 'sig' };
+}
+
+/** SIGNING_KEYS for a new deployment: an ES256 key (access tokens) and an RS256 key (ID tokens). */
+export const generateSigningKeys = () => [generateSigningJwk(), generateRsaSigningJwk()];
+
+/** The worker's secrets for development: fresh signing keys and HMAC/AES keys (incl. the DPoP nonce key). */
 export function generateDevSecrets() {
   return {
-    SIGNING_KEYS: JSON.stringify([generateSigningJwk()]),
+    SIGNING_KEYS: JSON.stringify(generateSigningKeys()),
     TRANSACTION_SECRET: randomBytes(32).toString('base64url'),
     CLIENT_SECRET_KEY: randomBytes(32).toString('base64url'),
     // HMAC key of the worker's stateless DPoP nonces (worker/src/dpop.rs).

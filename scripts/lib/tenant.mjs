@@ -172,7 +172,7 @@ function checkPublicJwks(jwks) {
  */
 export function buildClient({
   name, type, clientId, redirectUris = [], origins = [], grantTypes, authMethod, jwks, secret,
-  clientSecretKey, dpopNonceRequired,
+  clientSecretKey, dpopNonceRequired, idTokenAlg,
 }) {
   if (!APP_TYPES.includes(type)) throw new TenantError(`--type must be one of ${APP_TYPES.join(', ')}${type ? `, got '${type}'` : ''}`);
   const rules = TYPE_RULES[type];
@@ -240,6 +240,8 @@ export function buildClient({
     if (typeof dpopNonceRequired !== 'boolean') throw new TenantError('--dpop-nonce-required must be true or false');
     record.dpop_nonce_required = dpopNonceRequired;
   }
+  // ID tokens are RS256 unless the client registers ES256 (OIDC Registration §2).
+  if (idTokenAlg !== undefined) record.id_token_signed_response_alg = checkSigningAlg(idTokenAlg, '--id-token-alg');
   return { record, secret: clientSecret };
 }
 
@@ -279,9 +281,17 @@ const checkSeconds = (value, flag, min, max) => {
   return value;
 };
 
+/** The algorithms the worker signs tokens with. */
+export const SIGNING_ALGS = ['RS256', 'ES256'];
+
+function checkSigningAlg(alg, flag) {
+  if (!SIGNING_ALGS.includes(alg)) throw new TenantError(`${flag} must be ${SIGNING_ALGS.join(' or ')}, got '${alg}'`);
+  return alg;
+}
+
 export function buildApi({
   identifier, name, scopes = [], tokenLifetime = DEFAULT_TOKEN_LIFETIME, allowOfflineAccess = false, dpop = 'optional',
-  refreshTokenOverlap = 0, refreshTokenLifetime, refreshTokenIdleLifetime,
+  refreshTokenOverlap = 0, refreshTokenLifetime, refreshTokenIdleLifetime, signingAlg,
 }) {
   identifier = checkApiIdentifier(identifier);
   checkScopes(scopes);
@@ -305,6 +315,8 @@ export function buildApi({
     refresh_token_overlap: checkSeconds(refreshTokenOverlap, '--refresh-token-overlap', 0, MAX_REFRESH_OVERLAP),
     ...(refreshTokenLifetime === undefined ? {} : { refresh_token_lifetime: checkSeconds(refreshTokenLifetime, '--refresh-token-lifetime', 60, 10 * 365 * 86400) }),
     ...(refreshTokenIdleLifetime === undefined ? {} : { refresh_token_idle_lifetime: checkSeconds(refreshTokenIdleLifetime, '--refresh-token-idle-lifetime', 60, 10 * 365 * 86400) }),
+    // Access tokens are ES256 unless the API asks for RS256.
+    ...(signingAlg === undefined ? {} : { signing_alg: checkSigningAlg(signingAlg, '--signing-alg') }),
   };
 }
 

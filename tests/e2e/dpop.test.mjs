@@ -97,7 +97,7 @@ async function getCode({ clientId = 'demo-spa', redirectUri = `${srv.url}/`, sco
   return { location: new URL(r.location), state, nonce, verifier, redirectUri };
 }
 
-const spa = { client_id: 'demo-spa', id_token_signed_response_alg: 'ES256' };
+const spa = { client_id: 'demo-spa', id_token_signed_response_alg: 'RS256' };
 
 /** The code exchange through oauth4webapi with `dpop`, retrying once on use_dpop_nonce. */
 async function exchangeWithHandle(c, dpop, { client = spa, auth = oauth.None(), expectNonceChallenge } = {}) {
@@ -228,7 +228,7 @@ describe('dpop_jkt binds the code to the key (RFC 9449 §10, rule 76)', () => {
   });
 
   test('PAR with a DPoP header: its key becomes dpop_jkt (RFC 9449 §10.1)', async () => {
-    const web = { client_id: 'demo-web', id_token_signed_response_alg: 'ES256' };
+    const web = { client_id: 'demo-web', id_token_signed_response_alg: 'RS256' };
     const auth = oauth.ClientSecretBasic(T()['demo-web'].client_secret);
     const handle = oauth.DPoP(web, await webCryptoKeyPair());
     const verifier = oauth.generateRandomCodeVerifier();

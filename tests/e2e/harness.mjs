@@ -9,20 +9,25 @@ import * as jose from 'jose';
 import { WORKER_DIR, WranglerKv } from '../../scripts/lib/kv.mjs';
 import {
   DEMO_API, WORKER_BUNDLE, WORKER_SOURCES, buildDemoTenant, buildWorker, formatDotenv, freePort,
-  generateDevSecrets, generateSigningJwk, isStale, startWranglerDev,
+  generateDevSecrets, generateRsaSigningJwk, generateSigningJwk, isStale, startWranglerDev,
 } from '../../scripts/lib/dev.mjs';
 import { addOriginIndex, buildApi, buildClient, buildGrant, buildUser, keys } from '../../scripts/lib/tenant.mjs';
 
 export const API = DEMO_API;
 export const NO_OFFLINE_API = 'https://no-offline.example.com';
+/** An API whose access tokens are RS256 (`signing_alg`). */
+export const RSA_API = 'https://rsa-api.example.com';
 export const USER_PASSWORD = 'correct horse battery staple';
 
 /**
  * Starts a server with a seeded tenant. Returns the base URL, the tenant's credentials and
  * keys, and `stop()`. `seed({ records, credentials, origin, clientSecretKey })`, if given,
  * may add or change records before they are written (e.g. tests/e2e/dpop.test.mjs).
+ * `rateLimit` is the RATE_LIMITER binding's limit per key per minute (default 1000, so
+ * the suite's many logins stay under it; tests/e2e/ratelimit.test.mjs starts one with a
+ * low limit).
  */
-export async function startServer({ seed } = {}) {
+export async function startServer({ seed, rateLimit = 1000 } = {}) {
   if (isStale(WORKER_BUNDLE, WORKER_SOURCES)) {
     process.stderr.write('e2e: worker sources changed, running worker-build --release\n');
     await buildWorker({ quiet: true });
@@ -35,9 +40,10 @@ export async function startServer({ seed } = {}) {
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
 
-    // Two signing keys: the first signs, both are published (rotation).
+    // Two ES256 keys (the first signs, both are published: rotation) and an RS256 key
+    // for ID tokens.
     const secrets = generateDevSecrets();
-    const signingKeys = [generateSigningJwk(), generateSigningJwk()];
+    const signingKeys = [generateSigningJwk(), generateSigningJwk(), generateRsaSigningJwk()];
     secrets.SIGNING_KEYS = JSON.stringify(signingKeys);
     const envFile = join(dir, 'test.env');
     writeFileSync(envFile, formatDotenv(secrets), { mode: 0o600 });
@@ -50,14 +56,15 @@ export async function startServer({ seed } = {}) {
 
     server = await startWranglerDev({
       port, persistTo: join(dir, 'state'), envFile, log: Boolean(process.env.E2E_LOG),
-      extraArgs: ['--config', e2eWranglerConfig(dir)],
+      extraArgs: ['--config', e2eWranglerConfig(dir, rateLimit)],
     });
     return {
       url: server.url,
       issuer: `${server.url}/`,
       port,
       tenant: tenant.credentials,
-      signingKids: signingKeys.map((k) => k.kid),
+      signingKids: signingKeys.filter((k) => k.kty === 'EC').map((k) => k.kid),
+      rsaKid: signingKeys.find((k) => k.kty === 'RSA').kid,
       output: server.output,
       stop: async () => {
         await server.stop();
@@ -75,15 +82,15 @@ export async function startServer({ seed } = {}) {
 
 /**
  * worker/wrangler.toml for the suite, written into `dir`: the same worker, bindings and
- * vars (paths made absolute), but a rate limit the suite's many logins of one demo user
- * within a minute stay under. The limiter itself is tested natively (worker/tests/hardening.rs).
+ * vars (paths made absolute), with the rate limit `limit` per key per 60 s.
  */
-function e2eWranglerConfig(dir) {
+function e2eWranglerConfig(dir, limit) {
+  if (!Number.isInteger(limit) || limit < 1) throw new Error(`e2e: rateLimit must be a positive integer, got ${limit}`);
   const original = readFileSync(join(WORKER_DIR, 'wrangler.toml'), 'utf8');
   const text = original
     .replace(/^main = "([^"]+)"/m, (_, p) => `main = ${JSON.stringify(resolve(WORKER_DIR, p))}`)
     .replace(/^directory = "([^"]+)"/m, (_, p) => `directory = ${JSON.stringify(resolve(WORKER_DIR, p))}`)
-    .replace(/^simple = \{ limit = \d+, period = 60 \}/m, 'simple = { limit = 1000, period = 60 }');
+    .replace(/^simple = \{ limit = \d+, period = 60 \}/m, `simple = { limit = ${limit}, period = 60 }`);
   if (text === original) throw new Error('e2e: worker/wrangler.toml no longer has the expected main/assets/ratelimits lines');
   const file = join(dir, 'wrangler.toml');
   writeFileSync(file, text);
@@ -96,6 +103,8 @@ async function seedTenant({ origin, clientSecretKey }) {
   const api = records.get(keys.api(API));
   const noOffline = buildApi({ identifier: NO_OFFLINE_API, scopes: ['read:stuff'], allowOfflineAccess: false, tokenLifetime: 600 });
   records.set(keys.api(NO_OFFLINE_API), noOffline);
+  const rsaApi = buildApi({ identifier: RSA_API, scopes: ['read:rsa'], signingAlg: 'RS256' });
+  records.set(keys.api(RSA_API), rsaApi);
 
   const add = (opts, grantScopes) => {
     const built = buildClient({ clientSecretKey, ...opts });
@@ -107,6 +116,12 @@ async function seedTenant({ origin, clientSecretKey }) {
   add({ type: 'm2m', clientId: 'e2e-post', name: 'post', authMethod: 'client_secret_post' }, ['read:items', 'write:items']);
   add({ type: 'm2m', clientId: 'e2e-hs256', name: 'client_secret_jwt', authMethod: 'client_secret_jwt' }, ['read:items']);
   add({ type: 'm2m', clientId: 'e2e-nogrant', name: 'no grant' });
+  records.set(keys.grant('e2e-post', RSA_API), buildGrant(records.get(keys.client('e2e-post')), rsaApi, ['read:rsa']));
+  // A web client that registered ES256 ID tokens (id_token_signed_response_alg).
+  add({
+    type: 'regular_web', clientId: 'e2e-web-es256', name: 'web ES256 ID tokens', idTokenAlg: 'ES256',
+    redirectUris: [`${origin}/callback`],
+  });
   // A confidential web client that also runs client_credentials.
   add({
     type: 'regular_web', clientId: 'e2e-web-post', name: 'web post', authMethod: 'client_secret_post',

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import * as jose from 'jose';
 import * as oauth from 'oauth4webapi';
 import {
-  API, NO_OFFLINE_API, USER_PASSWORD, authorize, basic, form, parseLoginForm, startServer, tokenRequest,
+  API, NO_OFFLINE_API, RSA_API, USER_PASSWORD, authorize, basic, form, parseLoginForm, startServer, tokenRequest,
 } from './harness.mjs';
 
 const insecure = { [oauth.allowInsecureRequests]: true };
@@ -66,9 +66,11 @@ async function verifyAccessToken(token, { audience, sub, clientId, scope }) {
   return payload;
 }
 
-async function verifyIdToken(idToken, accessToken, { clientId, sub, nonce }) {
-  const { payload, protectedHeader } = await jose.jwtVerify(idToken, jwks, { issuer: srv.issuer, audience: clientId, algorithms: ['ES256'] });
+async function verifyIdToken(idToken, accessToken, { clientId, sub, nonce, alg = 'RS256' }) {
+  const { payload, protectedHeader } = await jose.jwtVerify(idToken, jwks, { issuer: srv.issuer, audience: clientId, algorithms: [alg] });
   assert.notEqual(protectedHeader.typ, 'at+jwt');
+  // OIDC Core §15.1: RS256 by default, with the RSA key of SIGNING_KEYS.
+  assert.equal(protectedHeader.kid, alg === 'RS256' ? srv.rsaKid : srv.signingKids[0], 'ID token kid');
   for (const claim of ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'at_hash', 'azp']) assert.ok(payload[claim] !== undefined, `ID token claim ${claim}`);
   assert.equal(payload.sub, sub);
   assert.equal(payload.azp, clientId);
@@ -114,7 +116,7 @@ async function exchange({ code, verifier, redirectUri, clientId = 'demo-spa', he
 /** Code + PKCE for the SPA, through oauth4webapi; returns the token response. */
 async function spaLogin(opts = {}) {
   const c = await getCode(opts);
-  const client = { client_id: opts.clientId ?? 'demo-spa', id_token_signed_response_alg: 'ES256' };
+  const client = { client_id: opts.clientId ?? 'demo-spa', id_token_signed_response_alg: 'RS256' };
   const params = oauth.validateAuthResponse(as, client, c.location, c.state);
   const res = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, c.redirectUri, c.verifier, insecure);
   assertNoStore(res);
@@ -143,7 +145,8 @@ describe('discovery (RFC 8414, OIDC Discovery)', () => {
     assert.ok(as.token_endpoint_auth_methods_supported.includes('client_secret_basic'));
     assert.ok(as.token_endpoint_auth_methods_supported.includes('private_key_jwt'));
     assert.ok(!as.token_endpoint_auth_signing_alg_values_supported.includes('none'));
-    assert.ok(as.id_token_signing_alg_values_supported.includes('ES256'));
+    // OIDC Discovery §3: RS256 MUST be included.
+    assert.deepEqual(as.id_token_signing_alg_values_supported, ['RS256', 'ES256']);
   });
 
   test('oauth-authorization-server has the same issuer (RFC 8414 §3.3)', async () => {
@@ -157,12 +160,35 @@ describe('discovery (RFC 8414, OIDC Discovery)', () => {
     const res = await fetch(as.jwks_uri);
     assert.equal(res.status, 200);
     const { keys } = await res.json();
-    assert.deepEqual(keys.map((k) => k.kid).sort(), [...srv.signingKids].sort());
+    assert.deepEqual(keys.map((k) => k.kid).sort(), [...srv.signingKids, srv.rsaKid].sort());
     for (const k of keys) {
-      assert.equal(k.kty, 'EC');
-      assert.equal(k.crv, 'P-256');
-      assert.equal(k.d, undefined, 'no private key in the JWKS');
+      if (k.kty === 'RSA') {
+        assert.equal(k.alg, 'RS256');
+        for (const m of ['d', 'p', 'q', 'dp', 'dq', 'qi']) assert.equal(k[m], undefined, `no RSA ${m} in the JWKS`);
+      } else {
+        assert.equal(k.kty, 'EC');
+        assert.equal(k.crv, 'P-256');
+        assert.equal(k.d, undefined, 'no private key in the JWKS');
+      }
     }
+  });
+
+  test('a client registered for ES256 ID tokens gets ES256; RS256 is the default (OIDC Core §15.1)', async () => {
+    const c = await getCode({ clientId: 'e2e-web-es256', redirectUri: `${srv.url}/callback`, scope: 'openid' });
+    const client = { client_id: 'e2e-web-es256', id_token_signed_response_alg: 'ES256' };
+    const params = oauth.validateAuthResponse(as, client, c.location, c.state);
+    const res = await oauth.authorizationCodeGrantRequest(as, client, oauth.ClientSecretBasic(T()['e2e-web-es256'].client_secret), params, c.redirectUri, c.verifier, insecure);
+    const tokens = await oauth.processAuthorizationCodeResponse(as, client, res, { expectedNonce: c.nonce, requireIdToken: true });
+    await verifyIdToken(tokens.id_token, tokens.access_token, { clientId: 'e2e-web-es256', sub: T().user.user_id, nonce: c.nonce, alg: 'ES256' });
+  });
+
+  test('an API with signing_alg RS256 gets RS256 access tokens, verified against the JWKS', async () => {
+    const cred = T()['e2e-post'];
+    const res = await tokenRequest(srv.url, form({ grant_type: 'client_credentials', audience: RSA_API, client_id: cred.client_id, client_secret: cred.client_secret }));
+    assert.equal(res.status, 200, res.text);
+    const { payload, protectedHeader } = await jose.jwtVerify(res.json.access_token, jwks, { issuer: srv.issuer, audience: RSA_API, typ: 'at+jwt', algorithms: ['RS256'] });
+    assert.equal(protectedHeader.kid, srv.rsaKid);
+    assert.equal(payload.scope, 'read:rsa');
   });
 });
 
@@ -228,7 +254,7 @@ describe('client_credentials (RFC 6749 §4.4)', () => {
     const cases = {
       'aud of another server': await assertion({ aud: 'https://evil.example.com/' }),
       'iss differs from sub': await assertion({ iss: 'demo-m2m' }),
-      'exp more than 5 minutes ahead': await assertion({ exp: Math.floor(Date.now() / 1000) + 3600 }),
+      'exp more than an hour ahead': await assertion({ exp: Math.floor(Date.now() / 1000) + 3600 + 120 }),
       'expired': await assertion({ iat: Math.floor(Date.now() / 1000) - 600, exp: Math.floor(Date.now() / 1000) - 300 }),
       'signed by another key': await assertion({}, { key: (await jose.generateKeyPair('ES256')).privateKey }),
     };
@@ -321,7 +347,7 @@ describe('authorization_code + PKCE through the login form (RFC 6749 §4.1, RFC 
 
   test('a confidential web client exchanges its code with client_secret_basic', async () => {
     const c = await getCode({ clientId: 'demo-web', redirectUri: `${srv.url}/callback`, scope: 'openid email' });
-    const client = { client_id: 'demo-web', id_token_signed_response_alg: 'ES256' };
+    const client = { client_id: 'demo-web', id_token_signed_response_alg: 'RS256' };
     const params = oauth.validateAuthResponse(as, client, c.location, c.state);
     const res = await oauth.authorizationCodeGrantRequest(as, client, oauth.ClientSecretBasic(T()['demo-web'].client_secret), params, c.redirectUri, c.verifier, insecure);
     const tokens = await oauth.processAuthorizationCodeResponse(as, client, res, { expectedNonce: c.nonce, requireIdToken: true });
@@ -470,7 +496,7 @@ describe('authorization_code + PKCE through the login form (RFC 6749 §4.1, RFC 
 describe('refresh_token (RFC 6749 §6, RFC 9700 §4.14)', () => {
   test('rotation on every use, through oauth4webapi', async () => {
     const { tokens } = await spaLogin();
-    const client = { client_id: 'demo-spa', id_token_signed_response_alg: 'ES256' };
+    const client = { client_id: 'demo-spa', id_token_signed_response_alg: 'RS256' };
     const res = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token, insecure);
     const next = await oauth.processRefreshTokenResponse(as, client, res);
     assert.ok(next.refresh_token && next.refresh_token !== tokens.refresh_token, 'a new refresh token');

@@ -10,11 +10,13 @@
 //! - `iss` = `sub` = the client; a `client_id` parameter, if present, must name it too;
 //! - `aud` must be a single string equal to the issuer or the token endpoint URL (arrays
 //!   are refused, following OIDC Core d36 §9);
-//! - `exp` required, not past (30 s skew) and at most 5 minutes ahead (Auth0's limit);
+//! - `exp` required, not past (30 s skew) and at most `CLIENT_ASSERTION_MAX_LIFETIME`
+//!   ahead (default one hour: Authlib signs `exp = iat + 3600` with no option);
 //!   `nbf` and `iat` honoured with the same skew;
 //! - `jti` required and single-use: kept as `assertion:{client_id}:{sha256(jti)}` until
-//!   the assertion expires (at least 60 s, KV's minimum TTL), written with
-//!   [`crate::store::Store::put_if_absent`] so two simultaneous copies cannot both pass;
+//!   the assertion's `exp` plus the skew (RFC 7523 §3; at least 60 s, KV's minimum TTL),
+//!   written with [`crate::store::Store::put_if_absent`] so two simultaneous copies cannot
+//!   both pass;
 //! - algorithms pinned by method: ES256 / RS256 / PS256 for `private_key_jwt`, HS256 for
 //!   `client_secret_jwt` (key: the UTF-8 secret, unsealed from `client_secret_enc`).
 
@@ -37,8 +39,9 @@ pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-be
 /// Allowed clock skew for assertions, in seconds.
 pub const ASSERTION_SKEW: i64 = 30;
 
-/// The longest an assertion may live ahead of now, in seconds.
-pub const ASSERTION_MAX_LIFETIME: i64 = 300;
+/// The default longest an assertion may live ahead of now, in seconds (the var
+/// `CLIENT_ASSERTION_MAX_LIFETIME` sets it, [`crate::config::Config::assertion_max_lifetime`]).
+pub const ASSERTION_MAX_LIFETIME: i64 = crate::config::DEFAULT_ASSERTION_MAX_LIFETIME;
 
 /// A client that passed authentication.
 #[derive(Clone, Debug)]
@@ -133,7 +136,10 @@ fn presented_credentials<S: Store, P: Platform>(
     req: &HttpRequest,
     params: &Params,
 ) -> Result<Presented, OAuthError> {
-    let basic = match req.header("authorization") {
+    let authorization = req.authorization().map_err(|_| {
+        OAuthError::invalid_request("the request has more than one Authorization field")
+    })?;
+    let basic = match authorization {
         None => None,
         Some(value) => Some(parse_basic(value).map_err(|e| {
             if e.error == "invalid_client" {
@@ -202,7 +208,14 @@ fn parse_basic(value: &str) -> Result<(String, Zeroizing<String>), OAuthError> {
     }
     let (id, secret) = edge_oauth::token::request::decode_basic_credentials(value.trim())
         .map_err(|_| OAuthError::invalid_client("malformed Basic credentials"))?;
-    Ok((id, Zeroizing::new(secret)))
+    let secret = Zeroizing::new(secret);
+    // RFC 6749 Appendix A: client_id and client_secret are VSCHAR.
+    if id.chars().any(char::is_control) || secret.chars().any(char::is_control) {
+        return Err(OAuthError::invalid_request(
+            "the Basic credentials contain a control character",
+        ));
+    }
+    Ok((id, secret))
 }
 
 async fn load_client<S: Store, P: Platform>(
@@ -325,8 +338,11 @@ async fn verify_assertion<S: Store, P: Platform>(
     if exp <= now.saturating_sub(ASSERTION_SKEW) {
         return Err(fail("expired"));
     }
-    if exp > now.saturating_add(ASSERTION_MAX_LIFETIME + ASSERTION_SKEW) {
-        return Err(fail("exp is more than 5 minutes ahead"));
+    let max_lifetime = app.config.assertion_max_lifetime;
+    if exp > now.saturating_add(max_lifetime.saturating_add(ASSERTION_SKEW)) {
+        return Err(fail(&format!(
+            "exp is more than {max_lifetime} seconds ahead"
+        )));
     }
     if let Some(nbf) = jwt.claims.get("nbf")
         && nbf

@@ -3,8 +3,11 @@
 //! Environment:
 //! - `ISSUER` (var, optional): the issuer identifier with a trailing `/`; when unset it is
 //!   the request origin + `/`.
-//! - `SIGNING_KEYS` (secret): a JSON array of ES256 private JWKs with `kid`; the first
-//!   signs, all are published.
+//! - `SIGNING_KEYS` (secret): a JSON array of private JWKs with `kid`: EC P-256 (ES256,
+//!   at least one) and RSA (RS256, 2048 bits or more). The first key of each type signs
+//!   with its algorithm, all are published. ID tokens are RS256 (OIDC Core §15.1) unless
+//!   the client registered `id_token_signed_response_alg: "ES256"` (ES256 also when there
+//!   is no RSA key); access tokens are ES256 unless their API's `signing_alg` is `RS256`.
 //! - `TRANSACTION_SECRET` (secret): base64url, at least 32 bytes; the HMAC key of the
 //!   signed login transaction field.
 //! - `CLIENT_SECRET_KEY` (secret, optional): base64url 32 bytes; the AES-256-GCM key that
@@ -26,6 +29,9 @@
 //!   When unset, records keep their own counts and the dummy uses
 //!   [`DEFAULT_PASSWORD_ITERATIONS`].
 //!
+//! - `CLIENT_ASSERTION_MAX_LIFETIME` (var, optional): how far ahead a client assertion's
+//!   `exp` may be, in seconds, 60 to 86400 (default 3600, as Authlib signs them).
+//!
 //! KV records (written by `npm run tenant`, read here): `client:{client_id}`,
 //! `api:{identifier}`, `grant:{client_id}:{audience}`, `user:{lowercased email}`.
 //!
@@ -38,7 +44,7 @@
 //!   request for this audience must come with a DPoP proof; a Bearer (no-proof) request is
 //!   refused with `400 invalid_dpop_proof` ("a DPoP proof is required for this API").
 
-use crate::jwt::SigningKey;
+use crate::jwt::{RsaSigningKey, SigningKey};
 use edge_oauth::base64url;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -57,8 +63,10 @@ impl core::fmt::Display for ConfigError {
 pub struct Config {
     /// The issuer identifier (`https://auth.example.com/`, with the trailing slash).
     pub issuer: String,
-    /// Signing keys: the first signs, all are published in the JWKS.
+    /// ES256 signing keys: the first signs, all are published in the JWKS.
     pub signing_keys: Vec<SigningKey>,
+    /// RS256 signing keys (RSA keys of `SIGNING_KEYS`): the first signs, all are published.
+    pub rsa_signing_keys: Vec<RsaSigningKey>,
     /// HMAC key for the signed login transaction.
     pub transaction_secret: Zeroizing<Vec<u8>>,
     /// AES-256-GCM key for sealed client secrets (`client_secret_jwt`).
@@ -67,7 +75,19 @@ pub struct Config {
     pub dpop: DpopConfig,
     /// `PASSWORD_ITERATIONS`: the one PBKDF2 iteration count user records must have.
     pub password_iterations: Option<u32>,
+    /// `CLIENT_ASSERTION_MAX_LIFETIME`: how far ahead of now a client assertion's `exp`
+    /// may be, in seconds.
+    pub assertion_max_lifetime: i64,
 }
+
+/// The default of `CLIENT_ASSERTION_MAX_LIFETIME`: one hour, what Authlib's
+/// `client_secret_jwt` and `private_key_jwt` sign (`exp = iat + 3600`). Each used `jti`
+/// is kept until the assertion's `exp` (RFC 7523 §3), so a longer lifetime opens no
+/// replay window.
+pub const DEFAULT_ASSERTION_MAX_LIFETIME: i64 = 3_600;
+
+/// The largest `CLIENT_ASSERTION_MAX_LIFETIME` accepted (one day).
+pub const MAX_ASSERTION_MAX_LIFETIME: i64 = 86_400;
 
 /// The tenant CLI's default PBKDF2 iteration count (`DEFAULT_PBKDF2_ITERATIONS` in
 /// scripts/lib/tenant.mjs).
@@ -174,8 +194,9 @@ impl Config {
             issuer.push('/');
         }
         check_issuer(&issuer)?;
-        let keys =
-            SigningKey::parse_set(signing_keys.ok_or(ConfigError("SIGNING_KEYS is not set"))?)?;
+        let (keys, rsa_keys) = crate::jwt::parse_signing_keys(
+            signing_keys.ok_or(ConfigError("SIGNING_KEYS is not set"))?,
+        )?;
         let tx = transaction_secret
             .and_then(|s| base64url::decode(s.trim()).ok())
             .filter(|k| k.len() >= 32)
@@ -197,11 +218,31 @@ impl Config {
         Ok(Self {
             issuer,
             signing_keys: keys,
+            rsa_signing_keys: rsa_keys,
             transaction_secret: Zeroizing::new(tx),
             client_secret_key: csk,
             dpop,
             password_iterations: None,
+            assertion_max_lifetime: DEFAULT_ASSERTION_MAX_LIFETIME,
         })
+    }
+
+    /// Applies `CLIENT_ASSERTION_MAX_LIFETIME` (builder style); `None` or empty keeps
+    /// [`DEFAULT_ASSERTION_MAX_LIFETIME`].
+    ///
+    /// # Errors
+    /// [`ConfigError`] unless it is a whole number of seconds from 60 to 86400.
+    pub fn with_assertion_max_lifetime(mut self, value: Option<&str>) -> Result<Self, ConfigError> {
+        if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
+            self.assertion_max_lifetime = v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (60..=MAX_ASSERTION_MAX_LIFETIME).contains(n))
+                .ok_or(ConfigError(
+                    "CLIENT_ASSERTION_MAX_LIFETIME must be a whole number of seconds from 60 to 86400",
+                ))?;
+        }
+        Ok(self)
     }
 
     /// Applies `PASSWORD_ITERATIONS` (builder style); `None` or empty leaves it unset.
@@ -374,6 +415,10 @@ pub struct Client {
     /// `None`: only for public clients (see [`Client::requires_dpop_nonce`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_nonce_required: Option<bool>,
+    /// The algorithm of this client's ID tokens (OIDC Dynamic Client Registration §2):
+    /// `RS256` (the default) or `ES256`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_signed_response_alg: Option<String>,
 }
 
 impl Client {
@@ -430,6 +475,10 @@ pub struct Api {
     /// presenting the token it just rotated gets the same successor again.
     #[serde(default)]
     pub refresh_token_overlap: u64,
+    /// The algorithm of this API's access tokens: `ES256` (the default) or `RS256` (for
+    /// resource servers that only verify RSA, as Auth0 lets each API choose).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_alg: Option<String>,
 }
 
 /// An API's DPoP policy (`api:{identifier}` field `dpop`).

@@ -106,6 +106,35 @@ impl HttpRequest {
             .count()
     }
 
+    /// The one `Authorization` field of the request, if any.
+    ///
+    /// A request may use one authentication method only (RFC 6750 §2, RFC 9449 §7.1,
+    /// RFC 6749 §2.3). Two `Authorization` fields arrive joined by the runtime into one
+    /// value (`Bearer AT, DPoP AT`); the credentials of every scheme used here (Basic,
+    /// Bearer, DPoP) are a single `token68`, which has no comma, so a comma means more than
+    /// one field.
+    ///
+    /// # Errors
+    /// [`MultipleAuthorization`] when the field occurs more than once or its value holds
+    /// a comma.
+    ///
+    /// ```
+    /// use edge_oauth_worker::http::HttpRequest;
+    /// let req = HttpRequest::new("GET", "/userinfo").with_header("Authorization", "Bearer a, DPoP a");
+    /// assert!(req.authorization().is_err());
+    /// let req = HttpRequest::new("GET", "/userinfo").with_header("Authorization", "Bearer abc");
+    /// assert_eq!(req.authorization(), Ok(Some("Bearer abc")));
+    /// ```
+    pub fn authorization(&self) -> Result<Option<&str>, MultipleAuthorization> {
+        if self.header_count("authorization") > 1 {
+            return Err(MultipleAuthorization);
+        }
+        match self.header("authorization") {
+            Some(value) if value.contains(',') => Err(MultipleAuthorization),
+            other => Ok(other),
+        }
+    }
+
     /// Whether the request came over TLS, or over plain HTTP to a loopback host
     /// (`127.0.0.0/8`, `localhost`, `[::1]`: local development), rules.md items 1, 10.
     #[must_use]
@@ -130,6 +159,10 @@ impl HttpRequest {
         })
     }
 }
+
+/// More than one `Authorization` field (see [`HttpRequest::authorization`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MultipleAuthorization;
 
 /// The host of an `authority` (`host[:port]`, `[v6][:port]`), without the port.
 #[must_use]

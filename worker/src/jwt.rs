@@ -16,6 +16,7 @@ use p256::ecdsa::VerifyingKey;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
 
 /// Every algorithm an incoming JWT may name; each use narrows it further.
 const DECODE_ALGS: [Algorithm; 4] = [
@@ -133,6 +134,184 @@ impl SigningKey {
         )
         .map_err(|_| JwtError::Key)
     }
+}
+
+/// The private members of an RSA JWK (RFC 7518 §6.3), base64url, as WebCrypto imports
+/// them. Its `Debug` prints only the key size; the members zeroize on drop.
+pub struct RsaPrivateJwk {
+    /// Modulus.
+    pub n: String,
+    /// Public exponent.
+    pub e: String,
+    /// Private exponent.
+    pub d: Zeroizing<String>,
+    /// First prime factor.
+    pub p: Zeroizing<String>,
+    /// Second prime factor.
+    pub q: Zeroizing<String>,
+    /// First factor CRT exponent.
+    pub dp: Zeroizing<String>,
+    /// Second factor CRT exponent.
+    pub dq: Zeroizing<String>,
+    /// First CRT coefficient.
+    pub qi: Zeroizing<String>,
+}
+
+impl core::fmt::Debug for RsaPrivateJwk {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RsaPrivateJwk")
+            .field(
+                "bits",
+                &(base64url::decode(&self.n).map_or(0, |n| n.len() * 8)),
+            )
+            .field("private", &"[redacted]")
+            .finish()
+    }
+}
+
+/// An RS256 signing key with its `kid` (RSASSA-PKCS1-v1_5 with SHA-256, RFC 7518 §3.3).
+/// The signature is made by the platform ([`crate::platform::Platform::sign_rsa`]:
+/// WebCrypto on Workers), so the key needs no RSA code in the wasm build.
+pub struct RsaSigningKey {
+    kid: String,
+    jwk: RsaPrivateJwk,
+}
+
+impl core::fmt::Debug for RsaSigningKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RsaSigningKey")
+            .field("kid", &self.kid)
+            .field("jwk", &self.jwk)
+            .finish()
+    }
+}
+
+/// The smallest RSA modulus accepted for signing, in bits (RFC 7518 §3.3: 2048 or larger).
+pub const MIN_RSA_BITS: usize = 2048;
+
+impl RsaSigningKey {
+    /// Parses one RSA private JWK (`kty` RSA, `kid`, `n`, `e`, `d`, `p`, `q`, `dp`, `dq`,
+    /// `qi`, strict base64url, a modulus of at least 2048 bits; `alg`, when present,
+    /// `RS256`).
+    ///
+    /// # Errors
+    /// [`ConfigError`] when a member is missing or malformed. Whether `d` matches `n` is
+    /// found by the platform on first use (WebCrypto refuses an inconsistent key).
+    pub fn from_jwk(jwk: &Value) -> Result<Self, ConfigError> {
+        let member = |name: &str| jwk.get(name).and_then(Value::as_str);
+        if member("kty") != Some("RSA") {
+            return Err(ConfigError("signing key must be an RSA JWK"));
+        }
+        if member("alg").is_some_and(|a| a != "RS256") {
+            return Err(ConfigError("an RSA signing key must have alg RS256"));
+        }
+        let kid = member("kid")
+            .filter(|k| !k.is_empty())
+            .ok_or(ConfigError("signing key needs a kid"))?;
+        let part = |name: &str| -> Result<String, ConfigError> {
+            member(name)
+                .filter(|v| base64url::decode(v).is_ok_and(|b| !b.is_empty()))
+                .map(str::to_owned)
+                .ok_or(ConfigError(
+                    "RSA signing key needs n, e, d, p, q, dp, dq and qi in base64url",
+                ))
+        };
+        let n = part("n")?;
+        if base64url::decode(&n).map_or(0, |b| b.len() * 8) < MIN_RSA_BITS {
+            return Err(ConfigError("RSA signing key must be at least 2048 bits"));
+        }
+        Ok(Self {
+            kid: kid.to_owned(),
+            jwk: RsaPrivateJwk {
+                n,
+                e: part("e")?,
+                d: Zeroizing::new(part("d")?),
+                p: Zeroizing::new(part("p")?),
+                q: Zeroizing::new(part("q")?),
+                dp: Zeroizing::new(part("dp")?),
+                dq: Zeroizing::new(part("dq")?),
+                qi: Zeroizing::new(part("qi")?),
+            },
+        })
+    }
+
+    /// The key id.
+    #[must_use]
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The private JWK members, for the platform's signer.
+    #[must_use]
+    pub fn private_jwk(&self) -> &RsaPrivateJwk {
+        &self.jwk
+    }
+
+    /// The public JWK as published in the JWKS.
+    #[must_use]
+    pub fn public_jwk(&self) -> Value {
+        json!({
+            "kty": "RSA",
+            "n": self.jwk.n,
+            "e": self.jwk.e,
+            "kid": self.kid,
+            "alg": "RS256",
+            "use": "sig",
+        })
+    }
+}
+
+/// Parses `SIGNING_KEYS`: a JSON array of private JWKs, EC P-256 (ES256) and RSA
+/// (RS256), with distinct `kid`s. At least one EC key is required (access tokens are
+/// ES256 by default); the first key of each type signs with its algorithm, every key is
+/// published.
+///
+/// # Errors
+/// [`ConfigError`] for malformed JSON or keys, a repeated `kid`, or no EC key.
+pub fn parse_signing_keys(
+    json: &str,
+) -> Result<(Vec<SigningKey>, Vec<RsaSigningKey>), ConfigError> {
+    let value: Value =
+        serde_json::from_str(json).map_err(|_| ConfigError("SIGNING_KEYS is not JSON"))?;
+    let items = value
+        .as_array()
+        .filter(|a| !a.is_empty())
+        .ok_or(ConfigError("SIGNING_KEYS must be a non-empty JSON array"))?;
+    let mut ec = Vec::new();
+    let mut rsa = Vec::new();
+    for item in items {
+        if item.get("kty").and_then(Value::as_str) == Some("RSA") {
+            rsa.push(RsaSigningKey::from_jwk(item)?);
+        } else {
+            ec.push(SigningKey::from_jwk(item)?);
+        }
+    }
+    if ec.is_empty() {
+        return Err(ConfigError("SIGNING_KEYS needs an EC P-256 (ES256) key"));
+    }
+    let kids: Vec<&str> = ec
+        .iter()
+        .map(SigningKey::kid)
+        .chain(rsa.iter().map(RsaSigningKey::kid))
+        .collect();
+    for (i, k) in kids.iter().enumerate() {
+        if kids.iter().skip(i + 1).any(|o| o == k) {
+            return Err(ConfigError("SIGNING_KEYS has a repeated kid"));
+        }
+    }
+    Ok((ec, rsa))
+}
+
+/// The JWS signing input `b64(header).b64(claims)` for a header
+/// `{"alg":alg,"kid":kid,"typ":typ}` (members sorted, no whitespace).
+#[must_use]
+pub fn signing_input(alg: &str, kid: &str, typ: &str, claims: &Value) -> String {
+    let header = json!({"alg": alg, "kid": kid, "typ": typ}).to_string();
+    format!(
+        "{}.{}",
+        base64url::encode(header.as_bytes()),
+        base64url::encode(claims.to_string().as_bytes())
+    )
 }
 
 /// Why a JWT was refused (kept coarse: callers map every variant to one wire error).

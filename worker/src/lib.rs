@@ -64,6 +64,26 @@ pub async fn route<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) ->
     if !req.is_secure_or_loopback() {
         return refuse_plain_http(req);
     }
+    with_hsts(req, dispatch(app, req).await)
+}
+
+/// `Strict-Transport-Security: max-age=31536000` (RFC 6797 §7.1) on every response to a
+/// request that came over `https:`; plain-HTTP answers (loopback development) get none,
+/// since browsers ignore it there (§8.1).
+#[must_use]
+pub fn with_hsts(req: &HttpRequest, response: HttpResponse) -> HttpResponse {
+    if req.origin.starts_with("https://") && response.header("strict-transport-security").is_none()
+    {
+        response.with_header("Strict-Transport-Security", HSTS)
+    } else {
+        response
+    }
+}
+
+/// The `Strict-Transport-Security` value: one year.
+pub const HSTS: &str = "max-age=31536000";
+
+async fn dispatch<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -> HttpResponse {
     match req.path.as_str() {
         "/oauth/token" => token::handle(app, req).await,
         "/oauth/revoke" => revoke::handle(app, req).await,
@@ -141,18 +161,25 @@ mod entry {
         })
         .and_then(|config| {
             config.with_password_iterations(env_string(&env, "PASSWORD_ITERATIONS").as_deref())
+        })
+        .and_then(|config| {
+            config.with_assertion_max_lifetime(
+                env_string(&env, "CLIENT_ASSERTION_MAX_LIFETIME").as_deref(),
+            )
         }) {
             Ok(config) => config,
             Err(err) => {
                 console_error!("edge-oauth configuration error: {err}");
-                return OAuthError::server_error().to_response().into_worker();
+                return super::with_hsts(&http, OAuthError::server_error().to_response())
+                    .into_worker();
             }
         };
         let kv = match env.kv("OAUTH_KV") {
             Ok(kv) => kv,
             Err(_) => {
                 console_error!("edge-oauth configuration error: KV binding OAUTH_KV is missing");
-                return OAuthError::server_error().to_response().into_worker();
+                return super::with_hsts(&http, OAuthError::server_error().to_response())
+                    .into_worker();
             }
         };
         // The Workers Rate Limiting binding, read without the constructor-name check of

@@ -106,6 +106,28 @@ impl Params {
         self.0.contains_key(name)
     }
 
+    /// The first protocol parameter (one of [`PROTOCOL_PARAMETERS`]) whose value holds a
+    /// control character (U+0000 to U+001F, U+007F to U+009F). RFC 6749 Appendix A
+    /// allows only `VSCHAR` (`%x20-7E`) in `client_id`, `client_secret`, `code`,
+    /// `refresh_token`, `state`..., `NQCHAR` in `scope`, and no CR or LF even in
+    /// `username` and `password`: such a value is malformed (`invalid_request`), never
+    /// looked up. Unknown parameters are ignored (§3.2), so they are not checked.
+    ///
+    /// ```
+    /// use edge_oauth_worker::params::Params;
+    /// let params = Params::from_form(b"grant_type=client_credentials&client_id=a%00b").unwrap();
+    /// assert_eq!(params.control_character(), Some("client_id"));
+    /// let params = Params::from_form(b"client_id=abc&unknown=%07").unwrap();
+    /// assert_eq!(params.control_character(), None);
+    /// ```
+    #[must_use]
+    pub fn control_character(&self) -> Option<&'static str> {
+        PROTOCOL_PARAMETERS.iter().copied().find(|name| {
+            self.get(name)
+                .is_some_and(|v| v.chars().any(char::is_control))
+        })
+    }
+
     /// Adds a parameter (tests and internal use).
     pub fn insert(&mut self, name: &str, value: &str) {
         if !value.is_empty() {
@@ -113,6 +135,35 @@ impl Params {
         }
     }
 }
+
+/// The parameters of the authorization, token, revocation and PAR endpoints whose
+/// syntax [`Params::control_character`] checks.
+pub const PROTOCOL_PARAMETERS: [&str; 24] = [
+    "client_id",
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
+    "grant_type",
+    "code",
+    "code_verifier",
+    "redirect_uri",
+    "refresh_token",
+    "scope",
+    "state",
+    "nonce",
+    "audience",
+    "resource",
+    "organization",
+    "token",
+    "token_type_hint",
+    "response_type",
+    "response_mode",
+    "code_challenge",
+    "code_challenge_method",
+    "dpop_jkt",
+    "request_uri",
+    "username",
+];
 
 /// Deserialises a JSON object of strings, refusing a repeated member and recording that
 /// it did so in a typed flag (serde_json's error text is not an API).

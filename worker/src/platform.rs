@@ -59,6 +59,18 @@ pub trait Platform {
         signature: &[u8],
     ) -> Result<bool, PlatformError>;
 
+    /// Signs `message` with RS256 (RSASSA-PKCS1-v1_5 with SHA-256, RFC 7518 §3.3) under a
+    /// private RSA JWK; returns the signature (as long as the modulus).
+    ///
+    /// # Errors
+    /// [`PlatformError::Unsupported`] where RSA is not available, [`PlatformError::Crypto`]
+    /// for an unusable key.
+    async fn sign_rsa(
+        &self,
+        jwk: &crate::jwt::RsaPrivateJwk,
+        message: &[u8],
+    ) -> Result<Vec<u8>, PlatformError>;
+
     /// Counts a request under a rate-limit `key` ([`crate::ratelimit`]); `false` when the
     /// key is over its limit. The default allows everything (no limiter configured).
     async fn rate_limit(&self, key: &str) -> bool {
@@ -108,8 +120,8 @@ pub fn pbkdf2_hmac_sha256(
     Ok(out)
 }
 
-/// The native platform: a settable clock, the OS CSPRNG, software PBKDF2. RSA and
-/// AES-GCM are not implemented natively (they are WebCrypto on Workers); for tests,
+/// The native platform: a settable clock, the OS CSPRNG, software PBKDF2, RS256 with
+/// RustCrypto `rsa` (PS256 and AES-GCM are WebCrypto only); for tests,
 /// a sealed secret of the form `b"plain:" || secret` opens to `secret`. No rate limit
 /// unless [`NativePlatform::with_rate_limit`] sets one.
 #[derive(Clone, Debug, Default)]
@@ -162,12 +174,32 @@ impl Platform for NativePlatform {
 
     async fn verify_rsa(
         &self,
-        _alg: &str,
-        _jwk: &serde_json::Value,
-        _message: &[u8],
-        _signature: &[u8],
+        alg: &str,
+        jwk: &serde_json::Value,
+        message: &[u8],
+        signature: &[u8],
     ) -> Result<bool, PlatformError> {
-        Err(PlatformError::Unsupported)
+        #[cfg(not(target_arch = "wasm32"))]
+        return native_rsa::verify(alg, jwk, message, signature);
+        #[cfg(target_arch = "wasm32")]
+        {
+            let _ = (alg, jwk, message, signature);
+            Err(PlatformError::Unsupported)
+        }
+    }
+
+    async fn sign_rsa(
+        &self,
+        jwk: &crate::jwt::RsaPrivateJwk,
+        message: &[u8],
+    ) -> Result<Vec<u8>, PlatformError> {
+        #[cfg(not(target_arch = "wasm32"))]
+        return native_rsa::sign(jwk, message);
+        #[cfg(target_arch = "wasm32")]
+        {
+            let _ = (jwk, message);
+            Err(PlatformError::Unsupported)
+        }
     }
 
     async fn open_client_secret(
@@ -180,6 +212,69 @@ impl Platform for NativePlatform {
             .strip_prefix(b"plain:")
             .map(<[u8]>::to_vec)
             .ok_or(PlatformError::Unsupported)
+    }
+}
+
+/// RS256 for the native platform, with RustCrypto `rsa` (never in the wasm build, where
+/// WebCrypto does it).
+#[cfg(not(target_arch = "wasm32"))]
+mod native_rsa {
+    use super::PlatformError;
+    use crate::jwt::RsaPrivateJwk;
+    use edge_oauth::base64url;
+    use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
+    use rsa::sha2::Sha256;
+    use rsa::signature::{SignatureEncoding, Signer, Verifier};
+    use rsa::{BigUint, RsaPrivateKey, RsaPublicKey};
+
+    fn uint(b64: &str) -> Result<BigUint, PlatformError> {
+        base64url::decode(b64)
+            .map(|b| BigUint::from_bytes_be(&b))
+            .map_err(|_| PlatformError::Crypto)
+    }
+
+    pub fn sign(jwk: &RsaPrivateJwk, message: &[u8]) -> Result<Vec<u8>, PlatformError> {
+        let key = RsaPrivateKey::from_components(
+            uint(&jwk.n)?,
+            uint(&jwk.e)?,
+            uint(&jwk.d)?,
+            vec![uint(&jwk.p)?, uint(&jwk.q)?],
+        )
+        .map_err(|_| PlatformError::Crypto)?;
+        key.validate().map_err(|_| PlatformError::Crypto)?;
+        let signer = SigningKey::<Sha256>::new(key);
+        let signature = signer
+            .try_sign(message)
+            .map_err(|_| PlatformError::Crypto)?;
+        Ok(signature.to_vec())
+    }
+
+    pub fn verify(
+        alg: &str,
+        jwk: &serde_json::Value,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, PlatformError> {
+        // PS256 stays WebCrypto-only.
+        if alg != "RS256" {
+            return Err(PlatformError::Unsupported);
+        }
+        if jwk.get("d").is_some() {
+            return Err(PlatformError::Crypto);
+        }
+        let member = |name: &str| {
+            jwk.get(name)
+                .and_then(serde_json::Value::as_str)
+                .ok_or(PlatformError::Crypto)
+        };
+        let key = RsaPublicKey::new(uint(member("n")?)?, uint(member("e")?)?)
+            .map_err(|_| PlatformError::Crypto)?;
+        let Ok(signature) = Signature::try_from(signature) else {
+            return Ok(false);
+        };
+        Ok(VerifyingKey::<Sha256>::new(key)
+            .verify(message, &signature)
+            .is_ok())
     }
 }
 

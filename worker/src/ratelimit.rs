@@ -8,7 +8,8 @@
 //!
 //! What is counted, each under its own key:
 //! - `POST /authorize/login`: every attempt, before the password is checked, under
-//!   `login-email:{sha256(lowercased email)}` and `login-ip:{CF-Connecting-IP}`; over the
+//!   `login-email:{sha256(lowercased email)}` and `login-ip:{prefix}` ([`ip_prefix`]: the
+//!   IPv4 address, or the /64 of an IPv6 address, of `CF-Connecting-IP`); over the
 //!   limit the form answers `429` with a plain message (a correct password is refused
 //!   too, so guessing stops);
 //! - client authentication *failures* (token, revocation and PAR endpoints), under
@@ -16,7 +17,7 @@
 //!   `invalid_client` with `Retry-After: 60` instead of `401` (secrets are 256-bit random,
 //!   so this caps noise rather than guessing; a success is never counted);
 //! - `POST /oauth/par` from public clients (each one is an unauthenticated KV write),
-//!   under `par:{client_id}:{CF-Connecting-IP}`; over the limit `429 invalid_request`
+//!   under `par:{client_id}:{prefix}`; over the limit `429 invalid_request`
 //!   with `Retry-After: 60`;
 //! - failed token requests of public clients, under `token-fail-client:{client_id}` and
 //!   `token-fail-ip:{ip_prefix(CF-Connecting-IP)}`; over either limit the failure is
@@ -53,10 +54,41 @@ pub fn login_email_key(email: &str) -> String {
     )
 }
 
-/// The key for login attempts from one address.
+/// The key for login attempts from one address ([`ip_prefix`]: an IPv6 client by its /64).
 #[must_use]
 pub fn login_ip_key(ip: &str) -> String {
-    format!("login-ip:{}", ip.trim())
+    format!("login-ip:{}", ip_prefix(ip))
+}
+
+/// The part of a client address a rate-limit key counts under: an IPv4 address as it is,
+/// an IPv6 address by its /64 (one subscriber usually holds a whole /64, so counting each
+/// address would let one subnet spray without limit), written as the first four hextets
+/// in lower case followed by `::/64`. An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`)
+/// counts as its IPv4 address. Anything else (not an IP address) is `invalid`, so garbage
+/// in `CF-Connecting-IP` shares one bucket instead of making new ones.
+///
+/// ```
+/// use edge_oauth_worker::ratelimit::ip_prefix;
+/// assert_eq!(ip_prefix("203.0.113.7"), "203.0.113.7");
+/// assert_eq!(ip_prefix("2001:DB8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+/// assert_eq!(ip_prefix("2001:db8::1"), "2001:db8:0:0::/64");
+/// assert_eq!(ip_prefix("::ffff:192.0.2.1"), "192.0.2.1");
+/// assert_eq!(ip_prefix("not an address"), "invalid");
+/// ```
+#[must_use]
+pub fn ip_prefix(ip: &str) -> String {
+    let ip = ip.trim();
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Err(_) => "invalid".to_owned(),
+    }
 }
 
 /// The key for failed client authentications of one client.
@@ -65,25 +97,11 @@ pub fn client_auth_key(client_id: &str) -> String {
     format!("client-auth:{client_id}")
 }
 
-/// The key for pushed authorization requests of a public client from one address.
+/// The key for pushed authorization requests of a public client from one address
+/// ([`ip_prefix`]).
 #[must_use]
 pub fn par_key(client_id: &str, ip: &str) -> String {
-    format!("par:{client_id}:{}", ip.trim())
-}
-
-/// The address part of an IP rate-limit key: an IPv6 address becomes its /64 prefix
-/// (one customer usually holds a whole /64), an IPv4 address (or anything else) is kept
-/// as it is, trimmed.
-#[must_use]
-pub fn ip_prefix(ip: &str) -> String {
-    let ip = ip.trim();
-    match ip.parse::<std::net::Ipv6Addr>() {
-        Ok(v6) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-        Err(_) => ip.to_owned(),
-    }
+    format!("par:{client_id}:{}", ip_prefix(ip))
 }
 
 /// The key for failed token requests of one public client.

@@ -1,11 +1,21 @@
 //! Token minting: RFC 9068 JWT access tokens, OIDC ID tokens, opaque codes and refresh
 //! tokens, and the Auth0-shaped success response.
+//!
+//! Signing is sans-IO: the grants build the claims ([`mint_access_token`],
+//! [`mint_id_token`] return an unsigned [`Jwt`]) and the token endpoint signs them with
+//! [`TokenResponse::sign`], which picks the algorithm and may await the platform
+//! (RS256 is WebCrypto on Workers). Access tokens are ES256 unless their API's
+//! `signing_alg` is `RS256`; ID tokens are RS256 (OIDC Core §15.1, the registration
+//! default of `id_token_signed_response_alg`) unless the client registered `ES256`, or
+//! the deployment has no RSA key.
 
-use crate::config::Config;
+use crate::App;
+use crate::config::{Client, Config};
 use crate::error::OAuthError;
 use crate::http::HttpResponse;
-use crate::jwt::{SigningKey, at_hash};
+use crate::jwt::{SigningKey, at_hash, signing_input};
 use crate::platform::Platform;
+use crate::store::Store;
 use edge_oauth::base64url;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -63,10 +73,97 @@ pub struct AccessTokenSpec<'a> {
     pub lifetime: u64,
     /// Extra claims (`org_id`, `gty`, `auth_time`).
     pub extra: Map<String, Value>,
+    /// The algorithm its API asks for ([`access_token_alg`]).
+    pub alg: SigningAlg,
 }
 
-/// Mints an RFC 9068 access token (`typ: at+jwt`, ES256, `kid`; claims `iss`, `sub`,
-/// `aud`, `exp`, `iat`, `jti`, `client_id`, `scope`).
+/// A JWT the server issues: its claims until [`TokenResponse::sign`] signs it, then the
+/// compact JWS. Serialises as the JWS (an unsigned one does not serialise).
+#[derive(Clone, Debug)]
+pub enum Jwt {
+    /// Not signed yet: the `typ` header and the claims.
+    Unsigned {
+        /// The `typ` header (`at+jwt` or `JWT`).
+        typ: &'static str,
+        /// The claims.
+        claims: Map<String, Value>,
+        /// The algorithm, when the minting grant decided it (access tokens); `None`: the
+        /// client's ID token algorithm, decided at signing.
+        alg: Option<SigningAlg>,
+    },
+    /// The compact JWS.
+    Signed(String),
+}
+
+impl Jwt {
+    /// The compact JWS, once signed.
+    #[must_use]
+    pub fn as_signed(&self) -> Option<&str> {
+        match self {
+            Self::Signed(s) => Some(s),
+            Self::Unsigned { .. } => None,
+        }
+    }
+}
+
+impl Serialize for Jwt {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Signed(s) => serializer.serialize_str(s),
+            Self::Unsigned { .. } => Err(serde::ser::Error::custom("the JWT is not signed")),
+        }
+    }
+}
+
+/// A JWS algorithm the server signs with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SigningAlg {
+    /// ECDSA P-256 SHA-256, in Rust.
+    Es256,
+    /// RSASSA-PKCS1-v1_5 SHA-256, through the platform.
+    Rs256,
+}
+
+impl SigningAlg {
+    /// Parses a record's `signing_alg` / `id_token_signed_response_alg`.
+    #[must_use]
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "ES256" => Some(Self::Es256),
+            "RS256" => Some(Self::Rs256),
+            _ => None,
+        }
+    }
+}
+
+/// Signs `claims` with `alg` under the first configured key of that type.
+///
+/// # Errors
+/// `server_error` without a key of that type or when the platform cannot sign.
+pub async fn sign_jwt<P: Platform>(
+    config: &Config,
+    platform: &P,
+    alg: SigningAlg,
+    typ: &str,
+    claims: &Value,
+) -> Result<String, OAuthError> {
+    let failed = || OAuthError::new("server_error", 500, "the token could not be signed");
+    match alg {
+        SigningAlg::Es256 => signer(config)?.sign(typ, claims).map_err(|_| failed()),
+        SigningAlg::Rs256 => {
+            let key = config.rsa_signing_keys.first().ok_or_else(failed)?;
+            let input = signing_input("RS256", key.kid(), typ, claims);
+            let signature = platform
+                .sign_rsa(key.private_jwk(), input.as_bytes())
+                .await
+                .map_err(|_| failed())?;
+            Ok(format!("{input}.{}", base64url::encode(&signature)))
+        }
+    }
+}
+
+/// Mints an RFC 9068 access token (`typ: at+jwt`, `kid`; claims `iss`, `sub`, `aud`,
+/// `exp`, `iat`, `jti`, `client_id`, `scope`), unsigned: [`TokenResponse::sign`] signs it.
 ///
 /// # Errors
 /// `server_error` without a signing key or RNG.
@@ -74,7 +171,7 @@ pub fn mint_access_token<P: Platform>(
     config: &Config,
     platform: &P,
     spec: &AccessTokenSpec<'_>,
-) -> Result<String, OAuthError> {
+) -> Result<Jwt, OAuthError> {
     let now = platform.now();
     let aud = match spec.audiences.as_slice() {
         [one] => json!(one),
@@ -98,9 +195,12 @@ pub fn mint_access_token<P: Platform>(
     for (k, v) in &spec.extra {
         claims.insert(k.clone(), v.clone());
     }
-    signer(config)?
-        .sign("at+jwt", &Value::Object(claims))
-        .map_err(|_| OAuthError::new("server_error", 500, "the token could not be signed"))
+    signer(config)?;
+    Ok(Jwt::Unsigned {
+        typ: "at+jwt",
+        claims,
+        alg: Some(spec.alg),
+    })
 }
 
 /// What goes into an ID token.
@@ -114,15 +214,16 @@ pub struct IdTokenSpec<'a> {
     pub auth_time: i64,
     /// The authorization request's nonce (never on refresh, OIDC Core §12.2).
     pub nonce: Option<&'a str>,
-    /// The access token issued alongside (for `at_hash`).
-    pub access_token: &'a str,
+    /// The access token issued alongside (for `at_hash`, computed once it is signed).
+    pub access_token: &'a Jwt,
     /// `email` when the `email` scope was granted.
     pub email: Option<&'a str>,
     /// `name` when the `profile` scope was granted.
     pub name: Option<&'a str>,
 }
 
-/// Mints an OIDC ID token (OIDC Core §2, §3.1.3.6).
+/// Mints an OIDC ID token (OIDC Core §2, §3.1.3.6), unsigned: [`TokenResponse::sign`]
+/// adds `at_hash` once the access token is signed, then signs it.
 ///
 /// # Errors
 /// `server_error` without a signing key.
@@ -130,7 +231,7 @@ pub fn mint_id_token<P: Platform>(
     config: &Config,
     platform: &P,
     spec: &IdTokenSpec<'_>,
-) -> Result<String, OAuthError> {
+) -> Result<Jwt, OAuthError> {
     let now = platform.now();
     let mut claims = Map::new();
     claims.insert("iss".into(), json!(config.issuer));
@@ -142,7 +243,9 @@ pub fn mint_id_token<P: Platform>(
     if let Some(nonce) = spec.nonce {
         claims.insert("nonce".into(), json!(nonce));
     }
-    claims.insert("at_hash".into(), json!(at_hash(spec.access_token)));
+    if let Some(access_token) = spec.access_token.as_signed() {
+        claims.insert("at_hash".into(), json!(at_hash(access_token)));
+    }
     claims.insert("azp".into(), json!(spec.client_id));
     if let Some(email) = spec.email {
         claims.insert("email".into(), json!(email));
@@ -150,16 +253,19 @@ pub fn mint_id_token<P: Platform>(
     if let Some(name) = spec.name {
         claims.insert("name".into(), json!(name));
     }
-    signer(config)?
-        .sign("JWT", &Value::Object(claims))
-        .map_err(|_| OAuthError::new("server_error", 500, "the token could not be signed"))
+    signer(config)?;
+    Ok(Jwt::Unsigned {
+        typ: "JWT",
+        claims,
+        alg: None,
+    })
 }
 
 /// The token endpoint's success body (RFC 6749 §5.1, Auth0 shape).
 #[derive(Serialize)]
 pub struct TokenResponse {
     /// The access token.
-    pub access_token: String,
+    pub access_token: Jwt,
     /// `Bearer`, or `DPoP` when the access token is bound to a DPoP key (RFC 9449 §5).
     pub token_type: &'static str,
     /// Seconds until the access token expires.
@@ -172,14 +278,91 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     /// The ID token, when `openid` was granted.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_token: Option<String>,
+    pub id_token: Option<Jwt>,
 }
 
 impl TokenResponse {
-    /// `200` JSON with `Cache-Control: no-store` and `Pragma: no-cache`.
+    /// Signs the access token (ES256, or RS256 when its API's `signing_alg` says so), then
+    /// the ID token with the `at_hash` of the signed access token (RS256, or ES256 when
+    /// `client` registered it or no RSA key is configured).
+    ///
+    /// # Errors
+    /// `server_error` for an algorithm without a configured key or a record naming an
+    /// unsupported algorithm; storage failures reading the API.
+    pub async fn sign<S: Store, P: Platform>(
+        &mut self,
+        app: &App<S, P>,
+        client: &Client,
+    ) -> Result<(), OAuthError> {
+        let unsupported = || {
+            OAuthError::new(
+                "server_error",
+                500,
+                "the configured signing algorithm is not supported",
+            )
+        };
+        if let Jwt::Unsigned { typ, claims, alg } = &self.access_token {
+            let alg = alg.ok_or_else(unsupported)?;
+            let signed = sign_jwt(
+                &app.config,
+                &app.platform,
+                alg,
+                typ,
+                &Value::Object(claims.clone()),
+            )
+            .await?;
+            self.access_token = Jwt::Signed(signed);
+        }
+        if let Some(Jwt::Unsigned { typ, claims, .. }) = &self.id_token {
+            let alg = match client.id_token_signed_response_alg.as_deref() {
+                None if app.config.rsa_signing_keys.is_empty() => SigningAlg::Es256,
+                None => SigningAlg::Rs256,
+                Some(name) => SigningAlg::parse(name).ok_or_else(unsupported)?,
+            };
+            let mut claims = claims.clone();
+            if let Some(access_token) = self.access_token.as_signed() {
+                claims
+                    .entry("at_hash")
+                    .or_insert_with(|| json!(at_hash(access_token)));
+            }
+            let signed =
+                sign_jwt(&app.config, &app.platform, alg, typ, &Value::Object(claims)).await?;
+            self.id_token = Some(Jwt::Signed(signed));
+        }
+        Ok(())
+    }
+
+    /// `200` JSON with `Cache-Control: no-store` and `Pragma: no-cache`; `500
+    /// server_error` if a token is not signed yet ([`TokenResponse::sign`]).
     #[must_use]
     pub fn to_response(&self) -> HttpResponse {
+        let unsigned = self.access_token.as_signed().is_none()
+            || self
+                .id_token
+                .as_ref()
+                .is_some_and(|t| t.as_signed().is_none());
+        if unsigned {
+            return OAuthError::server_error().to_response();
+        }
         HttpResponse::json(200, self).no_store()
+    }
+}
+
+/// The algorithm of an access token for `api`: its `signing_alg`, ES256 by default (and
+/// without an API).
+///
+/// # Errors
+/// `server_error` for a record naming an algorithm the server does not sign with.
+pub fn access_token_alg(api: Option<&crate::config::Api>) -> Result<SigningAlg, OAuthError> {
+    match api.and_then(|a| a.signing_alg.as_deref()) {
+        None => Ok(SigningAlg::Es256),
+        Some(name) => SigningAlg::parse(name).ok_or_else(|| {
+            OAuthError::new(
+                "server_error",
+                500,
+                "the configured signing algorithm is not supported",
+            )
+        }),
     }
 }
 

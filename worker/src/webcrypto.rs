@@ -1,5 +1,5 @@
 //! [`Platform`] on Workers: `Date.now()`, `crypto.getRandomValues` (through getrandom),
-//! and WebCrypto for PBKDF2, RSA signature verification and AES-GCM.
+//! and WebCrypto for PBKDF2, RS256 signing, RSA signature verification and AES-GCM.
 
 use crate::platform::{Platform, PlatformError};
 use js_sys::{Array, Object, Reflect, Uint8Array};
@@ -173,6 +173,44 @@ impl Platform for WebPlatform {
         )
         .await?;
         Ok(ok.as_bool().unwrap_or(false))
+    }
+
+    async fn sign_rsa(
+        &self,
+        jwk: &crate::jwt::RsaPrivateJwk,
+        message: &[u8],
+    ) -> Result<Vec<u8>, PlatformError> {
+        let subtle = subtle()?;
+        let key_data = object(&[
+            ("kty", JsValue::from_str("RSA")),
+            ("alg", JsValue::from_str("RS256")),
+            ("n", JsValue::from_str(&jwk.n)),
+            ("e", JsValue::from_str(&jwk.e)),
+            ("d", JsValue::from_str(&jwk.d)),
+            ("p", JsValue::from_str(&jwk.p)),
+            ("q", JsValue::from_str(&jwk.q)),
+            ("dp", JsValue::from_str(&jwk.dp)),
+            ("dq", JsValue::from_str(&jwk.dq)),
+            ("qi", JsValue::from_str(&jwk.qi)),
+            ("ext", JsValue::FALSE),
+        ])?;
+        let algorithm = object(&[
+            ("name", JsValue::from_str("RSASSA-PKCS1-v1_5")),
+            ("hash", JsValue::from_str("SHA-256")),
+        ])?;
+        let key: CryptoKey = await_promise(subtle.import_key_with_object(
+            "jwk",
+            &key_data,
+            &algorithm,
+            false,
+            &usages(&["sign"]),
+        ))
+        .await?
+        .unchecked_into();
+        let params = object(&[("name", JsValue::from_str("RSASSA-PKCS1-v1_5"))])?;
+        let signature =
+            await_promise(subtle.sign_with_object_and_u8_array(&params, &key, message)).await?;
+        Ok(Uint8Array::new(&signature).to_vec())
     }
 
     async fn open_client_secret(

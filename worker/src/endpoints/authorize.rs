@@ -103,6 +103,12 @@ pub async fn handle<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -
             "The authorization request is malformed (a parameter is repeated or badly encoded).",
         );
     };
+    if params.control_character().is_some() {
+        return error_page(
+            400,
+            "The authorization request is malformed (a parameter contains a control character).",
+        );
+    }
     let params = match params.get("request_uri") {
         None => params,
         Some(uri) => match pushed_params(app, &params, uri).await {
@@ -455,6 +461,12 @@ pub async fn login<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) ->
     if req.method != "POST" {
         return super::method_not_allowed("POST");
     }
+    if !from_login_page(&app.config.issuer, req) {
+        return error_page(
+            403,
+            "This sign-in form was not sent from this server's sign-in page. Go back to the application and start again.",
+        );
+    }
     if req.body_too_large
         || req.media_type().as_deref() != Some("application/x-www-form-urlencoded")
     {
@@ -526,6 +538,29 @@ pub async fn login<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) ->
             HttpResponse::redirect(303, &with_query(&tx.effective_redirect_uri, &pairs))
         }
         Err(e) => store_failure_page(&e),
+    }
+}
+
+/// Login CSRF protection (RFC 6749 §10.12, RFC 9700 §4.4.1.8): a login must come from
+/// the server's own page. The `Origin` of the form post must be the issuer's origin
+/// (browsers send it on every cross-origin and same-origin `POST`); without an `Origin`,
+/// `Sec-Fetch-Site: same-origin` is accepted. Anything else, `Origin: null` included, is
+/// refused, so another site cannot sign a victim's browser into the attacker's account
+/// with a transaction of its own.
+#[must_use]
+pub fn from_login_page(issuer: &str, req: &HttpRequest) -> bool {
+    let issuer_origin = issuer.split_once("://").map_or(issuer, |(scheme, rest)| {
+        let authority = rest.split('/').next().unwrap_or_default();
+        &issuer[..scheme.len() + 3 + authority.len()]
+    });
+    if req.header_count("origin") > 1 {
+        return false;
+    }
+    match req.header("origin") {
+        Some(origin) => origin.eq_ignore_ascii_case(issuer_origin),
+        None => req
+            .header("sec-fetch-site")
+            .is_some_and(|site| site.trim().eq_ignore_ascii_case("same-origin")),
     }
 }
 

@@ -21,6 +21,13 @@ pub fn metadata<S: Store, P: Platform>(app: &App<S, P>) -> Value {
         auth_methods.push("client_secret_jwt");
     }
     auth_methods.extend(["private_key_jwt", "none"]);
+    // OIDC Discovery §3: RS256 MUST be listed; it is signed with the RSA key of
+    // SIGNING_KEYS (without one, ID tokens are ES256 and RS256 is not claimed).
+    let id_token_algs: Vec<&str> = if app.config.rsa_signing_keys.is_empty() {
+        vec!["ES256"]
+    } else {
+        vec!["RS256", "ES256"]
+    };
     let mut auth_algs = vec!["ES256", "RS256", "PS256"];
     if hs {
         auth_algs.push("HS256");
@@ -44,7 +51,7 @@ pub fn metadata<S: Store, P: Platform>(app: &App<S, P>) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": crate::grants::OIDC_SCOPES,
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["ES256"],
+        "id_token_signing_alg_values_supported": id_token_algs,
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "email", "name"],
         "authorization_response_iss_parameter_supported": true,
         "dpop_signing_alg_values_supported": crate::dpop::SIGNING_ALGS,
@@ -61,7 +68,7 @@ pub fn handle_metadata<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest
     )
 }
 
-/// Serves the JWKS: every configured key's public part.
+/// Serves the JWKS: every configured key's public part (EC keys, then RSA keys).
 pub fn handle_jwks<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -> HttpResponse {
     if req.method != "GET" && req.method != "HEAD" {
         return super::method_not_allowed("GET, HEAD");
@@ -70,7 +77,13 @@ pub fn handle_jwks<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) ->
         .config
         .signing_keys
         .iter()
-        .map(|k| k.public_jwk())
+        .map(crate::jwt::SigningKey::public_jwk)
+        .chain(
+            app.config
+                .rsa_signing_keys
+                .iter()
+                .map(crate::jwt::RsaSigningKey::public_jwk),
+        )
         .collect();
     cors::public(
         HttpResponse::json(200, &json!({ "keys": keys }))

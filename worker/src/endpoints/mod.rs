@@ -32,7 +32,23 @@ pub fn read_body_params(req: &HttpRequest) -> Result<Params, OAuthError> {
             ));
         }
     };
-    parsed.map_err(|e| OAuthError::invalid_request(e.describe()))
+    let params = parsed.map_err(|e| OAuthError::invalid_request(e.describe()))?;
+    refuse_control_characters(&params)?;
+    Ok(params)
+}
+
+/// `invalid_request` when a protocol parameter holds a control character
+/// ([`Params::control_character`], RFC 6749 Appendix A).
+///
+/// # Errors
+/// `invalid_request` naming the parameter.
+pub fn refuse_control_characters(params: &Params) -> Result<(), OAuthError> {
+    match params.control_character() {
+        None => Ok(()),
+        Some(name) => Err(OAuthError::invalid_request(format!(
+            "{name} contains a control character"
+        ))),
+    }
 }
 
 /// Refuses client credentials in the query string (RFC 6749 §2.3.1, rules.md item 8);

@@ -97,7 +97,7 @@ async fn grant<S: Store, P: Platform>(
         crate::dpop::verify_token_request(app, req, &client.client, &app.config.token_endpoint())
             .await?;
     let jkt = proof.as_ref().map(|p| p.jkt.as_str());
-    let response = match grant_type {
+    let mut response = match grant_type {
         "authorization_code" => authorization_code::grant(app, client, params, jkt).await?,
         "client_credentials" => client_credentials::grant(app, client, params, jkt).await?,
         _ => refresh_token::grant(app, client, params, jkt).await?,
@@ -105,6 +105,7 @@ async fn grant<S: Store, P: Platform>(
     if let Some(proof) = &proof {
         crate::dpop::record_token_request_jti(app, proof).await?;
     }
+    response.sign(app, &client.client).await?;
     Ok(response.to_response())
 }
 

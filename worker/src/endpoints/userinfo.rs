@@ -67,6 +67,32 @@ fn challenge(realm: &str, scheme: Option<Scheme>, error: Option<(&str, &str)>) -
     cors::public(response.no_store())
 }
 
+/// `400 invalid_request` with a Bearer challenge (RFC 6750 §3.1).
+fn malformed(realm: &str, description: &str) -> HttpResponse {
+    cors::public(
+        HttpResponse::json(
+            400,
+            &json!({"error": "invalid_request", "error_description": description}),
+        )
+        .with_header(
+            "WWW-Authenticate",
+            &format!("Bearer realm=\"{realm}\", error=\"invalid_request\""),
+        )
+        .no_store(),
+    )
+}
+
+/// Whether an `access_token` is also sent in the query or a form body (RFC 6750 §2.2,
+/// §2.3), which this server does not accept as a method of its own.
+fn token_elsewhere(req: &HttpRequest) -> bool {
+    let in_query = req.query.as_deref().is_some_and(|q| {
+        crate::params::Params::from_form(q.as_bytes()).is_ok_and(|p| p.contains("access_token"))
+    });
+    let in_body = req.media_type().as_deref() == Some("application/x-www-form-urlencoded")
+        && crate::params::Params::from_form(&req.body).is_ok_and(|p| p.contains("access_token"));
+    in_query || in_body
+}
+
 /// Handles `/userinfo`.
 ///
 /// - `Authorization: Bearer <token>`: the token must not be DPoP-bound; a bound one is
@@ -95,8 +121,18 @@ pub async fn handle<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -
         .chars()
         .filter(|c| *c != '"' && *c != '\\')
         .collect();
-    let presented = req
-        .header("authorization")
+    // One method only (RFC 6750 §2, RFC 9449 §7.1): two Authorization fields, or a
+    // token in the header and in the body or query, are `400 invalid_request` (§3.1).
+    let Ok(authorization) = req.authorization() else {
+        return malformed(&realm, "the request has more than one Authorization field");
+    };
+    if authorization.is_some() && token_elsewhere(req) {
+        return malformed(
+            &realm,
+            "the request uses more than one method to send the token",
+        );
+    }
+    let presented = authorization
         .and_then(|v| v.trim().split_once(' '))
         .and_then(|(scheme, token)| {
             if scheme.eq_ignore_ascii_case("bearer") {
@@ -111,7 +147,7 @@ pub async fn handle<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -
         return challenge(&realm, None, None);
     };
     let invalid_token = |why: &str| challenge(&realm, Some(scheme), Some(("invalid_token", why)));
-    let claims = match verify_access_token(app, token) {
+    let claims = match verify_access_token(app, token).await {
         Ok(claims) => claims,
         Err(why) => return invalid_token(why),
     };
@@ -210,7 +246,7 @@ pub async fn handle<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -
 ///
 /// # Errors
 /// A fixed reason string for the challenge.
-pub fn verify_access_token<S: Store, P: Platform>(
+pub async fn verify_access_token<S: Store, P: Platform>(
     app: &App<S, P>,
     token: &str,
 ) -> Result<Map<String, Value>, &'static str> {
@@ -219,14 +255,35 @@ pub fn verify_access_token<S: Store, P: Platform>(
         return Err("the token is not an access token");
     }
     let kid = jwt.header_str("kid").unwrap_or_default();
-    let key = app
-        .config
-        .signing_keys
-        .iter()
-        .find(|k| k.kid() == kid)
-        .ok_or("the token was not signed by this server")?;
-    jwt.verify_es256(key.verifying_key())
-        .map_err(|_| "the token signature is invalid")?;
+    let not_ours = "the token was not signed by this server";
+    let bad_signature = "the token signature is invalid";
+    if let Some(key) = app.config.signing_keys.iter().find(|k| k.kid() == kid) {
+        jwt.verify_es256(key.verifying_key())
+            .map_err(|_| bad_signature)?;
+    } else {
+        let key = app
+            .config
+            .rsa_signing_keys
+            .iter()
+            .find(|k| k.kid() == kid)
+            .ok_or(not_ours)?;
+        if jwt.alg() != "RS256" {
+            return Err(bad_signature);
+        }
+        let ok = app
+            .platform
+            .verify_rsa(
+                "RS256",
+                &key.public_jwk(),
+                jwt.signing_input.as_bytes(),
+                &jwt.signature,
+            )
+            .await
+            .unwrap_or(false);
+        if !ok {
+            return Err(bad_signature);
+        }
+    }
     if jwt.claim_str("iss") != Some(app.config.issuer.as_str()) {
         return Err("the token was issued by another server");
     }

@@ -183,6 +183,7 @@ async fn issue<S: Store, P: Platform>(
         nonce: record.nonce.as_deref(),
         lifetime: access_token_lifetime(api),
         dpop_jkt,
+        alg: crate::tokens::access_token_alg(api)?,
     };
     let mut response = issue_user_tokens(app, client, &grant)?;
     if offline {
@@ -265,6 +266,8 @@ pub struct UserGrant<'a> {
     pub lifetime: u64,
     /// The verified DPoP key: binds the access token (`cnf.jkt`, `token_type: DPoP`).
     pub dpop_jkt: Option<&'a str>,
+    /// The access token's algorithm ([`crate::tokens::access_token_alg`] of the API).
+    pub alg: crate::tokens::SigningAlg,
 }
 
 /// Mints the access token (and the ID token when `openid` is in scope). The access
@@ -299,6 +302,7 @@ pub fn issue_user_tokens<S: Store, P: Platform>(
             scope: grant.scope,
             lifetime: grant.lifetime,
             extra,
+            alg: grant.alg,
         },
     )?;
     let id_token = if openid {

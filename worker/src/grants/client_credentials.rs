@@ -100,6 +100,7 @@ pub async fn grant<S: Store, P: Platform>(
             scope: &scope,
             lifetime: api.token_lifetime,
             extra,
+            alg: crate::tokens::access_token_alg(Some(&api))?,
         },
     )?;
     Ok(TokenResponse {

@@ -169,6 +169,7 @@ pub async fn grant<S: Store, P: Platform>(
             nonce: None,
             lifetime: access_token_lifetime(checked.api.as_ref()),
             dpop_jkt,
+            alg: crate::tokens::access_token_alg(checked.api.as_ref())?,
         };
         let mut response = issue_user_tokens(app, client, &grant)?;
         response.refresh_token = Some(successor);

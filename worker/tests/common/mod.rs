@@ -49,6 +49,27 @@ pub fn config(v: &Value, client_secret_key: Option<&str>) -> Config {
     Config::from_env(ISSUER, Some(&keys), Some(&tx_secret), client_secret_key).unwrap()
 }
 
+/// An RSA signing key for the RS256 tests (2048 bits, generated with Node's
+/// `crypto.generateKeyPairSync("rsa")` for these tests only; `kid` `as-rsa-1`).
+pub fn rsa_signing_jwk() -> Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vectors/rsa-signing-key.json"
+    ))
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// [`config`] with the RSA key of [`rsa_signing_jwk`] after the EC key.
+pub fn config_with_rsa(v: &Value) -> Config {
+    let mut key =
+        v["rfc9068_access_token"]["rfc9068_example_access_token"]["as_private_jwk"].clone();
+    key["kid"] = json!("as-key-1");
+    let keys = json!([key, rsa_signing_jwk()]).to_string();
+    let tx_secret = base64url::encode(&[7u8; 32]);
+    Config::from_env(ISSUER, Some(&keys), Some(&tx_secret), None).unwrap()
+}
+
 /// The app under test and its clock.
 pub struct Harness {
     pub app: App<MemoryStore, NativePlatform>,
@@ -150,10 +171,11 @@ pub fn hidden_tx(resp: &HttpResponse) -> String {
     html[start..end].to_owned()
 }
 
-/// The login form POST.
+/// The login form POST, from the issuer's own page (`Origin`).
 pub fn login_request(tx: &str, user: &str, password: &str) -> HttpRequest {
     HttpRequest::new("POST", "/authorize/login")
         .with_header("content-type", "application/x-www-form-urlencoded")
+        .with_header("origin", ISSUER.trim_end_matches('/'))
         .with_body(format!(
             "tx={}&username={}&password={}",
             enc(tx),
