@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// npm run tenant -- <command>: manage the tenant (clients, APIs, client grants, users) in
-// the worker's KV namespace through `wrangler kv`. Local KV by default, --remote for the
-// deployed namespace. Run `npm run tenant -- --help`.
+// npm run tenant -- <command>: manage the tenant (clients, APIs, client grants, users,
+// organizations, roles) in the worker's KV namespace through `wrangler kv`. Local KV by
+// default, --remote for the deployed namespace. Run `npm run tenant -- --help`.
 
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,12 +53,19 @@ APIs:
       --allow-offline-access    allow refresh tokens (offline_access) for this API
       --dpop <optional|required>  required: token requests for this API must carry a
                                 DPoP proof, Bearer requests are refused (default optional)
+      --enforce-rbac            role-based access: a user gets only the requested scopes
+                                their roles grant (see role and user assign-role)
+      --permissions-claim       with --enforce-rbac: access tokens carry a \`permissions\`
+                                array (all the user's permissions for this API)
   api list
   api delete <identifier>             also deletes the grants for it
 
 Client grants (client_credentials):
   grant create --client <client_id> --audience <identifier> [--scope <scope>]...
                                 without --scope the grant covers every scope of the API
+      --organization-usage <deny|allow|require>
+                                whether requests may (allow) or must (require) name an
+                                organization that enabled the grant (default deny)
   grant list [--client <client_id>]
   grant delete --client <client_id> --audience <identifier>
 
@@ -74,6 +81,27 @@ Users:
                                 (default: that var, else ${DEFAULT_PBKDF2_ITERATIONS}, about 4 ms of CPU per login)
   user list
   user delete <email>
+  user assign-role <email> --role <role id or name>
+  user unassign-role <email> --role <role id or name>
+
+Organizations:
+  org create --name <name> [--display-name <text>]
+                                name: 1 to 50 of a-z 0-9 _ - (unique); the id org_... is generated
+  org list
+  org get <org id or name>
+  org delete <org id or name>
+  org add-member <org> --email <email>
+  org remove-member <org> --email <email>
+  org enable-grant <org> --client <client_id> --audience <identifier>
+                                machine-to-machine access: the client grant may act for
+                                the organization (its --organization-usage must not be deny)
+  org disable-grant <org> --client <client_id> --audience <identifier>
+
+Roles (role-based access control per API, see api create --enforce-rbac):
+  role create --name <name> [--description <text>]
+  role list
+  role delete <role id or name>
+  role add-permission <role> --audience <identifier> --scope <scope>...
 
 Examples:
   npm run tenant -- api create --identifier https://api.example.com --scope "read:items write:items"
@@ -102,6 +130,12 @@ const OPTIONS = {
   'token-lifetime': { type: 'string' },
   'allow-offline-access': { type: 'boolean' },
   'dpop-nonce-required': { type: 'string' },
+  'enforce-rbac': { type: 'boolean' },
+  'permissions-claim': { type: 'boolean' },
+  'organization-usage': { type: 'string' },
+  'display-name': { type: 'string' },
+  description: { type: 'string' },
+  role: { type: 'string' },
   dpop: { type: 'string' },
   client: { type: 'string' },
   audience: { type: 'string' },
@@ -115,15 +149,28 @@ const OPTIONS = {
 const ACCEPTS = {
   'client create': ['type', 'name', 'id', 'redirect-uri', 'origin', 'grant-type', 'auth-method', 'jwks', 'dpop-nonce-required'],
   'client list': [], 'client get': [], 'client rotate-secret': [], 'client delete': [],
-  'api create': ['identifier', 'name', 'scope', 'token-lifetime', 'allow-offline-access', 'dpop'],
+  'api create': ['identifier', 'name', 'scope', 'token-lifetime', 'allow-offline-access', 'dpop', 'enforce-rbac', 'permissions-claim'],
   'api list': [], 'api delete': [],
-  'grant create': ['client', 'audience', 'scope'],
+  'grant create': ['client', 'audience', 'scope', 'organization-usage'],
   'grant list': ['client'],
   'grant delete': ['client', 'audience'],
   'user create': ['email', 'name', 'password', 'generate-password', 'iterations'],
   'user list': [], 'user delete': [],
+  'user assign-role': ['role'], 'user unassign-role': ['role'],
+  'org create': ['name', 'display-name'],
+  'org list': [], 'org get': [], 'org delete': [],
+  'org add-member': ['email'], 'org remove-member': ['email'],
+  'org enable-grant': ['client', 'audience'], 'org disable-grant': ['client', 'audience'],
+  'role create': ['name', 'description'],
+  'role list': [], 'role delete': [],
+  'role add-permission': ['audience', 'scope'],
 };
-const POSITIONAL = { 'client get': 'client_id', 'client rotate-secret': 'client_id', 'client delete': 'client_id', 'api delete': 'identifier', 'user delete': 'email' };
+const POSITIONAL = {
+  'client get': 'client_id', 'client rotate-secret': 'client_id', 'client delete': 'client_id', 'api delete': 'identifier', 'user delete': 'email',
+  'user assign-role': 'email', 'user unassign-role': 'email',
+  'org get': 'org', 'org delete': 'org', 'org add-member': 'org', 'org remove-member': 'org', 'org enable-grant': 'org', 'org disable-grant': 'org',
+  'role delete': 'role', 'role add-permission': 'role',
+};
 const WHERE = ['help', 'local', 'remote', 'persist-to', 'config', 'json'];
 
 class UsageError extends Error {}
@@ -140,7 +187,7 @@ function parse(argv) {
   const [noun, verb, ...rest] = positionals;
   const command = `${noun} ${verb ?? ''}`.trim();
   if (!ACCEPTS[command]) {
-    const nouns = ['client', 'api', 'grant', 'user'];
+    const nouns = ['client', 'api', 'grant', 'user', 'org', 'role'];
     if (!nouns.includes(noun)) throw new UsageError(`unknown command '${noun}' (one of: ${nouns.join(', ')})`);
     const verbs = Object.keys(ACCEPTS).filter((c) => c.startsWith(`${noun} `)).map((c) => c.split(' ')[1]);
     throw new UsageError(verb ? `unknown command '${command}' (${noun} takes: ${verbs.join(', ')})` : `'${noun}' needs a subcommand: ${verbs.join(', ')}`);
@@ -252,8 +299,14 @@ function printClient(c) {
   if (c.dpop_nonce_required !== undefined) out(`  DPoP nonce:     ${c.dpop_nonce_required ? 'required' : 'not required'}`);
 }
 
-const printApi = (a) => out(`${a.identifier}  "${a.name}"  scopes: ${a.scopes.join(' ') || '(none)'}  lifetime: ${a.token_lifetime}s  offline_access: ${a.allow_offline_access ? 'allowed' : 'no'}  dpop: ${a.dpop ?? 'optional'}`);
-const printGrant = (g) => out(`${g.client_id} -> ${g.audience}  scopes: ${g.scopes.join(' ') || '(none)'}`);
+const printApi = (a) => out(`${a.identifier}  "${a.name}"  scopes: ${a.scopes.join(' ') || '(none)'}  lifetime: ${a.token_lifetime}s  offline_access: ${a.allow_offline_access ? 'allowed' : 'no'}  dpop: ${a.dpop ?? 'optional'}  rbac: ${a.enforce_rbac ? `on${a.permissions_claim ? ' (permissions claim)' : ''}` : 'off'}`);
+const printGrant = (g) => out(`${g.client_id} -> ${g.audience}  scopes: ${g.scopes.join(' ') || '(none)'}  organizations: ${g.organization_usage ?? 'deny'}`);
+const printOrg = (o) => {
+  out(`${o.id}  ${o.name}  "${o.display_name}"`);
+  out(`  members:        ${o.members.length ? o.members.join(' ') : '(none)'}`);
+  out(`  client grants:  ${o.client_grants.length ? o.client_grants.map((g) => `${g.client_id} -> ${g.audience}`).join(', ') : '(none)'}`);
+};
+const printRole = (r) => out(`${r.id}  ${r.name}${r.description ? `  "${r.description}"` : ''}  permissions: ${r.permissions.map((p) => `${p.audience} ${p.scope}`).join(', ') || '(none)'}`);
 const printUser = (u) => out(`${u.email}  ${u.user_id}  "${u.name}"  (PBKDF2-SHA256, ${u.password.iterations} iterations)`);
 
 async function run({ command, values, arg }) {
@@ -311,6 +364,8 @@ async function run({ command, values, arg }) {
         tokenLifetime: intOption(values, 'token-lifetime', DEFAULT_TOKEN_LIFETIME),
         allowOfflineAccess: values['allow-offline-access'],
         dpop: values.dpop ?? 'optional',
+        enforceRbac: values['enforce-rbac'],
+        permissionsClaim: values['permissions-claim'],
       });
       if (json) return out(JSON.stringify(api, null, 2));
       out(`created API in ${kv.where}:`);
@@ -326,6 +381,7 @@ async function run({ command, values, arg }) {
         clientId: required(values, 'client', 'the client id'),
         audience: required(values, 'audience', 'the API identifier'),
         scopes: splitScopes(values.scope),
+        organizationUsage: values['organization-usage'],
       });
       if (json) return out(JSON.stringify(g, null, 2));
       out(`created client grant in ${kv.where}:`);
@@ -360,6 +416,55 @@ async function run({ command, values, arg }) {
     case 'user delete': {
       const deleted = await tenant.deleteUser(arg);
       return out(`deleted from ${kv.where}: ${deleted.join(', ')}`);
+    }
+    case 'user assign-role': {
+      const { user, role } = await tenant.assignRole(arg, required(values, 'role', 'a role id or name'));
+      return out(`assigned role ${role.name} (${role.id}) to ${user.email} in ${kv.where}`);
+    }
+    case 'user unassign-role': {
+      const { user, role } = await tenant.unassignRole(arg, required(values, 'role', 'a role id or name'));
+      return out(`removed role ${role.name} (${role.id}) from ${user.email} in ${kv.where}`);
+    }
+    case 'org create': {
+      const org = await tenant.createOrganization({ name: required(values, 'name'), displayName: values['display-name'] });
+      if (json) return out(JSON.stringify(org, null, 2));
+      out(`created organization in ${kv.where}:`);
+      return printOrg(org);
+    }
+    case 'org list': return list(await tenant.listOrganizations(), printOrg, 'organizations');
+    case 'org get': {
+      const org = await tenant.getOrganization(arg);
+      return json ? out(JSON.stringify(org, null, 2)) : printOrg(org);
+    }
+    case 'org delete': {
+      const deleted = await tenant.deleteOrganization(arg);
+      return out(`deleted from ${kv.where}: ${deleted.join(', ')}`);
+    }
+    case 'org add-member': return printOrg(await tenant.addMember(arg, required(values, 'email')));
+    case 'org remove-member': return printOrg(await tenant.removeMember(arg, required(values, 'email')));
+    case 'org enable-grant': {
+      const { org, grant } = await tenant.enableGrant(arg, required(values, 'client'), required(values, 'audience'));
+      printOrg(org);
+      if ((grant.organization_usage ?? 'deny') === 'deny') {
+        process.stderr.write(`tenant: note: the grant's organization usage is deny, so it cannot be used with an organization until it is re-created with --organization-usage allow or require\n`);
+      }
+      return;
+    }
+    case 'org disable-grant': return printOrg(await tenant.disableGrant(arg, required(values, 'client'), required(values, 'audience')));
+    case 'role create': {
+      const role = await tenant.createRole({ name: required(values, 'name'), description: values.description });
+      if (json) return out(JSON.stringify(role, null, 2));
+      out(`created role in ${kv.where}:`);
+      return printRole(role);
+    }
+    case 'role list': return list(await tenant.listRoles(), printRole, 'roles');
+    case 'role delete': {
+      const deleted = await tenant.deleteRole(arg);
+      return out(`deleted from ${kv.where}: ${deleted.join(', ')}`);
+    }
+    case 'role add-permission': {
+      const role = await tenant.addPermission(arg, required(values, 'audience'), splitScopes(values.scope));
+      return json ? out(JSON.stringify(role, null, 2)) : printRole(role);
     }
     default: throw new UsageError(`unknown command '${command}'`);
   }

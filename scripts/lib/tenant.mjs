@@ -5,6 +5,10 @@
 //   api:{identifier}                an API (the identifier is the token audience)
 //   grant:{client_id}:{audience}    a client grant for client_credentials
 //   user:{lowercased email}         a user, with a PBKDF2-SHA256 password hash
+//   org:{org_id}                    an organization: name, display name, member user ids,
+//                                   the client grants enabled for it
+//   org_name:{name}                 {"id":...}: the organization name index
+//   role:{role_id}                  a role and the API permissions it grants
 //   origin:{origin}                 {"clients":[...]}: the clients that registered a CORS
 //                                   origin, so a preflight is one KV read (kept in step on
 //                                   client create and delete; addOriginIndex for bulk seeds)
@@ -270,7 +274,10 @@ export function checkApiIdentifier(identifier) {
   return identifier;
 }
 
-export function buildApi({ identifier, name, scopes = [], tokenLifetime = DEFAULT_TOKEN_LIFETIME, allowOfflineAccess = false, dpop = 'optional' }) {
+export function buildApi({
+  identifier, name, scopes = [], tokenLifetime = DEFAULT_TOKEN_LIFETIME, allowOfflineAccess = false, dpop = 'optional',
+  enforceRbac = false, permissionsClaim = false,
+}) {
   identifier = checkApiIdentifier(identifier);
   checkScopes(scopes);
   for (const s of scopes) {
@@ -287,7 +294,16 @@ export function buildApi({ identifier, name, scopes = [], tokenLifetime = DEFAUL
     allow_offline_access: Boolean(allowOfflineAccess),
     // 'required': token requests for this audience must carry a DPoP proof (RFC 9449).
     dpop: checkDpopPolicy(dpop),
+    // RBAC (Auth0): users get only the requested scopes their roles grant; with
+    // permissions_claim the access token lists them in `permissions`.
+    enforce_rbac: Boolean(enforceRbac),
+    permissions_claim: checkPermissionsClaim(enforceRbac, permissionsClaim),
   };
+}
+
+function checkPermissionsClaim(enforceRbac, permissionsClaim) {
+  if (permissionsClaim && !enforceRbac) throw new TenantError('--permissions-claim needs --enforce-rbac (the permissions come from the user\'s roles)');
+  return Boolean(permissionsClaim);
 }
 
 function checkDpopPolicy(dpop) {
@@ -295,8 +311,14 @@ function checkDpopPolicy(dpop) {
   return dpop;
 }
 
-/** A grant lets a client ask `client_credentials` tokens for an API, within `scopes`. */
-export function buildGrant(client, api, scopes) {
+export const ORGANIZATION_USAGES = ['deny', 'allow', 'require'];
+
+/**
+ * A grant lets a client ask `client_credentials` tokens for an API, within `scopes`.
+ * `organizationUsage` (Auth0): deny (default) refuses the `organization` parameter, allow
+ * takes it, require needs it; the organization must also have enabled the grant.
+ */
+export function buildGrant(client, api, scopes, { organizationUsage = 'deny' } = {}) {
   if (!client.grant_types.includes('client_credentials')) {
     throw new TenantError(`client ${client.client_id} (${client.app_type}) does not have the client_credentials grant type`);
   }
@@ -304,8 +326,53 @@ export function buildGrant(client, api, scopes) {
   for (const s of chosen) {
     if (!api.scopes.includes(s)) throw new TenantError(`scope '${s}' is not defined by API ${api.identifier} (it defines: ${api.scopes.join(' ') || 'none'})`);
   }
-  return { client_id: client.client_id, audience: api.identifier, scopes: chosen };
+  if (!ORGANIZATION_USAGES.includes(organizationUsage)) {
+    throw new TenantError(`--organization-usage must be one of ${ORGANIZATION_USAGES.join(', ')}, got '${organizationUsage}'`);
+  }
+  return { client_id: client.client_id, audience: api.identifier, scopes: chosen, organization_usage: organizationUsage };
 }
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+/** `prefix` + 16 random alphanumeric characters (Auth0's id shape: org_..., rol_...). */
+export function generatePrefixedId(prefix) {
+  const bytes = randomBytes(32);
+  let out = '';
+  // 248 = 4 * 62: rejection sampling keeps every character equally likely.
+  for (const b of bytes) if (b < 248 && out.length < 16) out += ALNUM[b % 62];
+  return out.length === 16 ? `${prefix}${out}` : generatePrefixedId(prefix);
+}
+
+/** An organization name: 1 to 50 of a-z 0-9 _ -, starting with a letter or digit, not `org_...`. */
+export function checkOrganizationName(name) {
+  if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9_-]{0,49}$/.test(name)) {
+    throw new TenantError(`organization name '${name ?? ''}' must be 1 to 50 characters of a-z 0-9 _ -, starting with a letter or digit`);
+  }
+  if (name.startsWith('org_')) throw new TenantError(`organization name '${name}' must not start with org_ (that is how ids start)`);
+  return name;
+}
+
+export function buildOrganization({ name, displayName, id }) {
+  return {
+    id: id ?? generatePrefixedId('org_'),
+    name: checkOrganizationName(name),
+    display_name: checkName(displayName ?? name, '--display-name'),
+    members: [],
+    client_grants: [],
+  };
+}
+
+/** A role name: printable, 1 to 100 characters. */
+export function buildRole({ name, description = '', id }) {
+  return {
+    id: id ?? generatePrefixedId('rol_'),
+    name: checkName(name, '--name'),
+    description: description === '' ? '' : checkName(description, '--description'),
+    permissions: [],
+  };
+}
+
+/** The most roles one user may have (the worker reads at most this many). */
+export const MAX_ROLES_PER_USER = 50;
 
 const EMAIL = /^[^\s@"(),:;<>[\\\]]+@[^\s@"(),:;<>[\\\]]+\.[^\s@"(),:;<>[\\\]]+$/;
 
@@ -357,6 +424,9 @@ export const keys = {
   grant: (clientId, audience) => `grant:${clientId}:${audience}`,
   user: (email) => `user:${email}`,
   origin: (origin) => `origin:${origin}`,
+  org: (id) => `org:${id}`,
+  orgName: (name) => `org_name:${name}`,
+  role: (id) => `role:${id}`,
 };
 
 /**
@@ -434,6 +504,7 @@ export class Tenant {
     const client = await this.getClient(id);
     const doomed = [keys.client(id), ...(await this.kv.list(`grant:${id}:`))];
     await this.kv.deleteMany(doomed);
+    await this.#forgetGrants((g) => g.client_id === id);
     await this.#updateOriginIndex(client.allowed_origins, { remove: [id] });
     return doomed;
   }
@@ -476,17 +547,18 @@ export class Tenant {
     const grants = (await this.kv.list('grant:')).filter((k) => k.endsWith(`:${identifier}`) && k.indexOf(':', 6) === k.length - identifier.length - 1);
     const doomed = [keys.api(identifier), ...grants];
     await this.kv.deleteMany(doomed);
+    await this.#forgetGrants((g) => g.audience === identifier);
     return doomed;
   }
 
-  async createGrant({ clientId, audience, scopes }) {
+  async createGrant({ clientId, audience, scopes, organizationUsage }) {
     const values = await this.kv.getMany([keys.client(clientId), keys.api(audience), keys.grant(clientId, audience)]);
     if (values.get(keys.client(clientId)) === null) throw new TenantError(`no client ${clientId}`);
     if (values.get(keys.api(audience)) === null) throw new TenantError(`no API ${audience}`);
     if (values.get(keys.grant(clientId, audience)) !== null) {
       throw new TenantError(`client ${clientId} already has a grant for ${audience} (delete it first)`);
     }
-    const record = buildGrant(JSON.parse(values.get(keys.client(clientId))), JSON.parse(values.get(keys.api(audience))), scopes);
+    const record = buildGrant(JSON.parse(values.get(keys.client(clientId))), JSON.parse(values.get(keys.api(audience))), scopes, { organizationUsage });
     await this.kv.put(keys.grant(clientId, audience), JSON.stringify(record));
     return record;
   }
@@ -499,7 +571,21 @@ export class Tenant {
     const key = keys.grant(clientId, audience);
     if ((await this.kv.get(key)) === null) throw new TenantError(`client ${clientId} has no grant for ${audience}`);
     await this.kv.deleteMany([key]);
+    await this.#forgetGrants((g) => g.client_id === clientId && g.audience === audience);
     return [key];
+  }
+
+  /**
+   * Drops deleted client grants from every organization, so a grant created again later
+   * does not inherit the old one's organizations.
+   */
+  async #forgetGrants(matches) {
+    const puts = [];
+    for (const [key, org] of await this.kv.listJson('org:')) {
+      const kept = (org.client_grants ?? []).filter((g) => !matches(g));
+      if (kept.length !== (org.client_grants ?? []).length) puts.push([key, JSON.stringify({ ...org, client_grants: kept })]);
+    }
+    if (puts.length) await this.kv.putMany(puts);
   }
 
   async createUser(opts) {
@@ -518,5 +604,150 @@ export class Tenant {
     if ((await this.kv.get(key)) === null) throw new TenantError(`no user ${email}`);
     await this.kv.deleteMany([key]);
     return [key];
+  }
+
+  async getUser(email) {
+    const user = await this.kv.getJson(keys.user(normalizeEmail(email)));
+    if (!user) throw new TenantError(`no user ${email}`);
+    return user;
+  }
+
+  // ------------------------------------------------------------ organizations
+
+  async createOrganization(opts) {
+    const record = buildOrganization(opts);
+    if ((await this.kv.get(keys.orgName(record.name))) !== null) throw new TenantError(`organization ${record.name} already exists`);
+    await this.kv.putMany([[keys.org(record.id), JSON.stringify(record)], [keys.orgName(record.name), JSON.stringify({ id: record.id })]]);
+    return record;
+  }
+
+  /** An organization by id (org_...) or name. */
+  async getOrganization(idOrName) {
+    let id = idOrName;
+    if (!String(idOrName).startsWith('org_')) {
+      const index = await this.kv.getJson(keys.orgName(String(idOrName).toLowerCase()));
+      if (!index) throw new TenantError(`no organization ${idOrName}`);
+      id = index.id;
+    }
+    const org = await this.kv.getJson(keys.org(id));
+    if (!org) throw new TenantError(`no organization ${idOrName}`);
+    return org;
+  }
+
+  async listOrganizations() {
+    return (await this.kv.listJson('org:')).map(([, v]) => v);
+  }
+
+  async deleteOrganization(idOrName) {
+    const org = await this.getOrganization(idOrName);
+    const doomed = [keys.org(org.id), keys.orgName(org.name)];
+    await this.kv.deleteMany(doomed);
+    return doomed;
+  }
+
+  async #saveOrganization(org) {
+    await this.kv.put(keys.org(org.id), JSON.stringify(org));
+    return org;
+  }
+
+  async addMember(idOrName, email) {
+    const org = await this.getOrganization(idOrName);
+    const user = await this.getUser(email);
+    if (org.members.includes(user.user_id)) throw new TenantError(`${user.email} is already a member of ${org.name}`);
+    org.members.push(user.user_id);
+    return this.#saveOrganization(org);
+  }
+
+  async removeMember(idOrName, email) {
+    const org = await this.getOrganization(idOrName);
+    const user = await this.getUser(email);
+    if (!org.members.includes(user.user_id)) throw new TenantError(`${user.email} is not a member of ${org.name}`);
+    org.members = org.members.filter((m) => m !== user.user_id);
+    return this.#saveOrganization(org);
+  }
+
+  /** Machine-to-machine access: the client grant of `clientId` for `audience` may act for the organization. */
+  async enableGrant(idOrName, clientId, audience) {
+    const org = await this.getOrganization(idOrName);
+    const grant = await this.kv.getJson(keys.grant(clientId, audience));
+    if (!grant) throw new TenantError(`client ${clientId} has no grant for ${audience}`);
+    if (org.client_grants.some((g) => g.client_id === clientId && g.audience === audience)) {
+      throw new TenantError(`the grant of ${clientId} for ${audience} is already enabled for ${org.name}`);
+    }
+    org.client_grants.push({ client_id: clientId, audience });
+    await this.#saveOrganization(org);
+    return { org, grant };
+  }
+
+  async disableGrant(idOrName, clientId, audience) {
+    const org = await this.getOrganization(idOrName);
+    const before = org.client_grants.length;
+    org.client_grants = org.client_grants.filter((g) => !(g.client_id === clientId && g.audience === audience));
+    if (org.client_grants.length === before) throw new TenantError(`the grant of ${clientId} for ${audience} is not enabled for ${org.name}`);
+    return this.#saveOrganization(org);
+  }
+
+  // ------------------------------------------------------------ roles (RBAC)
+
+  async createRole(opts) {
+    const record = buildRole(opts);
+    const existing = await this.listRoles();
+    if (existing.some((r) => r.name === record.name)) throw new TenantError(`role ${record.name} already exists`);
+    await this.kv.put(keys.role(record.id), JSON.stringify(record));
+    return record;
+  }
+
+  async listRoles() {
+    return (await this.kv.listJson('role:')).map(([, v]) => v);
+  }
+
+  /** A role by id (rol_...) or name. */
+  async getRole(idOrName) {
+    const role = String(idOrName).startsWith('rol_')
+      ? await this.kv.getJson(keys.role(idOrName))
+      : (await this.listRoles()).find((r) => r.name === idOrName);
+    if (!role) throw new TenantError(`no role ${idOrName}`);
+    return role;
+  }
+
+  /** Deletes the role (users that still list it simply stop getting its permissions). */
+  async deleteRole(idOrName) {
+    const role = await this.getRole(idOrName);
+    await this.kv.deleteMany([keys.role(role.id)]);
+    return [keys.role(role.id)];
+  }
+
+  async addPermission(idOrName, audience, scopes) {
+    const role = await this.getRole(idOrName);
+    const api = await this.getApi(audience);
+    if (!scopes.length) throw new TenantError('--scope is required (the API permission to add)');
+    checkScopes(scopes);
+    for (const scope of scopes) {
+      if (!api.scopes.includes(scope)) throw new TenantError(`scope '${scope}' is not defined by API ${audience} (it defines: ${api.scopes.join(' ') || 'none'})`);
+      if (!role.permissions.some((p) => p.audience === audience && p.scope === scope)) role.permissions.push({ audience, scope });
+    }
+    await this.kv.put(keys.role(role.id), JSON.stringify(role));
+    return role;
+  }
+
+  async assignRole(email, idOrName) {
+    const user = await this.getUser(email);
+    const role = await this.getRole(idOrName);
+    user.roles = user.roles ?? [];
+    if (user.roles.includes(role.id)) throw new TenantError(`${user.email} already has role ${role.name}`);
+    if (user.roles.length >= MAX_ROLES_PER_USER) throw new TenantError(`${user.email} already has ${MAX_ROLES_PER_USER} roles, the most the worker reads`);
+    user.roles.push(role.id);
+    await this.kv.put(keys.user(user.email), JSON.stringify(user));
+    return { user, role };
+  }
+
+  async unassignRole(email, idOrName) {
+    const user = await this.getUser(email);
+    const role = await this.getRole(idOrName);
+    if (!(user.roles ?? []).includes(role.id)) throw new TenantError(`${user.email} does not have role ${role.name}`);
+    user.roles = user.roles.filter((r) => r !== role.id);
+    if (user.roles.length === 0) delete user.roles;
+    await this.kv.put(keys.user(user.email), JSON.stringify(user));
+    return { user, role };
   }
 }

@@ -25,9 +25,12 @@
 //!   email uses this count, so a login costs the same whether the email exists or not.
 //!   When unset, records keep their own counts and the dummy uses
 //!   [`DEFAULT_PASSWORD_ITERATIONS`].
+//! - `ORGANIZATION_NAME_IN_TOKENS` (var, optional, `true` or `false`): tokens that carry
+//!   `org_id` carry `org_name` too (Auth0's tenant setting).
 //!
 //! KV records (written by `npm run tenant`, read here): `client:{client_id}`,
-//! `api:{identifier}`, `grant:{client_id}:{audience}`, `user:{lowercased email}`.
+//! `api:{identifier}`, `grant:{client_id}:{audience}`, `user:{lowercased email}`,
+//! `org:{id}` and `org_name:{name}` ([`crate::orgs`]), `role:{id}` ([`crate::rbac`]).
 //!
 //! DPoP fields of the records (all optional, issue 4):
 //! - client `dpop_nonce_required: true | false`: whether DPoP proofs from this client must
@@ -67,6 +70,8 @@ pub struct Config {
     pub dpop: DpopConfig,
     /// `PASSWORD_ITERATIONS`: the one PBKDF2 iteration count user records must have.
     pub password_iterations: Option<u32>,
+    /// `ORGANIZATION_NAME_IN_TOKENS`: tokens that carry `org_id` also carry `org_name`.
+    pub organization_name_in_tokens: bool,
 }
 
 /// The tenant CLI's default PBKDF2 iteration count (`DEFAULT_PBKDF2_ITERATIONS` in
@@ -201,7 +206,27 @@ impl Config {
             client_secret_key: csk,
             dpop,
             password_iterations: None,
+            organization_name_in_tokens: false,
         })
+    }
+
+    /// Applies `ORGANIZATION_NAME_IN_TOKENS` (builder style): `"true"` adds `org_name`
+    /// next to `org_id` in access and ID tokens (Auth0's tenant setting); unset or empty
+    /// is `false`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] unless it is `true` or `false`.
+    pub fn with_organization_names(mut self, value: Option<&str>) -> Result<Self, ConfigError> {
+        self.organization_name_in_tokens = match value.map(str::trim).filter(|v| !v.is_empty()) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(ConfigError(
+                    "ORGANIZATION_NAME_IN_TOKENS must be true or false",
+                ));
+            }
+        };
+        Ok(self)
     }
 
     /// Applies `PASSWORD_ITERATIONS` (builder style); `None` or empty leaves it unset.
@@ -417,6 +442,15 @@ pub struct Api {
     /// Whether tokens for this API must be DPoP-bound (default `optional`).
     #[serde(default)]
     pub dpop: DpopPolicy,
+    /// Role-based access control: a user gets only the requested scopes of this API that
+    /// their roles grant ([`crate::rbac`]).
+    #[serde(default)]
+    pub enforce_rbac: bool,
+    /// With `enforce_rbac`: user access tokens carry a `permissions` array (every
+    /// permission the user's roles grant for this API), client-credentials tokens the
+    /// granted scopes.
+    #[serde(default)]
+    pub permissions_claim: bool,
 }
 
 /// An API's DPoP policy (`api:{identifier}` field `dpop`).
@@ -445,6 +479,24 @@ pub struct ClientGrant {
     /// Granted scopes.
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// Whether client-credentials requests under this grant may or must name an
+    /// organization (Auth0 `organization_usage`, default `deny`).
+    #[serde(default)]
+    pub organization_usage: OrganizationUsage,
+}
+
+/// A client grant's `organization_usage` (Auth0 "machine-to-machine access for
+/// organizations").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrganizationUsage {
+    /// A request that names an organization is refused.
+    #[default]
+    Deny,
+    /// A request may name an organization that enabled the grant.
+    Allow,
+    /// A request must name an organization that enabled the grant.
+    Require,
 }
 
 /// A stored password hash.
@@ -472,6 +524,9 @@ pub struct User {
     pub name: String,
     /// The password hash.
     pub password: PasswordHash,
+    /// The ids of the roles assigned to the user (`role:{id}`, see [`crate::rbac`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
 }
 
 /// The longest client id (bytes) looked up in KV; the tenant CLI allows 1 to 128

@@ -22,9 +22,11 @@ pub mod error;
 pub mod grants;
 pub mod http;
 pub mod jwt;
+pub mod orgs;
 pub mod params;
 pub mod platform;
 pub mod ratelimit;
+pub mod rbac;
 pub mod store;
 pub mod tokens;
 
@@ -139,6 +141,10 @@ mod entry {
         })
         .and_then(|config| {
             config.with_password_iterations(env_string(&env, "PASSWORD_ITERATIONS").as_deref())
+        })
+        .and_then(|config| {
+            config
+                .with_organization_names(env_string(&env, "ORGANIZATION_NAME_IN_TOKENS").as_deref())
         }) {
             Ok(config) => config,
             Err(err) => {

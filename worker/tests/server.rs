@@ -571,16 +571,25 @@ fn rfc6749_4_4_client_credentials_success_shape() {
 }
 
 #[test]
-fn client_credentials_scope_must_be_subset_and_organization_becomes_org_id() {
+fn client_credentials_scope_must_be_subset_and_an_unknown_organization_is_refused() {
     let h = harness();
     let resp = h.m2m(&format!(
-        "grant_type=client_credentials&audience={}&scope=read:items&organization=org_123",
+        "grant_type=client_credentials&audience={}&scope=read:items",
         enc(API)
     ));
     assert_eq!(resp.status, 200);
     let c = claims(resp.json_body()["access_token"].as_str().unwrap());
     assert_eq!(c["scope"], "read:items");
-    assert_eq!(c["org_id"], "org_123");
+    assert!(c.get("org_id").is_none());
+    // An organization is never copied into the token unchecked (worker/tests/access.rs).
+    let resp = h.m2m(&format!(
+        "grant_type=client_credentials&audience={}&scope=read:items&organization=org_123",
+        enc(API)
+    ));
+    assert_eq!(
+        (resp.status, error_of(&resp).as_str()),
+        (403, "access_denied")
+    );
     let resp = h.m2m(&format!(
         "grant_type=client_credentials&audience={}&scope=read:items%20admin",
         enc(API)

@@ -20,6 +20,11 @@
 //! is verified like at the token endpoint (`htu` = the PAR endpoint, same nonce policy);
 //! its key becomes `dpop_jkt` when none was sent, and a different `dpop_jkt` is
 //! `invalid_request` (§10.1, as node-oidc-provider).
+//!
+//! `organization` (an id or a name, [`crate::orgs`]) must name an existing organization
+//! (`invalid_request` otherwise); after the password check the user must be one of its
+//! members, else the browser goes back to the client with `access_denied`. The code then
+//! carries the organization's id into the tokens and the refresh-token family.
 
 use super::userinfo::user_index_key;
 use crate::App;
@@ -63,6 +68,9 @@ pub struct Transaction {
     /// The DPoP key the code is bound to (RFC 9449 §10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
+    /// The organization (`organization=`, resolved to its id): the user must be a member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
     /// Expiry (Unix seconds).
     pub exp: i64,
 }
@@ -248,6 +256,24 @@ async fn validate<S: Store, P: Platform>(
             }
         },
     };
+    let org_id = match params.get("organization") {
+        None => None,
+        Some(requested) => match crate::orgs::find(app, requested).await {
+            Ok(Some(org)) => Some(org.id),
+            Ok(None) => {
+                return Err(redirect_error(
+                    "invalid_request",
+                    "the organization is not known",
+                ));
+            }
+            Err(_) => {
+                return Err(redirect_error(
+                    "temporarily_unavailable",
+                    "storage is unavailable",
+                ));
+            }
+        },
+    };
     let scopes = parse_scope(params.get("scope").unwrap_or_default())
         .map_err(|_| redirect_error("invalid_scope", "scope is malformed"))?;
     for s in &scopes {
@@ -271,6 +297,7 @@ async fn validate<S: Store, P: Platform>(
         code_challenge: challenge.map(str::to_owned),
         code_challenge_method: challenge.map(|_| method.to_owned()),
         dpop_jkt: params.get("dpop_jkt").map(str::to_owned),
+        org_id,
         exp: app.platform.now().saturating_add(TRANSACTION_LIFETIME),
     })
 }
@@ -400,6 +427,7 @@ async fn push<S: Store, P: Platform>(
         "response_mode",
         "prompt",
         "dpop_jkt",
+        "organization",
     ] {
         if let Some(v) = params.get(name) {
             stored.insert(name, v);
@@ -512,6 +540,30 @@ pub async fn login<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) ->
             401,
         );
     };
+    // The organization may have changed since /authorize; the user must be a member.
+    if let Some(org_id) = tx.org_id.as_deref() {
+        match crate::orgs::find(app, org_id).await {
+            Ok(Some(org)) if org.has_member(&user.user_id) => {}
+            Ok(_) => {
+                let mut pairs = vec![
+                    ("error", "access_denied"),
+                    (
+                        "error_description",
+                        "the user is not a member of the organization",
+                    ),
+                ];
+                if let Some(state) = tx.state.as_deref() {
+                    pairs.push(("state", state));
+                }
+                pairs.push(("iss", app.config.issuer.as_str()));
+                return HttpResponse::redirect(
+                    303,
+                    &with_query(&tx.effective_redirect_uri, &pairs),
+                );
+            }
+            Err(e) => return oauth_failure_page(&e),
+        }
+    }
     match issue_code(app, &tx, &user, now).await {
         Ok(code) => {
             let mut pairs = vec![("code", code.as_str())];
@@ -612,6 +664,7 @@ async fn issue_code<S: Store, P: Platform>(
         auth_time: now,
         expires_at: now.saturating_add(CODE_LIFETIME),
         dpop_jkt: tx.dpop_jkt.clone(),
+        org_id: tx.org_id.clone(),
     };
     let ttl = u64::try_from(CODE_LIFETIME).unwrap_or(60);
     put_json(
@@ -694,6 +747,15 @@ pub fn error_page(status: u16, message: &str) -> HttpResponse {
         html_escape(message)
     );
     HttpResponse::html(status, page("Error", &content))
+}
+
+fn oauth_failure_page(err: &crate::error::OAuthError) -> HttpResponse {
+    if err.status == 503 {
+        error_page(503, "The service is busy. Please try again in a moment.")
+            .with_header("Retry-After", "1")
+    } else {
+        error_page(500, "The service is unavailable. Please try again later.")
+    }
 }
 
 fn store_failure_page(err: &crate::store::StoreError) -> HttpResponse {

@@ -13,6 +13,9 @@
 //! `invalid_grant` (RFC 9449 §10, as node-oidc-provider), and an API with
 //! `dpop: required` needs a proof (`invalid_dpop_proof`). All of this is checked before
 //! the code is burnt. A public client's refresh token is bound to the proof key (§5).
+//! A code issued for an organization needs the user still to be a member
+//! ([`crate::orgs`]); an API with `enforce_rbac` narrows the scope to the user's roles
+//! ([`crate::rbac`]).
 
 use super::{
     CODE_USED_TTL, CodeRecord, REFRESH_LIFETIME, RefreshRecord, UsedMarker, access_token_lifetime,
@@ -109,6 +112,13 @@ pub async fn grant<S: Store, P: Platform>(
             .collect::<Vec<_>>()
             .join(" ")
     };
+    // The organization's membership and the user's roles, before the code is burnt.
+    let org = match &record.org_id {
+        Some(org_id) => Some(crate::orgs::require_member(app, org_id, &record.sub).await?),
+        None => None,
+    };
+    let roles = crate::rbac::roles_of(app, api.as_ref(), &record.sub, &record.email).await?;
+    let granted = crate::rbac::grant_for(app, api.as_ref(), &roles, &granted_scope).await?;
     put_json(
         &app.store,
         &used_key,
@@ -123,12 +133,14 @@ pub async fn grant<S: Store, P: Platform>(
         sub: &record.sub,
         email: &record.email,
         name: &record.name,
-        scope: &granted_scope,
+        scope: &granted.scope,
         audience: record.audience.as_deref(),
         auth_time: record.auth_time,
         nonce: record.nonce.as_deref(),
         lifetime: access_token_lifetime(api.as_ref()),
         dpop_jkt,
+        org: org.as_ref(),
+        permissions: granted.permissions.as_deref(),
     };
     let mut response = issue_user_tokens(app, client, &grant)?;
     if let Some(family_id) = family_id {
@@ -145,6 +157,7 @@ pub async fn grant<S: Store, P: Platform>(
             // RFC 9449 §5: a public client's refresh token is bound to its DPoP key; a
             // confidential client's is bound to the client (it authenticates).
             jkt: dpop_jkt.filter(|_| client.is_public()).map(str::to_owned),
+            org_id: record.org_id.clone(),
         };
         response.refresh_token = Some(issue_refresh_token(app, &refresh).await?);
     }
@@ -209,6 +222,10 @@ pub struct UserGrant<'a> {
     pub lifetime: u64,
     /// The verified DPoP key: binds the access token (`cnf.jkt`, `token_type: DPoP`).
     pub dpop_jkt: Option<&'a str>,
+    /// The organization the user logged in to: `org_id` (and `org_name`) in both tokens.
+    pub org: Option<&'a crate::orgs::Organization>,
+    /// The `permissions` claim of the access token ([`crate::rbac`]).
+    pub permissions: Option<&'a [String]>,
 }
 
 /// Mints the access token (and the ID token when `openid` is in scope). The access
@@ -233,6 +250,13 @@ pub fn issue_user_tokens<S: Store, P: Platform>(
     let mut extra = Map::new();
     extra.insert("auth_time".into(), json!(grant.auth_time));
     bind_claims(&mut extra, grant.dpop_jkt);
+    let with_org_name = app.config.organization_name_in_tokens;
+    if let Some(org) = grant.org {
+        org.add_claims(&mut extra, with_org_name);
+    }
+    if let Some(permissions) = grant.permissions {
+        extra.insert("permissions".into(), json!(permissions));
+    }
     let access_token = mint_access_token(
         &app.config,
         &app.platform,
@@ -257,6 +281,9 @@ pub fn issue_user_tokens<S: Store, P: Platform>(
                 access_token: &access_token,
                 email: has_scope(grant.scope, "email").then_some(grant.email),
                 name: has_scope(grant.scope, "profile").then_some(grant.name),
+                org: grant
+                    .org
+                    .map(|o| (o.id.as_str(), with_org_name.then_some(o.name.as_str()))),
             },
         )?)
     } else {

@@ -76,6 +76,9 @@ pub struct CodeRecord {
     /// must prove.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
+    /// The organization the user logged in to (`/authorize?organization=`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
 }
 
 /// `code_used:{hash}` / `refresh_used:{hash}`.
@@ -109,6 +112,10 @@ pub struct RefreshRecord {
     /// The DPoP key thumbprint the token is bound to (public clients, RFC 9449 §5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jkt: Option<String>,
+    /// The organization of the login the family came from; every refresh checks that the
+    /// user is still a member ([`crate::orgs::require_member`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
 }
 
 /// `family:{id}`.

@@ -106,6 +106,12 @@ pub async fn grant<S: Store, P: Platform>(
         return Err(invalid());
     };
 
+    let org = match &record.org_id {
+        Some(org_id) => Some(crate::orgs::require_member(app, org_id, &record.sub).await?),
+        None => None,
+    };
+    let granted = crate::rbac::grant_for(app, api.as_ref(), &user.roles, &scope).await?;
+
     let ttl = u64::try_from(record.expires_at.saturating_sub(now))
         .unwrap_or(0)
         .max(MIN_TTL_SECONDS);
@@ -123,12 +129,14 @@ pub async fn grant<S: Store, P: Platform>(
         sub: &record.sub,
         email: &user.email,
         name: &user.name,
-        scope: &scope,
+        scope: &granted.scope,
         audience: record.audience.as_deref(),
         auth_time: record.auth_time,
         nonce: None,
         lifetime: access_token_lifetime(api.as_ref()),
         dpop_jkt,
+        org: org.as_ref(),
+        permissions: granted.permissions.as_deref(),
     };
     let mut response = issue_user_tokens(app, client, &grant)?;
     let jkt = record
