@@ -32,10 +32,13 @@ Clients:
       --origin <origin>         allowed CORS origin, e.g. https://app.example.com (repeat)
       --grant-type <type>       ${GRANT_TYPES.join(' | ')} (repeat)
                                 default: spa and regular_web: authorization_code refresh_token;
-                                m2m: client_credentials
+                                m2m: client_credentials; password is never a default
       --auth-method <method>    ${AUTH_METHODS.join(' | ')}
                                 default: spa: none; others: client_secret_basic
       --jwks <json|@file>       public JWK Set for private_key_jwt (EC P-256 or RSA keys)
+      --allow-public-password-grant
+                                let a spa client that lists --grant-type password use it
+                                (RFC 9700 §2.4 says the grant MUST NOT be used; off by default)
       --dpop-nonce-required <true|false>
                                 DPoP proofs must carry a server nonce (record field
                                 dpop_nonce_required; default: true for public clients only)
@@ -131,6 +134,7 @@ const OPTIONS = {
   'allow-offline-access': { type: 'boolean' },
   'dpop-nonce-required': { type: 'string' },
   'enforce-rbac': { type: 'boolean' },
+  'allow-public-password-grant': { type: 'boolean' },
   'permissions-claim': { type: 'boolean' },
   'organization-usage': { type: 'string' },
   'display-name': { type: 'string' },
@@ -147,7 +151,7 @@ const OPTIONS = {
 
 /** Which options each command takes (besides the "where" ones). */
 const ACCEPTS = {
-  'client create': ['type', 'name', 'id', 'redirect-uri', 'origin', 'grant-type', 'auth-method', 'jwks', 'dpop-nonce-required'],
+  'client create': ['type', 'name', 'id', 'redirect-uri', 'origin', 'grant-type', 'auth-method', 'jwks', 'dpop-nonce-required', 'allow-public-password-grant'],
   'client list': [], 'client get': [], 'client rotate-secret': [], 'client delete': [],
   'api create': ['identifier', 'name', 'scope', 'token-lifetime', 'allow-offline-access', 'dpop', 'enforce-rbac', 'permissions-claim'],
   'api list': [], 'api delete': [],
@@ -297,6 +301,7 @@ function printClient(c) {
   if (c.allowed_origins.length) out(`  origins:        ${c.allowed_origins.join(' ')}`);
   if (c.jwks) out(`  jwks:           ${c.jwks.keys.map((k) => `${k.kty}${k.kid ? `/${k.kid}` : ''}`).join(' ')}`);
   if (c.dpop_nonce_required !== undefined) out(`  DPoP nonce:     ${c.dpop_nonce_required ? 'required' : 'not required'}`);
+  if (c.allow_public_password_grant) out('  password grant: allowed for this public client');
 }
 
 const printApi = (a) => out(`${a.identifier}  "${a.name}"  scopes: ${a.scopes.join(' ') || '(none)'}  lifetime: ${a.token_lifetime}s  offline_access: ${a.allow_offline_access ? 'allowed' : 'no'}  dpop: ${a.dpop ?? 'optional'}  rbac: ${a.enforce_rbac ? `on${a.permissions_claim ? ' (permissions claim)' : ''}` : 'off'}`);
@@ -331,6 +336,7 @@ async function run({ command, values, arg }) {
         authMethod: values['auth-method'],
         jwks: readJwks(values.jwks),
         dpopNonceRequired: boolOption(values, 'dpop-nonce-required'),
+        allowPublicPasswordGrant: values['allow-public-password-grant'],
       });
       if (json) return out(JSON.stringify({ ...record, client_secret: secret }, null, 2));
       out(`created client in ${kv.where}:`);

@@ -19,20 +19,21 @@ export class TenantError extends Error {}
 
 export const APP_TYPES = ['spa', 'regular_web', 'm2m'];
 export const AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt'];
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'];
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password'];
 const SECRET_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt'];
 const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
 
 /** What each application type may use, and what it gets when nothing is given. */
 const TYPE_RULES = {
   spa: {
-    grants: ['authorization_code', 'refresh_token'],
+    // password only with allowPublicPasswordGrant (RFC 9700 §2.4).
+    grants: ['authorization_code', 'refresh_token', 'password'],
     defaultGrants: ['authorization_code', 'refresh_token'],
     methods: ['none'],
     defaultMethod: 'none',
   },
   regular_web: {
-    grants: ['authorization_code', 'refresh_token', 'client_credentials'],
+    grants: ['authorization_code', 'refresh_token', 'client_credentials', 'password'],
     defaultGrants: ['authorization_code', 'refresh_token'],
     methods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt'],
     defaultMethod: 'client_secret_basic',
@@ -176,7 +177,7 @@ function checkPublicJwks(jwks) {
  */
 export function buildClient({
   name, type, clientId, redirectUris = [], origins = [], grantTypes, authMethod, jwks, secret,
-  clientSecretKey, dpopNonceRequired,
+  clientSecretKey, dpopNonceRequired, allowPublicPasswordGrant = false,
 }) {
   if (!APP_TYPES.includes(type)) throw new TenantError(`--type must be one of ${APP_TYPES.join(', ')}${type ? `, got '${type}'` : ''}`);
   const rules = TYPE_RULES[type];
@@ -189,10 +190,18 @@ export function buildClient({
     if (!rules.grants.includes(g)) throw new TenantError(`a ${type} client cannot use grant type '${g}' (allowed: ${rules.grants.join(', ')})`);
   }
   if (new Set(grants).size !== grants.length) throw new TenantError('a grant type is given twice');
-  if (grants.includes('refresh_token') && !grants.includes('authorization_code')) {
-    throw new TenantError("grant type 'refresh_token' needs 'authorization_code' (refresh tokens come from user logins)");
+  if (grants.includes('refresh_token') && !grants.includes('authorization_code') && !grants.includes('password')) {
+    throw new TenantError("grant type 'refresh_token' needs 'authorization_code' or 'password' (refresh tokens come from user logins)");
   }
 
+  // RFC 9700 §2.4: the password grant MUST NOT be used; a public client cannot even
+  // authenticate, so it takes a second, explicit switch.
+  if (allowPublicPasswordGrant && !(type === 'spa' && grants.includes('password'))) {
+    throw new TenantError('--allow-public-password-grant only applies to a spa client with --grant-type password');
+  }
+  if (type === 'spa' && grants.includes('password') && !allowPublicPasswordGrant) {
+    throw new TenantError('a public (spa) client gets the password grant only with --allow-public-password-grant (RFC 9700 §2.4 says the grant MUST NOT be used)');
+  }
   const method = authMethod ?? rules.defaultMethod;
   if (!AUTH_METHODS.includes(method)) throw new TenantError(`--auth-method must be one of ${AUTH_METHODS.join(', ')}, got '${method}'`);
   if (!rules.methods.includes(method)) {
@@ -239,6 +248,7 @@ export function buildClient({
     jwks: publicJwks,
   };
   if (secretEnc) record.client_secret_enc = secretEnc;
+  if (allowPublicPasswordGrant) record.allow_public_password_grant = true;
   // DPoP proofs must carry a server nonce (RFC 9449 §8); absent: only for public clients.
   if (dpopNonceRequired !== undefined) {
     if (typeof dpopNonceRequired !== 'boolean') throw new TenantError('--dpop-nonce-required must be true or false');

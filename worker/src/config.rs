@@ -399,6 +399,10 @@ pub struct Client {
     /// `None`: only for public clients (see [`Client::requires_dpop_nonce`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_nonce_required: Option<bool>,
+    /// A public client may use the password grant only when this is also set (RFC 9700
+    /// §2.4: the grant "MUST NOT be used"; a public client cannot even prove who asks).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_public_password_grant: bool,
 }
 
 impl Client {

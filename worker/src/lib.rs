@@ -29,6 +29,7 @@ pub mod ratelimit;
 pub mod rbac;
 pub mod store;
 pub mod tokens;
+pub mod users;
 
 #[cfg(test)]
 pub(crate) mod testing;

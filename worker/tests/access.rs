@@ -515,3 +515,268 @@ fn auth0_rbac_client_credentials_permissions_are_the_granted_scopes() {
             .is_none()
     );
 }
+
+// ---------------------------------------------------------------- the password grant
+
+fn password_grant(h: &Harness, body: &str, headers: &[(&str, &str)]) -> HttpResponse {
+    h.post("/oauth/token", body, headers)
+}
+
+fn web_password(h: &Harness, user: &str, password: &str, extra: &str) -> HttpResponse {
+    password_grant(
+        h,
+        &format!(
+            "grant_type=password&username={}&password={}{extra}",
+            enc(user),
+            enc(password)
+        ),
+        &[
+            ("authorization", &basic("web", WEB_SECRET)),
+            ("cf-connecting-ip", "203.0.113.7"),
+        ],
+    )
+}
+
+#[test]
+fn rfc6749_4_3_password_grant_issues_access_id_and_refresh_tokens() {
+    let h = harness();
+    let resp = web_password(
+        &h,
+        "Alice@Example.com",
+        PASSWORD,
+        &format!(
+            "&audience={}&scope={}",
+            enc(API),
+            enc("openid email offline_access read:items")
+        ),
+    );
+    assert_eq!(resp.status, 200, "{:?}", resp.json_body());
+    assert_eq!(resp.header("cache-control"), Some("no-store"));
+    assert_eq!(
+        json_str(&resp, "scope"),
+        "openid email offline_access read:items"
+    );
+    let c = access_claims(&resp);
+    assert_eq!(c["sub"], "user|alice");
+    assert_eq!(c["client_id"], "web");
+    assert_eq!(c["aud"], json!([API, format!("{ISSUER}userinfo")]));
+    let id = claims(&json_str(&resp, "id_token"));
+    assert_eq!(id["aud"], "web");
+    assert_eq!(id["email"], "alice@example.com");
+    assert!(id.get("nonce").is_none());
+    // The refresh token works like one from a code.
+    let next = password_grant(
+        &h,
+        &format!(
+            "grant_type=refresh_token&refresh_token={}",
+            enc(&json_str(&resp, "refresh_token"))
+        ),
+        &[("authorization", &basic("web", WEB_SECRET))],
+    );
+    assert_eq!(next.status, 200, "{:?}", next.json_body());
+    // /userinfo knows the user (the subject index is written as at login).
+    let info = h.send(&HttpRequest::new("GET", "/userinfo").with_header(
+        "authorization",
+        &format!("Bearer {}", json_str(&resp, "access_token")),
+    ));
+    assert_eq!(info.status, 200);
+    assert_eq!(info.json_body()["email"], "alice@example.com");
+}
+
+#[test]
+fn rfc6749_4_3_password_grant_without_openid_or_offline_access() {
+    let h = harness();
+    let resp = web_password(
+        &h,
+        "alice@example.com",
+        PASSWORD,
+        &format!("&audience={}&scope=read:items", enc(API)),
+    );
+    assert_eq!(resp.status, 200);
+    let body = resp.json_body();
+    assert!(body.get("id_token").is_none());
+    assert!(body.get("refresh_token").is_none());
+    assert_eq!(access_claims(&resp)["aud"], API);
+    // offline_access at an API that does not allow it: no refresh token, and the scope
+    // says so (RFC 6749 §3.3).
+    put(
+        &h.app.store,
+        &format!("api:{API}"),
+        &json!({"identifier": API, "scopes": ["read:items"], "allow_offline_access": false}),
+    );
+    let resp = web_password(
+        &h,
+        "alice@example.com",
+        PASSWORD,
+        &format!(
+            "&audience={}&scope={}",
+            enc(API),
+            enc("offline_access read:items")
+        ),
+    );
+    assert_eq!(json_str(&resp, "scope"), "read:items");
+    assert!(resp.json_body().get("refresh_token").is_none());
+}
+
+#[test]
+fn rfc6749_4_3_wrong_password_and_unknown_email_get_the_same_answer() {
+    let h = harness();
+    let wrong = web_password(&h, "alice@example.com", "not the password", "");
+    let unknown = web_password(&h, "nobody@example.com", PASSWORD, "");
+    for resp in [&wrong, &unknown] {
+        assert_eq!(
+            (resp.status, error_of(resp).as_str()),
+            (400, "invalid_grant")
+        );
+        assert_eq!(resp.header("cache-control"), Some("no-store"));
+    }
+    assert_eq!(wrong.body, unknown.body);
+    // Missing credentials are a malformed request.
+    let resp = password_grant(
+        &h,
+        "grant_type=password&username=alice%40example.com",
+        &[("authorization", &basic("web", WEB_SECRET))],
+    );
+    assert_eq!(error_of(&resp), "invalid_request");
+}
+
+#[test]
+fn rfc6749_4_3_unknown_email_costs_one_pbkdf2_with_the_configured_count() {
+    // The login form's check, shared: with PASSWORD_ITERATIONS set, a user hashed with
+    // another count is refused like an unknown email.
+    let mut h = harness();
+    h.app.config.password_iterations = Some(2000);
+    let resp = web_password(&h, "alice@example.com", PASSWORD, "");
+    assert_eq!(error_of(&resp), "invalid_grant");
+}
+
+#[test]
+fn auth0_password_grant_rate_limit_is_too_many_attempts_for_the_right_password_too() {
+    let h = harness_with(false, Some(3));
+    for _ in 0..3 {
+        assert_eq!(
+            error_of(&web_password(&h, "alice@example.com", "guess", "")),
+            "invalid_grant"
+        );
+    }
+    let resp = web_password(&h, "alice@example.com", PASSWORD, "");
+    assert_eq!(
+        (resp.status, error_of(&resp).as_str()),
+        (429, "too_many_attempts")
+    );
+    assert_eq!(resp.header("retry-after"), Some("60"));
+    // The login form counts under the same keys: it is locked too.
+    let page = authorize(&h, "");
+    let resp = h.send(
+        &login_request(&hidden_tx(&page), "alice@example.com", PASSWORD)
+            .with_header("cf-connecting-ip", "198.51.100.1"),
+    );
+    assert_eq!(resp.status, 429);
+    // A minute later it works again.
+    h.clock.advance(60);
+    assert_eq!(
+        web_password(&h, "alice@example.com", PASSWORD, "").status,
+        200
+    );
+}
+
+#[test]
+fn rfc9700_2_4_password_grant_is_off_unless_the_client_enables_it() {
+    let h = harness();
+    // The M2M client and the SPA do not list the grant.
+    let resp = password_grant(
+        &h,
+        &format!(
+            "grant_type=password&username=alice%40example.com&password={}",
+            enc(PASSWORD)
+        ),
+        &[("authorization", &basic("m2m", M2M_SECRET))],
+    );
+    assert_eq!(
+        (resp.status, error_of(&resp).as_str()),
+        (400, "unauthorized_client")
+    );
+    // A public client that lists it still needs allow_public_password_grant.
+    let mut spa = client(
+        "spa",
+        "spa",
+        "none",
+        &["authorization_code", "refresh_token", "password"],
+        None,
+        &[SPA_CB],
+    );
+    put(&h.app.store, "client:spa", &spa);
+    let body = format!(
+        "grant_type=password&client_id=spa&username=alice%40example.com&password={}",
+        enc(PASSWORD)
+    );
+    assert_eq!(
+        error_of(&password_grant(&h, &body, &[])),
+        "unauthorized_client"
+    );
+    spa["allow_public_password_grant"] = json!(true);
+    put(&h.app.store, "client:spa", &spa);
+    assert_eq!(password_grant(&h, &body, &[]).status, 200);
+}
+
+#[test]
+fn auth0_password_realm_grant_takes_the_database_realm_only() {
+    let h = harness();
+    let body = |realm: &str| {
+        format!(
+            "grant_type={}&username=alice%40example.com&password={}{realm}",
+            enc("http://auth0.com/oauth/grant-type/password-realm"),
+            enc(PASSWORD)
+        )
+    };
+    let auth = basic("web", WEB_SECRET);
+    let headers = [("authorization", auth.as_str())];
+    let ok = password_grant(
+        &h,
+        &body("&realm=Username-Password-Authentication"),
+        &headers,
+    );
+    assert_eq!(ok.status, 200, "{:?}", ok.json_body());
+    assert_eq!(
+        error_of(&password_grant(&h, &body("&realm=google-oauth2"), &headers)),
+        "invalid_request"
+    );
+    assert_eq!(
+        error_of(&password_grant(&h, &body(""), &headers)),
+        "invalid_request"
+    );
+}
+
+#[test]
+fn rfc6749_4_3_password_grant_scope_and_audience_are_checked_and_rbac_applies() {
+    let h = harness();
+    let resp = web_password(
+        &h,
+        "alice@example.com",
+        PASSWORD,
+        &format!("&audience={}&scope=read:items%20delete:all", enc(API)),
+    );
+    assert_eq!(error_of(&resp), "invalid_scope");
+    let resp = web_password(
+        &h,
+        "alice@example.com",
+        PASSWORD,
+        "&audience=https%3A%2F%2Fnope",
+    );
+    assert_eq!(
+        (resp.status, error_of(&resp).as_str()),
+        (403, "access_denied")
+    );
+    let resp = web_password(
+        &h,
+        "alice@example.com",
+        PASSWORD,
+        &format!(
+            "&audience={}&scope={}",
+            enc(RBAC_API),
+            enc("read:docs write:docs")
+        ),
+    );
+    assert_eq!(json_str(&resp, "scope"), "read:docs");
+    assert_eq!(access_claims(&resp)["permissions"], json!(["read:docs"]));
+}

@@ -290,8 +290,13 @@ fn rule_34_missing_and_unknown_grant_type() {
     let h = harness();
     assert_eq!(error_of(&h.m2m("audience=x")), "invalid_request");
     assert_eq!(
-        error_of(&h.m2m("grant_type=password")),
+        error_of(&h.m2m("grant_type=implicit")),
         "unsupported_grant_type"
+    );
+    // Implemented, but not enabled for this client (worker/tests/access.rs).
+    assert_eq!(
+        error_of(&h.m2m("grant_type=password")),
+        "unauthorized_client"
     );
 }
 
@@ -1157,7 +1162,13 @@ fn rfc8414_metadata_lists_only_what_is_implemented() {
         assert_eq!(m["token_endpoint"], format!("{ISSUER}oauth/token"));
         assert_eq!(
             m["grant_types_supported"],
-            json!(["authorization_code", "client_credentials", "refresh_token"])
+            json!([
+                "authorization_code",
+                "client_credentials",
+                "refresh_token",
+                "password",
+                "http://auth0.com/oauth/grant-type/password-realm"
+            ])
         );
         assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
         assert_eq!(m["response_types_supported"], json!(["code"]));

@@ -26,9 +26,8 @@
 //! members, else the browser goes back to the client with `access_denied`. The code then
 //! carries the organization's id into the tokens and the refresh-token family.
 
-use super::userinfo::user_index_key;
 use crate::App;
-use crate::config::{Client, User, client_key, user_key};
+use crate::config::{Client, User, client_key};
 use crate::grants::{CODE_LIFETIME, CodeRecord, OIDC_SCOPES, has_scope, load_api};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::jwt::{hmac_sha256, sha256_b64};
@@ -36,6 +35,7 @@ use crate::params::{Params, form_encode, html_escape};
 use crate::platform::Platform;
 use crate::store::{Store, get_json, put_json};
 use crate::tokens::{parse_scope, random_token};
+use crate::users::{authenticate_user, login_allowed};
 use edge_oauth::base64url;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -577,76 +577,13 @@ pub async fn login<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) ->
     }
 }
 
-/// Rule 12: counts a login attempt per account and per client address (`CF-Connecting-IP`)
-/// before the password is checked; `false` when either is over the limit.
-async fn login_allowed<S: Store, P: Platform>(
-    app: &App<S, P>,
-    req: &HttpRequest,
-    username: &str,
-) -> bool {
-    let mut allowed = true;
-    if !username.is_empty() && username.len() <= 254 {
-        allowed &= app
-            .platform
-            .rate_limit(&crate::ratelimit::login_email_key(username))
-            .await;
-    }
-    if let Some(ip) = req.header("cf-connecting-ip").filter(|ip| ip.len() <= 64) {
-        allowed &= app
-            .platform
-            .rate_limit(&crate::ratelimit::login_ip_key(ip))
-            .await;
-    }
-    allowed
-}
-
-async fn authenticate_user<S: Store, P: Platform>(
-    app: &App<S, P>,
-    username: &str,
-    password: &str,
-) -> Result<Option<User>, crate::store::StoreError> {
-    let user: Option<User> = get_json(&app.store, &user_key(username)).await?;
-    // A record hashed with another count than PASSWORD_ITERATIONS is refused (re-create
-    // the user): every login then costs the same, known email or not.
-    let configured = app.config.password_iterations;
-    let user = user.filter(|u| {
-        u.password.alg == "PBKDF2-SHA256"
-            && u.password.iterations > 0
-            && configured.is_none_or(|n| n == u.password.iterations)
-    });
-    let Some(user) = user else {
-        // Same work as a real check, so timing does not reveal which emails exist.
-        let _ = app
-            .platform
-            .pbkdf2_sha256(
-                password.as_bytes(),
-                b"edge-oauth-dummy-salt",
-                app.config.dummy_password_iterations(),
-            )
-            .await;
-        return Ok(None);
-    };
-    let salt = base64url::decode(&user.password.salt).unwrap_or_default();
-    let stored = base64url::decode(&user.password.hash).unwrap_or_default();
-    let derived = app
-        .platform
-        .pbkdf2_sha256(password.as_bytes(), &salt, user.password.iterations)
-        .await;
-    let ok = derived.is_ok_and(|d| stored.len() == 32 && bool::from(d.as_slice().ct_eq(&stored)));
-    Ok(ok.then_some(user))
-}
-
 async fn issue_code<S: Store, P: Platform>(
     app: &App<S, P>,
     tx: &Transaction,
     user: &User,
     now: i64,
 ) -> Result<zeroize::Zeroizing<String>, crate::store::StoreError> {
-    // The server's own subject index for /userinfo (written once per user).
-    let index = user_index_key(&user.user_id);
-    if app.store.get(&index).await?.is_none() {
-        put_json(&app.store, &index, &json!({"email": user.email}), None).await?;
-    }
+    crate::users::ensure_subject_index(app, user).await?;
     let code = random_token(&app.platform)
         .map_err(|_| crate::store::StoreError::Backend("random".into()))?;
     let record = CodeRecord {

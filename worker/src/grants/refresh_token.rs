@@ -15,6 +15,8 @@
 //!
 //! The user must still exist (`user:{email}` with the same `user_id` as the token's
 //! `sub`), else `invalid_grant`; `email` and `name` come from that fresh record.
+//! A family issued for an organization needs the user still to be a member
+//! ([`crate::orgs`]), and RBAC ([`crate::rbac`]) is applied to the user's current roles.
 
 use super::authorization_code::{UserGrant, issue_user_tokens};
 use super::{
