@@ -21,8 +21,10 @@ export const USER_PASSWORD = 'correct horse battery staple';
  * Starts a server with a seeded tenant. Returns the base URL, the tenant's credentials and
  * keys, and `stop()`. `seed({ records, credentials, origin, clientSecretKey })`, if given,
  * may add or change records before they are written (e.g. tests/e2e/dpop.test.mjs).
+ * `vars` are added to the worker's environment (e.g. `{ ORGANIZATION_NAME_IN_TOKENS: 'true' }`);
+ * `rateLimit` replaces the suite's 1000 requests per key per minute.
  */
-export async function startServer({ seed } = {}) {
+export async function startServer({ seed, vars = {}, rateLimit = 1000 } = {}) {
   if (isStale(WORKER_BUNDLE, WORKER_SOURCES)) {
     process.stderr.write('e2e: worker sources changed, running worker-build --release\n');
     await buildWorker({ quiet: true });
@@ -39,6 +41,7 @@ export async function startServer({ seed } = {}) {
     const secrets = generateDevSecrets();
     const signingKeys = [generateSigningJwk(), generateSigningJwk()];
     secrets.SIGNING_KEYS = JSON.stringify(signingKeys);
+    Object.assign(secrets, vars);
     const envFile = join(dir, 'test.env');
     writeFileSync(envFile, formatDotenv(secrets), { mode: 0o600 });
 
@@ -50,7 +53,7 @@ export async function startServer({ seed } = {}) {
 
     server = await startWranglerDev({
       port, persistTo: join(dir, 'state'), envFile, log: Boolean(process.env.E2E_LOG),
-      extraArgs: ['--config', e2eWranglerConfig(dir)],
+      extraArgs: ['--config', e2eWranglerConfig(dir, rateLimit)],
     });
     return {
       url: server.url,
@@ -78,12 +81,12 @@ export async function startServer({ seed } = {}) {
  * vars (paths made absolute), but a rate limit the suite's many logins of one demo user
  * within a minute stay under. The limiter itself is tested natively (worker/tests/hardening.rs).
  */
-function e2eWranglerConfig(dir) {
+function e2eWranglerConfig(dir, rateLimit) {
   const original = readFileSync(join(WORKER_DIR, 'wrangler.toml'), 'utf8');
   const text = original
     .replace(/^main = "([^"]+)"/m, (_, p) => `main = ${JSON.stringify(resolve(WORKER_DIR, p))}`)
     .replace(/^directory = "([^"]+)"/m, (_, p) => `directory = ${JSON.stringify(resolve(WORKER_DIR, p))}`)
-    .replace(/^simple = \{ limit = \d+, period = 60 \}/m, 'simple = { limit = 1000, period = 60 }');
+    .replace(/^simple = \{ limit = \d+, period = 60 \}/m, `simple = { limit = ${Number(rateLimit)}, period = 60 }`);
   if (text === original) throw new Error('e2e: worker/wrangler.toml no longer has the expected main/assets/ratelimits lines');
   const file = join(dir, 'wrangler.toml');
   writeFileSync(file, text);

@@ -25,6 +25,9 @@
 //!   email uses this count, so a login costs the same whether the email exists or not.
 //!   When unset, records keep their own counts and the dummy uses
 //!   [`DEFAULT_PASSWORD_ITERATIONS`].
+//! - `MTLS_PROXY_SECRET` (secret, optional, at least 32 characters): the `cname-api-key`
+//!   a trusted mTLS proxy sends with its `client-certificate` headers
+//!   ([`crate::mtls`]); without it those headers are ignored.
 //! - `ORGANIZATION_NAME_IN_TOKENS` (var, optional, `true` or `false`): tokens that carry
 //!   `org_id` carry `org_name` too (Auth0's tenant setting).
 //!
@@ -72,6 +75,9 @@ pub struct Config {
     pub password_iterations: Option<u32>,
     /// `ORGANIZATION_NAME_IN_TOKENS`: tokens that carry `org_id` also carry `org_name`.
     pub organization_name_in_tokens: bool,
+    /// `MTLS_PROXY_SECRET`: the `cname-api-key` value of a trusted mTLS proxy
+    /// ([`crate::mtls`]); `None`: the proxy's certificate headers are ignored.
+    pub mtls_proxy_secret: Option<Zeroizing<Vec<u8>>>,
 }
 
 /// The tenant CLI's default PBKDF2 iteration count (`DEFAULT_PBKDF2_ITERATIONS` in
@@ -207,7 +213,27 @@ impl Config {
             dpop,
             password_iterations: None,
             organization_name_in_tokens: false,
+            mtls_proxy_secret: None,
         })
+    }
+
+    /// Applies `MTLS_PROXY_SECRET` (builder style): the shared secret a trusted proxy
+    /// sends as `cname-api-key` with its `client-certificate` headers. Unset or empty:
+    /// those headers are ignored.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when it is shorter than 32 characters.
+    pub fn with_mtls_proxy_secret(mut self, value: Option<&str>) -> Result<Self, ConfigError> {
+        self.mtls_proxy_secret = match value.map(str::trim).filter(|v| !v.is_empty()) {
+            None => None,
+            Some(v) if v.len() >= 32 => Some(Zeroizing::new(v.as_bytes().to_vec())),
+            Some(_) => {
+                return Err(ConfigError(
+                    "MTLS_PROXY_SECRET must be at least 32 characters",
+                ));
+            }
+        };
+        Ok(self)
     }
 
     /// Applies `ORGANIZATION_NAME_IN_TOKENS` (builder style): `"true"` adds `org_name`
@@ -348,6 +374,10 @@ pub enum AuthMethod {
     ClientSecretJwt,
     /// Asymmetric client assertion (RFC 7523).
     PrivateKeyJwt,
+    /// Mutual TLS with a CA-issued certificate (RFC 8705 §2.1).
+    TlsClientAuth,
+    /// Mutual TLS with a self-signed certificate registered in `jwks` (RFC 8705 §2.2).
+    SelfSignedTlsClientAuth,
 }
 
 impl AuthMethod {
@@ -360,6 +390,8 @@ impl AuthMethod {
             Self::ClientSecretPost => "client_secret_post",
             Self::ClientSecretJwt => "client_secret_jwt",
             Self::PrivateKeyJwt => "private_key_jwt",
+            Self::TlsClientAuth => "tls_client_auth",
+            Self::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
         }
     }
 }
@@ -403,6 +435,18 @@ pub struct Client {
     /// §2.4: the grant "MUST NOT be used"; a public client cannot even prove who asks).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_public_password_grant: bool,
+    /// `tls_client_auth`: the certificate's subject DN (RFC 4514).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_subject_dn: Option<String>,
+    /// `tls_client_auth`: a `dNSName` subject alternative name of the certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_dns: Option<String>,
+    /// `tls_client_auth`: a `uniformResourceIdentifier` SAN of the certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_uri: Option<String>,
+    /// Access tokens are bound to the client certificate (`cnf.x5t#S256`, RFC 8705 §3).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls_client_certificate_bound_access_tokens: bool,
 }
 
 impl Client {

@@ -22,6 +22,7 @@ pub mod error;
 pub mod grants;
 pub mod http;
 pub mod jwt;
+pub mod mtls;
 pub mod orgs;
 pub mod params;
 pub mod platform;

@@ -20,7 +20,12 @@ pub fn metadata<S: Store, P: Platform>(app: &App<S, P>) -> Value {
     if hs {
         auth_methods.push("client_secret_jwt");
     }
-    auth_methods.extend(["private_key_jwt", "none"]);
+    auth_methods.extend([
+        "private_key_jwt",
+        "tls_client_auth",
+        "self_signed_tls_client_auth",
+        "none",
+    ]);
     let mut auth_algs = vec!["ES256", "RS256", "PS256"];
     if hs {
         auth_algs.push("HS256");
@@ -48,6 +53,7 @@ pub fn metadata<S: Store, P: Platform>(app: &App<S, P>) -> Value {
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "email", "name"],
         "authorization_response_iss_parameter_supported": true,
         "dpop_signing_alg_values_supported": crate::dpop::SIGNING_ALGS,
+        "tls_client_certificate_bound_access_tokens": true,
     })
 }
 

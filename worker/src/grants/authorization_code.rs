@@ -141,6 +141,7 @@ pub async fn grant<S: Store, P: Platform>(
         dpop_jkt,
         org: org.as_ref(),
         permissions: granted.permissions.as_deref(),
+        x5t_s256: auth.x5t_s256.as_deref(),
     };
     let mut response = issue_user_tokens(app, client, &grant)?;
     if let Some(family_id) = family_id {
@@ -226,6 +227,8 @@ pub struct UserGrant<'a> {
     pub org: Option<&'a crate::orgs::Organization>,
     /// The `permissions` claim of the access token ([`crate::rbac`]).
     pub permissions: Option<&'a [String]>,
+    /// The client certificate the access token is bound to (`cnf.x5t#S256`, RFC 8705).
+    pub x5t_s256: Option<&'a str>,
 }
 
 /// Mints the access token (and the ID token when `openid` is in scope). The access
@@ -250,6 +253,7 @@ pub fn issue_user_tokens<S: Store, P: Platform>(
     let mut extra = Map::new();
     extra.insert("auth_time".into(), json!(grant.auth_time));
     bind_claims(&mut extra, grant.dpop_jkt);
+    super::bind_certificate_claims(&mut extra, grant.x5t_s256);
     let with_org_name = app.config.organization_name_in_tokens;
     if let Some(org) = grant.org {
         org.add_claims(&mut extra, with_org_name);

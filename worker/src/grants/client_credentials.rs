@@ -95,6 +95,7 @@ pub async fn grant<S: Store, P: Platform>(
         extra.insert("permissions".into(), json!(scopes));
     }
     bind_claims(&mut extra, dpop_jkt);
+    super::bind_certificate_claims(&mut extra, auth.x5t_s256.as_deref());
     let sub = format!("{}@clients", client.client_id);
     let access_token = mint_access_token(
         &app.config,

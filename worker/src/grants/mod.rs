@@ -286,6 +286,28 @@ pub fn bind_claims(extra: &mut serde_json::Map<String, serde_json::Value>, dpop_
     }
 }
 
+/// Adds `cnf: {"x5t#S256": ..}` (RFC 8705 §3.1) to access-token claims when the
+/// client's tokens are certificate-bound, next to a DPoP `jkt` if there is one.
+pub fn bind_certificate_claims(
+    extra: &mut serde_json::Map<String, serde_json::Value>,
+    x5t_s256: Option<&str>,
+) {
+    let Some(x5t) = x5t_s256 else {
+        return;
+    };
+    match extra
+        .get_mut("cnf")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        Some(cnf) => {
+            cnf.insert("x5t#S256".into(), serde_json::json!(x5t));
+        }
+        None => {
+            extra.insert("cnf".into(), serde_json::json!({ "x5t#S256": x5t }));
+        }
+    }
+}
+
 /// The OIDC scopes the server understands besides API scopes.
 pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 

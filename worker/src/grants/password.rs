@@ -156,6 +156,7 @@ pub async fn grant<S: Store, P: Platform>(
         dpop_jkt,
         org: None,
         permissions: granted.permissions.as_deref(),
+        x5t_s256: auth.x5t_s256.as_deref(),
     };
     let mut response = issue_user_tokens(app, client, &grant)?;
     if offline && has_scope(&scope, "offline_access") {

@@ -139,6 +139,7 @@ pub async fn grant<S: Store, P: Platform>(
         dpop_jkt,
         org: org.as_ref(),
         permissions: granted.permissions.as_deref(),
+        x5t_s256: auth.x5t_s256.as_deref(),
     };
     let mut response = issue_user_tokens(app, client, &grant)?;
     let jkt = record
