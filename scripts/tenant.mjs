@@ -35,7 +35,16 @@ Clients:
                                 m2m: client_credentials; password is never a default
       --auth-method <method>    ${AUTH_METHODS.join(' | ')}
                                 default: spa: none; others: client_secret_basic
-      --jwks <json|@file>       public JWK Set for private_key_jwt (EC P-256 or RSA keys)
+      --jwks <json|@file>       public JWK Set for private_key_jwt (EC P-256 or RSA keys);
+                                for self_signed_tls_client_auth the certificates' JWKs
+                                (x5t#S256 or x5c), or a PEM file of the certificates
+      --tls-subject-dn <dn>     tls_client_auth: the certificate's subject DN (RFC 4514,
+                                e.g. "CN=client.example.com,O=Example")
+      --tls-san-dns <name>      tls_client_auth: a DNS subject alternative name instead
+      --tls-san-uri <uri>       tls_client_auth: a URI subject alternative name instead
+      --certificate-bound-tokens
+                                access tokens are bound to the client certificate
+                                (RFC 8705 cnf.x5t#S256); the client must use mTLS
       --allow-public-password-grant
                                 let a spa client that lists --grant-type password use it
                                 (RFC 9700 §2.4 says the grant MUST NOT be used; off by default)
@@ -135,6 +144,10 @@ const OPTIONS = {
   'dpop-nonce-required': { type: 'string' },
   'enforce-rbac': { type: 'boolean' },
   'allow-public-password-grant': { type: 'boolean' },
+  'tls-subject-dn': { type: 'string' },
+  'tls-san-dns': { type: 'string' },
+  'tls-san-uri': { type: 'string' },
+  'certificate-bound-tokens': { type: 'boolean' },
   'permissions-claim': { type: 'boolean' },
   'organization-usage': { type: 'string' },
   'display-name': { type: 'string' },
@@ -151,7 +164,8 @@ const OPTIONS = {
 
 /** Which options each command takes (besides the "where" ones). */
 const ACCEPTS = {
-  'client create': ['type', 'name', 'id', 'redirect-uri', 'origin', 'grant-type', 'auth-method', 'jwks', 'dpop-nonce-required', 'allow-public-password-grant'],
+  'client create': ['type', 'name', 'id', 'redirect-uri', 'origin', 'grant-type', 'auth-method', 'jwks', 'dpop-nonce-required', 'allow-public-password-grant',
+    'tls-subject-dn', 'tls-san-dns', 'tls-san-uri', 'certificate-bound-tokens'],
   'client list': [], 'client get': [], 'client rotate-secret': [], 'client delete': [],
   'api create': ['identifier', 'name', 'scope', 'token-lifetime', 'allow-offline-access', 'dpop', 'enforce-rbac', 'permissions-claim'],
   'api list': [], 'api delete': [],
@@ -302,6 +316,10 @@ function printClient(c) {
   if (c.jwks) out(`  jwks:           ${c.jwks.keys.map((k) => `${k.kty}${k.kid ? `/${k.kid}` : ''}`).join(' ')}`);
   if (c.dpop_nonce_required !== undefined) out(`  DPoP nonce:     ${c.dpop_nonce_required ? 'required' : 'not required'}`);
   if (c.allow_public_password_grant) out('  password grant: allowed for this public client');
+  for (const k of ['tls_client_auth_subject_dn', 'tls_client_auth_san_dns', 'tls_client_auth_san_uri']) {
+    if (c[k]) out(`  certificate:    ${k.slice(16)} ${c[k]}`);
+  }
+  if (c.tls_client_certificate_bound_access_tokens) out('  tokens:         bound to the client certificate (cnf.x5t#S256)');
 }
 
 const printApi = (a) => out(`${a.identifier}  "${a.name}"  scopes: ${a.scopes.join(' ') || '(none)'}  lifetime: ${a.token_lifetime}s  offline_access: ${a.allow_offline_access ? 'allowed' : 'no'}  dpop: ${a.dpop ?? 'optional'}  rbac: ${a.enforce_rbac ? `on${a.permissions_claim ? ' (permissions claim)' : ''}` : 'off'}`);
@@ -337,6 +355,10 @@ async function run({ command, values, arg }) {
         jwks: readJwks(values.jwks),
         dpopNonceRequired: boolOption(values, 'dpop-nonce-required'),
         allowPublicPasswordGrant: values['allow-public-password-grant'],
+        tlsSubjectDn: values['tls-subject-dn'],
+        tlsSanDns: values['tls-san-dns'],
+        tlsSanUri: values['tls-san-uri'],
+        certificateBoundTokens: values['certificate-bound-tokens'],
       });
       if (json) return out(JSON.stringify({ ...record, client_secret: secret }, null, 2));
       out(`created client in ${kv.where}:`);

@@ -13,12 +13,16 @@
 //                                   origin, so a preflight is one KV read (kept in step on
 //                                   client create and delete; addOriginIndex for bulk seeds)
 
-import { createCipheriv, createHash, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { X509Certificate, createCipheriv, createHash, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export class TenantError extends Error {}
 
 export const APP_TYPES = ['spa', 'regular_web', 'm2m'];
-export const AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt'];
+export const AUTH_METHODS = [
+  'none', 'client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt',
+  'tls_client_auth', 'self_signed_tls_client_auth',
+];
+const TLS_METHODS = ['tls_client_auth', 'self_signed_tls_client_auth'];
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password'];
 const SECRET_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt'];
 const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
@@ -35,13 +39,13 @@ const TYPE_RULES = {
   regular_web: {
     grants: ['authorization_code', 'refresh_token', 'client_credentials', 'password'],
     defaultGrants: ['authorization_code', 'refresh_token'],
-    methods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt'],
+    methods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', ...TLS_METHODS],
     defaultMethod: 'client_secret_basic',
   },
   m2m: {
     grants: ['client_credentials'],
     defaultGrants: ['client_credentials'],
-    methods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt'],
+    methods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', ...TLS_METHODS],
     defaultMethod: 'client_secret_basic',
   },
 };
@@ -124,7 +128,34 @@ export function checkScopes(scopes, what = 'scope') {
   return [...scopes];
 }
 
-function checkPublicJwks(jwks) {
+/**
+ * PEM certificates as JWKs for self_signed_tls_client_auth (RFC 8705 §2.2): each key is
+ * the certificate's public key with `x5c` (the DER, base64) and `x5t#S256`.
+ */
+export function certificatesToJwks(pem) {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new TenantError('no PEM certificate found');
+  return {
+    keys: blocks.map((block) => {
+      let cert;
+      try {
+        cert = new X509Certificate(block);
+      } catch (e) {
+        throw new TenantError(`a certificate does not parse: ${e.message}`);
+      }
+      return {
+        ...cert.publicKey.export({ format: 'jwk' }),
+        x5c: [cert.raw.toString('base64')],
+        'x5t#S256': b64url(createHash('sha256').update(cert.raw).digest()),
+      };
+    }),
+  };
+}
+
+function checkPublicJwks(jwks, { certificates = false } = {}) {
+  if (typeof jwks === 'string' && certificates && jwks.includes('-----BEGIN CERTIFICATE-----')) {
+    jwks = certificatesToJwks(jwks);
+  }
   if (typeof jwks === 'string') {
     try {
       jwks = JSON.parse(jwks);
@@ -144,7 +175,12 @@ function checkPublicJwks(jwks) {
     for (const priv of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']) {
       if (priv in k) throw new TenantError(`${at} contains private member '${priv}': register the public key only`);
     }
-    if (k.kty === 'EC') {
+    // self_signed_tls_client_auth matches by x5t#S256 or the x5c certificate's key.
+    if (certificates && (typeof k['x5t#S256'] === 'string' || Array.isArray(k.x5c))) {
+      if (k['x5t#S256'] !== undefined && Buffer.from(k['x5t#S256'], 'base64url').length !== 32) {
+        throw new TenantError(`${at}: x5t#S256 must be a base64url SHA-256`);
+      }
+    } else if (k.kty === 'EC') {
       if (k.crv !== 'P-256') throw new TenantError(`${at}: only EC keys on P-256 (ES256) are supported, got crv '${k.crv}'`);
       for (const m of ['x', 'y']) {
         if (typeof k[m] !== 'string' || Buffer.from(k[m], 'base64url').length !== 32) {
@@ -178,6 +214,7 @@ function checkPublicJwks(jwks) {
 export function buildClient({
   name, type, clientId, redirectUris = [], origins = [], grantTypes, authMethod, jwks, secret,
   clientSecretKey, dpopNonceRequired, allowPublicPasswordGrant = false,
+  tlsSubjectDn, tlsSanDns, tlsSanUri, certificateBoundTokens = false,
 }) {
   if (!APP_TYPES.includes(type)) throw new TenantError(`--type must be one of ${APP_TYPES.join(', ')}${type ? `, got '${type}'` : ''}`);
   const rules = TYPE_RULES[type];
@@ -220,8 +257,20 @@ export function buildClient({
   if (method === 'private_key_jwt') {
     if (jwks === undefined) throw new TenantError('--auth-method private_key_jwt needs --jwks (the client\'s public keys)');
     publicJwks = checkPublicJwks(jwks);
+  } else if (method === 'self_signed_tls_client_auth') {
+    if (jwks === undefined) throw new TenantError('--auth-method self_signed_tls_client_auth needs --jwks (the client\'s certificates as JWKs, or PEM certificates)');
+    publicJwks = checkPublicJwks(jwks, { certificates: true });
   } else if (jwks !== undefined) {
-    throw new TenantError('--jwks only applies to --auth-method private_key_jwt');
+    throw new TenantError('--jwks only applies to --auth-method private_key_jwt or self_signed_tls_client_auth');
+  }
+  // RFC 8705 §2.1.2: exactly one registered name for tls_client_auth.
+  const names = { tls_client_auth_subject_dn: tlsSubjectDn, tls_client_auth_san_dns: tlsSanDns, tls_client_auth_san_uri: tlsSanUri };
+  const given = Object.entries(names).filter(([, v]) => v !== undefined);
+  if (method === 'tls_client_auth') {
+    if (given.length !== 1) throw new TenantError('--auth-method tls_client_auth needs exactly one of --tls-subject-dn, --tls-san-dns, --tls-san-uri');
+    for (const [, v] of given) checkName(v, 'the certificate name');
+  } else if (given.length) {
+    throw new TenantError('--tls-subject-dn, --tls-san-dns and --tls-san-uri only apply to --auth-method tls_client_auth');
   }
 
   let clientSecret;
@@ -249,6 +298,9 @@ export function buildClient({
   };
   if (secretEnc) record.client_secret_enc = secretEnc;
   if (allowPublicPasswordGrant) record.allow_public_password_grant = true;
+  for (const [k, v] of given) record[k] = v.trim();
+  // RFC 8705 §3: access tokens bound to the client certificate (cnf.x5t#S256).
+  if (certificateBoundTokens) record.tls_client_certificate_bound_access_tokens = true;
   // DPoP proofs must carry a server nonce (RFC 9449 §8); absent: only for public clients.
   if (dpopNonceRequired !== undefined) {
     if (typeof dpopNonceRequired !== 'boolean') throw new TenantError('--dpop-nonce-required must be true or false');

@@ -5,12 +5,58 @@
 // ones `npm run tenant -- org ...` writes.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { X509Certificate, createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as jose from 'jose';
 import { API, USER_PASSWORD, authorize, basic, form, startServer, tokenRequest } from './harness.mjs';
 import { Tenant, buildClient, keys } from '../../scripts/lib/tenant.mjs';
 
 const RBAC_API = 'https://rbac.example.com';
+const PROXY_SECRET = 'e2e-proxy-secret-abcdefghijklmnopqrstuvwxyz';
+const SUBJECT_DN = 'CN=client.example.com,O=Example Corp';
+
+/** A CA, a client certificate it issued and two self-signed ones, made with the openssl CLI. */
+function generateCertificates() {
+  const dir = mkdtempSync(join(tmpdir(), 'edge-oauth-e2e-certs-'));
+  const ssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  try {
+    ssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/CN=E2E Test CA', '-days', '2');
+    ssl('req', ...ec, '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/O=Example Corp/CN=client.example.com');
+    writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=DNS:client.example.com\n');
+    ssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.pem', '-days', '2', '-extfile', 'ext.cnf');
+    for (const name of ['self', 'other']) ssl('req', '-x509', ...ec, '-keyout', `${name}.key`, '-out', `${name}.pem`, '-subj', `/CN=${name}-signed`, '-days', '2');
+    const read = (f) => readFileSync(join(dir, f), 'utf8');
+    return { client: read('client.pem'), self: read('self.pem'), other: read('other.pem') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+const CERTS = generateCertificates();
+const x5t = (pem) => createHash('sha256').update(new X509Certificate(pem).raw).digest('base64url');
+
+/** Auth0's trusted-proxy headers for a certificate. */
+const proxyHeaders = (pem, { secret = PROXY_SECRET, verified = true } = {}) => ({
+  'client-certificate': encodeURIComponent(pem),
+  ...(verified ? { 'client-certificate-ca-verified': 'SUCCESS' } : {}),
+  ...(secret ? { 'cname-api-key': secret } : {}),
+});
+
+/** The mTLS clients (built like `client create --auth-method ...`) and their grants. */
+async function seedMtls(tenant, add, origin) {
+  add({ type: 'm2m', clientId: 'mtls-dn', name: 'mtls dn', authMethod: 'tls_client_auth', tlsSubjectDn: SUBJECT_DN, certificateBoundTokens: true });
+  add({ type: 'm2m', clientId: 'mtls-self', name: 'mtls self-signed', authMethod: 'self_signed_tls_client_auth', jwks: CERTS.self });
+  add({
+    type: 'regular_web', clientId: 'mtls-web', name: 'mtls web', authMethod: 'tls_client_auth', tlsSanDns: 'client.example.com',
+    certificateBoundTokens: true, grantTypes: ['authorization_code'], redirectUris: [`${origin}/callback`],
+  });
+  await tenant.createGrant({ clientId: 'mtls-dn', audience: API, scopes: ['read:items'] });
+  await tenant.createGrant({ clientId: 'mtls-self', audience: API, scopes: ['read:items'] });
+}
 const PASSWORD_REALM = 'http://auth0.com/oauth/grant-type/password-realm';
 
 /** The KV interface `Tenant` uses, over the seed's Map of records (key → parsed JSON). */
@@ -58,6 +104,7 @@ async function seedAccess({ records, credentials, origin, clientSecretKey }) {
   await tenant.addPermission('reader', RBAC_API, ['read:docs']);
   await tenant.assignRole(credentials.user.email, 'reader');
   credentials.orgs = { acme: acme.id, beta: beta.id };
+  await seedMtls(tenant, add, origin);
 }
 
 let srv;
@@ -65,7 +112,7 @@ let jwks;
 const T = () => srv.tenant;
 
 before(async () => {
-  srv = await startServer({ seed: seedAccess, vars: { ORGANIZATION_NAME_IN_TOKENS: 'true' } });
+  srv = await startServer({ seed: seedAccess, vars: { ORGANIZATION_NAME_IN_TOKENS: 'true', MTLS_PROXY_SECRET: PROXY_SECRET } });
   jwks = jose.createLocalJWKSet(await (await fetch(`${srv.url}/.well-known/jwks.json`)).json());
 });
 
@@ -215,17 +262,80 @@ describe('the password grant', () => {
   });
 });
 
-describe('the password grant under a low rate limit', () => {
+const mtlsCc = (base, clientId, headers) => tokenRequest(base, form({ grant_type: 'client_credentials', client_id: clientId, audience: API }), { headers });
+
+describe('mutual-TLS client authentication (RFC 8705) through the trusted proxy', () => {
+  test('tls_client_auth: the registered subject DN; the token is bound to the certificate', async () => {
+    const res = await mtlsCc(srv.url, 'mtls-dn', proxyHeaders(CERTS.client));
+    assert.equal(res.status, 200, res.text);
+    const claims = await verified(res.json.access_token, API);
+    assert.equal(claims.cnf['x5t#S256'], x5t(CERTS.client));
+    assertError(await mtlsCc(srv.url, 'mtls-dn', proxyHeaders(CERTS.client, { verified: false })), 401, 'invalid_client');
+    assertError(await mtlsCc(srv.url, 'mtls-dn', proxyHeaders(CERTS.self)), 401, 'invalid_client');
+  });
+
+  test('self_signed_tls_client_auth: the certificate registered in the JWKS', async () => {
+    const res = await mtlsCc(srv.url, 'mtls-self', proxyHeaders(CERTS.self, { verified: false }));
+    assert.equal(res.status, 200, res.text);
+    assert.equal((await verified(res.json.access_token, API)).cnf, undefined, 'not registered for bound tokens');
+    assertError(await mtlsCc(srv.url, 'mtls-self', proxyHeaders(CERTS.other)), 401, 'invalid_client');
+  });
+
+  test('without the shared secret, or with a wrong one, the headers are ignored', async () => {
+    for (const secret of [null, 'e2e-proxy-secret-abcdefghijklmnopqrstuvwxyZ']) {
+      assertError(await mtlsCc(srv.url, 'mtls-dn', proxyHeaders(CERTS.client, { secret })), 401, 'invalid_client');
+      assertError(await mtlsCc(srv.url, 'mtls-self', proxyHeaders(CERTS.self, { secret })), 401, 'invalid_client');
+    }
+  });
+
+  test('discovery lists the methods and tls_client_certificate_bound_access_tokens', async () => {
+    const m = await (await fetch(`${srv.url}/.well-known/openid-configuration`)).json();
+    assert.ok(m.token_endpoint_auth_methods_supported.includes('tls_client_auth'));
+    assert.ok(m.token_endpoint_auth_methods_supported.includes('self_signed_tls_client_auth'));
+    assert.equal(m.tls_client_certificate_bound_access_tokens, true);
+  });
+
+  test('a bound token at /userinfo: only with the same certificate', async () => {
+    const r = await authorize(srv.url, { response_type: 'code', client_id: 'mtls-web', redirect_uri: `${srv.url}/callback`, scope: 'openid email' }, demoUser());
+    assert.equal(r.status, 303, r.html?.slice(0, 300));
+    const code = new URL(r.location).searchParams.get('code');
+    const tokens = await tokenRequest(srv.url, form({ grant_type: 'authorization_code', client_id: 'mtls-web', code, redirect_uri: `${srv.url}/callback` }), {
+      headers: proxyHeaders(CERTS.client),
+    });
+    assert.equal(tokens.status, 200, tokens.text);
+    const at = tokens.json.access_token;
+    const userinfo = (headers) => fetch(`${srv.url}/userinfo`, { headers: { authorization: `Bearer ${at}`, ...headers } });
+    const ok = await userinfo(proxyHeaders(CERTS.client));
+    assert.equal(ok.status, 200);
+    assert.equal((await ok.json()).email, T().user.email);
+    for (const headers of [{}, proxyHeaders(CERTS.self), proxyHeaders(CERTS.client, { secret: null })]) {
+      const res = await userinfo(headers);
+      assert.equal(res.status, 401);
+      assert.match(res.headers.get('www-authenticate') ?? '', /invalid_token/);
+    }
+  });
+});
+
+describe('a server without MTLS_PROXY_SECRET, and the password grant under a low rate limit', () => {
   let low;
   before(async () => {
     low = await startServer({
       rateLimit: 3,
-      seed: ({ records, credentials, origin, clientSecretKey }) => addClient(records, credentials, clientSecretKey, {
-        type: 'regular_web', clientId: 'ropg-web', name: 'password grant', grantTypes: ['password'],
-      }),
+      seed: async ({ records, credentials, origin, clientSecretKey }) => {
+        const add = (opts) => addClient(records, credentials, clientSecretKey, opts);
+        add({ type: 'regular_web', clientId: 'ropg-web', name: 'password grant', grantTypes: ['password'] });
+        await seedMtls(new Tenant(recordsKv(records), { clientSecretKey }), add, origin);
+      },
     });
   });
   after(async () => { await low?.stop(); });
+
+  test('forged proxy headers authenticate no one, whatever cname-api-key says', async () => {
+    for (const secret of [null, PROXY_SECRET]) {
+      assertError(await mtlsCc(low.url, 'mtls-dn', proxyHeaders(CERTS.client, { secret })), 401, 'invalid_client');
+      assertError(await mtlsCc(low.url, 'mtls-self', proxyHeaders(CERTS.self, { secret })), 401, 'invalid_client');
+    }
+  });
 
   test('past the limit: 429 too_many_attempts with Retry-After, even for the right password', async () => {
     const send = (password) => tokenRequest(low.url, form({ grant_type: 'password', username: low.tenant.user.email, password }), {
