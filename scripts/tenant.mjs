@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// npm run tenant -- <command>: manage the tenant (clients, APIs, client grants, users) in
-// the worker's KV namespace through `wrangler kv`. Local KV by default, --remote for the
-// deployed namespace. Run `npm run tenant -- --help`.
+// npm run tenant -- <command>: manage the tenant (clients, APIs, client grants, users,
+// organizations, roles) in the worker's KV namespace through `wrangler kv`. Local KV by
+// default, --remote for the deployed namespace. Run `npm run tenant -- --help`.
 
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,10 +32,22 @@ Clients:
       --origin <origin>         allowed CORS origin, e.g. https://app.example.com (repeat)
       --grant-type <type>       ${GRANT_TYPES.join(' | ')} (repeat)
                                 default: spa and regular_web: authorization_code refresh_token;
-                                m2m: client_credentials
+                                m2m: client_credentials; password is never a default
       --auth-method <method>    ${AUTH_METHODS.join(' | ')}
                                 default: spa: none; others: client_secret_basic
-      --jwks <json|@file>       public JWK Set for private_key_jwt (EC P-256 or RSA keys)
+      --jwks <json|@file>       public JWK Set for private_key_jwt (EC P-256 or RSA keys);
+                                for self_signed_tls_client_auth the certificates' JWKs
+                                (x5t#S256 or x5c), or a PEM file of the certificates
+      --tls-subject-dn <dn>     tls_client_auth: the certificate's subject DN (RFC 4514,
+                                e.g. "CN=client.example.com,O=Example")
+      --tls-san-dns <name>      tls_client_auth: a DNS subject alternative name instead
+      --tls-san-uri <uri>       tls_client_auth: a URI subject alternative name instead
+      --certificate-bound-tokens
+                                access tokens are bound to the client certificate
+                                (RFC 8705 cnf.x5t#S256); the client must use mTLS
+      --allow-public-password-grant
+                                let a spa client that lists --grant-type password use it
+                                (RFC 9700 §2.4 says the grant MUST NOT be used; off by default)
       --dpop-nonce-required <true|false>
                                 DPoP proofs must carry a server nonce (record field
                                 dpop_nonce_required; default: true for public clients only)
@@ -64,12 +76,19 @@ APIs:
       --refresh-token-idle-lifetime <sec>  a family unused this long ends (default
                                 1296000, 15 days)
       --signing-alg <ES256|RS256>  the algorithm of this API's access tokens (default ES256)
+      --enforce-rbac            role-based access: a user gets only the requested scopes
+                                their roles grant (see role and user assign-role)
+      --permissions-claim       with --enforce-rbac: access tokens carry a \`permissions\`
+                                array (all the user's permissions for this API)
   api list
   api delete <identifier>             also deletes the grants for it
 
 Client grants (client_credentials):
   grant create --client <client_id> --audience <identifier> [--scope <scope>]...
                                 without --scope the grant covers every scope of the API
+      --organization-usage <deny|allow|require>
+                                whether requests may (allow) or must (require) name an
+                                organization that enabled the grant (default deny)
   grant list [--client <client_id>]
   grant delete --client <client_id> --audience <identifier>
 
@@ -85,6 +104,27 @@ Users:
                                 (default: that var, else ${DEFAULT_PBKDF2_ITERATIONS}, about 4 ms of CPU per login)
   user list
   user delete <email>
+  user assign-role <email> --role <role id or name>
+  user unassign-role <email> --role <role id or name>
+
+Organizations:
+  org create --name <name> [--display-name <text>]
+                                name: 1 to 50 of a-z 0-9 _ - (unique); the id org_... is generated
+  org list
+  org get <org id or name>
+  org delete <org id or name>
+  org add-member <org> --email <email>
+  org remove-member <org> --email <email>
+  org enable-grant <org> --client <client_id> --audience <identifier>
+                                machine-to-machine access: the client grant may act for
+                                the organization (its --organization-usage must not be deny)
+  org disable-grant <org> --client <client_id> --audience <identifier>
+
+Roles (role-based access control per API, see api create --enforce-rbac):
+  role create --name <name> [--description <text>]
+  role list
+  role delete <role id or name>
+  role add-permission <role> --audience <identifier> --scope <scope>...
 
 Examples:
   npm run tenant -- api create --identifier https://api.example.com --scope "read:items write:items"
@@ -115,6 +155,17 @@ const OPTIONS = {
   'dpop-nonce-required': { type: 'string' },
   'id-token-alg': { type: 'string' },
   'signing-alg': { type: 'string' },
+  'enforce-rbac': { type: 'boolean' },
+  'allow-public-password-grant': { type: 'boolean' },
+  'tls-subject-dn': { type: 'string' },
+  'tls-san-dns': { type: 'string' },
+  'tls-san-uri': { type: 'string' },
+  'certificate-bound-tokens': { type: 'boolean' },
+  'permissions-claim': { type: 'boolean' },
+  'organization-usage': { type: 'string' },
+  'display-name': { type: 'string' },
+  description: { type: 'string' },
+  role: { type: 'string' },
   dpop: { type: 'string' },
   'refresh-token-overlap': { type: 'string' },
   'refresh-token-lifetime': { type: 'string' },
@@ -129,17 +180,31 @@ const OPTIONS = {
 
 /** Which options each command takes (besides the "where" ones). */
 const ACCEPTS = {
-  'client create': ['type', 'name', 'id', 'redirect-uri', 'origin', 'grant-type', 'auth-method', 'jwks', 'dpop-nonce-required', 'id-token-alg'],
+  'client create': ['type', 'name', 'id', 'redirect-uri', 'origin', 'grant-type', 'auth-method', 'jwks', 'dpop-nonce-required', 'id-token-alg', 'allow-public-password-grant',
+    'tls-subject-dn', 'tls-san-dns', 'tls-san-uri', 'certificate-bound-tokens'],
   'client list': [], 'client get': [], 'client rotate-secret': [], 'client delete': [],
-  'api create': ['identifier', 'name', 'scope', 'token-lifetime', 'allow-offline-access', 'dpop', 'refresh-token-overlap', 'refresh-token-lifetime', 'refresh-token-idle-lifetime', 'signing-alg'],
+  'api create': ['identifier', 'name', 'scope', 'token-lifetime', 'allow-offline-access', 'dpop', 'refresh-token-overlap', 'refresh-token-lifetime', 'refresh-token-idle-lifetime', 'signing-alg', 'enforce-rbac', 'permissions-claim'],
   'api list': [], 'api delete': [],
-  'grant create': ['client', 'audience', 'scope'],
+  'grant create': ['client', 'audience', 'scope', 'organization-usage'],
   'grant list': ['client'],
   'grant delete': ['client', 'audience'],
   'user create': ['email', 'name', 'password', 'generate-password', 'iterations'],
   'user list': [], 'user delete': [],
+  'user assign-role': ['role'], 'user unassign-role': ['role'],
+  'org create': ['name', 'display-name'],
+  'org list': [], 'org get': [], 'org delete': [],
+  'org add-member': ['email'], 'org remove-member': ['email'],
+  'org enable-grant': ['client', 'audience'], 'org disable-grant': ['client', 'audience'],
+  'role create': ['name', 'description'],
+  'role list': [], 'role delete': [],
+  'role add-permission': ['audience', 'scope'],
 };
-const POSITIONAL = { 'client get': 'client_id', 'client rotate-secret': 'client_id', 'client delete': 'client_id', 'api delete': 'identifier', 'user delete': 'email' };
+const POSITIONAL = {
+  'client get': 'client_id', 'client rotate-secret': 'client_id', 'client delete': 'client_id', 'api delete': 'identifier', 'user delete': 'email',
+  'user assign-role': 'email', 'user unassign-role': 'email',
+  'org get': 'org', 'org delete': 'org', 'org add-member': 'org', 'org remove-member': 'org', 'org enable-grant': 'org', 'org disable-grant': 'org',
+  'role delete': 'role', 'role add-permission': 'role',
+};
 const WHERE = ['help', 'local', 'remote', 'persist-to', 'config', 'json'];
 
 class UsageError extends Error {}
@@ -156,7 +221,7 @@ function parse(argv) {
   const [noun, verb, ...rest] = positionals;
   const command = `${noun} ${verb ?? ''}`.trim();
   if (!ACCEPTS[command]) {
-    const nouns = ['client', 'api', 'grant', 'user'];
+    const nouns = ['client', 'api', 'grant', 'user', 'org', 'role'];
     if (!nouns.includes(noun)) throw new UsageError(`unknown command '${noun}' (one of: ${nouns.join(', ')})`);
     const verbs = Object.keys(ACCEPTS).filter((c) => c.startsWith(`${noun} `)).map((c) => c.split(' ')[1]);
     throw new UsageError(verb ? `unknown command '${command}' (${noun} takes: ${verbs.join(', ')})` : `'${noun}' needs a subcommand: ${verbs.join(', ')}`);
@@ -267,10 +332,21 @@ function printClient(c) {
   if (c.jwks) out(`  jwks:           ${c.jwks.keys.map((k) => `${k.kty}${k.kid ? `/${k.kid}` : ''}`).join(' ')}`);
   if (c.dpop_nonce_required !== undefined) out(`  DPoP nonce:     ${c.dpop_nonce_required ? 'required' : 'not required'}`);
   if (c.id_token_signed_response_alg) out(`  ID tokens:      ${c.id_token_signed_response_alg}`);
+  if (c.allow_public_password_grant) out('  password grant: allowed for this public client');
+  for (const k of ['tls_client_auth_subject_dn', 'tls_client_auth_san_dns', 'tls_client_auth_san_uri']) {
+    if (c[k]) out(`  certificate:    ${k.slice(16)} ${c[k]}`);
+  }
+  if (c.tls_client_certificate_bound_access_tokens) out('  tokens:         bound to the client certificate (cnf.x5t#S256)');
 }
 
-const printApi = (a) => out(`${a.identifier}  "${a.name}"  scopes: ${a.scopes.join(' ') || '(none)'}  lifetime: ${a.token_lifetime}s  offline_access: ${a.allow_offline_access ? 'allowed' : 'no'}  dpop: ${a.dpop ?? 'optional'}${a.refresh_token_overlap ? `  refresh overlap: ${a.refresh_token_overlap}s` : ''}  signing: ${a.signing_alg ?? 'ES256'}`);
-const printGrant = (g) => out(`${g.client_id} -> ${g.audience}  scopes: ${g.scopes.join(' ') || '(none)'}`);
+const printApi = (a) => out(`${a.identifier}  "${a.name}"  scopes: ${a.scopes.join(' ') || '(none)'}  lifetime: ${a.token_lifetime}s  offline_access: ${a.allow_offline_access ? 'allowed' : 'no'}  dpop: ${a.dpop ?? 'optional'}${a.refresh_token_overlap ? `  refresh overlap: ${a.refresh_token_overlap}s` : ''}  signing: ${a.signing_alg ?? 'ES256'}  rbac: ${a.enforce_rbac ? `on${a.permissions_claim ? ' (permissions claim)' : ''}` : 'off'}`);
+const printGrant = (g) => out(`${g.client_id} -> ${g.audience}  scopes: ${g.scopes.join(' ') || '(none)'}  organizations: ${g.organization_usage ?? 'deny'}`);
+const printOrg = (o) => {
+  out(`${o.id}  ${o.name}  "${o.display_name}"`);
+  out(`  members:        ${o.members.length ? o.members.join(' ') : '(none)'}`);
+  out(`  client grants:  ${o.client_grants.length ? o.client_grants.map((g) => `${g.client_id} -> ${g.audience}`).join(', ') : '(none)'}`);
+};
+const printRole = (r) => out(`${r.id}  ${r.name}${r.description ? `  "${r.description}"` : ''}  permissions: ${r.permissions.map((p) => `${p.audience} ${p.scope}`).join(', ') || '(none)'}`);
 const printUser = (u) => out(`${u.email}  ${u.user_id}  "${u.name}"  (PBKDF2-SHA256, ${u.password.iterations} iterations)`);
 
 async function run({ command, values, arg }) {
@@ -296,6 +372,11 @@ async function run({ command, values, arg }) {
         jwks: readJwks(values.jwks),
         dpopNonceRequired: boolOption(values, 'dpop-nonce-required'),
         idTokenAlg: values['id-token-alg'],
+        allowPublicPasswordGrant: values['allow-public-password-grant'],
+        tlsSubjectDn: values['tls-subject-dn'],
+        tlsSanDns: values['tls-san-dns'],
+        tlsSanUri: values['tls-san-uri'],
+        certificateBoundTokens: values['certificate-bound-tokens'],
       });
       if (json) return out(JSON.stringify({ ...record, client_secret: secret }, null, 2));
       out(`created client in ${kv.where}:`);
@@ -333,6 +414,8 @@ async function run({ command, values, arg }) {
         refreshTokenLifetime: intOption(values, 'refresh-token-lifetime', undefined),
         refreshTokenIdleLifetime: intOption(values, 'refresh-token-idle-lifetime', undefined),
         signingAlg: values['signing-alg'],
+        enforceRbac: values['enforce-rbac'],
+        permissionsClaim: values['permissions-claim'],
       });
       if (json) return out(JSON.stringify(api, null, 2));
       out(`created API in ${kv.where}:`);
@@ -348,6 +431,7 @@ async function run({ command, values, arg }) {
         clientId: required(values, 'client', 'the client id'),
         audience: required(values, 'audience', 'the API identifier'),
         scopes: splitScopes(values.scope),
+        organizationUsage: values['organization-usage'],
       });
       if (json) return out(JSON.stringify(g, null, 2));
       out(`created client grant in ${kv.where}:`);
@@ -382,6 +466,55 @@ async function run({ command, values, arg }) {
     case 'user delete': {
       const deleted = await tenant.deleteUser(arg);
       return out(`deleted from ${kv.where}: ${deleted.join(', ')}`);
+    }
+    case 'user assign-role': {
+      const { user, role } = await tenant.assignRole(arg, required(values, 'role', 'a role id or name'));
+      return out(`assigned role ${role.name} (${role.id}) to ${user.email} in ${kv.where}`);
+    }
+    case 'user unassign-role': {
+      const { user, role } = await tenant.unassignRole(arg, required(values, 'role', 'a role id or name'));
+      return out(`removed role ${role.name} (${role.id}) from ${user.email} in ${kv.where}`);
+    }
+    case 'org create': {
+      const org = await tenant.createOrganization({ name: required(values, 'name'), displayName: values['display-name'] });
+      if (json) return out(JSON.stringify(org, null, 2));
+      out(`created organization in ${kv.where}:`);
+      return printOrg(org);
+    }
+    case 'org list': return list(await tenant.listOrganizations(), printOrg, 'organizations');
+    case 'org get': {
+      const org = await tenant.getOrganization(arg);
+      return json ? out(JSON.stringify(org, null, 2)) : printOrg(org);
+    }
+    case 'org delete': {
+      const deleted = await tenant.deleteOrganization(arg);
+      return out(`deleted from ${kv.where}: ${deleted.join(', ')}`);
+    }
+    case 'org add-member': return printOrg(await tenant.addMember(arg, required(values, 'email')));
+    case 'org remove-member': return printOrg(await tenant.removeMember(arg, required(values, 'email')));
+    case 'org enable-grant': {
+      const { org, grant } = await tenant.enableGrant(arg, required(values, 'client'), required(values, 'audience'));
+      printOrg(org);
+      if ((grant.organization_usage ?? 'deny') === 'deny') {
+        process.stderr.write(`tenant: note: the grant's organization usage is deny, so it cannot be used with an organization until it is re-created with --organization-usage allow or require\n`);
+      }
+      return;
+    }
+    case 'org disable-grant': return printOrg(await tenant.disableGrant(arg, required(values, 'client'), required(values, 'audience')));
+    case 'role create': {
+      const role = await tenant.createRole({ name: required(values, 'name'), description: values.description });
+      if (json) return out(JSON.stringify(role, null, 2));
+      out(`created role in ${kv.where}:`);
+      return printRole(role);
+    }
+    case 'role list': return list(await tenant.listRoles(), printRole, 'roles');
+    case 'role delete': {
+      const deleted = await tenant.deleteRole(arg);
+      return out(`deleted from ${kv.where}: ${deleted.join(', ')}`);
+    }
+    case 'role add-permission': {
+      const role = await tenant.addPermission(arg, required(values, 'audience'), splitScopes(values.scope));
+      return json ? out(JSON.stringify(role, null, 2)) : printRole(role);
     }
     default: throw new UsageError(`unknown command '${command}'`);
   }

@@ -5,38 +5,47 @@
 //   api:{identifier}                an API (the identifier is the token audience)
 //   grant:{client_id}:{audience}    a client grant for client_credentials
 //   user:{lowercased email}         a user, with a PBKDF2-SHA256 password hash
+//   org:{org_id}                    an organization: name, display name, member user ids,
+//                                   the client grants enabled for it
+//   org_name:{name}                 {"id":...}: the organization name index
+//   role:{role_id}                  a role and the API permissions it grants
 //   origin:{origin}                 {"clients":[...]}: the clients that registered a CORS
 //                                   origin, so a preflight is one KV read (kept in step on
 //                                   client create and delete; addOriginIndex for bulk seeds)
 
-import { createCipheriv, createHash, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { X509Certificate, createCipheriv, createHash, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export class TenantError extends Error {}
 
 export const APP_TYPES = ['spa', 'regular_web', 'm2m'];
-export const AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt'];
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'];
+export const AUTH_METHODS = [
+  'none', 'client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt',
+  'tls_client_auth', 'self_signed_tls_client_auth',
+];
+const TLS_METHODS = ['tls_client_auth', 'self_signed_tls_client_auth'];
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password'];
 const SECRET_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt'];
 const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
 
 /** What each application type may use, and what it gets when nothing is given. */
 const TYPE_RULES = {
   spa: {
-    grants: ['authorization_code', 'refresh_token'],
+    // password only with allowPublicPasswordGrant (RFC 9700 §2.4).
+    grants: ['authorization_code', 'refresh_token', 'password'],
     defaultGrants: ['authorization_code', 'refresh_token'],
     methods: ['none'],
     defaultMethod: 'none',
   },
   regular_web: {
-    grants: ['authorization_code', 'refresh_token', 'client_credentials'],
+    grants: ['authorization_code', 'refresh_token', 'client_credentials', 'password'],
     defaultGrants: ['authorization_code', 'refresh_token'],
-    methods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt'],
+    methods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', ...TLS_METHODS],
     defaultMethod: 'client_secret_basic',
   },
   m2m: {
     grants: ['client_credentials'],
     defaultGrants: ['client_credentials'],
-    methods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt'],
+    methods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', ...TLS_METHODS],
     defaultMethod: 'client_secret_basic',
   },
 };
@@ -119,7 +128,34 @@ export function checkScopes(scopes, what = 'scope') {
   return [...scopes];
 }
 
-function checkPublicJwks(jwks) {
+/**
+ * PEM certificates as JWKs for self_signed_tls_client_auth (RFC 8705 §2.2): each key is
+ * the certificate's public key with `x5c` (the DER, base64) and `x5t#S256`.
+ */
+export function certificatesToJwks(pem) {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new TenantError('no PEM certificate found');
+  return {
+    keys: blocks.map((block) => {
+      let cert;
+      try {
+        cert = new X509Certificate(block);
+      } catch (e) {
+        throw new TenantError(`a certificate does not parse: ${e.message}`);
+      }
+      return {
+        ...cert.publicKey.export({ format: 'jwk' }),
+        x5c: [cert.raw.toString('base64')],
+        'x5t#S256': b64url(createHash('sha256').update(cert.raw).digest()),
+      };
+    }),
+  };
+}
+
+function checkPublicJwks(jwks, { certificates = false } = {}) {
+  if (typeof jwks === 'string' && certificates && jwks.includes('-----BEGIN CERTIFICATE-----')) {
+    jwks = certificatesToJwks(jwks);
+  }
   if (typeof jwks === 'string') {
     try {
       jwks = JSON.parse(jwks);
@@ -139,7 +175,12 @@ function checkPublicJwks(jwks) {
     for (const priv of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']) {
       if (priv in k) throw new TenantError(`${at} contains private member '${priv}': register the public key only`);
     }
-    if (k.kty === 'EC') {
+    // self_signed_tls_client_auth matches by x5t#S256 or the x5c certificate's key.
+    if (certificates && (typeof k['x5t#S256'] === 'string' || Array.isArray(k.x5c))) {
+      if (k['x5t#S256'] !== undefined && Buffer.from(k['x5t#S256'], 'base64url').length !== 32) {
+        throw new TenantError(`${at}: x5t#S256 must be a base64url SHA-256`);
+      }
+    } else if (k.kty === 'EC') {
       if (k.crv !== 'P-256') throw new TenantError(`${at}: only EC keys on P-256 (ES256) are supported, got crv '${k.crv}'`);
       for (const m of ['x', 'y']) {
         if (typeof k[m] !== 'string' || Buffer.from(k[m], 'base64url').length !== 32) {
@@ -172,7 +213,8 @@ function checkPublicJwks(jwks) {
  */
 export function buildClient({
   name, type, clientId, redirectUris = [], origins = [], grantTypes, authMethod, jwks, secret,
-  clientSecretKey, dpopNonceRequired, idTokenAlg,
+  clientSecretKey, dpopNonceRequired, idTokenAlg, allowPublicPasswordGrant = false,
+  tlsSubjectDn, tlsSanDns, tlsSanUri, certificateBoundTokens = false,
 }) {
   if (!APP_TYPES.includes(type)) throw new TenantError(`--type must be one of ${APP_TYPES.join(', ')}${type ? `, got '${type}'` : ''}`);
   const rules = TYPE_RULES[type];
@@ -185,10 +227,18 @@ export function buildClient({
     if (!rules.grants.includes(g)) throw new TenantError(`a ${type} client cannot use grant type '${g}' (allowed: ${rules.grants.join(', ')})`);
   }
   if (new Set(grants).size !== grants.length) throw new TenantError('a grant type is given twice');
-  if (grants.includes('refresh_token') && !grants.includes('authorization_code')) {
-    throw new TenantError("grant type 'refresh_token' needs 'authorization_code' (refresh tokens come from user logins)");
+  if (grants.includes('refresh_token') && !grants.includes('authorization_code') && !grants.includes('password')) {
+    throw new TenantError("grant type 'refresh_token' needs 'authorization_code' or 'password' (refresh tokens come from user logins)");
   }
 
+  // RFC 9700 §2.4: the password grant MUST NOT be used; a public client cannot even
+  // authenticate, so it takes a second, explicit switch.
+  if (allowPublicPasswordGrant && !(type === 'spa' && grants.includes('password'))) {
+    throw new TenantError('--allow-public-password-grant only applies to a spa client with --grant-type password');
+  }
+  if (type === 'spa' && grants.includes('password') && !allowPublicPasswordGrant) {
+    throw new TenantError('a public (spa) client gets the password grant only with --allow-public-password-grant (RFC 9700 §2.4 says the grant MUST NOT be used)');
+  }
   const method = authMethod ?? rules.defaultMethod;
   if (!AUTH_METHODS.includes(method)) throw new TenantError(`--auth-method must be one of ${AUTH_METHODS.join(', ')}, got '${method}'`);
   if (!rules.methods.includes(method)) {
@@ -207,8 +257,20 @@ export function buildClient({
   if (method === 'private_key_jwt') {
     if (jwks === undefined) throw new TenantError('--auth-method private_key_jwt needs --jwks (the client\'s public keys)');
     publicJwks = checkPublicJwks(jwks);
+  } else if (method === 'self_signed_tls_client_auth') {
+    if (jwks === undefined) throw new TenantError('--auth-method self_signed_tls_client_auth needs --jwks (the client\'s certificates as JWKs, or PEM certificates)');
+    publicJwks = checkPublicJwks(jwks, { certificates: true });
   } else if (jwks !== undefined) {
-    throw new TenantError('--jwks only applies to --auth-method private_key_jwt');
+    throw new TenantError('--jwks only applies to --auth-method private_key_jwt or self_signed_tls_client_auth');
+  }
+  // RFC 8705 §2.1.2: exactly one registered name for tls_client_auth.
+  const names = { tls_client_auth_subject_dn: tlsSubjectDn, tls_client_auth_san_dns: tlsSanDns, tls_client_auth_san_uri: tlsSanUri };
+  const given = Object.entries(names).filter(([, v]) => v !== undefined);
+  if (method === 'tls_client_auth') {
+    if (given.length !== 1) throw new TenantError('--auth-method tls_client_auth needs exactly one of --tls-subject-dn, --tls-san-dns, --tls-san-uri');
+    for (const [, v] of given) checkName(v, 'the certificate name');
+  } else if (given.length) {
+    throw new TenantError('--tls-subject-dn, --tls-san-dns and --tls-san-uri only apply to --auth-method tls_client_auth');
   }
 
   let clientSecret;
@@ -235,6 +297,10 @@ export function buildClient({
     jwks: publicJwks,
   };
   if (secretEnc) record.client_secret_enc = secretEnc;
+  if (allowPublicPasswordGrant) record.allow_public_password_grant = true;
+  for (const [k, v] of given) record[k] = v.trim();
+  // RFC 8705 §3: access tokens bound to the client certificate (cnf.x5t#S256).
+  if (certificateBoundTokens) record.tls_client_certificate_bound_access_tokens = true;
   // DPoP proofs must carry a server nonce (RFC 9449 §8); absent: only for public clients.
   if (dpopNonceRequired !== undefined) {
     if (typeof dpopNonceRequired !== 'boolean') throw new TenantError('--dpop-nonce-required must be true or false');
@@ -292,6 +358,7 @@ function checkSigningAlg(alg, flag) {
 export function buildApi({
   identifier, name, scopes = [], tokenLifetime = DEFAULT_TOKEN_LIFETIME, allowOfflineAccess = false, dpop = 'optional',
   refreshTokenOverlap = 0, refreshTokenLifetime, refreshTokenIdleLifetime, signingAlg,
+  enforceRbac = false, permissionsClaim = false,
 }) {
   identifier = checkApiIdentifier(identifier);
   checkScopes(scopes);
@@ -317,7 +384,16 @@ export function buildApi({
     ...(refreshTokenIdleLifetime === undefined ? {} : { refresh_token_idle_lifetime: checkSeconds(refreshTokenIdleLifetime, '--refresh-token-idle-lifetime', 60, 10 * 365 * 86400) }),
     // Access tokens are ES256 unless the API asks for RS256.
     ...(signingAlg === undefined ? {} : { signing_alg: checkSigningAlg(signingAlg, '--signing-alg') }),
+    // RBAC (Auth0): users get only the requested scopes their roles grant; with
+    // permissions_claim the access token lists them in `permissions`.
+    enforce_rbac: Boolean(enforceRbac),
+    permissions_claim: checkPermissionsClaim(enforceRbac, permissionsClaim),
   };
+}
+
+function checkPermissionsClaim(enforceRbac, permissionsClaim) {
+  if (permissionsClaim && !enforceRbac) throw new TenantError('--permissions-claim needs --enforce-rbac (the permissions come from the user\'s roles)');
+  return Boolean(permissionsClaim);
 }
 
 function checkDpopPolicy(dpop) {
@@ -325,8 +401,14 @@ function checkDpopPolicy(dpop) {
   return dpop;
 }
 
-/** A grant lets a client ask `client_credentials` tokens for an API, within `scopes`. */
-export function buildGrant(client, api, scopes) {
+export const ORGANIZATION_USAGES = ['deny', 'allow', 'require'];
+
+/**
+ * A grant lets a client ask `client_credentials` tokens for an API, within `scopes`.
+ * `organizationUsage` (Auth0): deny (default) refuses the `organization` parameter, allow
+ * takes it, require needs it; the organization must also have enabled the grant.
+ */
+export function buildGrant(client, api, scopes, { organizationUsage = 'deny' } = {}) {
   if (!client.grant_types.includes('client_credentials')) {
     throw new TenantError(`client ${client.client_id} (${client.app_type}) does not have the client_credentials grant type`);
   }
@@ -334,8 +416,53 @@ export function buildGrant(client, api, scopes) {
   for (const s of chosen) {
     if (!api.scopes.includes(s)) throw new TenantError(`scope '${s}' is not defined by API ${api.identifier} (it defines: ${api.scopes.join(' ') || 'none'})`);
   }
-  return { client_id: client.client_id, audience: api.identifier, scopes: chosen };
+  if (!ORGANIZATION_USAGES.includes(organizationUsage)) {
+    throw new TenantError(`--organization-usage must be one of ${ORGANIZATION_USAGES.join(', ')}, got '${organizationUsage}'`);
+  }
+  return { client_id: client.client_id, audience: api.identifier, scopes: chosen, organization_usage: organizationUsage };
 }
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+/** `prefix` + 16 random alphanumeric characters (Auth0's id shape: org_..., rol_...). */
+export function generatePrefixedId(prefix) {
+  const bytes = randomBytes(32);
+  let out = '';
+  // 248 = 4 * 62: rejection sampling keeps every character equally likely.
+  for (const b of bytes) if (b < 248 && out.length < 16) out += ALNUM[b % 62];
+  return out.length === 16 ? `${prefix}${out}` : generatePrefixedId(prefix);
+}
+
+/** An organization name: 1 to 50 of a-z 0-9 _ -, starting with a letter or digit, not `org_...`. */
+export function checkOrganizationName(name) {
+  if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9_-]{0,49}$/.test(name)) {
+    throw new TenantError(`organization name '${name ?? ''}' must be 1 to 50 characters of a-z 0-9 _ -, starting with a letter or digit`);
+  }
+  if (name.startsWith('org_')) throw new TenantError(`organization name '${name}' must not start with org_ (that is how ids start)`);
+  return name;
+}
+
+export function buildOrganization({ name, displayName, id }) {
+  return {
+    id: id ?? generatePrefixedId('org_'),
+    name: checkOrganizationName(name),
+    display_name: checkName(displayName ?? name, '--display-name'),
+    members: [],
+    client_grants: [],
+  };
+}
+
+/** A role name: printable, 1 to 100 characters. */
+export function buildRole({ name, description = '', id }) {
+  return {
+    id: id ?? generatePrefixedId('rol_'),
+    name: checkName(name, '--name'),
+    description: description === '' ? '' : checkName(description, '--description'),
+    permissions: [],
+  };
+}
+
+/** The most roles one user may have (the worker reads at most this many). */
+export const MAX_ROLES_PER_USER = 50;
 
 const EMAIL = /^[^\s@"(),:;<>[\\\]]+@[^\s@"(),:;<>[\\\]]+\.[^\s@"(),:;<>[\\\]]+$/;
 
@@ -387,6 +514,9 @@ export const keys = {
   grant: (clientId, audience) => `grant:${clientId}:${audience}`,
   user: (email) => `user:${email}`,
   origin: (origin) => `origin:${origin}`,
+  org: (id) => `org:${id}`,
+  orgName: (name) => `org_name:${name}`,
+  role: (id) => `role:${id}`,
 };
 
 /**
@@ -464,6 +594,7 @@ export class Tenant {
     const client = await this.getClient(id);
     const doomed = [keys.client(id), ...(await this.kv.list(`grant:${id}:`))];
     await this.kv.deleteMany(doomed);
+    await this.#forgetGrants((g) => g.client_id === id);
     await this.#updateOriginIndex(client.allowed_origins, { remove: [id] });
     return doomed;
   }
@@ -506,17 +637,18 @@ export class Tenant {
     const grants = (await this.kv.list('grant:')).filter((k) => k.endsWith(`:${identifier}`) && k.indexOf(':', 6) === k.length - identifier.length - 1);
     const doomed = [keys.api(identifier), ...grants];
     await this.kv.deleteMany(doomed);
+    await this.#forgetGrants((g) => g.audience === identifier);
     return doomed;
   }
 
-  async createGrant({ clientId, audience, scopes }) {
+  async createGrant({ clientId, audience, scopes, organizationUsage }) {
     const values = await this.kv.getMany([keys.client(clientId), keys.api(audience), keys.grant(clientId, audience)]);
     if (values.get(keys.client(clientId)) === null) throw new TenantError(`no client ${clientId}`);
     if (values.get(keys.api(audience)) === null) throw new TenantError(`no API ${audience}`);
     if (values.get(keys.grant(clientId, audience)) !== null) {
       throw new TenantError(`client ${clientId} already has a grant for ${audience} (delete it first)`);
     }
-    const record = buildGrant(JSON.parse(values.get(keys.client(clientId))), JSON.parse(values.get(keys.api(audience))), scopes);
+    const record = buildGrant(JSON.parse(values.get(keys.client(clientId))), JSON.parse(values.get(keys.api(audience))), scopes, { organizationUsage });
     await this.kv.put(keys.grant(clientId, audience), JSON.stringify(record));
     return record;
   }
@@ -529,7 +661,21 @@ export class Tenant {
     const key = keys.grant(clientId, audience);
     if ((await this.kv.get(key)) === null) throw new TenantError(`client ${clientId} has no grant for ${audience}`);
     await this.kv.deleteMany([key]);
+    await this.#forgetGrants((g) => g.client_id === clientId && g.audience === audience);
     return [key];
+  }
+
+  /**
+   * Drops deleted client grants from every organization, so a grant created again later
+   * does not inherit the old one's organizations.
+   */
+  async #forgetGrants(matches) {
+    const puts = [];
+    for (const [key, org] of await this.kv.listJson('org:')) {
+      const kept = (org.client_grants ?? []).filter((g) => !matches(g));
+      if (kept.length !== (org.client_grants ?? []).length) puts.push([key, JSON.stringify({ ...org, client_grants: kept })]);
+    }
+    if (puts.length) await this.kv.putMany(puts);
   }
 
   async createUser(opts) {
@@ -548,5 +694,150 @@ export class Tenant {
     if ((await this.kv.get(key)) === null) throw new TenantError(`no user ${email}`);
     await this.kv.deleteMany([key]);
     return [key];
+  }
+
+  async getUser(email) {
+    const user = await this.kv.getJson(keys.user(normalizeEmail(email)));
+    if (!user) throw new TenantError(`no user ${email}`);
+    return user;
+  }
+
+  // ------------------------------------------------------------ organizations
+
+  async createOrganization(opts) {
+    const record = buildOrganization(opts);
+    if ((await this.kv.get(keys.orgName(record.name))) !== null) throw new TenantError(`organization ${record.name} already exists`);
+    await this.kv.putMany([[keys.org(record.id), JSON.stringify(record)], [keys.orgName(record.name), JSON.stringify({ id: record.id })]]);
+    return record;
+  }
+
+  /** An organization by id (org_...) or name. */
+  async getOrganization(idOrName) {
+    let id = idOrName;
+    if (!String(idOrName).startsWith('org_')) {
+      const index = await this.kv.getJson(keys.orgName(String(idOrName).toLowerCase()));
+      if (!index) throw new TenantError(`no organization ${idOrName}`);
+      id = index.id;
+    }
+    const org = await this.kv.getJson(keys.org(id));
+    if (!org) throw new TenantError(`no organization ${idOrName}`);
+    return org;
+  }
+
+  async listOrganizations() {
+    return (await this.kv.listJson('org:')).map(([, v]) => v);
+  }
+
+  async deleteOrganization(idOrName) {
+    const org = await this.getOrganization(idOrName);
+    const doomed = [keys.org(org.id), keys.orgName(org.name)];
+    await this.kv.deleteMany(doomed);
+    return doomed;
+  }
+
+  async #saveOrganization(org) {
+    await this.kv.put(keys.org(org.id), JSON.stringify(org));
+    return org;
+  }
+
+  async addMember(idOrName, email) {
+    const org = await this.getOrganization(idOrName);
+    const user = await this.getUser(email);
+    if (org.members.includes(user.user_id)) throw new TenantError(`${user.email} is already a member of ${org.name}`);
+    org.members.push(user.user_id);
+    return this.#saveOrganization(org);
+  }
+
+  async removeMember(idOrName, email) {
+    const org = await this.getOrganization(idOrName);
+    const user = await this.getUser(email);
+    if (!org.members.includes(user.user_id)) throw new TenantError(`${user.email} is not a member of ${org.name}`);
+    org.members = org.members.filter((m) => m !== user.user_id);
+    return this.#saveOrganization(org);
+  }
+
+  /** Machine-to-machine access: the client grant of `clientId` for `audience` may act for the organization. */
+  async enableGrant(idOrName, clientId, audience) {
+    const org = await this.getOrganization(idOrName);
+    const grant = await this.kv.getJson(keys.grant(clientId, audience));
+    if (!grant) throw new TenantError(`client ${clientId} has no grant for ${audience}`);
+    if (org.client_grants.some((g) => g.client_id === clientId && g.audience === audience)) {
+      throw new TenantError(`the grant of ${clientId} for ${audience} is already enabled for ${org.name}`);
+    }
+    org.client_grants.push({ client_id: clientId, audience });
+    await this.#saveOrganization(org);
+    return { org, grant };
+  }
+
+  async disableGrant(idOrName, clientId, audience) {
+    const org = await this.getOrganization(idOrName);
+    const before = org.client_grants.length;
+    org.client_grants = org.client_grants.filter((g) => !(g.client_id === clientId && g.audience === audience));
+    if (org.client_grants.length === before) throw new TenantError(`the grant of ${clientId} for ${audience} is not enabled for ${org.name}`);
+    return this.#saveOrganization(org);
+  }
+
+  // ------------------------------------------------------------ roles (RBAC)
+
+  async createRole(opts) {
+    const record = buildRole(opts);
+    const existing = await this.listRoles();
+    if (existing.some((r) => r.name === record.name)) throw new TenantError(`role ${record.name} already exists`);
+    await this.kv.put(keys.role(record.id), JSON.stringify(record));
+    return record;
+  }
+
+  async listRoles() {
+    return (await this.kv.listJson('role:')).map(([, v]) => v);
+  }
+
+  /** A role by id (rol_...) or name. */
+  async getRole(idOrName) {
+    const role = String(idOrName).startsWith('rol_')
+      ? await this.kv.getJson(keys.role(idOrName))
+      : (await this.listRoles()).find((r) => r.name === idOrName);
+    if (!role) throw new TenantError(`no role ${idOrName}`);
+    return role;
+  }
+
+  /** Deletes the role (users that still list it simply stop getting its permissions). */
+  async deleteRole(idOrName) {
+    const role = await this.getRole(idOrName);
+    await this.kv.deleteMany([keys.role(role.id)]);
+    return [keys.role(role.id)];
+  }
+
+  async addPermission(idOrName, audience, scopes) {
+    const role = await this.getRole(idOrName);
+    const api = await this.getApi(audience);
+    if (!scopes.length) throw new TenantError('--scope is required (the API permission to add)');
+    checkScopes(scopes);
+    for (const scope of scopes) {
+      if (!api.scopes.includes(scope)) throw new TenantError(`scope '${scope}' is not defined by API ${audience} (it defines: ${api.scopes.join(' ') || 'none'})`);
+      if (!role.permissions.some((p) => p.audience === audience && p.scope === scope)) role.permissions.push({ audience, scope });
+    }
+    await this.kv.put(keys.role(role.id), JSON.stringify(role));
+    return role;
+  }
+
+  async assignRole(email, idOrName) {
+    const user = await this.getUser(email);
+    const role = await this.getRole(idOrName);
+    user.roles = user.roles ?? [];
+    if (user.roles.includes(role.id)) throw new TenantError(`${user.email} already has role ${role.name}`);
+    if (user.roles.length >= MAX_ROLES_PER_USER) throw new TenantError(`${user.email} already has ${MAX_ROLES_PER_USER} roles, the most the worker reads`);
+    user.roles.push(role.id);
+    await this.kv.put(keys.user(user.email), JSON.stringify(user));
+    return { user, role };
+  }
+
+  async unassignRole(email, idOrName) {
+    const user = await this.getUser(email);
+    const role = await this.getRole(idOrName);
+    if (!(user.roles ?? []).includes(role.id)) throw new TenantError(`${user.email} does not have role ${role.name}`);
+    user.roles = user.roles.filter((r) => r !== role.id);
+    if (user.roles.length === 0) delete user.roles;
+    await this.kv.put(keys.user(user.email), JSON.stringify(user));
+    return { user, role };
   }
 }

@@ -23,11 +23,12 @@ export const USER_PASSWORD = 'correct horse battery staple';
  * Starts a server with a seeded tenant. Returns the base URL, the tenant's credentials and
  * keys, and `stop()`. `seed({ records, credentials, origin, clientSecretKey })`, if given,
  * may add or change records before they are written (e.g. tests/e2e/dpop.test.mjs).
+ * `vars` are added to the worker's environment (e.g. `{ ORGANIZATION_NAME_IN_TOKENS: 'true' }`);
  * `rateLimit` is the RATE_LIMITER binding's limit per key per minute (default 1000, so
  * the suite's many logins stay under it; tests/e2e/ratelimit.test.mjs starts one with a
  * low limit).
  */
-export async function startServer({ seed, rateLimit = 1000 } = {}) {
+export async function startServer({ seed, vars = {}, rateLimit = 1000 } = {}) {
   if (isStale(WORKER_BUNDLE, WORKER_SOURCES)) {
     process.stderr.write('e2e: worker sources changed, running worker-build --release\n');
     await buildWorker({ quiet: true });
@@ -45,6 +46,7 @@ export async function startServer({ seed, rateLimit = 1000 } = {}) {
     const secrets = generateDevSecrets();
     const signingKeys = [generateSigningJwk(), generateSigningJwk(), generateRsaSigningJwk()];
     secrets.SIGNING_KEYS = JSON.stringify(signingKeys);
+    Object.assign(secrets, vars);
     const envFile = join(dir, 'test.env');
     writeFileSync(envFile, formatDotenv(secrets), { mode: 0o600 });
 

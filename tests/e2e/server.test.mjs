@@ -139,7 +139,9 @@ describe('discovery (RFC 8414, OIDC Discovery)', () => {
     assert.equal(as.userinfo_endpoint, `${srv.url}/userinfo`);
     assert.equal(as.jwks_uri, `${srv.url}/.well-known/jwks.json`);
     assert.equal(as.revocation_endpoint, `${srv.url}/oauth/revoke`);
-    assert.deepEqual([...as.grant_types_supported].sort(), ['authorization_code', 'client_credentials', 'refresh_token']);
+    assert.deepEqual([...as.grant_types_supported].sort(), [
+      'authorization_code', 'client_credentials', 'http://auth0.com/oauth/grant-type/password-realm', 'password', 'refresh_token',
+    ]);
     assert.deepEqual(as.response_types_supported, ['code']);
     assert.deepEqual(as.code_challenge_methods_supported, ['S256']);
     assert.ok(as.token_endpoint_auth_methods_supported.includes('client_secret_basic'));

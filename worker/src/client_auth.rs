@@ -6,6 +6,11 @@
 //! when the `Authorization` header was used (items 38, 100). Secrets are compared as
 //! SHA-256 hashes in constant time; nothing secret is logged or echoed.
 //!
+//! Mutual TLS (RFC 8705): a client registered for `tls_client_auth` or
+//! `self_signed_tls_client_auth` sends only its `client_id`; the certificate is checked
+//! by [`crate::mtls`]. A client with `tls_client_certificate_bound_access_tokens` must
+//! present a certificate, whatever its method, and its tokens are bound to it.
+//!
 //! Client assertion policy (rules.md items 97–103, decided here):
 //! - `iss` = `sub` = the client; a `client_id` parameter, if present, must name it too;
 //! - `aud` must be a single string equal to the issuer or the token endpoint URL (arrays
@@ -50,6 +55,9 @@ pub struct AuthenticatedClient {
     pub client: Client,
     /// The method it used.
     pub method: AuthMethod,
+    /// The `x5t#S256` of the presented client certificate when the client's access tokens
+    /// are certificate-bound (RFC 8705 §3, [`crate::mtls`]).
+    pub x5t_s256: Option<String>,
 }
 
 /// The credentials a request presents, before they are checked.
@@ -83,9 +91,11 @@ pub async fn authenticate<S: Store, P: Platform>(
     let presented = presented_credentials(app, req, params)?;
     let used_basic = matches!(presented, Presented::Basic { .. });
     let claimed_id = presented.claimed_client_id();
-    let result = verify(app, params, presented).await;
+    // RFC 8705: the client certificate, for the mTLS methods and certificate binding.
+    let certificate = crate::mtls::presented(&app.config, req);
+    let result = verify(app, params, presented, certificate.as_ref()).await;
     let Err(err) = result else {
-        return result;
+        return bind_certificate(result?, certificate);
     };
     // Rule 12: failures are counted per client; past the limit, 429 (crate::ratelimit).
     let err = match claimed_id {
@@ -238,10 +248,30 @@ fn secret_matches(client: Option<&Client>, secret: &str) -> bool {
     equal && client.is_some_and(|c| c.client_secret_hash.is_some()) && !secret.is_empty()
 }
 
+/// Records the certificate a certificate-bound client presented (RFC 8705 §3).
+///
+/// # Errors
+/// `invalid_request` when such a client presented none.
+fn bind_certificate(
+    mut auth: AuthenticatedClient,
+    certificate: Result<Option<crate::mtls::ClientCertificate>, OAuthError>,
+) -> Result<AuthenticatedClient, OAuthError> {
+    if auth.client.tls_client_certificate_bound_access_tokens {
+        let cert = certificate?.ok_or_else(|| {
+            OAuthError::invalid_request(
+                "a client certificate is required: the client's access tokens are certificate-bound",
+            )
+        })?;
+        auth.x5t_s256 = Some(cert.x5t_s256);
+    }
+    Ok(auth)
+}
+
 async fn verify<S: Store, P: Platform>(
     app: &App<S, P>,
     params: &Params,
     presented: Presented,
+    certificate: Result<&Option<crate::mtls::ClientCertificate>, &OAuthError>,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let failed = || OAuthError::invalid_client("client authentication failed");
     match presented {
@@ -255,6 +285,7 @@ async fn verify<S: Store, P: Platform>(
                     Ok(AuthenticatedClient {
                         client,
                         method: AuthMethod::ClientSecretBasic,
+                        x5t_s256: None,
                     })
                 }
                 _ => Err(failed()),
@@ -270,16 +301,34 @@ async fn verify<S: Store, P: Platform>(
                     Ok(AuthenticatedClient {
                         client,
                         method: AuthMethod::ClientSecretPost,
+                        x5t_s256: None,
                     })
                 }
                 _ => Err(failed()),
             }
         }
         Presented::None { id } => match load_client(app, &id).await? {
+            // RFC 8705 §2: the client_id alone, authenticated by the TLS certificate.
+            Some(client)
+                if matches!(
+                    client.token_endpoint_auth_method,
+                    AuthMethod::TlsClientAuth | AuthMethod::SelfSignedTlsClientAuth
+                ) =>
+            {
+                let cert = certificate.map_err(Clone::clone)?;
+                crate::mtls::authenticate_client(&client, cert.as_ref())?;
+                let method = client.token_endpoint_auth_method;
+                Ok(AuthenticatedClient {
+                    client,
+                    method,
+                    x5t_s256: None,
+                })
+            }
             Some(client) if client.token_endpoint_auth_method == AuthMethod::None => {
                 Ok(AuthenticatedClient {
                     client,
                     method: AuthMethod::None,
+                    x5t_s256: None,
                 })
             }
             _ => Err(failed()),
@@ -373,7 +422,11 @@ async fn verify_assertion<S: Store, P: Platform>(
     if !app.store.put_if_absent(&key, "1", Some(ttl)).await? {
         return Err(fail("jti was already used"));
     }
-    Ok(AuthenticatedClient { client, method })
+    Ok(AuthenticatedClient {
+        client,
+        method,
+        x5t_s256: None,
+    })
 }
 
 async fn verify_private_key_jwt<S: Store, P: Platform>(

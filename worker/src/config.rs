@@ -28,12 +28,18 @@
 //!   email uses this count, so a login costs the same whether the email exists or not.
 //!   When unset, records keep their own counts and the dummy uses
 //!   [`DEFAULT_PASSWORD_ITERATIONS`].
+//! - `MTLS_PROXY_SECRET` (secret, optional, at least 32 characters): the `cname-api-key`
+//!   a trusted mTLS proxy sends with its `client-certificate` headers
+//!   ([`crate::mtls`]); without it those headers are ignored.
+//! - `ORGANIZATION_NAME_IN_TOKENS` (var, optional, `true` or `false`): tokens that carry
+//!   `org_id` carry `org_name` too (Auth0's tenant setting).
 //!
 //! - `CLIENT_ASSERTION_MAX_LIFETIME` (var, optional): how far ahead a client assertion's
 //!   `exp` may be, in seconds, 60 to 86400 (default 3600, as Authlib signs them).
 //!
 //! KV records (written by `npm run tenant`, read here): `client:{client_id}`,
-//! `api:{identifier}`, `grant:{client_id}:{audience}`, `user:{lowercased email}`.
+//! `api:{identifier}`, `grant:{client_id}:{audience}`, `user:{lowercased email}`,
+//! `org:{id}` and `org_name:{name}` ([`crate::orgs`]), `role:{id}` ([`crate::rbac`]).
 //!
 //! DPoP fields of the records (all optional, issue 4):
 //! - client `dpop_nonce_required: true | false`: whether DPoP proofs from this client must
@@ -78,6 +84,11 @@ pub struct Config {
     /// `CLIENT_ASSERTION_MAX_LIFETIME`: how far ahead of now a client assertion's `exp`
     /// may be, in seconds.
     pub assertion_max_lifetime: i64,
+    /// `ORGANIZATION_NAME_IN_TOKENS`: tokens that carry `org_id` also carry `org_name`.
+    pub organization_name_in_tokens: bool,
+    /// `MTLS_PROXY_SECRET`: the `cname-api-key` value of a trusted mTLS proxy
+    /// ([`crate::mtls`]); `None`: the proxy's certificate headers are ignored.
+    pub mtls_proxy_secret: Option<Zeroizing<Vec<u8>>>,
 }
 
 /// The default of `CLIENT_ASSERTION_MAX_LIFETIME`: one hour, what Authlib's
@@ -224,6 +235,8 @@ impl Config {
             dpop,
             password_iterations: None,
             assertion_max_lifetime: DEFAULT_ASSERTION_MAX_LIFETIME,
+            organization_name_in_tokens: false,
+            mtls_proxy_secret: None,
         })
     }
 
@@ -242,6 +255,44 @@ impl Config {
                     "CLIENT_ASSERTION_MAX_LIFETIME must be a whole number of seconds from 60 to 86400",
                 ))?;
         }
+        Ok(self)
+    }
+
+    /// Applies `MTLS_PROXY_SECRET` (builder style): the shared secret a trusted proxy
+    /// sends as `cname-api-key` with its `client-certificate` headers. Unset or empty:
+    /// those headers are ignored.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when it is shorter than 32 characters.
+    pub fn with_mtls_proxy_secret(mut self, value: Option<&str>) -> Result<Self, ConfigError> {
+        self.mtls_proxy_secret = match value.map(str::trim).filter(|v| !v.is_empty()) {
+            None => None,
+            Some(v) if v.len() >= 32 => Some(Zeroizing::new(v.as_bytes().to_vec())),
+            Some(_) => {
+                return Err(ConfigError(
+                    "MTLS_PROXY_SECRET must be at least 32 characters",
+                ));
+            }
+        };
+        Ok(self)
+    }
+
+    /// Applies `ORGANIZATION_NAME_IN_TOKENS` (builder style): `"true"` adds `org_name`
+    /// next to `org_id` in access and ID tokens (Auth0's tenant setting); unset or empty
+    /// is `false`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] unless it is `true` or `false`.
+    pub fn with_organization_names(mut self, value: Option<&str>) -> Result<Self, ConfigError> {
+        self.organization_name_in_tokens = match value.map(str::trim).filter(|v| !v.is_empty()) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(ConfigError(
+                    "ORGANIZATION_NAME_IN_TOKENS must be true or false",
+                ));
+            }
+        };
         Ok(self)
     }
 
@@ -364,6 +415,10 @@ pub enum AuthMethod {
     ClientSecretJwt,
     /// Asymmetric client assertion (RFC 7523).
     PrivateKeyJwt,
+    /// Mutual TLS with a CA-issued certificate (RFC 8705 §2.1).
+    TlsClientAuth,
+    /// Mutual TLS with a self-signed certificate registered in `jwks` (RFC 8705 §2.2).
+    SelfSignedTlsClientAuth,
 }
 
 impl AuthMethod {
@@ -376,6 +431,8 @@ impl AuthMethod {
             Self::ClientSecretPost => "client_secret_post",
             Self::ClientSecretJwt => "client_secret_jwt",
             Self::PrivateKeyJwt => "private_key_jwt",
+            Self::TlsClientAuth => "tls_client_auth",
+            Self::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
         }
     }
 }
@@ -419,6 +476,22 @@ pub struct Client {
     /// `RS256` (the default) or `ES256`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token_signed_response_alg: Option<String>,
+    /// A public client may use the password grant only when this is also set (RFC 9700
+    /// §2.4: the grant "MUST NOT be used"; a public client cannot even prove who asks).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_public_password_grant: bool,
+    /// `tls_client_auth`: the certificate's subject DN (RFC 4514).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_subject_dn: Option<String>,
+    /// `tls_client_auth`: a `dNSName` subject alternative name of the certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_dns: Option<String>,
+    /// `tls_client_auth`: a `uniformResourceIdentifier` SAN of the certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_uri: Option<String>,
+    /// Access tokens are bound to the client certificate (`cnf.x5t#S256`, RFC 8705 §3).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls_client_certificate_bound_access_tokens: bool,
 }
 
 impl Client {
@@ -479,6 +552,15 @@ pub struct Api {
     /// resource servers that only verify RSA, as Auth0 lets each API choose).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_alg: Option<String>,
+    /// Role-based access control: a user gets only the requested scopes of this API that
+    /// their roles grant ([`crate::rbac`]).
+    #[serde(default)]
+    pub enforce_rbac: bool,
+    /// With `enforce_rbac`: user access tokens carry a `permissions` array (every
+    /// permission the user's roles grant for this API), client-credentials tokens the
+    /// granted scopes.
+    #[serde(default)]
+    pub permissions_claim: bool,
 }
 
 /// An API's DPoP policy (`api:{identifier}` field `dpop`).
@@ -507,6 +589,24 @@ pub struct ClientGrant {
     /// Granted scopes.
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// Whether client-credentials requests under this grant may or must name an
+    /// organization (Auth0 `organization_usage`, default `deny`).
+    #[serde(default)]
+    pub organization_usage: OrganizationUsage,
+}
+
+/// A client grant's `organization_usage` (Auth0 "machine-to-machine access for
+/// organizations").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrganizationUsage {
+    /// A request that names an organization is refused.
+    #[default]
+    Deny,
+    /// A request may name an organization that enabled the grant.
+    Allow,
+    /// A request must name an organization that enabled the grant.
+    Require,
 }
 
 /// A stored password hash.
@@ -534,6 +634,9 @@ pub struct User {
     pub name: String,
     /// The password hash.
     pub password: PasswordHash,
+    /// The ids of the roles assigned to the user (`role:{id}`, see [`crate::rbac`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
 }
 
 /// The longest client id (bytes) looked up in KV; the tenant CLI allows 1 to 128

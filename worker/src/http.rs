@@ -26,6 +26,8 @@ pub struct HttpRequest {
     pub body: Vec<u8>,
     /// True when the body was larger than [`MAX_BODY_BYTES`] and was not kept.
     pub body_too_large: bool,
+    /// Cloudflare's `request.cf.tlsClientAuth` (mTLS on the hostname), when present.
+    pub tls_client_auth: Option<crate::mtls::CfTlsClientAuth>,
 }
 
 impl core::fmt::Debug for HttpRequest {
@@ -352,8 +354,34 @@ mod convert {
                 headers,
                 body,
                 body_too_large,
+                tls_client_auth: cf_tls_client_auth(req),
             })
         }
+    }
+
+    /// `request.cf.tlsClientAuth`, read field by field without the getters of
+    /// `worker::TlsClientAuth` (they panic on a missing field); `None` without one.
+    fn cf_tls_client_auth(req: &worker::Request) -> Option<crate::mtls::CfTlsClientAuth> {
+        use js_sys::Reflect;
+        use wasm_bindgen::JsValue;
+        let cf = Reflect::get(req.inner(), &JsValue::from_str("cf"))
+            .ok()
+            .filter(JsValue::is_object)?;
+        let auth = Reflect::get(&cf, &JsValue::from_str("tlsClientAuth"))
+            .ok()
+            .filter(JsValue::is_object)?;
+        let field = |name: &str| {
+            Reflect::get(&auth, &JsValue::from_str(name))
+                .ok()
+                .and_then(|v| v.as_string())
+                .unwrap_or_default()
+        };
+        Some(crate::mtls::CfTlsClientAuth {
+            cert_presented: field("certPresented"),
+            cert_verified: field("certVerified"),
+            cert_subject_dn_rfc2253: field("certSubjectDNRFC2253"),
+            cert_fingerprint_sha256: field("certFingerprintSHA256"),
+        })
     }
 
     impl HttpResponse {

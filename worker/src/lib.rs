@@ -23,11 +23,15 @@ pub mod error;
 pub mod grants;
 pub mod http;
 pub mod jwt;
+pub mod mtls;
+pub mod orgs;
 pub mod params;
 pub mod platform;
 pub mod ratelimit;
+pub mod rbac;
 pub mod store;
 pub mod tokens;
+pub mod users;
 
 #[cfg(test)]
 pub(crate) mod testing;
@@ -166,6 +170,10 @@ mod entry {
             config.with_assertion_max_lifetime(
                 env_string(&env, "CLIENT_ASSERTION_MAX_LIFETIME").as_deref(),
             )
+        })
+        .and_then(|config| {
+            config
+                .with_organization_names(env_string(&env, "ORGANIZATION_NAME_IN_TOKENS").as_deref())
         }) {
             Ok(config) => config,
             Err(err) => {

@@ -220,6 +220,8 @@ pub struct IdTokenSpec<'a> {
     pub email: Option<&'a str>,
     /// `name` when the `profile` scope was granted.
     pub name: Option<&'a str>,
+    /// `org_id` (and `org_name`) of the organization the user logged in to.
+    pub org: Option<(&'a str, Option<&'a str>)>,
 }
 
 /// Mints an OIDC ID token (OIDC Core §2, §3.1.3.6), unsigned: [`TokenResponse::sign`]
@@ -252,6 +254,12 @@ pub fn mint_id_token<P: Platform>(
     }
     if let Some(name) = spec.name {
         claims.insert("name".into(), json!(name));
+    }
+    if let Some((org_id, org_name)) = spec.org {
+        claims.insert("org_id".into(), json!(org_id));
+        if let Some(org_name) = org_name {
+            claims.insert("org_name".into(), json!(org_name));
+        }
     }
     signer(config)?;
     Ok(Jwt::Unsigned {

@@ -290,8 +290,13 @@ fn rule_34_missing_and_unknown_grant_type() {
     let h = harness();
     assert_eq!(error_of(&h.m2m("audience=x")), "invalid_request");
     assert_eq!(
-        error_of(&h.m2m("grant_type=password")),
+        error_of(&h.m2m("grant_type=implicit")),
         "unsupported_grant_type"
+    );
+    // Implemented, but not enabled for this client (worker/tests/access.rs).
+    assert_eq!(
+        error_of(&h.m2m("grant_type=password")),
+        "unauthorized_client"
     );
 }
 
@@ -571,16 +576,25 @@ fn rfc6749_4_4_client_credentials_success_shape() {
 }
 
 #[test]
-fn client_credentials_scope_must_be_subset_and_organization_becomes_org_id() {
+fn client_credentials_scope_must_be_subset_and_an_unknown_organization_is_refused() {
     let h = harness();
     let resp = h.m2m(&format!(
-        "grant_type=client_credentials&audience={}&scope=read:items&organization=org_123",
+        "grant_type=client_credentials&audience={}&scope=read:items",
         enc(API)
     ));
     assert_eq!(resp.status, 200);
     let c = claims(resp.json_body()["access_token"].as_str().unwrap());
     assert_eq!(c["scope"], "read:items");
-    assert_eq!(c["org_id"], "org_123");
+    assert!(c.get("org_id").is_none());
+    // An organization is never copied into the token unchecked (worker/tests/access.rs).
+    let resp = h.m2m(&format!(
+        "grant_type=client_credentials&audience={}&scope=read:items&organization=org_123",
+        enc(API)
+    ));
+    assert_eq!(
+        (resp.status, error_of(&resp).as_str()),
+        (403, "access_denied")
+    );
     let resp = h.m2m(&format!(
         "grant_type=client_credentials&audience={}&scope=read:items%20admin",
         enc(API)
@@ -1148,7 +1162,13 @@ fn rfc8414_metadata_lists_only_what_is_implemented() {
         assert_eq!(m["token_endpoint"], format!("{ISSUER}oauth/token"));
         assert_eq!(
             m["grant_types_supported"],
-            json!(["authorization_code", "client_credentials", "refresh_token"])
+            json!([
+                "authorization_code",
+                "client_credentials",
+                "refresh_token",
+                "password",
+                "http://auth0.com/oauth/grant-type/password-realm"
+            ])
         );
         assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
         assert_eq!(m["response_types_supported"], json!(["code"]));

@@ -20,10 +20,14 @@
 //! is verified like at the token endpoint (`htu` = the PAR endpoint, same nonce policy);
 //! its key becomes `dpop_jkt` when none was sent, and a different `dpop_jkt` is
 //! `invalid_request` (§10.1, as node-oidc-provider).
+//!
+//! `organization` (an id or a name, [`crate::orgs`]) must name an existing organization
+//! (`invalid_request` otherwise); after the password check the user must be one of its
+//! members, else the browser goes back to the client with `access_denied`. The code then
+//! carries the organization's id into the tokens and the refresh-token family.
 
-use super::userinfo::user_index_key;
 use crate::App;
-use crate::config::{Client, User, client_key, user_key};
+use crate::config::{Client, User, client_key};
 use crate::grants::{CODE_LIFETIME, CodeRecord, OIDC_SCOPES, has_scope, load_api};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::jwt::{hmac_sha256, sha256_b64};
@@ -31,6 +35,7 @@ use crate::params::{Params, form_encode, html_escape};
 use crate::platform::Platform;
 use crate::store::{Store, get_json, put_json};
 use crate::tokens::{parse_scope, random_token};
+use crate::users::{authenticate_user, login_allowed};
 use edge_oauth::base64url;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -63,6 +68,9 @@ pub struct Transaction {
     /// The DPoP key the code is bound to (RFC 9449 §10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
+    /// The organization (`organization=`, resolved to its id): the user must be a member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
     /// Expiry (Unix seconds).
     pub exp: i64,
 }
@@ -254,6 +262,24 @@ async fn validate<S: Store, P: Platform>(
             }
         },
     };
+    let org_id = match params.get("organization") {
+        None => None,
+        Some(requested) => match crate::orgs::find(app, requested).await {
+            Ok(Some(org)) => Some(org.id),
+            Ok(None) => {
+                return Err(redirect_error(
+                    "invalid_request",
+                    "the organization is not known",
+                ));
+            }
+            Err(_) => {
+                return Err(redirect_error(
+                    "temporarily_unavailable",
+                    "storage is unavailable",
+                ));
+            }
+        },
+    };
     let scopes = parse_scope(params.get("scope").unwrap_or_default())
         .map_err(|_| redirect_error("invalid_scope", "scope is malformed"))?;
     for s in &scopes {
@@ -277,6 +303,7 @@ async fn validate<S: Store, P: Platform>(
         code_challenge: challenge.map(str::to_owned),
         code_challenge_method: challenge.map(|_| method.to_owned()),
         dpop_jkt: params.get("dpop_jkt").map(str::to_owned),
+        org_id,
         exp: app.platform.now().saturating_add(TRANSACTION_LIFETIME),
     })
 }
@@ -410,6 +437,7 @@ async fn push<S: Store, P: Platform>(
         "response_mode",
         "prompt",
         "dpop_jkt",
+        "organization",
     ] {
         if let Some(v) = params.get(name) {
             stored.insert(name, v);
@@ -528,6 +556,30 @@ pub async fn login<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) ->
             401,
         );
     };
+    // The organization may have changed since /authorize; the user must be a member.
+    if let Some(org_id) = tx.org_id.as_deref() {
+        match crate::orgs::find(app, org_id).await {
+            Ok(Some(org)) if org.has_member(&user.user_id) => {}
+            Ok(_) => {
+                let mut pairs = vec![
+                    ("error", "access_denied"),
+                    (
+                        "error_description",
+                        "the user is not a member of the organization",
+                    ),
+                ];
+                if let Some(state) = tx.state.as_deref() {
+                    pairs.push(("state", state));
+                }
+                pairs.push(("iss", app.config.issuer.as_str()));
+                return HttpResponse::redirect(
+                    303,
+                    &with_query(&tx.effective_redirect_uri, &pairs),
+                );
+            }
+            Err(e) => return oauth_failure_page(&e),
+        }
+    }
     match issue_code(app, &tx, &user, now).await {
         Ok(code) => {
             let mut pairs = vec![("code", code.as_str())];
@@ -564,76 +616,13 @@ pub fn from_login_page(issuer: &str, req: &HttpRequest) -> bool {
     }
 }
 
-/// Rule 12: counts a login attempt per account and per client address (`CF-Connecting-IP`)
-/// before the password is checked; `false` when either is over the limit.
-async fn login_allowed<S: Store, P: Platform>(
-    app: &App<S, P>,
-    req: &HttpRequest,
-    username: &str,
-) -> bool {
-    let mut allowed = true;
-    if !username.is_empty() && username.len() <= 254 {
-        allowed &= app
-            .platform
-            .rate_limit(&crate::ratelimit::login_email_key(username))
-            .await;
-    }
-    if let Some(ip) = req.header("cf-connecting-ip").filter(|ip| ip.len() <= 64) {
-        allowed &= app
-            .platform
-            .rate_limit(&crate::ratelimit::login_ip_key(ip))
-            .await;
-    }
-    allowed
-}
-
-async fn authenticate_user<S: Store, P: Platform>(
-    app: &App<S, P>,
-    username: &str,
-    password: &str,
-) -> Result<Option<User>, crate::store::StoreError> {
-    let user: Option<User> = get_json(&app.store, &user_key(username)).await?;
-    // A record hashed with another count than PASSWORD_ITERATIONS is refused (re-create
-    // the user): every login then costs the same, known email or not.
-    let configured = app.config.password_iterations;
-    let user = user.filter(|u| {
-        u.password.alg == "PBKDF2-SHA256"
-            && u.password.iterations > 0
-            && configured.is_none_or(|n| n == u.password.iterations)
-    });
-    let Some(user) = user else {
-        // Same work as a real check, so timing does not reveal which emails exist.
-        let _ = app
-            .platform
-            .pbkdf2_sha256(
-                password.as_bytes(),
-                b"edge-oauth-dummy-salt",
-                app.config.dummy_password_iterations(),
-            )
-            .await;
-        return Ok(None);
-    };
-    let salt = base64url::decode(&user.password.salt).unwrap_or_default();
-    let stored = base64url::decode(&user.password.hash).unwrap_or_default();
-    let derived = app
-        .platform
-        .pbkdf2_sha256(password.as_bytes(), &salt, user.password.iterations)
-        .await;
-    let ok = derived.is_ok_and(|d| stored.len() == 32 && bool::from(d.as_slice().ct_eq(&stored)));
-    Ok(ok.then_some(user))
-}
-
 async fn issue_code<S: Store, P: Platform>(
     app: &App<S, P>,
     tx: &Transaction,
     user: &User,
     now: i64,
 ) -> Result<zeroize::Zeroizing<String>, crate::store::StoreError> {
-    // The server's own subject index for /userinfo (written once per user).
-    let index = user_index_key(&user.user_id);
-    if app.store.get(&index).await?.is_none() {
-        put_json(&app.store, &index, &json!({"email": user.email}), None).await?;
-    }
+    crate::users::ensure_subject_index(app, user).await?;
     let code = random_token(&app.platform)
         .map_err(|_| crate::store::StoreError::Backend("random".into()))?;
     let record = CodeRecord {
@@ -651,6 +640,7 @@ async fn issue_code<S: Store, P: Platform>(
         auth_time: now,
         expires_at: now.saturating_add(CODE_LIFETIME),
         dpop_jkt: tx.dpop_jkt.clone(),
+        org_id: tx.org_id.clone(),
     };
     let ttl = u64::try_from(CODE_LIFETIME).unwrap_or(60);
     put_json(
@@ -733,6 +723,15 @@ pub fn error_page(status: u16, message: &str) -> HttpResponse {
         html_escape(message)
     );
     HttpResponse::html(status, page("Error", &content))
+}
+
+fn oauth_failure_page(err: &crate::error::OAuthError) -> HttpResponse {
+    if err.status == 503 {
+        error_page(503, "The service is busy. Please try again in a moment.")
+            .with_header("Retry-After", "1")
+    } else {
+        error_page(500, "The service is unavailable. Please try again later.")
+    }
 }
 
 fn store_failure_page(err: &crate::store::StoreError) -> HttpResponse {

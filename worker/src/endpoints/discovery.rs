@@ -20,7 +20,12 @@ pub fn metadata<S: Store, P: Platform>(app: &App<S, P>) -> Value {
     if hs {
         auth_methods.push("client_secret_jwt");
     }
-    auth_methods.extend(["private_key_jwt", "none"]);
+    auth_methods.extend([
+        "private_key_jwt",
+        "tls_client_auth",
+        "self_signed_tls_client_auth",
+        "none",
+    ]);
     // OIDC Discovery §3: RS256 MUST be listed; it is signed with the RSA key of
     // SIGNING_KEYS (without one, ID tokens are ES256 and RS256 is not claimed).
     let id_token_algs: Vec<&str> = if app.config.rsa_signing_keys.is_empty() {
@@ -55,6 +60,7 @@ pub fn metadata<S: Store, P: Platform>(app: &App<S, P>) -> Value {
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "email", "name"],
         "authorization_response_iss_parameter_supported": true,
         "dpop_signing_alg_values_supported": crate::dpop::SIGNING_ALGS,
+        "tls_client_certificate_bound_access_tokens": true,
     })
 }
 

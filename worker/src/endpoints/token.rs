@@ -16,14 +16,21 @@ use super::{cors, method_not_allowed, read_body_params, refuse_query_credentials
 use crate::App;
 use crate::client_auth::authenticate;
 use crate::error::OAuthError;
-use crate::grants::{authorization_code, client_credentials, refresh_token};
+use crate::grants::{authorization_code, client_credentials, password, refresh_token};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::params::Params;
 use crate::platform::Platform;
 use crate::store::Store;
 
-/// The grant types this server implements.
-pub const GRANT_TYPES: [&str; 3] = ["authorization_code", "client_credentials", "refresh_token"];
+/// The grant types this server implements (the password grants only for the clients
+/// whose record enables them, [`crate::grants::password`]).
+pub const GRANT_TYPES: [&str; 5] = [
+    "authorization_code",
+    "client_credentials",
+    "refresh_token",
+    "password",
+    password::PASSWORD_REALM_GRANT,
+];
 
 /// Handles the token endpoint: preflight, 405 for other methods, then the grant.
 pub async fn handle<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -> HttpResponse {
@@ -100,6 +107,9 @@ async fn grant<S: Store, P: Platform>(
     let mut response = match grant_type {
         "authorization_code" => authorization_code::grant(app, client, params, jkt).await?,
         "client_credentials" => client_credentials::grant(app, client, params, jkt).await?,
+        "password" | password::PASSWORD_REALM_GRANT => {
+            password::grant(app, client, req, params, jkt).await?
+        }
         _ => refresh_token::grant(app, client, params, jkt).await?,
     };
     if let Some(proof) = &proof {

@@ -1,7 +1,8 @@
 //! `GET|POST /userinfo` (OIDC Core §5.3) with a Bearer (RFC 6750) or DPoP-bound
 //! (RFC 9449 §7) access token whose audience includes `{issuer}userinfo`. Returns `sub`,
 //! plus `email` and `name` per scope. A bad token is `401` with a `WWW-Authenticate`
-//! challenge for the scheme used.
+//! challenge for the scheme used. A certificate-bound token (`cnf.x5t#S256`, RFC 8705 §3)
+//! needs the same client certificate on the request ([`crate::mtls::presented`]).
 
 use super::cors;
 use crate::App;
@@ -183,6 +184,19 @@ pub async fn handle<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -
                     return crate::error::OAuthError::from(err).to_response();
                 }
             }
+        }
+    }
+    // RFC 8705 §3: a certificate-bound token only with the same client certificate.
+    if let Some(bound) = claims
+        .get("cnf")
+        .and_then(|c| c.get("x5t#S256"))
+        .and_then(Value::as_str)
+    {
+        let presented = crate::mtls::presented(&app.config, req).ok().flatten();
+        if presented.is_none_or(|c| c.x5t_s256 != bound) {
+            return invalid_token(
+                "the access token is bound to a client certificate the request did not present",
+            );
         }
     }
     let Some(sub) = claims.get("sub").and_then(Value::as_str) else {

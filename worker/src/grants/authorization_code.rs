@@ -20,6 +20,10 @@
 //! revokes the refresh-token family issued from the code only when the replaying request
 //! authenticates as the client the code was issued to and, for a PKCE code, proves the
 //! verifier: a leaked used code sent with some other `client_id` revokes nothing.
+//!
+//! A code issued for an organization needs the user still to be a member
+//! ([`crate::orgs`]); an API with `enforce_rbac` narrows the scope to the user's roles
+//! ([`crate::rbac`]).
 
 use super::{
     CODE_USED_TTL, CodeReceipt, CodeRecord, FamilyRecord, access_token_lifetime, bind_claims,
@@ -84,7 +88,17 @@ pub async fn grant<S: Store, P: Platform>(
             return Err(err);
         }
     };
-    issue(app, client, dpop_jkt, &record, api.as_ref(), family_id).await
+    let x5t_s256 = auth.x5t_s256.as_deref();
+    issue(
+        app,
+        client,
+        dpop_jkt,
+        x5t_s256,
+        &record,
+        api.as_ref(),
+        family_id,
+    )
+    .await
 }
 
 /// A code taken before: `invalid_grant`, after revoking its family when the request comes
@@ -154,6 +168,7 @@ async fn issue<S: Store, P: Platform>(
     app: &App<S, P>,
     client: &Client,
     dpop_jkt: Option<&str>,
+    x5t_s256: Option<&str>,
     record: &CodeRecord,
     api: Option<&Api>,
     family_id: String,
@@ -173,17 +188,27 @@ async fn issue<S: Store, P: Platform>(
             .collect::<Vec<_>>()
             .join(" ")
     };
+    // The organization's membership and the user's roles as they are now.
+    let org = match &record.org_id {
+        Some(org_id) => Some(crate::orgs::require_member(app, org_id, &record.sub).await?),
+        None => None,
+    };
+    let roles = crate::rbac::roles_of(app, api, &record.sub, &record.email).await?;
+    let granted = crate::rbac::grant_for(app, api, &roles, &granted_scope).await?;
     let grant = UserGrant {
         sub: &record.sub,
         email: &record.email,
         name: &record.name,
-        scope: &granted_scope,
+        scope: &granted.scope,
         audience: record.audience.as_deref(),
         auth_time: record.auth_time,
         nonce: record.nonce.as_deref(),
         lifetime: access_token_lifetime(api),
         dpop_jkt,
         alg: crate::tokens::access_token_alg(api)?,
+        org: org.as_ref(),
+        permissions: granted.permissions.as_deref(),
+        x5t_s256: x5t_s256,
     };
     let mut response = issue_user_tokens(app, client, &grant)?;
     if offline {
@@ -199,6 +224,7 @@ async fn issue<S: Store, P: Platform>(
             // RFC 9449 §5: a public client's refresh token is bound to its DPoP key; a
             // confidential client's is bound to the client (it authenticates).
             jkt: dpop_jkt.filter(|_| client.is_public()).map(str::to_owned),
+            org_id: record.org_id.clone(),
             expires_at: app.platform.now().saturating_add(absolute),
             idle_lifetime: idle,
             ..FamilyRecord::default()
@@ -268,6 +294,12 @@ pub struct UserGrant<'a> {
     pub dpop_jkt: Option<&'a str>,
     /// The access token's algorithm ([`crate::tokens::access_token_alg`] of the API).
     pub alg: crate::tokens::SigningAlg,
+    /// The organization the user logged in to: `org_id` (and `org_name`) in both tokens.
+    pub org: Option<&'a crate::orgs::Organization>,
+    /// The `permissions` claim of the access token ([`crate::rbac`]).
+    pub permissions: Option<&'a [String]>,
+    /// The client certificate the access token is bound to (`cnf.x5t#S256`, RFC 8705).
+    pub x5t_s256: Option<&'a str>,
 }
 
 /// Mints the access token (and the ID token when `openid` is in scope). The access
@@ -292,6 +324,14 @@ pub fn issue_user_tokens<S: Store, P: Platform>(
     let mut extra = Map::new();
     extra.insert("auth_time".into(), json!(grant.auth_time));
     bind_claims(&mut extra, grant.dpop_jkt);
+    super::bind_certificate_claims(&mut extra, grant.x5t_s256);
+    let with_org_name = app.config.organization_name_in_tokens;
+    if let Some(org) = grant.org {
+        org.add_claims(&mut extra, with_org_name);
+    }
+    if let Some(permissions) = grant.permissions {
+        extra.insert("permissions".into(), json!(permissions));
+    }
     let access_token = mint_access_token(
         &app.config,
         &app.platform,
@@ -317,6 +357,9 @@ pub fn issue_user_tokens<S: Store, P: Platform>(
                 access_token: &access_token,
                 email: has_scope(grant.scope, "email").then_some(grant.email),
                 name: has_scope(grant.scope, "profile").then_some(grant.name),
+                org: grant
+                    .org
+                    .map(|o| (o.id.as_str(), with_org_name.then_some(o.name.as_str()))),
             },
         )?)
     } else {

@@ -5,7 +5,9 @@
 //!   grant for: otherwise `403 access_denied` for `audience` (as Auth0) and
 //!   `400 invalid_target` for `resource`; both given and different is `invalid_request`;
 //! - `scope` defaults to the granted scopes and must be a subset (`invalid_scope`);
-//! - `organization` is passed through as the `org_id` claim;
+//! - `organization` (an id or a name) follows the client grant's `organization_usage`
+//!   and must name an organization that enabled the grant ([`crate::orgs`]); the token
+//!   then carries `org_id` (and `org_name` when configured);
 //! - no refresh token (§4.4.3);
 //! - with a DPoP proof the token is bound to its key (`cnf.jkt`, `token_type: DPoP`); an
 //!   API with `dpop: required` refuses requests without one (`invalid_dpop_proof`).
@@ -13,8 +15,9 @@
 use super::{bind_claims, load_api, not_allowed, require_dpop_for_api, require_grant, token_type};
 use crate::App;
 use crate::client_auth::AuthenticatedClient;
-use crate::config::{ClientGrant, grant_key};
+use crate::config::{ClientGrant, OrganizationUsage, grant_key};
 use crate::error::OAuthError;
+use crate::orgs::{self, Organization};
 use crate::params::Params;
 use crate::platform::Platform;
 use crate::store::{Store, get_json};
@@ -80,15 +83,19 @@ pub async fn grant<S: Store, P: Platform>(
     };
     let scope = scopes.join(" ");
 
+    let organization = organization_for(app, &client_grant, params.get("organization")).await?;
+
     let mut extra = Map::new();
     extra.insert("gty".into(), json!("client-credentials"));
-    if let Some(org) = params.get("organization") {
-        if org.len() > 256 || !org.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-            return Err(OAuthError::invalid_request("organization is malformed"));
-        }
-        extra.insert("org_id".into(), json!(org));
+    if let Some(org) = &organization {
+        org.add_claims(&mut extra, app.config.organization_name_in_tokens);
+    }
+    // Auth0 "add permissions in the access token": a client's permissions are its grant.
+    if api.enforce_rbac && api.permissions_claim {
+        extra.insert("permissions".into(), json!(scopes));
     }
     bind_claims(&mut extra, dpop_jkt);
+    super::bind_certificate_claims(&mut extra, auth.x5t_s256.as_deref());
     let sub = format!("{}@clients", client.client_id);
     let access_token = mint_access_token(
         &app.config,
@@ -111,4 +118,42 @@ pub async fn grant<S: Store, P: Platform>(
         refresh_token: None,
         id_token: None,
     })
+}
+
+/// The organization a client-credentials request acts for, by the client grant's
+/// `organization_usage` (Auth0 "machine-to-machine access for organizations").
+///
+/// # Errors
+/// `403 access_denied` when the grant denies organizations, or the organization is
+/// unknown or has not enabled this client grant (one answer for both, so the response
+/// does not tell which organizations exist); `400 invalid_request` when the grant
+/// requires an organization and none was named, or the parameter is malformed.
+async fn organization_for<S: Store, P: Platform>(
+    app: &App<S, P>,
+    client_grant: &ClientGrant,
+    requested: Option<&str>,
+) -> Result<Option<Organization>, OAuthError> {
+    let Some(requested) = requested else {
+        return if client_grant.organization_usage == OrganizationUsage::Require {
+            Err(OAuthError::invalid_request(
+                "organization is required for this client grant",
+            ))
+        } else {
+            Ok(None)
+        };
+    };
+    orgs::check_param(requested)?;
+    if client_grant.organization_usage == OrganizationUsage::Deny {
+        return Err(OAuthError::access_denied(
+            "the client grant does not allow organizations",
+        ));
+    }
+    match orgs::find(app, requested).await? {
+        Some(org) if org.enables_grant(&client_grant.client_id, &client_grant.audience) => {
+            Ok(Some(org))
+        }
+        _ => Err(OAuthError::access_denied(
+            "the organization has not enabled this client grant",
+        )),
+    }
 }

@@ -23,6 +23,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod password;
 pub mod refresh_token;
 
 use crate::App;
@@ -82,6 +83,9 @@ pub struct CodeRecord {
     /// must prove.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
+    /// The organization the user logged in to (`/authorize?organization=`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
 }
 
 /// The receipt a code redemption leaves with the taken code ([`Store::take`]).
@@ -131,6 +135,10 @@ pub struct FamilyRecord {
     /// `None` while it lives.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoked: Option<String>,
+    /// The organization of the login the family came from; every refresh checks that the
+    /// user is still a member ([`crate::orgs::require_member`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
 }
 
 /// The KV / Durable Object key of a refresh-token family.
@@ -336,6 +344,28 @@ pub fn token_type(dpop_jkt: Option<&str>) -> &'static str {
 pub fn bind_claims(extra: &mut serde_json::Map<String, serde_json::Value>, dpop_jkt: Option<&str>) {
     if let Some(jkt) = dpop_jkt {
         extra.insert("cnf".into(), serde_json::json!({ "jkt": jkt }));
+    }
+}
+
+/// Adds `cnf: {"x5t#S256": ..}` (RFC 8705 §3.1) to access-token claims when the
+/// client's tokens are certificate-bound, next to a DPoP `jkt` if there is one.
+pub fn bind_certificate_claims(
+    extra: &mut serde_json::Map<String, serde_json::Value>,
+    x5t_s256: Option<&str>,
+) {
+    let Some(x5t) = x5t_s256 else {
+        return;
+    };
+    match extra
+        .get_mut("cnf")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        Some(cnf) => {
+            cnf.insert("x5t#S256".into(), serde_json::json!(x5t));
+        }
+        None => {
+            extra.insert("cnf".into(), serde_json::json!({ "x5t#S256": x5t }));
+        }
     }
 }
 

@@ -32,6 +32,8 @@
 //!
 //! The user must still exist (`user:{email}` with the same `user_id` as the family's
 //! `sub`), else `invalid_grant`; `email` and `name` come from that fresh record.
+//! A family issued for an organization needs the user still to be a member
+//! ([`crate::orgs`]), and RBAC ([`crate::rbac`]) is applied to the user's current roles.
 
 use super::authorization_code::{UserGrant, issue_user_tokens};
 use super::{
@@ -163,13 +165,16 @@ pub async fn grant<S: Store, P: Platform>(
             sub: &record.sub,
             email: &checked.user.email,
             name: &checked.user.name,
-            scope: &checked.scope,
+            scope: &checked.granted.scope,
             audience: record.audience.as_deref(),
             auth_time: record.auth_time,
             nonce: None,
             lifetime: access_token_lifetime(checked.api.as_ref()),
             dpop_jkt,
             alg: crate::tokens::access_token_alg(checked.api.as_ref())?,
+            org: checked.org.as_ref(),
+            permissions: checked.granted.permissions.as_deref(),
+            x5t_s256: auth.x5t_s256.as_deref(),
         };
         let mut response = issue_user_tokens(app, client, &grant)?;
         response.refresh_token = Some(successor);
@@ -193,7 +198,8 @@ enum Step {
 /// The outcome of the checks of a presented token.
 struct Checked {
     step: Step,
-    scope: String,
+    granted: crate::rbac::Granted,
+    org: Option<crate::orgs::Organization>,
     api: Option<Api>,
     user: User,
 }
@@ -281,9 +287,16 @@ async fn check<S: Store, P: Platform>(
     let Some(user) = user.filter(|u| u.user_id == record.sub) else {
         return Err(invalid());
     };
+
+    let org = match &record.org_id {
+        Some(org_id) => Some(crate::orgs::require_member(app, org_id, &record.sub).await?),
+        None => None,
+    };
+    let granted = crate::rbac::grant_for(app, api.as_ref(), &user.roles, &scope).await?;
     Ok(Checked {
         step,
-        scope,
+        granted,
+        org,
         api,
         user,
     })
