@@ -19,10 +19,12 @@ export const USER_PASSWORD = 'correct horse battery staple';
 
 /**
  * Starts a server with a seeded tenant. Returns the base URL, the tenant's credentials and
- * keys, and `stop()`. `seed({ records, credentials, origin, clientSecretKey })`, if given,
- * may add or change records before they are written (e.g. tests/e2e/dpop.test.mjs).
+ * keys, `restart()` (same port and state) and `stop()`. `seed({ records, credentials,
+ * origin, clientSecretKey })`, if given, may add or change records before they are
+ * written (e.g. tests/e2e/dpop.test.mjs); `vars` are passed as `--var NAME:value` (e.g.
+ * `{ STORE: 'kv' }` for the KV-only store).
  */
-export async function startServer({ seed } = {}) {
+export async function startServer({ seed, vars = {} } = {}) {
   if (isStale(WORKER_BUNDLE, WORKER_SOURCES)) {
     process.stderr.write('e2e: worker sources changed, running worker-build --release\n');
     await buildWorker({ quiet: true });
@@ -48,17 +50,25 @@ export async function startServer({ seed } = {}) {
     const kv = new WranglerKv({ persistTo: join(dir, 'state') });
     await kv.putMany([...tenant.records].map(([k, v]) => [k, JSON.stringify(v)]));
 
-    server = await startWranglerDev({
+    const config = e2eWranglerConfig(dir);
+    const varArgs = Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
+    const start = () => startWranglerDev({
       port, persistTo: join(dir, 'state'), envFile, log: Boolean(process.env.E2E_LOG),
-      extraArgs: ['--config', e2eWranglerConfig(dir)],
+      extraArgs: ['--config', config, ...varArgs],
     });
+    server = await start();
     return {
+      /** Stops `wrangler dev` and starts it again on the same port and persisted state. */
+      restart: async () => {
+        await server.stop();
+        server = await start();
+      },
       url: server.url,
       issuer: `${server.url}/`,
       port,
       tenant: tenant.credentials,
       signingKids: signingKeys.map((k) => k.kid),
-      output: server.output,
+      output: () => server.output(),
       stop: async () => {
         await server.stop();
         removeDir();
