@@ -8,17 +8,77 @@
 // Logins that make codes are not timed. Bounded: N requests of each kind (default 30),
 // then the server stops.
 //
+// With --stores: two servers at once, one on the Durable Object store (the default) and
+// one on the KV-only store (STORE=kv), and the median latency of a code exchange and of a
+// refresh on each, interleaved request by request (N of each, default 30).
+//
 //   node bench/server.mjs [N]
+//   node bench/server.mjs --stores [N]
 
 import { createHash, randomBytes } from 'node:crypto';
 import * as jose from 'jose';
 import { API, USER_PASSWORD, authorize, basic, form, startServer, tokenRequest } from '../tests/e2e/harness.mjs';
 
-const n = Math.min(Math.max(Number(process.argv[2] ?? 30) || 30, 5), 300);
+const args = process.argv.slice(2);
+const stores = args.includes('--stores');
+const nArg = args.find((a) => /^\d+$/.test(a));
+const n = Math.min(Math.max(Number(nArg ?? 30) || 30, 5), 300);
 const sorted = (xs) => [...xs].sort((a, b) => a - b);
 const median = (xs) => { const s = sorted(xs); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 const quantile = (xs, q) => sorted(xs)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 const row = (name, xs) => `  ${name.padEnd(44)} median ${median(xs).toFixed(2).padStart(6)} ms   p10 ${quantile(xs, 0.1).toFixed(2).padStart(6)}   p90 ${quantile(xs, 0.9).toFixed(2).padStart(6)}   (n=${xs.length})`;
+
+/** A code from a real, untimed login at `srv`, and the body that redeems it. */
+async function codeBody(srv) {
+  const verifier = randomBytes(32).toString('base64url');
+  const redirectUri = `${srv.url}/`;
+  const r = await authorize(srv.url, {
+    response_type: 'code', client_id: 'demo-spa', redirect_uri: redirectUri, scope: 'openid offline_access', audience: API,
+    state: 's', nonce: 'n', code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+  }, { username: srv.tenant.user.email, password: USER_PASSWORD });
+  const code = new URL(r.location).searchParams.get('code');
+  return form({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: 'demo-spa', code_verifier: verifier });
+}
+
+async function timed(srv, body) {
+  const t = performance.now();
+  const res = await tokenRequest(srv.url, body);
+  const ms = performance.now() - t;
+  if (res.status !== 200) throw new Error(`${srv.url}: ${res.status} ${res.text}`);
+  return { ms, json: res.json };
+}
+
+if (stores) {
+  const [durable, kv] = await Promise.all([startServer(), startServer({ vars: { STORE: 'kv' } })]);
+  try {
+    const servers = { durable, kv };
+    const times = { durable: { code: [], refresh: [] }, kv: { code: [], refresh: [] } };
+    const rts = {};
+    for (let i = 0; i < n + 3; i++) {
+      // Alternate which store goes first so drift affects both alike.
+      const order = i % 2 ? ['durable', 'kv'] : ['kv', 'durable'];
+      for (const name of order) {
+        const body = await codeBody(servers[name]); // not timed
+        const { ms, json } = await timed(servers[name], body);
+        if (i >= 3) times[name].code.push(ms);
+        rts[name] = json.refresh_token;
+      }
+      for (const name of order) {
+        const { ms, json } = await timed(servers[name], form({ grant_type: 'refresh_token', client_id: 'demo-spa', refresh_token: rts[name] }));
+        if (i >= 3) times[name].refresh.push(ms);
+        rts[name] = json.refresh_token;
+      }
+    }
+    console.log('\nDurable Object store against KV-only store under wrangler dev, interleaved, sequential requests:');
+    for (const name of ['durable', 'kv']) {
+      console.log(row(`${name}: code exchange`, times[name].code));
+      console.log(row(`${name}: refresh`, times[name].refresh));
+    }
+  } finally {
+    await Promise.all([durable.stop(), kv.stop()]);
+  }
+  process.exit(0);
+}
 
 const srv = await startServer();
 try {

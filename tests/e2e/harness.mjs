@@ -21,9 +21,10 @@ export const USER_PASSWORD = 'correct horse battery staple';
 
 /**
  * Starts a server with a seeded tenant. Returns the base URL, the tenant's credentials and
- * keys, and `stop()`. `seed({ records, credentials, origin, clientSecretKey })`, if given,
- * may add or change records before they are written (e.g. tests/e2e/dpop.test.mjs).
- * `vars` are added to the worker's environment (e.g. `{ ORGANIZATION_NAME_IN_TOKENS: 'true' }`);
+ * keys, `restart()` (same port and state) and `stop()`. `seed({ records, credentials,
+ * origin, clientSecretKey })`, if given, may add or change records before they are
+ * written (e.g. tests/e2e/dpop.test.mjs). `vars` are added to the worker's environment
+ * (e.g. `{ STORE: 'kv' }` for the KV-only store, `{ ORGANIZATION_NAME_IN_TOKENS: 'true' }`);
  * `rateLimit` is the RATE_LIMITER binding's limit per key per minute (default 1000, so
  * the suite's many logins stay under it; tests/e2e/ratelimit.test.mjs starts one with a
  * low limit).
@@ -56,18 +57,25 @@ export async function startServer({ seed, vars = {}, rateLimit = 1000 } = {}) {
     const kv = new WranglerKv({ persistTo: join(dir, 'state') });
     await kv.putMany([...tenant.records].map(([k, v]) => [k, JSON.stringify(v)]));
 
-    server = await startWranglerDev({
+    const config = e2eWranglerConfig(dir, rateLimit);
+    const start = () => startWranglerDev({
       port, persistTo: join(dir, 'state'), envFile, log: Boolean(process.env.E2E_LOG),
-      extraArgs: ['--config', e2eWranglerConfig(dir, rateLimit)],
+      extraArgs: ['--config', config],
     });
+    server = await start();
     return {
+      /** Stops `wrangler dev` and starts it again on the same port and persisted state. */
+      restart: async () => {
+        await server.stop();
+        server = await start();
+      },
       url: server.url,
       issuer: `${server.url}/`,
       port,
       tenant: tenant.credentials,
       signingKids: signingKeys.filter((k) => k.kty === 'EC').map((k) => k.kid),
       rsaKid: signingKeys.find((k) => k.kty === 'RSA').kid,
-      output: server.output,
+      output: () => server.output(),
       stop: async () => {
         await server.stop();
         removeDir();
