@@ -208,7 +208,7 @@ async fn issue<S: Store, P: Platform>(
         alg: crate::tokens::access_token_alg(api)?,
         org: org.as_ref(),
         permissions: granted.permissions.as_deref(),
-        x5t_s256: x5t_s256,
+        x5t_s256,
     };
     let mut response = issue_user_tokens(app, client, &grant)?;
     if offline {
