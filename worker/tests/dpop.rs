@@ -1110,6 +1110,40 @@ fn rule_12_failed_public_client_token_requests_are_rate_limited() {
     assert_eq!(ok.status, 200, "{:?}", ok.json_body());
 }
 
+/// RFC 9449 §8: a nonce challenge is a protocol step, not a failure. With the client over
+/// its failure limit (junk from anyone), a real user's first DPoP request still gets
+/// `400 use_dpop_nonce`, which clients answer with a retry, never a `429` they give up on.
+#[test]
+fn rfc9449_8_nonce_challenge_is_not_rate_limited() {
+    let mut h = harness();
+    h.app.platform = NativePlatform::new(h.clock.clone()).with_rate_limit(20, 60);
+    for i in 0..25 {
+        h.token(
+            &format!("grant_type=authorization_code&client_id=spa&code=bogus&redirect_uri={}&code_verifier={VERIFIER}", enc(SPA_CB)),
+            &[("cf-connecting-ip", &format!("2001:db8:{i}::1"))],
+        );
+    }
+    let k1 = key("dpop_key_1");
+    let code = h.spa_code("spa", API, "");
+    let body = format!(
+        "grant_type=authorization_code&client_id=spa&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
+        enc(SPA_CB)
+    );
+    let proof = h.proof(&k1, false);
+    let challenge = h.token(
+        &body,
+        &[("dpop", &proof), ("cf-connecting-ip", "192.0.2.9")],
+    );
+    assert_eq!(challenge.status, 400, "{:?}", challenge.json_body());
+    assert_eq!(error_of(&challenge), "use_dpop_nonce");
+    let proof = h.proof(&k1, true);
+    let ok = h.token(
+        &body,
+        &[("dpop", &proof), ("cf-connecting-ip", "192.0.2.9")],
+    );
+    assert_eq!(ok.status, 200, "{:?}", ok.json_body());
+}
+
 #[test]
 fn rfc9449_storage_operations_of_a_dpop_client_credentials_request() {
     use edge_oauth_worker::store::counting::{Backend, CountingStore};

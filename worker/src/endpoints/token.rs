@@ -86,7 +86,11 @@ async fn token<S: Store, P: Platform>(
     let client = authenticate(app, req, &params).await?;
     let result = grant(app, req, &client, &params, grant_type).await;
     match result {
-        Err(err) if client.client.is_public() && err.status < 500 => {
+        // A nonce challenge (RFC 9449 §8) is a step every DPoP client takes, not a failure:
+        // counting it would let junk from anyone turn real users' challenges into 429s.
+        Err(err)
+            if client.client.is_public() && err.status < 500 && err.error != "use_dpop_nonce" =>
+        {
             Err(limit_public_failure(app, req, &client.client.client_id, err).await)
         }
         other => other,

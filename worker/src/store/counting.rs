@@ -31,14 +31,49 @@ pub struct Counts {
     pub durable_calls: u32,
 }
 
-/// Whether `key` is a tenant record (kept in KV by every backend): `client:`, `api:`,
-/// `grant:`, `user:`, `userid:`, `origin:`.
+/// Whether `key` is a tenant record (kept in KV by every backend, written by the tenant
+/// CLI): `client:`, `api:`, `grant:`, `user:`, `userid:`, `origin:`, `org:`,
+/// `org_name:`, `role:`.
 #[must_use]
 pub fn is_tenant_key(key: &str) -> bool {
     matches!(
         super::key_kind(key),
-        "client" | "api" | "grant" | "user" | "userid" | "origin"
+        "client" | "api" | "grant" | "user" | "userid" | "origin" | "org" | "org_name" | "role"
     )
+}
+
+#[cfg(test)]
+mod tenant_key_tests {
+    use super::is_tenant_key;
+
+    /// Every record the tenant CLI writes to KV is read from KV by the Durable Object
+    /// store too: a tenant key routed to a state shard is never found there.
+    #[test]
+    fn every_tenant_record_key_is_a_tenant_key() {
+        let keys = [
+            crate::config::client_key("spa"),
+            crate::config::api_key("https://api.example.com"),
+            crate::config::grant_key("m2m", "https://api.example.com"),
+            crate::config::user_key("ada@example.com"),
+            crate::endpoints::userinfo::user_index_key("auth0|1"),
+            crate::endpoints::cors::origin_key("https://app.example.com"),
+            crate::orgs::org_key("org_0123456789abcdef"),
+            crate::orgs::org_name_key("acme"),
+            crate::rbac::role_key("rol_0123456789abcdef"),
+        ];
+        for key in &keys {
+            assert!(is_tenant_key(key), "{key} must be read from KV");
+        }
+        for key in [
+            "code:abc",
+            "family:abc",
+            "par:abc",
+            "jti:abc:def",
+            "assertion:a:b",
+        ] {
+            assert!(!is_tenant_key(key), "{key} is server state");
+        }
+    }
 }
 
 /// The counting wrapper.
