@@ -818,6 +818,33 @@ fn rfc9449_5_unbound_public_refresh_token_becomes_bound_when_used_with_a_proof()
     );
 }
 
+/// RFC 9700 §4.14.2: a thief who redeems a stolen token of an unbound public-client family
+/// with its own key must not turn the victim's later use of that token into a harmless key
+/// mismatch: it is reuse, and the whole family (the thief's branch included) is revoked.
+#[test]
+fn rfc9700_4_14_2_binding_at_rotation_does_not_hide_reuse() {
+    let h = harness();
+    let thief = key("dpop_key_2");
+    let code = h.spa_code("spa", API, "");
+    let stolen = h.exchange("spa", &code, None).json_body()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let taken = h.refresh("spa", &stolen, Some(&h.proof(&thief, true)));
+    assert_dpop_bound(&taken, &thief);
+    let thief_rt = json_str(&taken, "refresh_token");
+    h.clock.advance(1);
+    // The victim presents the token it holds, without a proof (or with its own key).
+    assert_error(&h.refresh("spa", &stolen, None), 400, "invalid_grant", "");
+    // The family is gone: the thief's branch is dead too.
+    assert_error(
+        &h.refresh("spa", &thief_rt, Some(&h.proof(&thief, true))),
+        400,
+        "invalid_grant",
+        "",
+    );
+}
+
 // ---------------------------------------------------------------- per-API policy
 
 #[test]

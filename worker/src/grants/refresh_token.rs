@@ -28,7 +28,8 @@
 //! does not revoke the family, since whoever lacks the key cannot use the token anyway.
 //! This is checked before reuse detection. A confidential client's family is bound to the
 //! client, so it may present another key or none (unless the API requires DPoP). An
-//! unbound public-client family presented with a proof becomes bound from then on.
+//! unbound public-client family presented with a proof becomes bound from then on; a token
+//! of that family from before the binding, presented again, is reuse and revokes it.
 //!
 //! The user must still exist (`user:{email}` with the same `user_id` as the family's
 //! `sub`), else `invalid_grant`; `email` and `name` come from that fresh record.
@@ -131,6 +132,10 @@ pub async fn grant<S: Store, P: Platform>(
                         .jkt
                         .clone()
                         .or_else(|| dpop_jkt.filter(|_| client.is_public()).map(str::to_owned)),
+                    bound_at: record.bound_at.or_else(|| {
+                        (record.jkt.is_none() && dpop_jkt.is_some() && client.is_public())
+                            .then_some(generation)
+                    }),
                     email: checked.user.email.clone(),
                     name: checked.user.name.clone(),
                     ..record.clone()
@@ -230,6 +235,13 @@ async fn check<S: Store, P: Platform>(
         ));
     }
     if record.expires_at <= now || record.last_used.saturating_add(record.idle_lifetime) <= now {
+        return Err(invalid());
+    }
+    // A family bound at a rotation: whoever holds a token from before it may be the thief
+    // who chose the key (or its victim), so a non-current token without that key is reuse
+    // (RFC 9700 §4.14.2), not a key mismatch that leaves the family alive.
+    if record.bound_at.is_some() && hash != record.current && dpop_jkt != record.jkt.as_deref() {
+        revoke_family(app, presented.family_id, "refresh_token_reuse").await?;
         return Err(invalid());
     }
     match (&record.jkt, dpop_jkt) {
