@@ -174,6 +174,9 @@ mod entry {
         .and_then(|config| {
             config
                 .with_organization_names(env_string(&env, "ORGANIZATION_NAME_IN_TOKENS").as_deref())
+        })
+        .and_then(|config| {
+            config.with_mtls_proxy_secret(env_string(&env, "MTLS_PROXY_SECRET").as_deref())
         }) {
             Ok(config) => config,
             Err(err) => {
