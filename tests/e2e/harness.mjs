@@ -17,6 +17,9 @@ export const API = DEMO_API;
 export const NO_OFFLINE_API = 'https://no-offline.example.com';
 export const USER_PASSWORD = 'correct horse battery staple';
 
+/** `E2E_STORE=kv` runs the suites against the KV-only store (default: Durable Objects). */
+const E2E_VARS = process.env.E2E_STORE ? { STORE: process.env.E2E_STORE } : {};
+
 /**
  * Starts a server with a seeded tenant. Returns the base URL, the tenant's credentials and
  * keys, `restart()` (same port and state) and `stop()`. `seed({ records, credentials,
@@ -24,7 +27,7 @@ export const USER_PASSWORD = 'correct horse battery staple';
  * written (e.g. tests/e2e/dpop.test.mjs); `vars` are passed as `--var NAME:value` (e.g.
  * `{ STORE: 'kv' }` for the KV-only store).
  */
-export async function startServer({ seed, vars = {} } = {}) {
+export async function startServer({ seed, vars = E2E_VARS } = {}) {
   if (isStale(WORKER_BUNDLE, WORKER_SOURCES)) {
     process.stderr.write('e2e: worker sources changed, running worker-build --release\n');
     await buildWorker({ quiet: true });
