@@ -9,6 +9,7 @@ use super::{
     best_effort_take, best_effort_untake,
 };
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// Which backend the counts stand for.
@@ -76,12 +77,15 @@ mod tenant_key_tests {
     }
 }
 
-/// The counting wrapper.
+/// The counting wrapper. In [`Backend::Durable`] mode it also keeps the isolate copy of
+/// `durable.rs` for [`Store::get_cached`] (the last value read or written per state key,
+/// possibly stale), so a cached read costs no call, as on Workers.
 #[derive(Clone, Debug)]
 pub struct CountingStore<S> {
     inner: S,
     backend: Backend,
     counts: Rc<RefCell<Counts>>,
+    copies: Rc<RefCell<BTreeMap<String, String>>>,
 }
 
 impl<S: Store> CountingStore<S> {
@@ -91,6 +95,17 @@ impl<S: Store> CountingStore<S> {
             inner,
             backend,
             counts: Rc::default(),
+            copies: Rc::default(),
+        }
+    }
+
+    fn keep(&self, key: &str, value: Option<&str>) {
+        if self.backend == Backend::Durable && !is_tenant_key(key) {
+            let mut copies = self.copies.borrow_mut();
+            match value {
+                Some(v) => copies.insert(key.to_owned(), v.to_owned()),
+                None => copies.remove(key),
+            };
         }
     }
 
@@ -123,16 +138,28 @@ impl<S: Store> CountingStore<S> {
 impl<S: Store> Store for CountingStore<S> {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.count(key, false);
-        self.inner.get(key).await
+        let value = self.inner.get(key).await?;
+        self.keep(key, value.as_deref());
+        Ok(value)
+    }
+
+    async fn get_cached(&self, key: &str) -> Result<Option<String>, StoreError> {
+        if let Some(copy) = self.copies.borrow().get(key) {
+            return Ok(Some(copy.clone()));
+        }
+        self.get(key).await
     }
 
     async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
         self.count(key, true);
-        self.inner.put(key, value, ttl).await
+        self.inner.put(key, value, ttl).await?;
+        self.keep(key, Some(value));
+        Ok(())
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.count(key, true);
+        self.keep(key, None);
         self.inner.delete(key).await
     }
 
@@ -171,7 +198,11 @@ impl<S: Store> Store for CountingStore<S> {
             Backend::Kv => best_effort_put_if_absent(self, key, value, ttl).await,
             Backend::Durable => {
                 self.count_call();
-                self.inner.put_if_absent(key, value, ttl).await
+                let written = self.inner.put_if_absent(key, value, ttl).await?;
+                if written {
+                    self.keep(key, Some(value));
+                }
+                Ok(written)
             }
         }
     }
@@ -187,7 +218,12 @@ impl<S: Store> Store for CountingStore<S> {
             Backend::Kv => best_effort_compare_and_swap(self, key, expected, new, ttl).await,
             Backend::Durable => {
                 self.count_call();
-                self.inner.compare_and_swap(key, expected, new, ttl).await
+                let swap = self.inner.compare_and_swap(key, expected, new, ttl).await?;
+                match &swap {
+                    Swap::Done => self.keep(key, Some(new)),
+                    Swap::Conflict(current) => self.keep(key, current.as_deref()),
+                }
+                Ok(swap)
             }
         }
     }
