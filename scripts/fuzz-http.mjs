@@ -243,7 +243,8 @@ try {
         where[`${p} ${req.method} ${req.path} ${answer.res.status}`] = (where[`${p} ${req.method} ${req.path} ${answer.res.status}`] ?? 0) + 1;
         if (samples.filter((x) => x.problem === p).length < 3) samples.push({ problem: p, method: req.method, path: req.path, query: req.query.slice(0, 200), status: answer.res.status, body: answer.text.slice(0, 300) });
       }
-      if (counts.sent % 1000 === 0) process.stdout.write(`fuzz-http: ${counts.sent}/${TOTAL} sent (${((Date.now() - started) / 1000).toFixed(0)}s)\n`);
+      const done = counts.answered + counts.refusedByClient + counts.timeouts;
+      if (done % 1000 === 0) process.stdout.write(`fuzz-http: ${done}/${TOTAL} answered (${((Date.now() - started) / 1000).toFixed(0)}s)\n`);
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
