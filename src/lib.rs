@@ -20,7 +20,7 @@ pub mod jwk;
 pub mod jws;
 pub mod pkce;
 pub mod token;
-#[cfg(feature = "wasm")]
+#[cfg(any(feature = "wasm", feature = "wasm-p256"))]
 pub mod wasm;
 
 pub use error::{Error, Result};
