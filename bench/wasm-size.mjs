@@ -108,8 +108,9 @@ export function profile(bytes) {
 export function byCrate(items) {
   const groups = new Map();
   for (const { name, size } of items) {
-    const m = /^(?:<)?(?:&)?(?:mut )?([A-Za-z_][A-Za-z0-9_]*)::/.exec(name);
-    const key = name.startsWith('data[') ? 'data segments' : m ? m[1] : '(other)';
+    // `crate[hash]::path`, `<crate::Type as crate::Trait>::f`, `<T as crate::Trait>::f`.
+    const m = /^<?(?:&(?:mut )?)?(?:[A-Z]\w* as )?([a-z_][a-z0-9_]*)(?:\[[0-9a-f]+\])?::/.exec(name);
+    const key = name.startsWith('data[') ? 'data segments' : / shim/.test(name) ? 'wasm-bindgen export shims' : m ? m[1] : '(other)';
     groups.set(key, (groups.get(key) ?? 0) + size);
   }
   return [...groups].map(([name, size]) => ({ name, size })).sort((a, b) => b.size - a.size);

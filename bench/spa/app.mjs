@@ -36,3 +36,10 @@ window.spa = {
     await DpopKey.remove('spa');
   },
 };
+
+// Loaded only when called: esbuild splits edge-oauth/p256 (JS and wasm) into its own chunk.
+window.spa.p256Proof = async (htu) => {
+  const { default: initP256, DpopKey: Key } = await import('edge-oauth/p256');
+  await initP256();
+  return Key.generate().createProofSync({ htm: 'GET', htu });
+};

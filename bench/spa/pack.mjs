@@ -36,7 +36,8 @@ export async function bundleSpa(project, { entry, outdir = join(project, 'dist')
   const esbuild = await import('esbuild');
   const source = entry ?? join(project, 'app.mjs');
   if (!entry) copyFileSync(fileURLToPath(new URL('app.mjs', import.meta.url)), source);
-  await esbuild.build({
+  const result = await esbuild.build({
+    metafile: true,
     entryPoints: [source],
     absWorkingDir: project,
     bundle: true,
@@ -49,7 +50,24 @@ export async function bundleSpa(project, { entry, outdir = join(project, 'dist')
   });
   const pkg = join(project, 'node_modules', 'edge-oauth', 'pkg');
   for (const name of readdirSync(pkg)) if (name.endsWith('.wasm')) copyFileSync(join(pkg, name), join(outdir, name));
-  return { outdir, files: sizes(outdir) };
+  // What the page loads at start: the entry chunk and its static imports (not the chunks
+  // behind a dynamic import()), plus the default wasm.
+  const outputs = result.metafile.outputs;
+  const rel = (p) => p.split('/').pop();
+  const entryOut = Object.keys(outputs).find((o) => outputs[o].entryPoint);
+  const initial = new Set();
+  const visit = (o) => {
+    if (initial.has(o)) return;
+    initial.add(o);
+    for (const imp of outputs[o].imports) if (imp.kind === 'import-statement' && outputs[imp.path]) visit(imp.path);
+  };
+  visit(entryOut);
+  const files = sizes(outdir);
+  const initialFiles = new Set([...initial].map(rel).concat('edge_oauth_bg.wasm'));
+  return {
+    outdir,
+    files: files.map((f) => ({ ...f, initial: initialFiles.has(f.file) })),
+  };
 }
 
 /** Raw and gzipped (zlib level 9) sizes of the files in a directory. */
