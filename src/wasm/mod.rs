@@ -15,12 +15,17 @@ use zeroize::Zeroizing;
 
 use crate::error::Error;
 
+mod authorize;
 mod client;
 mod dpop;
 mod pkce;
 mod platform;
 mod token;
 
+pub use authorize::{
+    build_authorization_url, build_par_request_body, parse_authorization_response_js,
+    parse_par_response_js, parse_server_metadata, validate_id_token_claims,
+};
 pub use client::{TokenClient, fetch_with_dpop};
 pub use dpop::{DpopKey, calculate_jwk_thumbprint};
 pub use pkce::{calculate_code_challenge, generate_code_verifier, generate_pkce};
