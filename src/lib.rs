@@ -11,6 +11,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod authorize;
 pub mod base64url;
 pub mod dpop;
 pub mod error;
@@ -18,6 +19,7 @@ mod hex;
 pub mod json;
 pub mod jwk;
 pub mod jws;
+pub mod oidc;
 pub mod pkce;
 pub mod token;
 #[cfg(any(feature = "wasm", feature = "wasm-p256"))]

@@ -62,6 +62,11 @@ async function post(url, body, headers, key) {
 export class TokenClient {
   #tokenEndpoint;
   #revocationEndpoint;
+  #issuer;
+  #authorizationEndpoint;
+  #parEndpoint;
+  #jwksUri;
+  #metadata;
   #clientId;
   #clientSecret;
   #key;
@@ -82,12 +87,25 @@ export class TokenClient {
     if (key !== undefined && key !== null && !(key instanceof DpopKey)) throw invalid('dpopKey must be a DpopKey');
     const revocation = optString(options, 'revocationEndpoint');
     if (revocation !== undefined) core.endpointOrigin(revocation, 'revocationEndpoint must be a string');
+    const endpoints = {};
+    for (const name of ['authorizationEndpoint', 'pushedAuthorizationRequestEndpoint', 'jwksUri']) {
+      endpoints[name] = optString(options, name);
+      if (endpoints[name] !== undefined) core.endpointOrigin(endpoints[name], `${name} must be a string`);
+    }
+    const issuer = optString(options, 'issuer');
+    const metadata = options.metadata;
+    if (metadata !== undefined && !isObject(metadata)) throw invalid('metadata must be the object TokenClient.discover or parseServerMetadata returned');
     const store = options.store ?? new MemoryTokenStore();
     if (!isObject(store) || typeof store.get !== 'function' || typeof store.set !== 'function' || typeof store.delete !== 'function') {
       throw invalid('store must have get, set and delete');
     }
     this.#tokenEndpoint = tokenEndpoint;
     this.#revocationEndpoint = revocation ?? `${origin}/oauth/revoke`;
+    this.#issuer = issuer ?? metadata?.issuer;
+    this.#authorizationEndpoint = endpoints.authorizationEndpoint;
+    this.#parEndpoint = endpoints.pushedAuthorizationRequestEndpoint;
+    this.#jwksUri = endpoints.jwksUri;
+    this.#metadata = metadata;
     this.#clientId = clientId;
     this.#clientSecret = clientSecret;
     this.#key = key ?? undefined;
@@ -97,6 +115,63 @@ export class TokenClient {
     if (this.#channel) {
       this.#channel.onmessage = (event) => this.#onBroadcast(event.data);
     }
+  }
+
+  /**
+   * Reads the server's metadata (OIDC Discovery, then RFC 8414) for `issuer`, strictly:
+   * its `issuer` must equal the one asked for (METADATA_ISSUER_MISMATCH), and returns a
+   * client with every endpoint filled in. `options` are the other TokenClient options.
+   */
+  static async discover(issuer, options) {
+    if (typeof issuer !== 'string') throw invalid('issuer must be a string');
+    const rest = opts(options, 'discover options must be an object');
+    core.endpointOrigin(issuer, 'issuer must be a string');
+    const url = new URL(issuer);
+    const path = url.pathname.replace(/\/$/, '');
+    const candidates = [
+      `${url.origin}${path}/.well-known/openid-configuration`,
+      `${url.origin}/.well-known/oauth-authorization-server${path}`,
+    ];
+    let lastError;
+    for (const candidate of candidates) {
+      const { response, body } = await fetchText(candidate, { headers: { accept: 'application/json' } });
+      if (response.status !== 200) {
+        lastError = edgeError('METADATA_INVALID', `server metadata is invalid: ${candidate} answered ${response.status}`);
+        continue;
+      }
+      const metadata = core.parseServerMetadata(body, issuer);
+      return new TokenClient({
+        ...rest,
+        issuer: metadata.issuer,
+        metadata,
+        tokenEndpoint: metadata.tokenEndpoint,
+        revocationEndpoint: rest.revocationEndpoint ?? metadata.revocationEndpoint,
+        authorizationEndpoint: metadata.authorizationEndpoint,
+        pushedAuthorizationRequestEndpoint: metadata.pushedAuthorizationRequestEndpoint,
+        jwksUri: metadata.jwksUri,
+      });
+    }
+    throw lastError;
+  }
+
+  /** The issuer identifier (from `discover` or the `issuer` option), if known. */
+  get issuer() {
+    return this.#issuer;
+  }
+
+  /** The server metadata `discover` read, if any. */
+  get metadata() {
+    return this.#metadata;
+  }
+
+  /** The authorization endpoint URL, if known. */
+  get authorizationEndpoint() {
+    return this.#authorizationEndpoint;
+  }
+
+  /** The RFC 9126 pushed authorization request endpoint URL, if known. */
+  get pushedAuthorizationRequestEndpoint() {
+    return this.#parEndpoint;
   }
 
   /** The token endpoint URL. */
@@ -158,7 +233,64 @@ export class TokenClient {
     await this.#store.delete(this.#storeKey);
   }
 
-  /** Exchanges an authorization code (with its PKCE verifier) for tokens, and stores them. */
+  #requireEndpoint(value, name) {
+    if (value === undefined) throw invalid(`${name} is not known: pass it to the TokenClient or use TokenClient.discover`);
+    return value;
+  }
+
+  /** The authorization URL for `params` (`buildAuthorizationUrl` with this client's endpoint and id). */
+  authorizationUrl(params) {
+    if (!isObject(params)) throw invalid('authorizationUrl params must be an object');
+    return core.buildAuthorizationUrl({
+      ...params,
+      authorizationEndpoint: this.#requireEndpoint(this.#authorizationEndpoint, 'authorizationEndpoint'),
+      clientId: this.#clientId,
+    });
+  }
+
+  /**
+   * Pushes the authorization request (RFC 9126) with this client's authentication and,
+   * with a key, a DPoP proof (RFC 9449 section 10.1). Resolves to the `request_uri`, its
+   * lifetime, and the authorization URL that carries it.
+   */
+  async pushAuthorizationRequest(params) {
+    if (!isObject(params)) throw invalid('pushAuthorizationRequest params must be an object');
+    const endpoint = this.#requireEndpoint(this.#parEndpoint, 'pushedAuthorizationRequestEndpoint');
+    const body = core.buildParRequestBody({ ...params, clientId: this.#clientId });
+    const answer = await post(endpoint, body, this.#headers(), this.#key);
+    let par;
+    try {
+      par = core.parseParResponse(answer.status, answer.text);
+    } catch (err) {
+      if (err.code === 'OAUTH_ERROR' && typeof answer.nonce === 'string') err.dpopNonce = answer.nonce;
+      throw err;
+    }
+    if (this.#authorizationEndpoint !== undefined) {
+      par.authorizationUrl = core.buildAuthorizationUrl({ authorizationEndpoint: this.#authorizationEndpoint, clientId: this.#clientId, requestUri: par.requestUri });
+    }
+    return par;
+  }
+
+  /**
+   * Checks the URL the browser came back with (`parseAuthorizationResponse`), with this
+   * client's issuer and the metadata's `authorization_response_iss_parameter_supported`.
+   */
+  parseAuthorizationResponse(url, options) {
+    if (!isObject(options)) throw invalid('parseAuthorizationResponse options must be an object');
+    return core.parseAuthorizationResponse(url, {
+      issuer: this.#issuer,
+      issParameterSupported: this.#metadata?.authorizationResponseIssParameterSupported ?? false,
+      ...options,
+    });
+  }
+
+  /**
+   * Exchanges an authorization code (with its PKCE verifier) for tokens, and stores them.
+   * When the answer carries an ID token and the client knows its issuer, the ID token's
+   * claims are checked (`validateIdTokenClaims`: iss, aud, azp, exp, iat, nonce, at_hash,
+   * auth_time) and returned as `idTokenClaims`; with `verifySignature` its ES256
+   * signature is checked against the issuer's JWKS (`jwks`, or fetched from `jwks_uri`).
+   */
   async exchangeCode(options) {
     if (!isObject(options)) throw invalid('exchangeCode options must be an object');
     const body = core.authorizationCodeGrantBody({
@@ -167,9 +299,34 @@ export class TokenClient {
       codeVerifier: reqString(options, 'codeVerifier'),
       clientId: this.#bodyClientId,
     });
+    const nonce = optString(options, 'nonce');
+    if ((nonce !== undefined || options.verifySignature) && this.#issuer === undefined) {
+      throw invalid('checking the ID token needs the issuer: pass issuer to the TokenClient or use TokenClient.discover');
+    }
     const tokens = await this.#tokenRequest(body);
+    if (tokens.idToken !== undefined && this.#issuer !== undefined) {
+      let jwks;
+      if (options.verifySignature) jwks = options.jwks ?? (await this.#fetchJwks());
+      tokens.idTokenClaims = core.validateIdTokenClaims(tokens.idToken, {
+        issuer: this.#issuer,
+        clientId: this.#clientId,
+        nonce,
+        accessToken: tokens.accessToken,
+        maxAge: options.maxAge,
+        jwks,
+      });
+    } else if (nonce !== undefined) {
+      throw edgeError('TOKEN_RESPONSE_INVALID', 'invalid token response: id_token is missing, but a nonce was sent');
+    }
     await this.#save({ tokens });
     return tokens;
+  }
+
+  async #fetchJwks() {
+    const url = this.#requireEndpoint(this.#jwksUri, 'jwksUri');
+    const { response, body } = await fetchText(url, { headers: { accept: 'application/json' } });
+    if (response.status !== 200) throw edgeError('ID_TOKEN_KEY_NOT_FOUND', `the ID token's key could not be found: the JWKS at ${url} answered ${response.status}`);
+    return body;
   }
 
   /**

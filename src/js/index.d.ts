@@ -180,6 +180,8 @@ export interface TokenSet {
   idToken?: string;
   /** The granted scope, when the server sent it. */
   scope?: string;
+  /** From `TokenClient.exchangeCode` with a known issuer: the checked ID token claims. */
+  idTokenClaims?: IdTokenClaims;
 }
 
 /** Response headers: a `Headers` instance or a plain object. */
@@ -193,6 +195,164 @@ export function refreshTokenGrantBody(options: RefreshTokenGrantOptions): string
 export function clientCredentialsGrantBody(options: ClientCredentialsGrantOptions): string;
 /** Parses and validates a token endpoint response (RFC 6749 §5.1, §5.2). */
 export function parseTokenResponse(status: number, bodyText: string, headers?: HeadersLike | null): TokenSet;
+
+// ----- the redirect leg (RFC 6749 §4.1, RFC 7636, RFC 9126, RFC 9207, RFC 8414, OIDC) ----
+
+/** The parameters of an authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3). */
+export interface AuthorizationRequestParams {
+  /** The client identifier. */
+  clientId: string;
+  /** The redirection URI, exactly as registered. */
+  redirectUri: string;
+  /** The S256 `code_challenge` from `generatePkce()`. */
+  codeChallenge: string;
+  /** Space-separated scopes, e.g. `"openid profile offline_access"`. */
+  scope?: string;
+  /** The CSRF `state`; pass it again to `parseAuthorizationResponse`. */
+  state?: string;
+  /** The OIDC `nonce`; pass it again to `validateIdTokenClaims` / `exchangeCode`. */
+  nonce?: string;
+  /** Auth0's `audience`: the API the access token is for. */
+  audience?: string;
+  /** RFC 8707 resource indicator(s): absolute URIs. */
+  resource?: string | string[];
+  /** Auth0's `organization` id or name. */
+  organization?: string;
+  /** The DPoP key's JWK thumbprint (`DpopKey.thumbprint`), binding the code (RFC 9449 §10). */
+  dpopJkt?: string;
+  /** OIDC `prompt`, e.g. `"login"` or `"none"`. */
+  prompt?: string;
+  /** OIDC `max_age` in seconds. */
+  maxAge?: number;
+  /** OIDC `login_hint`. */
+  loginHint?: string;
+  /** Where the response parameters go: `"query"` (the default) or `"fragment"`. */
+  responseMode?: "query" | "fragment";
+}
+
+/** Options of `buildAuthorizationUrl`. */
+export interface AuthorizationUrlOptions extends Partial<AuthorizationRequestParams> {
+  /** The authorization endpoint: https (http only on a loopback host). */
+  authorizationEndpoint: string;
+  clientId: string;
+  /** The `request_uri` of a pushed request: the URL then carries `client_id` and `request_uri` only. */
+  requestUri?: string;
+}
+
+/** Options of `parseAuthorizationResponse`. */
+export interface AuthorizationResponseOptions {
+  /** The `state` sent with the request; `null` only if none was sent. */
+  state: string | null;
+  /** The issuer identifier the request went to (`iss` must equal it, RFC 9207). */
+  issuer?: string;
+  /** The metadata's `authorization_response_iss_parameter_supported`: `iss` is then required. */
+  issParameterSupported?: boolean;
+}
+
+/** A checked authorization response (RFC 6749 §4.1.2). */
+export interface AuthorizationResponse {
+  /** The authorization code for `exchangeCode`. */
+  code: string;
+  /** The `state`, equal to the one sent. */
+  state?: string;
+  /** The `iss`, equal to the issuer, when the server sent it. */
+  iss?: string;
+}
+
+/** A pushed authorization response (RFC 9126 §2.2). */
+export interface ParResponse {
+  /** The `request_uri` for `buildAuthorizationUrl({ requestUri })`. */
+  requestUri: string;
+  /** Its lifetime in seconds. */
+  expiresIn: number;
+  /** Its expiry in seconds since the epoch: now + expiresIn. */
+  expiresAt: number;
+}
+
+/** What `TokenClient.pushAuthorizationRequest` resolves to. */
+export interface PushedAuthorizationRequest extends ParResponse {
+  /** The authorization URL carrying the `request_uri`, when the authorization endpoint is known. */
+  authorizationUrl?: string;
+}
+
+/** Authorization server metadata (RFC 8414 §2, OIDC Discovery §3), camelCase. */
+export interface ServerMetadata {
+  issuer: string;
+  authorizationEndpoint?: string;
+  tokenEndpoint: string;
+  jwksUri?: string;
+  userinfoEndpoint?: string;
+  revocationEndpoint?: string;
+  introspectionEndpoint?: string;
+  pushedAuthorizationRequestEndpoint?: string;
+  endSessionEndpoint?: string;
+  requirePushedAuthorizationRequests: boolean;
+  authorizationResponseIssParameterSupported: boolean;
+  responseTypesSupported: string[];
+  responseModesSupported: string[];
+  grantTypesSupported: string[];
+  scopesSupported: string[];
+  codeChallengeMethodsSupported: string[];
+  tokenEndpointAuthMethodsSupported: string[];
+  dpopSigningAlgValuesSupported: string[];
+  idTokenSigningAlgValuesSupported: string[];
+}
+
+/** A JSON Web Key Set, e.g. the body of the metadata's `jwks_uri`. */
+export interface Jwks {
+  keys: Record<string, unknown>[];
+}
+
+/** Options of `validateIdTokenClaims` (OIDC Core §3.1.3.7). */
+export interface IdTokenValidationOptions {
+  /** The issuer identifier: `iss` must equal it exactly. */
+  issuer: string;
+  /** The client's id: `aud` must contain it. */
+  clientId: string;
+  /** The `nonce` sent with the authorization request. */
+  nonce?: string;
+  /** The access token issued alongside: `at_hash`, when present, must match it. */
+  accessToken?: string;
+  /** The `max_age` sent: `auth_time` is then required and bounded. */
+  maxAge?: number;
+  /** The current time in seconds since the epoch (default `Date.now() / 1000`). */
+  now?: number;
+  /** Allowed clock skew in seconds (default 60). */
+  leeway?: number;
+  /** Other audiences the client trusts (default none). */
+  trustedAudiences?: string[];
+  /** Accepted `alg` values (default every asymmetric one; never `none` or HMAC). */
+  algorithms?: string[];
+  /** The issuer's JWKS: when given, the ES256 signature is verified. */
+  jwks?: Jwks | string;
+}
+
+/** The claims of a validated ID token. */
+export interface IdTokenClaims {
+  iss: string;
+  sub: string;
+  aud: string | string[];
+  exp: number;
+  iat: number;
+  nonce?: string;
+  azp?: string;
+  auth_time?: number;
+  at_hash?: string;
+  [claim: string]: unknown;
+}
+
+/** The authorization URL (RFC 6749 §4.1.1): response_type=code, PKCE S256, and the rest. */
+export function buildAuthorizationUrl(options: AuthorizationUrlOptions): string;
+/** The form body of a pushed authorization request (RFC 9126 §2.1). */
+export function buildParRequestBody(options: AuthorizationRequestParams): string;
+/** Parses a pushed authorization response (201 with request_uri and expires_in). */
+export function parseParResponse(status: number, body: string): ParResponse;
+/** Checks the redirect back (state, RFC 9207 iss, typed error redirects), one code per failure. */
+export function parseAuthorizationResponse(url: string | URL, options: AuthorizationResponseOptions): AuthorizationResponse;
+/** Parses server metadata strictly: its `issuer` must equal `expectedIssuer`. */
+export function parseServerMetadata(json: string, expectedIssuer: string): ServerMetadata;
+/** Validates an ID token's claims (and, with `jwks`, its ES256 signature). */
+export function validateIdTokenClaims(idToken: string, options: IdTokenValidationOptions): IdTokenClaims;
 
 // ----- token stores ----------------------------------------------------------------------
 
@@ -245,7 +405,20 @@ export interface TokenClientOptions {
   store?: TokenStore;
   /** The key of this client's record in the store; defaults to `<origin> <clientId>`. */
   storeKey?: string;
+  /** The issuer identifier: enables the ID token check of `exchangeCode` and RFC 9207. */
+  issuer?: string;
+  /** The authorization endpoint, for `authorizationUrl` and `pushAuthorizationRequest`. */
+  authorizationEndpoint?: string;
+  /** The RFC 9126 endpoint, for `pushAuthorizationRequest`. */
+  pushedAuthorizationRequestEndpoint?: string;
+  /** The issuer's JWKS URL, for `exchangeCode({ verifySignature: true })`. */
+  jwksUri?: string;
+  /** Server metadata (`parseServerMetadata`): its `authorization_response_iss_parameter_supported` is used. */
+  metadata?: ServerMetadata;
 }
+
+/** The TokenClient options besides what `TokenClient.discover` fills in. */
+export type DiscoverOptions = Omit<TokenClientOptions, "tokenEndpoint" | "issuer" | "metadata" | "authorizationEndpoint" | "pushedAuthorizationRequestEndpoint" | "jwksUri">;
 
 /** An `authorization_code` exchange (RFC 6749 §4.1.3 with PKCE, RFC 7636 §4.5). */
 export interface ExchangeCodeOptions {
@@ -253,6 +426,14 @@ export interface ExchangeCodeOptions {
   /** Exactly the `redirect_uri` of the authorization request. */
   redirectUri: string;
   codeVerifier: string;
+  /** The OIDC `nonce` of the request: the ID token must carry it. */
+  nonce?: string;
+  /** The `max_age` of the request: `auth_time` is then required and bounded. */
+  maxAge?: number;
+  /** Verify the ID token's ES256 signature against the issuer's JWKS. */
+  verifySignature?: boolean;
+  /** The JWKS to verify with (default: fetched from the metadata's `jwks_uri`). */
+  jwks?: Jwks | string;
 }
 
 /** Options of a refresh (RFC 6749 §6). */
@@ -284,6 +465,22 @@ export interface RevokeOptions {
  */
 export class TokenClient {
   constructor(options: TokenClientOptions);
+  /** Reads the issuer's metadata (OIDC Discovery, then RFC 8414), strictly, and fills in the endpoints. */
+  static discover(issuer: string, options: DiscoverOptions): Promise<TokenClient>;
+  /** The issuer identifier, if known. */
+  readonly issuer: string | undefined;
+  /** The metadata `discover` read, if any. */
+  readonly metadata: ServerMetadata | undefined;
+  /** The authorization endpoint, if known. */
+  readonly authorizationEndpoint: string | undefined;
+  /** The RFC 9126 endpoint, if known. */
+  readonly pushedAuthorizationRequestEndpoint: string | undefined;
+  /** `buildAuthorizationUrl` with this client's endpoint and id. */
+  authorizationUrl(params: Omit<AuthorizationRequestParams, "clientId">): string;
+  /** Pushes the authorization request (RFC 9126), with a DPoP proof when the client has a key. */
+  pushAuthorizationRequest(params: Omit<AuthorizationRequestParams, "clientId">): Promise<PushedAuthorizationRequest>;
+  /** `parseAuthorizationResponse` with this client's issuer and metadata. */
+  parseAuthorizationResponse(url: string | URL, options: Omit<AuthorizationResponseOptions, "issuer" | "issParameterSupported"> & Partial<AuthorizationResponseOptions>): AuthorizationResponse;
   /** The token endpoint URL. */
   readonly tokenEndpoint: string;
   /** The revocation endpoint URL. */

@@ -29,6 +29,8 @@ use crate::dpop::ProofOptions;
 use crate::error::Error;
 
 #[cfg(feature = "wasm")]
+mod authorize;
+#[cfg(feature = "wasm")]
 mod client;
 #[cfg(feature = "wasm")]
 mod dpop;
@@ -39,6 +41,11 @@ mod pkce;
 #[cfg(feature = "wasm")]
 mod token;
 
+#[cfg(feature = "wasm")]
+pub use authorize::{
+    build_authorization_url, build_par_request_body, parse_authorization_response_js,
+    parse_par_response_js, parse_server_metadata, validate_id_token_claims,
+};
 #[cfg(feature = "wasm")]
 pub use client::{
     NonceCache, is_use_dpop_nonce_js, revocation_body, revocation_response, token_response,
@@ -228,6 +235,11 @@ pub(crate) fn jwk_json(value: &JsValue, what: &'static str) -> Result<Zeroizing<
         .and_then(|s| s.as_string())
         .map(Zeroizing::new)
         .ok_or_else(|| js_error(&Error::ArgumentInvalid(what)))
+}
+
+/// Parses a JSON text produced by the core into a JS value.
+pub(crate) fn json_to_js(json: &str) -> Result<JsValue, JsValue> {
+    js_sys::JSON::parse(json).map_err(|_| js_error(&Error::JsonInvalid("internal JSON")))
 }
 
 /// Reads one header from a `Headers` instance, a `Map`-like object with `get`, or a plain
