@@ -1,5 +1,5 @@
 // The demo SPA: the authorization code flow with PKCE and DPoP against this origin, written
-// only with the edge-oauth package's public API (copied from pkg/ to /pkg/ by `npm start`):
+// only with the edge-oauth package's public API (copied from src/js/ and pkg/ to /pkg/ by `npm start`):
 // discovery (parseServerMetadata), the authorize URL (buildAuthorizationUrl), the redirect
 // back (parseAuthorizationResponse), the code exchange, refresh and revocation
 // (TokenClient), the ID token check (validateIdTokenClaims) and resource requests
@@ -15,7 +15,7 @@ import { onExchange } from '/inspect.js';
 import init, {
   DpopKey, TokenClient, buildAuthorizationUrl, fetchWithDpop, generatePkce, parseAuthorizationResponse,
   parseServerMetadata, validateIdTokenClaims,
-} from '/pkg/edge_oauth.js';
+} from '/pkg/js/index.js';
 
 const CLIENT_ID = 'demo-spa';
 const ISSUER = `${location.origin}/`;
@@ -275,7 +275,7 @@ const guard = (fn) => async (event) => {
 try {
   await init();
 } catch (e) {
-  log(`cannot load /pkg/edge_oauth.js (${e.message}): run npm start, which copies pkg/ to www/pkg/`);
+  log(`cannot load /pkg/js/index.js (${e.message}): run npm start, which copies the package to www/pkg/`);
 }
 $('signin-form').addEventListener('submit', guard(signIn));
 $('userinfo').addEventListener('click', guard(userinfo));
