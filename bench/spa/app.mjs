@@ -1,19 +1,19 @@
 // A single-page app as a user writes it, importing the installed package by name: the
 // README's flow with a non-extractable WebCrypto DPoP key (PKCE, the code exchange, a
-// refresh shared by the tabs through an IndexedDB token store, fetchWithDpop). esbuild
+// refresh shared by the tabs through a token store, fetchWithDpop). esbuild
 // bundles it for `npm test` (tests/js/tarball.test.mjs) and for the size figure of
 // `npm run bench`. It exposes its steps on `window.spa` for the test to drive.
-import init, { DpopKey, IndexedDbTokenStore, TokenClient, fetchWithDpop, generatePkce } from 'edge-oauth';
+import init, { DpopKey, IndexedDbTokenStore, MemoryTokenStore, TokenClient, fetchWithDpop, generatePkce } from 'edge-oauth';
 
 let client;
 let dpopKey;
 
 window.spa = {
-  async start(origin) {
+  async start(origin, store = 'indexeddb') {
     await init();
     dpopKey = (await DpopKey.load('spa')) ?? (await DpopKey.generateNonExtractable());
     await dpopKey.persist('spa');
-    client = new TokenClient({ tokenEndpoint: `${origin}/oauth/token`, clientId: 'spa', dpopKey, store: new IndexedDbTokenStore() });
+    client = new TokenClient({ tokenEndpoint: `${origin}/oauth/token`, clientId: 'spa', dpopKey, store: store === 'memory' ? new MemoryTokenStore() : new IndexedDbTokenStore() });
     return { thumbprint: dpopKey.thumbprint, backend: dpopKey.backend, extractable: dpopKey.keyPair.privateKey.extractable };
   },
   async signIn(code) {

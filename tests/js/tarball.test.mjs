@@ -193,3 +193,38 @@ test('in Chromium: the esbuild bundle of an SPA signs in with a WebCrypto key; t
     await srv.close();
   }
 });
+
+test('in Chromium: with the memory store, the BroadcastChannel hands the one refresh to the other tab', { timeout: 90_000 }, async () => {
+  const { outdir } = await bundleSpa(installed.project, { outdir: join(installed.project, 'dist-memory') });
+  const srv = await startSpaServer(outdir);
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'], timeout: 30_000 });
+  try {
+    const context = await browser.newContext();
+    const errors = [];
+    const open = async () => {
+      const page = await context.newPage();
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      await page.goto(srv.origin);
+      await page.waitForFunction(() => window.spa !== undefined);
+      await page.evaluate((origin) => window.spa.start(origin, 'memory'), srv.origin);
+      return page;
+    };
+    const a = await open();
+    const b = await open();
+    const { tokens } = await a.evaluate(() => window.spa.signIn('code-1'));
+    // The sign-in reached the other tab's memory store through the channel.
+    await b.waitForFunction((at) => window.spa.tokens().then((t) => t?.accessToken === at), tokens.accessToken);
+    for (let round = 0; round < 3; round++) {
+      const before = srv.state.refreshRequests;
+      const [ra, rb] = await Promise.all([a.evaluate(() => window.spa.refresh()), b.evaluate(() => window.spa.refresh())]);
+      assert.equal(srv.state.refreshRequests, before + 1, `round ${round}: exactly one refresh request`);
+      assert.deepEqual(ra, rb, `round ${round}: both tabs hold the same token set`);
+      for (const page of [a, b]) assert.equal((await page.evaluate(() => window.spa.call('/api/me'))).status, 200);
+    }
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await srv.close();
+  }
+});
