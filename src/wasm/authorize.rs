@@ -456,7 +456,7 @@ fn url_arg(value: &JsValue) -> Result<String, JsValue> {
 /// ```
 #[wasm_bindgen(js_name = parseAuthorizationResponse)]
 pub fn parse_authorization_response_js(
-    #[wasm_bindgen(unchecked_param_type = "string | URL")] url: &JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | URL | Location")] url: &JsValue,
     options: &JsAuthorizationResponseOptions,
 ) -> Result<JsAuthorizationResponse, JsValue> {
     let url = url_arg(url)?;
