@@ -243,19 +243,30 @@ const PARAM_OPTIONS: [&str; 13] = [
     "responseMode",
 ];
 
+/// The strings of a JS array; anything else (or a non-string item) is `ARGUMENT_INVALID`.
+fn string_array(value: &JsValue, what: &'static str) -> Result<Vec<String>, JsValue> {
+    if !Array::is_array(value) {
+        return Err(js_error(&Error::ArgumentInvalid(what)));
+    }
+    let array = Array::from(value);
+    let mut out = Vec::with_capacity(array.length() as usize);
+    for item in array.iter() {
+        out.push(
+            item.as_string()
+                .ok_or_else(|| js_error(&Error::ArgumentInvalid(what)))?,
+        );
+    }
+    Ok(out)
+}
+
 fn read_resource(options: &JsValue) -> Result<Vec<String>, JsValue> {
     const MESSAGE: &str = "resource must be a string or an array of strings";
     match get(options, "resource") {
         None => Ok(Vec::new()),
-        Some(v) if v.is_string() => Ok(v.as_string().into_iter().collect()),
-        Some(v) if Array::is_array(&v) => Array::from(&v)
-            .iter()
-            .map(|item| {
-                item.as_string()
-                    .ok_or_else(|| js_error(&Error::ArgumentInvalid(MESSAGE)))
-            })
-            .collect(),
-        Some(_) => Err(js_error(&Error::ArgumentInvalid(MESSAGE))),
+        Some(v) => match v.as_string() {
+            Some(one) => Ok(alloc::vec![one]),
+            None => string_array(&v, MESSAGE),
+        },
     }
 }
 
@@ -456,7 +467,7 @@ fn url_arg(value: &JsValue) -> Result<String, JsValue> {
 /// ```
 #[wasm_bindgen(js_name = parseAuthorizationResponse)]
 pub fn parse_authorization_response_js(
-    #[wasm_bindgen(unchecked_param_type = "string | URL")] url: &JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | URL | Location")] url: &JsValue,
     options: &JsAuthorizationResponseOptions,
 ) -> Result<JsAuthorizationResponse, JsValue> {
     let url = url_arg(url)?;
@@ -590,14 +601,7 @@ pub fn parse_server_metadata(
 fn string_list(options: &JsValue, key: &str, what: &'static str) -> Result<Vec<String>, JsValue> {
     match get(options, key) {
         None => Ok(Vec::new()),
-        Some(v) if Array::is_array(&v) => Array::from(&v)
-            .iter()
-            .map(|item| {
-                item.as_string()
-                    .ok_or_else(|| js_error(&Error::ArgumentInvalid(what)))
-            })
-            .collect(),
-        Some(_) => Err(js_error(&Error::ArgumentInvalid(what))),
+        Some(v) => string_array(&v, what),
     }
 }
 
@@ -657,14 +661,14 @@ pub fn validate_id_token_claims(
     let trusted: Vec<&str> = trusted.iter().map(String::as_str).collect();
     let algorithms: Vec<Algorithm> = match get(options, "algorithms") {
         None => DEFAULT_ID_TOKEN_ALGORITHMS.to_vec(),
-        Some(_) => string_list(
-            options,
-            "algorithms",
-            "algorithms must be an array of JWS alg names",
-        )?
-        .iter()
-        .map(|name| js(Algorithm::parse(name)))
-        .collect::<Result<_, _>>()?,
+        Some(v) => {
+            let names = string_array(&v, "algorithms must be an array of JWS alg names")?;
+            let mut out = Vec::with_capacity(names.len());
+            for name in &names {
+                out.push(js(Algorithm::parse(name))?);
+            }
+            out
+        }
     };
     let jwks = match get(options, "jwks") {
         None => None,

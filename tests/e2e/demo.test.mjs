@@ -4,13 +4,16 @@
 // without an API to see the offline_access notice. A screenshot per step goes to
 // tests/e2e/screenshots/ (gitignored). Any console error fails the test, except the
 // "Failed to load resource" line Chromium prints for an expected `use_dpop_nonce` answer.
+// A second test runs the redirect leg from Node against the same worker: metadata, a pushed
+// authorization request, the request_uri URL, the redirect with `iss`, the ID token.
 
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { syncPkgIntoWww } from '../../scripts/lib/dev.mjs';
-import { API, startServer } from './harness.mjs';
+import { edge } from '../js/support.mjs';
+import { API, authorize, startServer, tokenRequest } from './harness.mjs';
 
 const SHOTS = new URL('./screenshots/', import.meta.url);
 const TIMEOUT = 30_000;
@@ -206,4 +209,54 @@ test('the demo SPA: sign in with DPoP, userinfo, refresh, a second tab, sign out
   await page.click('#signout');
   await page.waitForSelector('#signin:not([hidden])');
   w1.check();
+});
+
+test('the redirect leg against the worker from Node: metadata, PAR, the request_uri URL, the response with iss, the ID token', async () => {
+  const { email, password } = srv.tenant.user;
+  const metadata = edge.parseServerMetadata(await (await fetch(`${srv.url}/.well-known/openid-configuration`)).text(), srv.issuer);
+  assert.equal(metadata.issuer, srv.issuer);
+  assert.equal(metadata.authorizationResponseIssParameterSupported, true);
+  assert.ok(metadata.pushedAuthorizationRequestEndpoint);
+  // The worker's issuer is http on loopback: the same document for another host is refused.
+  assert.throws(() => edge.parseServerMetadata('{}', 'http://auth.example.com/'), { code: 'URL_INSECURE' });
+
+  const redirectUri = `${srv.url}/`;
+  const { codeVerifier, codeChallenge } = edge.generatePkce();
+  const state = 'st-1';
+  const nonce = 'n-1';
+  const par = await fetch(metadata.pushedAuthorizationRequestEndpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: edge.buildParRequestBody({ clientId: 'demo-spa', redirectUri, codeChallenge, scope: 'openid email', state, nonce }),
+  });
+  const { requestUri, expiresIn } = edge.parseParResponse(par.status, await par.text());
+  assert.match(requestUri, /^urn:ietf:params:oauth:request_uri:/);
+  assert.ok(expiresIn > 0);
+
+  const url = new URL(edge.buildAuthorizationUrl({ authorizationEndpoint: metadata.authorizationEndpoint, clientId: 'demo-spa', requestUri }));
+  assert.deepEqual([...url.searchParams.keys()], ['client_id', 'request_uri']);
+  const login = await authorize(srv.url, Object.fromEntries(url.searchParams), { username: email, password });
+  assert.ok(login.location, `a redirect after the login: ${login.status}`);
+
+  const opts = { state, issuer: metadata.issuer, issParameterSupported: metadata.authorizationResponseIssParameterSupported };
+  const { code, iss } = edge.parseAuthorizationResponse(login.location, opts);
+  assert.equal(iss, srv.issuer);
+  // The same redirect with another expected state or issuer is refused.
+  assert.throws(() => edge.parseAuthorizationResponse(login.location, { ...opts, state: 'st-2' }), { code: 'AUTHORIZATION_RESPONSE_STATE_MISMATCH' });
+  assert.throws(() => edge.parseAuthorizationResponse(login.location, { ...opts, issuer: `${srv.url}/x/` }), { code: 'AUTHORIZATION_RESPONSE_ISS_MISMATCH' });
+
+  const res = await tokenRequest(srv.url, edge.authorizationCodeGrantBody({ code, redirectUri, codeVerifier, clientId: 'demo-spa' }));
+  const tokens = edge.parseTokenResponse(res.status, res.text, res.headers);
+  const jwks = await (await fetch(metadata.jwksUri)).json();
+  const claims = edge.validateIdTokenClaims(tokens.idToken, { issuer: metadata.issuer, clientId: 'demo-spa', nonce, accessToken: tokens.accessToken, jwks });
+  assert.equal(claims.email, email);
+  assert.throws(() => edge.validateIdTokenClaims(tokens.idToken, { issuer: metadata.issuer, clientId: 'demo-spa', nonce: 'n-2', jwks }), { code: 'ID_TOKEN_NONCE_MISMATCH' });
+
+  // An error redirect from the worker is a typed error, after the iss and state checks.
+  const denied = await authorize(srv.url, { response_type: 'token', client_id: 'demo-spa', redirect_uri: redirectUri, state });
+  assert.ok(denied.location, `an error redirect: ${denied.status}`);
+  assert.throws(
+    () => edge.parseAuthorizationResponse(denied.location, opts),
+    (e) => e.code === 'AUTHORIZATION_ERROR' && e.error === 'unsupported_response_type' && e.errorDescription === 'only response_type=code is supported',
+  );
 });
