@@ -21,10 +21,40 @@ async function fingerprint(text) {
 /** Whether a token set's access token has expired (a set without expiry never does). */
 const expired = (tokens) => typeof tokens.expiresAt === 'number' && tokens.expiresAt <= Math.floor(Date.now() / 1000);
 
-/** A BroadcastChannel per store key, where there are tabs (navigator.locks) to reach. */
-function channelFor(name) {
+/**
+ * One BroadcastChannel per store key and runtime, where there are tabs (navigator.locks)
+ * to reach. Clients subscribe through a WeakRef, so a client the application drops is not
+ * kept alive by the channel (an SPA may make a TokenClient per action). What a client
+ * posts reaches the other tabs and the other clients of its own tab.
+ */
+const channels = new Map();
+function subscribe(name, handler) {
   if (typeof BroadcastChannel !== 'function' || !globalThis.navigator?.locks) return null;
-  return new BroadcastChannel(name);
+  let entry = channels.get(name);
+  if (!entry) {
+    const channel = new BroadcastChannel(name);
+    const handlers = new Set();
+    channel.onmessage = (event) => {
+      for (const ref of handlers) {
+        const h = ref.deref();
+        if (h) h(event.data);
+        else handlers.delete(ref);
+      }
+    };
+    entry = { channel, handlers };
+    channels.set(name, entry);
+  }
+  entry.handlers.add(new WeakRef(handler));
+  // A channel does not hear its own messages: hand them to this runtime's other clients too.
+  return {
+    postMessage(data) {
+      entry.channel.postMessage(data);
+      for (const ref of entry.handlers) {
+        const h = ref.deref();
+        if (h && h !== handler) h(data);
+      }
+    },
+  };
 }
 
 /**
@@ -75,6 +105,7 @@ export class TokenClient {
   #channel;
   #heard = new Map();
   #listeners = new Set();
+  #receive = (data) => this.#onBroadcast(data);
 
   constructor(options) {
     if (!isObject(options)) throw invalid('TokenClient options must be an object');
@@ -111,10 +142,7 @@ export class TokenClient {
     this.#key = key ?? undefined;
     this.#store = store;
     this.#storeKey = optString(options, 'storeKey') ?? `${origin} ${clientId}`;
-    this.#channel = channelFor(`edge-oauth:tokens:${this.#storeKey}`);
-    if (this.#channel) {
-      this.#channel.onmessage = (event) => this.#onBroadcast(event.data);
-    }
+    this.#channel = subscribe(`edge-oauth:tokens:${this.#storeKey}`, this.#receive);
   }
 
   /**
