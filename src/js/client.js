@@ -10,8 +10,12 @@ import { edgeError, fetchOrFail, fetchText, invalid, isObject, options as opts, 
 /** Refreshes in flight in this runtime, by store key + refresh token + scope. */
 const inflight = new Map();
 
-/** base64url(SHA-256(text)): how a store record names the refresh token it replaced. */
+/**
+ * base64url(SHA-256(text)): how a store record names the refresh token it replaced.
+ * `undefined` without WebCrypto (an insecure page): refreshes then only share a flight.
+ */
 async function fingerprint(text) {
+  if (!globalThis.crypto?.subtle) return undefined;
   const digest = await subtle().digest('SHA-256', new TextEncoder().encode(text));
   let bin = '';
   for (const b of new Uint8Array(digest)) bin += String.fromCharCode(b);
@@ -413,7 +417,7 @@ export class TokenClient {
    * it a little, unless the store (IndexedDB) has the answer already.
    */
   async #replacement(id, refreshToken, contended) {
-    const rotated = (record) => record?.replaces === id && record.tokens.refreshToken !== refreshToken;
+    const rotated = (record) => id !== undefined && record?.replaces === id && record.tokens.refreshToken !== refreshToken;
     const stored = await this.#store.get(this.#storeKey);
     if (rotated(stored)) return stored.tokens;
     if (!contended || !this.#channel) return undefined;
