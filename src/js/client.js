@@ -251,6 +251,8 @@ export class TokenClient {
     const id = data.record?.replaces ?? data.failed;
     if (typeof id === 'string') {
       this.#heard.set(id, data);
+      // Only the last few answers matter (a refresh waits for one at most 2 s).
+      if (this.#heard.size > 16) this.#heard.delete(this.#heard.keys().next().value);
       for (const listener of this.#listeners) listener(id, data);
     }
   }
@@ -373,18 +375,19 @@ export class TokenClient {
     const flight = `${this.#storeKey}\n${scope ?? ''}\n${refreshToken}`;
     let pending = inflight.get(flight);
     if (!pending) {
-      pending = this.#refreshOnce(refreshToken, body).finally(() => inflight.delete(flight));
+      pending = this.#refreshOnce(refreshToken, body, scope).finally(() => inflight.delete(flight));
       inflight.set(flight, pending);
     }
     return pending;
   }
 
-  async #refreshOnce(refreshToken, body) {
+  async #refreshOnce(refreshToken, body, scope) {
     const id = await fingerprint(refreshToken);
     const run = async (contended) => {
       const done = await this.#replacement(id, refreshToken, contended);
-      if (done && !expired(done)) return done;
-      // Rotated long ago: the newest refresh token of the store is the one to use.
+      if (done && scope === undefined && !expired(done)) return done;
+      // Rotated long ago, or a narrower scope is asked for: the newest refresh token of
+      // the store is the one to use (the old one is spent).
       if (done) return { next: done.refreshToken };
       let tokens;
       try {
@@ -408,7 +411,7 @@ export class TokenClient {
       // Another tab holds the lock: it is refreshing. Take the lock after it and use its answer.
       result = first ? first.tokens : (await locks.request(name, async () => ({ tokens: await run(true) }))).tokens;
     }
-    return typeof result?.next === 'string' ? this.refresh(result.next) : result;
+    return typeof result?.next === 'string' ? this.refresh(result.next, scope === undefined ? undefined : { scope }) : result;
   }
 
   /**
