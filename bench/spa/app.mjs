@@ -6,6 +6,7 @@
 import init, { DpopKey, IndexedDbTokenStore, MemoryTokenStore, TokenClient, fetchWithDpop, generatePkce } from 'edge-oauth';
 
 let client;
+let twin;
 let dpopKey;
 
 window.spa = {
@@ -13,7 +14,10 @@ window.spa = {
     await init();
     dpopKey = (await DpopKey.load('spa')) ?? (await DpopKey.generateNonExtractable());
     await dpopKey.persist('spa');
-    client = new TokenClient({ tokenEndpoint: `${origin}/oauth/token`, clientId: 'spa', dpopKey, store: store === 'memory' ? new MemoryTokenStore() : new IndexedDbTokenStore() });
+    const options = { tokenEndpoint: `${origin}/oauth/token`, clientId: 'spa', dpopKey };
+    client = new TokenClient({ ...options, store: store === 'memory' ? new MemoryTokenStore() : new IndexedDbTokenStore() });
+    // A second client of the same session in this tab, with a store of its own.
+    twin = new TokenClient({ ...options, store: new MemoryTokenStore() });
     return { thumbprint: dpopKey.thumbprint, backend: dpopKey.backend, extractable: dpopKey.keyPair.privateKey.extractable };
   },
   async signIn(code) {
@@ -22,6 +26,7 @@ window.spa = {
     return { tokens, codeChallenge };
   },
   tokens: () => client.getTokens(),
+  twinTokens: () => twin.getTokens(),
   async refresh() {
     const tokens = await client.getTokens();
     return client.refresh(tokens.refreshToken);

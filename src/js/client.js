@@ -10,8 +10,12 @@ import { edgeError, fetchOrFail, fetchText, invalid, isObject, options as opts, 
 /** Refreshes in flight in this runtime, by store key + refresh token + scope. */
 const inflight = new Map();
 
-/** base64url(SHA-256(text)): how a store record names the refresh token it replaced. */
+/**
+ * base64url(SHA-256(text)): how a store record names the refresh token it replaced.
+ * `undefined` without WebCrypto (an insecure page): refreshes then only share a flight.
+ */
 async function fingerprint(text) {
+  if (!globalThis.crypto?.subtle) return undefined;
   const digest = await subtle().digest('SHA-256', new TextEncoder().encode(text));
   let bin = '';
   for (const b of new Uint8Array(digest)) bin += String.fromCharCode(b);
@@ -21,10 +25,40 @@ async function fingerprint(text) {
 /** Whether a token set's access token has expired (a set without expiry never does). */
 const expired = (tokens) => typeof tokens.expiresAt === 'number' && tokens.expiresAt <= Math.floor(Date.now() / 1000);
 
-/** A BroadcastChannel per store key, where there are tabs (navigator.locks) to reach. */
-function channelFor(name) {
+/**
+ * One BroadcastChannel per store key and runtime, where there are tabs (navigator.locks)
+ * to reach. Clients subscribe through a WeakRef, so a client the application drops is not
+ * kept alive by the channel (an SPA may make a TokenClient per action). What a client
+ * posts reaches the other tabs and the other clients of its own tab.
+ */
+const channels = new Map();
+function subscribe(name, handler) {
   if (typeof BroadcastChannel !== 'function' || !globalThis.navigator?.locks) return null;
-  return new BroadcastChannel(name);
+  let entry = channels.get(name);
+  if (!entry) {
+    const channel = new BroadcastChannel(name);
+    const handlers = new Set();
+    channel.onmessage = (event) => {
+      for (const ref of handlers) {
+        const h = ref.deref();
+        if (h) h(event.data);
+        else handlers.delete(ref);
+      }
+    };
+    entry = { channel, handlers };
+    channels.set(name, entry);
+  }
+  entry.handlers.add(new WeakRef(handler));
+  // A channel does not hear its own messages: hand them to this runtime's other clients too.
+  return {
+    postMessage(data) {
+      entry.channel.postMessage(data);
+      for (const ref of entry.handlers) {
+        const h = ref.deref();
+        if (h && h !== handler) h(data);
+      }
+    },
+  };
 }
 
 /**
@@ -75,6 +109,7 @@ export class TokenClient {
   #channel;
   #heard = new Map();
   #listeners = new Set();
+  #receive = (data) => this.#onBroadcast(data);
 
   constructor(options) {
     if (!isObject(options)) throw invalid('TokenClient options must be an object');
@@ -111,10 +146,7 @@ export class TokenClient {
     this.#key = key ?? undefined;
     this.#store = store;
     this.#storeKey = optString(options, 'storeKey') ?? `${origin} ${clientId}`;
-    this.#channel = channelFor(`edge-oauth:tokens:${this.#storeKey}`);
-    if (this.#channel) {
-      this.#channel.onmessage = (event) => this.#onBroadcast(event.data);
-    }
+    this.#channel = subscribe(`edge-oauth:tokens:${this.#storeKey}`, this.#receive);
   }
 
   /**
@@ -219,6 +251,8 @@ export class TokenClient {
     const id = data.record?.replaces ?? data.failed;
     if (typeof id === 'string') {
       this.#heard.set(id, data);
+      // Only the last few answers matter (a refresh waits for one at most 2 s).
+      if (this.#heard.size > 16) this.#heard.delete(this.#heard.keys().next().value);
       for (const listener of this.#listeners) listener(id, data);
     }
   }
@@ -341,18 +375,19 @@ export class TokenClient {
     const flight = `${this.#storeKey}\n${scope ?? ''}\n${refreshToken}`;
     let pending = inflight.get(flight);
     if (!pending) {
-      pending = this.#refreshOnce(refreshToken, body).finally(() => inflight.delete(flight));
+      pending = this.#refreshOnce(refreshToken, body, scope).finally(() => inflight.delete(flight));
       inflight.set(flight, pending);
     }
     return pending;
   }
 
-  async #refreshOnce(refreshToken, body) {
+  async #refreshOnce(refreshToken, body, scope) {
     const id = await fingerprint(refreshToken);
     const run = async (contended) => {
       const done = await this.#replacement(id, refreshToken, contended);
-      if (done && !expired(done)) return done;
-      // Rotated long ago: the newest refresh token of the store is the one to use.
+      if (done && scope === undefined && !expired(done)) return done;
+      // Rotated long ago, or a narrower scope is asked for: the newest refresh token of
+      // the store is the one to use (the old one is spent).
       if (done) return { next: done.refreshToken };
       let tokens;
       try {
@@ -376,7 +411,7 @@ export class TokenClient {
       // Another tab holds the lock: it is refreshing. Take the lock after it and use its answer.
       result = first ? first.tokens : (await locks.request(name, async () => ({ tokens: await run(true) }))).tokens;
     }
-    return typeof result?.next === 'string' ? this.refresh(result.next) : result;
+    return typeof result?.next === 'string' ? this.refresh(result.next, scope === undefined ? undefined : { scope }) : result;
   }
 
   /**
@@ -385,7 +420,7 @@ export class TokenClient {
    * it a little, unless the store (IndexedDB) has the answer already.
    */
   async #replacement(id, refreshToken, contended) {
-    const rotated = (record) => record?.replaces === id && record.tokens.refreshToken !== refreshToken;
+    const rotated = (record) => id !== undefined && record?.replaces === id && record.tokens.refreshToken !== refreshToken;
     const stored = await this.#store.get(this.#storeKey);
     if (rotated(stored)) return stored.tokens;
     if (!contended || !this.#channel) return undefined;

@@ -21,6 +21,7 @@ before(async () => {
       const n = ++state.counter;
       if (form.get('grant_type') === 'refresh_token') {
         state.refreshes++;
+        state.lastRefreshToken = form.get('refresh_token');
         await new Promise((r) => setTimeout(r, 100));
       }
       const answer = { access_token: `at-${n}`, token_type: 'Bearer', expires_in: state.expiresIn };
@@ -60,6 +61,18 @@ test('concurrent refreshes of one refresh token send one request and share its a
   const next = await two.refresh(a.refreshToken);
   assert.equal(srv.state.refreshes, 2);
   assert.notEqual(next.accessToken, a.accessToken);
+});
+
+test('a narrower refresh of a rotated token uses the newest refresh token, never the spent one', async () => {
+  Object.assign(srv.state, { refreshes: 0, rotate: true, expiresIn: 300 });
+  const client = new TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId: 'spa' });
+  const tokens = await signIn(client);
+  const first = await client.refresh(tokens.refreshToken);
+  srv.state.lastRefreshToken = undefined;
+  const narrower = await client.refresh(tokens.refreshToken, { scope: 'read' });
+  assert.equal(srv.state.refreshes, 2, 'the narrower scope was asked for');
+  assert.equal(srv.state.lastRefreshToken, first.refreshToken, 'with the current refresh token');
+  assert.notEqual(narrower.accessToken, first.accessToken);
 });
 
 test('a rotated set whose access token expired is refreshed with its own refresh token', async () => {

@@ -213,8 +213,10 @@ test('in Chromium: with the memory store, the BroadcastChannel hands the one ref
     const a = await open();
     const b = await open();
     const { tokens } = await a.evaluate(() => window.spa.signIn('code-1'));
-    // The sign-in reached the other tab's memory store through the channel.
+    // The sign-in reached the other tab's memory store through the channel, and the
+    // other client of the same tab.
     await b.waitForFunction((at) => window.spa.tokens().then((t) => t?.accessToken === at), tokens.accessToken);
+    assert.deepEqual(await a.evaluate(() => window.spa.twinTokens()), tokens);
     for (let round = 0; round < 3; round++) {
       const before = srv.state.refreshRequests;
       const [ra, rb] = await Promise.all([a.evaluate(() => window.spa.refresh()), b.evaluate(() => window.spa.refresh())]);
