@@ -28,9 +28,10 @@
 //   npm run bench -- server [--check] [--rounds R] [--requests N] [--flows a,b] [--levels 1,32,64]
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as jose from 'jose';
@@ -270,6 +271,16 @@ function summarize({ results, seconds }) {
 const started = new Date();
 console.log(`server bench: flows ${flows.join(', ')}; concurrency ${levels.join(', ')}; ${rounds} round(s) per server; starting both servers...`);
 const [ours, peer] = await Promise.all([startOurs(), startPeer()]);
+// `wrangler dev` reloads a worker whose bundle or assets change (a build in this checkout,
+// `npm start`, the e2e harness): every request in flight is then answered `503 Your worker
+// restarted mid-request` (wrangler's proxy; only GET and HEAD are retried). That, not the
+// worker, was the cause of those 503s: the bench watches the files and says so.
+const changed = [];
+const watchers = [join(REPO, 'worker', 'build'), join(REPO, 'www')].map((dir) => {
+  try {
+    return watch(dir, { recursive: true }, (_event, file) => changed.push(join(dir, String(file))));
+  } catch { return null; }
+});
 const servers = [ours, peer];
 let failed = false;
 const report = { started: started.toISOString(), method: 'interleaved rounds (A B, then B A), one run; rps = requests / wall time of the round', machine: 'shared, 2 cores', rounds, levels, flows, results: [], cpu: {} };
@@ -360,9 +371,17 @@ try {
       console.log(`!!! ${srv.name} had errors: its wrangler dev output is in bench-results/server-${srv.name}.log`);
     }
   }
+  for (const w of watchers) w?.close();
   await Promise.all(servers.map((s) => s.stop().catch(() => {})));
   agent.destroy();
 }
+report.filesChangedDuringRun = [...new Set(changed)].slice(0, 20);
+if (changed.length) {
+  failed = true;
+  console.log(`\n!!! THE WORKER'S FILES CHANGED DURING THE RUN (${report.filesChangedDuringRun.join(', ')}): wrangler dev reloaded it, and requests in flight got 503 "Your worker restarted mid-request". THIS RUN DOES NOT COUNT: build first, and run no build in this checkout while the bench runs.`);
+}
+const restarts = report.results.flatMap((e) => e.rounds.flatMap((row) => Object.values(row).flatMap((x) => x.errorSamples))).filter((x) => x.includes('restarted mid-request'));
+if (restarts.length) console.log('!!! 503 "Your worker restarted mid-request": wrangler dev reloaded a worker during the run (see above).');
 
 function fmt(s) {
   if (!s) return '—';
@@ -399,6 +418,16 @@ if (report.results.length === 0) goals.push({ goal: 'the bench ran', met: false 
 report.goals = goals;
 report.failed = failed;
 
+// The worker bundle wrangler uploads (shim, JS glue, wasm), gzipped, against the Workers
+// Free plan's 3 MB limit (gzip level 9 here; wrangler's own figure is within a few KB).
+const bundleFiles = ['worker/shim.mjs', 'index.js', 'index_bg.wasm'].map((f) => join(REPO, 'worker', 'build', f));
+try {
+  const raw = bundleFiles.reduce((n, f) => n + readFileSync(f).length, 0);
+  const gz = bundleFiles.reduce((n, f) => n + gzipSync(readFileSync(f), { level: 9 }).length, 0);
+  report.bundle = { bytes: raw, gzipBytes: gz, limitGzipBytes: 3 * 1024 * 1024 };
+  goals.push({ goal: 'worker bundle <= 3 MB gzipped (Workers Free)', met: gz <= 3 * 1024 * 1024, value: gz / 1024 / 1024 });
+} catch { /* not built */ }
+
 console.log('\nsummary (median requests per second over the rounds; ratio = median of per-round ratios):');
 console.log(`  ${'flow'.padEnd(26)} ${'conc'.padStart(4)} ${'edge-oauth'.padStart(11)} ${'peer'.padStart(8)} ${'ratio'.padStart(7)}  errors (ours/peer)`);
 for (const e of report.results) {
@@ -408,6 +437,7 @@ for (const e of report.results) {
 for (const [name, c] of Object.entries(report.cpu)) {
   console.log(`  workerd CPU (${name}): ${c.msPerRequest?.toFixed(2)} ms per request, ${c.msPerTokenRequest?.toFixed(2) ?? '—'} ms per token request (upper bound, /proc utime+stime)`);
 }
+if (report.bundle) console.log(`  worker bundle: ${(report.bundle.bytes / 1024).toFixed(0)} KiB, ${(report.bundle.gzipBytes / 1024).toFixed(0)} KiB gzipped (limit 3072 KiB)`);
 const missed = goals.filter((g) => !g.met);
 if (missed.length) {
   console.log('\n!!! GOALS MISSED:');

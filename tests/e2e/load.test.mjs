@@ -12,7 +12,9 @@ const CHAINS = 64;
 const STEPS = 4;
 let srv;
 
-before(async () => { srv = await startServer({ rateLimit: 100000 }); });
+// E2E_LOAD_STORE=kv runs the same load against the KV-only store.
+const vars = process.env.E2E_LOAD_STORE === 'kv' ? { STORE: 'kv' } : {};
+before(async () => { srv = await startServer({ rateLimit: 100000, vars }); });
 after(async () => { await srv?.stop(); });
 
 async function codeBody() {

@@ -557,6 +557,19 @@ mod tests {
         );
         let copy = signer.clone();
         assert_eq!(copy.sign_raw(b"m").unwrap(), signer.sign_raw(b"m").unwrap());
+
+        // The platform's defaults (software): what it signs verifies, a changed message not.
+        use crate::platform::Platform;
+        use crate::testing::block_on;
+        let platform =
+            crate::platform::NativePlatform::new(crate::store::memory::Clock::new(1_700_000_000));
+        let signature = block_on(platform.sign_es256(&signer, input.as_bytes())).unwrap();
+        assert_eq!(signature, raw.to_vec());
+        assert!(block_on(platform.verify_es256(&signer, input.as_bytes(), &signature)).unwrap());
+        assert!(!block_on(platform.verify_es256(&signer, b"other", &signature)).unwrap());
+        assert!(
+            !block_on(platform.verify_es256(&signer, input.as_bytes(), &signature[..63])).unwrap()
+        );
     }
 
     #[test]
