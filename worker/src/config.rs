@@ -65,7 +65,9 @@ impl core::fmt::Display for ConfigError {
     }
 }
 
-/// The server configuration.
+/// The server configuration. `Clone` is cheap next to parsing (the P-256 keys are shared),
+/// so the worker parses it once per isolate and copies it per request.
+#[derive(Clone)]
 pub struct Config {
     /// The issuer identifier (`https://auth.example.com/`, with the trailing slash).
     pub issuer: String,
@@ -115,6 +117,7 @@ pub const DPOP_DEFAULT_MAX_AGE: u64 = 60;
 pub const DPOP_DEFAULT_MAX_FUTURE: u64 = 5;
 
 /// DPoP settings (RFC 9449).
+#[derive(Clone)]
 pub struct DpopConfig {
     /// The HMAC-SHA256 key of the stateless nonces.
     pub nonce_secret: Zeroizing<Vec<u8>>,

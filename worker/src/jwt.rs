@@ -15,6 +15,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use p256::ecdsa::VerifyingKey;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -27,9 +28,10 @@ const DECODE_ALGS: [Algorithm; 4] = [
 ];
 
 /// An ES256 signing key with its `kid`.
+#[derive(Clone)]
 pub struct SigningKey {
     kid: String,
-    key: EcPrivateJwk,
+    key: Arc<EcPrivateJwk>,
 }
 
 impl core::fmt::Debug for SigningKey {
@@ -88,7 +90,7 @@ impl SigningKey {
             .map_err(|_| ConfigError("signing key is not a valid P-256 private JWK"))?;
         Ok(Self {
             kid: kid.to_owned(),
-            key,
+            key: Arc::new(key),
         })
     }
 
@@ -119,6 +121,21 @@ impl SigningKey {
         self.key.public().verifying_key()
     }
 
+    /// The ES256 signature (`r || s`, RFC 7518 §3.4) of `message`, in software (RFC 6979).
+    ///
+    /// # Errors
+    /// [`JwtError::Key`] if the core refuses to sign (not expected with a parsed key).
+    pub fn sign_raw(&self, message: &[u8]) -> Result<[u8; 64], JwtError> {
+        jws::sign_es256_raw(message, self.key.signing_key()).map_err(|_| JwtError::Key)
+    }
+
+    /// The private scalar `d` as base64url, for a platform that imports the key
+    /// (WebCrypto); zeroized on drop.
+    #[must_use]
+    pub fn private_d(&self) -> Zeroizing<String> {
+        Zeroizing::new(base64url::encode(&self.key.signing_key().to_bytes()))
+    }
+
     /// Signs `claims` as a compact JWS with header `{"alg":"ES256","typ":typ,"kid":kid}`.
     ///
     /// # Errors
@@ -138,6 +155,7 @@ impl SigningKey {
 
 /// The private members of an RSA JWK (RFC 7518 §6.3), base64url, as WebCrypto imports
 /// them. Its `Debug` prints only the key size; the members zeroize on drop.
+#[derive(Clone)]
 pub struct RsaPrivateJwk {
     /// Modulus.
     pub n: String,
@@ -172,6 +190,7 @@ impl core::fmt::Debug for RsaPrivateJwk {
 /// An RS256 signing key with its `kid` (RSASSA-PKCS1-v1_5 with SHA-256, RFC 7518 §3.3).
 /// The signature is made by the platform ([`crate::platform::Platform::sign_rsa`]:
 /// WebCrypto on Workers), so the key needs no RSA code in the wasm build.
+#[derive(Clone)]
 pub struct RsaSigningKey {
     kid: String,
     jwk: RsaPrivateJwk,
@@ -514,6 +533,43 @@ mod tests {
         decoded.verify_es256(signer.verifying_key()).unwrap();
         assert_eq!(decoded.header_str("kid"), Some("as-key-1"));
         assert_eq!(decoded.claims, *case["claims"].as_object().unwrap());
+    }
+
+    /// The platform signs `signing_input` (WebCrypto on Workers); natively the default
+    /// `sign_raw` must give exactly the JWS of `sign` (RFC 6979 is deterministic), and the
+    /// `d` handed to an importing platform is the key's own.
+    #[test]
+    fn rfc7518_3_4_es256_signing_input_and_raw_signature_equal_sign() {
+        let v = vectors();
+        let case = &v["rfc9068_access_token"]["rfc9068_example_access_token"];
+        let mut private = case["as_private_jwk"].clone();
+        private["kid"] = json!("as-key-1");
+        let signer = SigningKey::from_jwk(&private).unwrap();
+        let input = signing_input("ES256", signer.kid(), "at+jwt", &case["claims"]);
+        let raw = signer.sign_raw(input.as_bytes()).unwrap();
+        assert_eq!(
+            format!("{input}.{}", base64url::encode(&raw)),
+            signer.sign("at+jwt", &case["claims"]).unwrap()
+        );
+        assert_eq!(
+            signer.private_d().as_str(),
+            case["as_private_jwk"]["d"].as_str().unwrap()
+        );
+        let copy = signer.clone();
+        assert_eq!(copy.sign_raw(b"m").unwrap(), signer.sign_raw(b"m").unwrap());
+
+        // The platform's defaults (software): what it signs verifies, a changed message not.
+        use crate::platform::Platform;
+        use crate::testing::block_on;
+        let platform =
+            crate::platform::NativePlatform::new(crate::store::memory::Clock::new(1_700_000_000));
+        let signature = block_on(platform.sign_es256(&signer, input.as_bytes())).unwrap();
+        assert_eq!(signature, raw.to_vec());
+        assert!(block_on(platform.verify_es256(&signer, input.as_bytes(), &signature)).unwrap());
+        assert!(!block_on(platform.verify_es256(&signer, b"other", &signature)).unwrap());
+        assert!(
+            !block_on(platform.verify_es256(&signer, input.as_bytes(), &signature[..63])).unwrap()
+        );
     }
 
     #[test]

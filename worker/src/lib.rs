@@ -124,11 +124,14 @@ fn refuse_plain_http(req: &HttpRequest) -> HttpResponse {
 #[cfg(target_arch = "wasm32")]
 mod entry {
     use super::{App, Config, HttpRequest, route};
+    use crate::config::ConfigError;
     use crate::error::OAuthError;
     use crate::store::durable::DurableStore;
     use crate::store::kv::KvStore;
     use crate::webcrypto::WebPlatform;
+    use std::cell::RefCell;
     use worker::{Context, Env, Request, Response, console_error, console_warn, event};
+    use zeroize::Zeroizing;
 
     fn env_string(env: &Env, name: &str) -> Option<String> {
         env.secret(name)
@@ -136,6 +139,63 @@ mod entry {
             .or_else(|_| env.var(name).map(|v| v.to_string()))
             .ok()
             .filter(|s| !s.trim().is_empty())
+    }
+
+    /// The variables and secrets the configuration is made of, in a fixed order.
+    const CONFIG_VARS: [&str; 10] = [
+        "SIGNING_KEYS",
+        "TRANSACTION_SECRET",
+        "CLIENT_SECRET_KEY",
+        "DPOP_NONCE_SECRET",
+        "DPOP_IAT_MAX_AGE",
+        "DPOP_IAT_MAX_FUTURE",
+        "PASSWORD_ITERATIONS",
+        "CLIENT_ASSERTION_MAX_LIFETIME",
+        "ORGANIZATION_NAME_IN_TOKENS",
+        "MTLS_PROXY_SECRET",
+    ];
+
+    thread_local! {
+        /// The configuration of this isolate, parsed once (signing keys checked, secrets
+        /// decoded), with the SHA-256 of the issuer and environment values it was made
+        /// from, so that a changed environment is parsed again. Borrowed only in
+        /// [`cached_config`], never across an await.
+        static CONFIG: RefCell<Option<(String, Config)>> = const { RefCell::new(None) };
+    }
+
+    /// The configuration for `issuer` and this environment: parsed on the first request of
+    /// an isolate, then a copy of the parsed one (parsing SIGNING_KEYS checks each P-256
+    /// point and costs more than the copy).
+    fn cached_config(env: &Env, issuer: &str) -> Result<Config, ConfigError> {
+        let values: Vec<Option<Zeroizing<String>>> = CONFIG_VARS
+            .iter()
+            .map(|name| env_string(env, name).map(Zeroizing::new))
+            .collect();
+        let mut material = Zeroizing::new(issuer.to_owned());
+        for value in &values {
+            // NUL separates the values; SOH stands for an absent one.
+            material.push('\0');
+            material.push_str(value.as_ref().map_or("\u{1}", |v| v.as_str()));
+        }
+        let fingerprint = crate::jwt::sha256_b64(material.as_bytes());
+        let hit = CONFIG.with(|c| {
+            c.borrow()
+                .as_ref()
+                .filter(|(f, _)| *f == fingerprint)
+                .map(|(_, config)| config.clone())
+        });
+        if let Some(config) = hit {
+            return Ok(config);
+        }
+        let value = |i: usize| values.get(i).and_then(Option::as_ref).map(|v| v.as_str());
+        let config = Config::from_env(issuer, value(0), value(1), value(2))
+            .and_then(|config| config.with_dpop_env(value(3), value(4), value(5)))
+            .and_then(|config| config.with_password_iterations(value(6)))
+            .and_then(|config| config.with_assertion_max_lifetime(value(7)))
+            .and_then(|config| config.with_organization_names(value(8)))
+            .and_then(|config| config.with_mtls_proxy_secret(value(9)))?;
+        CONFIG.with(|c| *c.borrow_mut() = Some((fingerprint, config.clone())));
+        Ok(config)
     }
 
     #[event(fetch)]
@@ -150,34 +210,7 @@ mod entry {
             return super::refuse_plain_http(&http).into_worker();
         }
         let issuer = env_string(&env, "ISSUER").unwrap_or_else(|| format!("{}/", http.origin));
-        let config = match Config::from_env(
-            &issuer,
-            env_string(&env, "SIGNING_KEYS").as_deref(),
-            env_string(&env, "TRANSACTION_SECRET").as_deref(),
-            env_string(&env, "CLIENT_SECRET_KEY").as_deref(),
-        )
-        .and_then(|config| {
-            config.with_dpop_env(
-                env_string(&env, "DPOP_NONCE_SECRET").as_deref(),
-                env_string(&env, "DPOP_IAT_MAX_AGE").as_deref(),
-                env_string(&env, "DPOP_IAT_MAX_FUTURE").as_deref(),
-            )
-        })
-        .and_then(|config| {
-            config.with_password_iterations(env_string(&env, "PASSWORD_ITERATIONS").as_deref())
-        })
-        .and_then(|config| {
-            config.with_assertion_max_lifetime(
-                env_string(&env, "CLIENT_ASSERTION_MAX_LIFETIME").as_deref(),
-            )
-        })
-        .and_then(|config| {
-            config
-                .with_organization_names(env_string(&env, "ORGANIZATION_NAME_IN_TOKENS").as_deref())
-        })
-        .and_then(|config| {
-            config.with_mtls_proxy_secret(env_string(&env, "MTLS_PROXY_SECRET").as_deref())
-        }) {
+        let config = match cached_config(&env, &issuer) {
             Ok(config) => config,
             Err(err) => {
                 console_error!("edge-oauth configuration error: {err}");

@@ -71,6 +71,38 @@ pub trait Platform {
         message: &[u8],
     ) -> Result<Vec<u8>, PlatformError>;
 
+    /// Signs `message` with ES256 (ECDSA P-256 with SHA-256, RFC 7518 §3.4) under `key`;
+    /// returns the 64-byte `r || s` signature. The default signs in software (p256,
+    /// RFC 6979); on Workers the runtime's WebCrypto signs with the key imported once per
+    /// isolate (`webcrypto::WebPlatform`).
+    ///
+    /// # Errors
+    /// [`PlatformError::Crypto`] when the backend cannot sign.
+    async fn sign_es256(
+        &self,
+        key: &crate::jwt::SigningKey,
+        message: &[u8],
+    ) -> Result<Vec<u8>, PlatformError> {
+        key.sign_raw(message)
+            .map(|signature| signature.to_vec())
+            .map_err(|_| PlatformError::Crypto)
+    }
+
+    /// Verifies an ES256 signature (`r || s`) of `message` under this server's own signing
+    /// key (its access tokens at `/userinfo`). The default verifies in software (p256); on
+    /// Workers WebCrypto verifies with the public key imported once per isolate.
+    ///
+    /// # Errors
+    /// [`PlatformError::Crypto`] when the backend fails (a wrong signature is `Ok(false)`).
+    async fn verify_es256(
+        &self,
+        key: &crate::jwt::SigningKey,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, PlatformError> {
+        Ok(edge_oauth::jws::verify_es256(message, signature, key.verifying_key()).is_ok())
+    }
+
     /// Counts a request under a rate-limit `key` ([`crate::ratelimit`]); `false` when the
     /// key is over its limit. The default allows everything (no limiter configured).
     async fn rate_limit(&self, key: &str) -> bool {

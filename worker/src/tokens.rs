@@ -149,7 +149,18 @@ pub async fn sign_jwt<P: Platform>(
 ) -> Result<String, OAuthError> {
     let failed = || OAuthError::new("server_error", 500, "the token could not be signed");
     match alg {
-        SigningAlg::Es256 => signer(config)?.sign(typ, claims).map_err(|_| failed()),
+        SigningAlg::Es256 => {
+            let key = signer(config)?;
+            let input = signing_input("ES256", key.kid(), typ, claims);
+            let signature = platform
+                .sign_es256(key, input.as_bytes())
+                .await
+                .map_err(|_| failed())?;
+            if signature.len() != 64 {
+                return Err(failed());
+            }
+            Ok(format!("{input}.{}", base64url::encode(&signature)))
+        }
         SigningAlg::Rs256 => {
             let key = config.rsa_signing_keys.first().ok_or_else(failed)?;
             let input = signing_input("RS256", key.kid(), typ, claims);

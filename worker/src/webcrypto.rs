@@ -1,8 +1,16 @@
 //! [`Platform`] on Workers: `Date.now()`, `crypto.getRandomValues` (through getrandom),
-//! and WebCrypto for PBKDF2, RS256 signing, RSA signature verification and AES-GCM.
+//! and WebCrypto for PBKDF2, ES256 and RS256 signing, RSA signature verification and
+//! AES-GCM.
+//!
+//! Signing keys are imported once per isolate (non-extractable `CryptoKey`s, cached by
+//! algorithm, `kid` and public key): the import parses the JWK (for RSA the CRT members),
+//! which costs more than a signature. An ES256 signature through WebCrypto runs as native
+//! code in the runtime, several times faster than p256 compiled to wasm (README,
+//! "Performance").
 
 use crate::platform::{Platform, PlatformError};
 use js_sys::{Array, Object, Reflect, Uint8Array};
+use std::cell::RefCell;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CryptoKey, SubtleCrypto};
@@ -71,6 +79,59 @@ async fn import_raw(
     ))
     .await?;
     Ok(key.unchecked_into())
+}
+
+/// The most imported signing keys an isolate keeps (a key rotation adds one at a time).
+const SIGNING_KEY_CACHE_ENTRIES: usize = 16;
+
+thread_local! {
+    /// Imported signing keys of this isolate: (algorithm, kid and public key) -> key.
+    /// Borrowed only in [`cached_key`] and [`remember_key`], never across an await.
+    static SIGNING_KEY_CACHE: RefCell<Vec<(String, CryptoKey)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn cached_key(id: &str) -> Option<CryptoKey> {
+    SIGNING_KEY_CACHE.with(|c| {
+        c.borrow()
+            .iter()
+            .find(|(k, _)| k == id)
+            .map(|(_, key)| key.clone())
+    })
+}
+
+fn remember_key(id: String, key: CryptoKey) {
+    SIGNING_KEY_CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= SIGNING_KEY_CACHE_ENTRIES {
+            c.clear();
+        }
+        c.push((id, key));
+    });
+}
+
+/// The key `id` of this isolate, imported from `key_data` (a JWK) on first use as a
+/// non-extractable key for `usage` (`sign`, or `verify` for a public key).
+async fn imported_key(
+    subtle: &SubtleCrypto,
+    id: String,
+    key_data: impl FnOnce() -> Result<Object, PlatformError>,
+    algorithm: &Object,
+    usage: &str,
+) -> Result<CryptoKey, PlatformError> {
+    if let Some(key) = cached_key(&id) {
+        return Ok(key);
+    }
+    let key: CryptoKey = await_promise(subtle.import_key_with_object(
+        "jwk",
+        &key_data()?,
+        algorithm,
+        false,
+        &usages(&[usage]),
+    ))
+    .await?
+    .unchecked_into();
+    remember_key(id, key.clone());
+    Ok(key)
 }
 
 impl Platform for WebPlatform {
@@ -181,36 +242,113 @@ impl Platform for WebPlatform {
         message: &[u8],
     ) -> Result<Vec<u8>, PlatformError> {
         let subtle = subtle()?;
-        let key_data = object(&[
-            ("kty", JsValue::from_str("RSA")),
-            ("alg", JsValue::from_str("RS256")),
-            ("n", JsValue::from_str(&jwk.n)),
-            ("e", JsValue::from_str(&jwk.e)),
-            ("d", JsValue::from_str(&jwk.d)),
-            ("p", JsValue::from_str(&jwk.p)),
-            ("q", JsValue::from_str(&jwk.q)),
-            ("dp", JsValue::from_str(&jwk.dp)),
-            ("dq", JsValue::from_str(&jwk.dq)),
-            ("qi", JsValue::from_str(&jwk.qi)),
-            ("ext", JsValue::FALSE),
-        ])?;
         let algorithm = object(&[
             ("name", JsValue::from_str("RSASSA-PKCS1-v1_5")),
             ("hash", JsValue::from_str("SHA-256")),
         ])?;
-        let key: CryptoKey = await_promise(subtle.import_key_with_object(
-            "jwk",
-            &key_data,
-            &algorithm,
-            false,
-            &usages(&["sign"]),
-        ))
-        .await?
-        .unchecked_into();
+        let key_data = || {
+            object(&[
+                ("kty", JsValue::from_str("RSA")),
+                ("alg", JsValue::from_str("RS256")),
+                ("n", JsValue::from_str(&jwk.n)),
+                ("e", JsValue::from_str(&jwk.e)),
+                ("d", JsValue::from_str(&jwk.d)),
+                ("p", JsValue::from_str(&jwk.p)),
+                ("q", JsValue::from_str(&jwk.q)),
+                ("dp", JsValue::from_str(&jwk.dp)),
+                ("dq", JsValue::from_str(&jwk.dq)),
+                ("qi", JsValue::from_str(&jwk.qi)),
+                ("ext", JsValue::FALSE),
+            ])
+        };
+        let id = format!("RS256 {} {}", jwk.e, jwk.n);
+        let key = imported_key(&subtle, id, key_data, &algorithm, "sign").await?;
         let params = object(&[("name", JsValue::from_str("RSASSA-PKCS1-v1_5"))])?;
         let signature =
             await_promise(subtle.sign_with_object_and_u8_array(&params, &key, message)).await?;
         Ok(Uint8Array::new(&signature).to_vec())
+    }
+
+    async fn sign_es256(
+        &self,
+        key: &crate::jwt::SigningKey,
+        message: &[u8],
+    ) -> Result<Vec<u8>, PlatformError> {
+        let subtle = subtle()?;
+        let public = key.public_jwk();
+        let member = |name: &str| public.get(name).and_then(serde_json::Value::as_str);
+        let (Some(x), Some(y)) = (member("x"), member("y")) else {
+            return Err(PlatformError::Crypto);
+        };
+        let algorithm = object(&[
+            ("name", JsValue::from_str("ECDSA")),
+            ("namedCurve", JsValue::from_str("P-256")),
+        ])?;
+        let key_data = || {
+            object(&[
+                ("kty", JsValue::from_str("EC")),
+                ("crv", JsValue::from_str("P-256")),
+                ("x", JsValue::from_str(x)),
+                ("y", JsValue::from_str(y)),
+                ("d", JsValue::from_str(&key.private_d())),
+                ("ext", JsValue::FALSE),
+            ])
+        };
+        let id = format!("ES256 {} {x} {y}", key.kid());
+        let crypto_key = imported_key(&subtle, id, key_data, &algorithm, "sign").await?;
+        let params = object(&[
+            ("name", JsValue::from_str("ECDSA")),
+            ("hash", JsValue::from_str("SHA-256")),
+        ])?;
+        // WebCrypto's ECDSA signature is r || s (IEEE P1363), the JWS form.
+        let signature =
+            await_promise(subtle.sign_with_object_and_u8_array(&params, &crypto_key, message))
+                .await?;
+        Ok(Uint8Array::new(&signature).to_vec())
+    }
+
+    async fn verify_es256(
+        &self,
+        key: &crate::jwt::SigningKey,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, PlatformError> {
+        if signature.len() != 64 {
+            return Ok(false);
+        }
+        let subtle = subtle()?;
+        let public = key.public_jwk();
+        let member = |name: &str| public.get(name).and_then(serde_json::Value::as_str);
+        let (Some(x), Some(y)) = (member("x"), member("y")) else {
+            return Err(PlatformError::Crypto);
+        };
+        let algorithm = object(&[
+            ("name", JsValue::from_str("ECDSA")),
+            ("namedCurve", JsValue::from_str("P-256")),
+        ])?;
+        let key_data = || {
+            object(&[
+                ("kty", JsValue::from_str("EC")),
+                ("crv", JsValue::from_str("P-256")),
+                ("x", JsValue::from_str(x)),
+                ("y", JsValue::from_str(y)),
+                ("ext", JsValue::TRUE),
+            ])
+        };
+        let id = format!("ES256 verify {} {x} {y}", key.kid());
+        let crypto_key = imported_key(&subtle, id, key_data, &algorithm, "verify").await?;
+        let params = object(&[
+            ("name", JsValue::from_str("ECDSA")),
+            ("hash", JsValue::from_str("SHA-256")),
+        ])?;
+        let ok = await_promise(subtle.verify_with_object_and_u8_array_and_u8_array(
+            &params,
+            &crypto_key,
+            signature,
+            message,
+        ))
+        .await?;
+        Ok(ok.as_bool().unwrap_or(false))
     }
 
     async fn open_client_secret(

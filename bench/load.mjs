@@ -1,0 +1,455 @@
+// Server throughput under load: edge-oauth's worker against @cloudflare/workers-oauth-provider
+// (bench/peers/workers-oauth-provider/, an auto-approving minimal worker), both under
+// `wrangler dev` on 127.0.0.1, in one run.
+//
+// Flows: client credentials (ours only: the peer has no such grant; Bearer and DPoP), the
+// code exchange with PKCE (codes minted beforehand, untimed, through each server's own
+// /authorize), refresh rotation (one chain per concurrent client: each refresh uses the
+// token the previous one returned) and /userinfo with a Bearer access token.
+// Concurrency 1, 32 and 64. Rounds alternate between the two servers (A B B A ...), so that
+// machine noise hits both alike; every round reports requests per second, p50, p99 and
+// errors, and each flow and concurrency the median of the per-round ratios. A round with
+// any error does not count: its figure is marked and the flow fails the check.
+//
+// CPU per request: the CPU time (utime + stime from /proc) of each server's workerd
+// processes over its rounds, divided by the requests: an upper bound of the worker's own
+// CPU (it includes the runtime's HTTP handling and the local KV and Durable Object
+// simulation, not wrangler's proxy).
+//
+// Output: a table, bench-results/server-{timestamp}.json and bench-results/server.svg.
+// `--check` exits 1 when a goal is missed: at least the peer's throughput at concurrency
+// 32 and 64 for every flow both have, zero errors anywhere, and workerd CPU per token
+// request of ours at most 2 ms.
+//
+// Bounded: a fixed number of requests per round (--requests N scales it, at most 2000),
+// a per-request timeout of 10 s and a time limit for the whole run (--max-seconds, default
+// 600); both servers are stopped at the end, also on failure.
+//
+//   npm run bench -- server [--check] [--rounds R] [--requests N] [--flows a,b] [--levels 1,32,64]
+
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as jose from 'jose';
+import { freePort, startWranglerDev } from '../scripts/lib/dev.mjs';
+import { API, USER_PASSWORD, authorize, basic, startServer } from '../tests/e2e/harness.mjs';
+import { renderChart } from './chart.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO = join(HERE, '..');
+const PEER_CONFIG = join(HERE, 'peers', 'workers-oauth-provider', 'wrangler.toml');
+
+const argv = process.argv.slice(2).filter((a) => a !== 'server');
+const opt = (name, fallback) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
+};
+const check = argv.includes('--check');
+const rounds = Math.min(Math.max(Number(opt('rounds', 2)) || 2, 1), 6);
+const scale = Math.min(Math.max(Number(opt('requests', 0)) || 0, 0), 2000);
+const levels = opt('levels', '1,32,64').split(',').map(Number).filter((c) => Number.isInteger(c) && c >= 1 && c <= 128);
+const ALL_FLOWS = ['client_credentials', 'client_credentials_dpop', 'authorization_code', 'refresh_token', 'userinfo'];
+const flows = opt('flows', ALL_FLOWS.join(',')).split(',').filter((f) => ALL_FLOWS.includes(f));
+const maxSeconds = Math.min(Math.max(Number(opt('max-seconds', 600)) || 600, 30), 1800);
+const TIMEOUT_MS = 10000;
+const TOKEN_FLOWS = new Set(['client_credentials', 'client_credentials_dpop', 'authorization_code', 'refresh_token']);
+const PEERLESS = new Set(['client_credentials', 'client_credentials_dpop']);
+
+/** Requests per round at concurrency `c`. */
+const perRound = (c) => (scale ? Math.max(scale, c) : c === 1 ? 40 : c * 5);
+
+const deadline = Date.now() + maxSeconds * 1000;
+const overTime = () => Date.now() > deadline;
+
+// ------------------------------------------------------------------------------ HTTP
+
+const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+
+/** One request over a kept-alive socket; resolves { status, body, ms } (status 0: network error). */
+function send(url, { method = 'GET', headers = {}, body } = {}) {
+  return new Promise((resolve) => {
+    const t = performance.now();
+    const u = new URL(url);
+    const req = httpRequest({
+      host: '127.0.0.1', port: u.port, path: u.pathname + u.search, method, agent, timeout: TIMEOUT_MS,
+      headers: body === undefined ? headers : { ...headers, 'content-length': Buffer.byteLength(body) },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (d) => chunks.push(d));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString(), ms: performance.now() - t }));
+      res.on('error', (e) => resolve({ status: 0, body: String(e), ms: performance.now() - t }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => resolve({ status: 0, body: String(e.message ?? e), ms: performance.now() - t }));
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+const form = (o) => new URLSearchParams(o).toString();
+const json = (r) => { try { return JSON.parse(r.body); } catch { return undefined; } };
+
+/** Runs `jobs` (functions returning a send() promise) with `c` in flight at a time. */
+async function load(jobs, c) {
+  const results = new Array(jobs.length);
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: Math.min(c, jobs.length) }, async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= jobs.length) return;
+      results[i] = await jobs[i]();
+    }
+  }));
+  return { results, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Runs `n` sequential chains of `fn(chain)` (each step awaits the last) with `c` chains. */
+async function chains(states, steps, fn) {
+  const results = [];
+  const t0 = performance.now();
+  await Promise.all(states.map(async (state) => {
+    for (let i = 0; i < steps; i++) {
+      const r = await fn(state);
+      results.push(r);
+    }
+  }));
+  return { results, seconds: (performance.now() - t0) / 1000 };
+}
+
+// ------------------------------------------------------------------------------ CPU
+
+/** utime + stime (seconds) of the workerd processes in the process group of the wrangler dev on `port`. */
+function workerdCpu(port) {
+  const ticks = 100; // USER_HZ on Linux
+  let leader = null;
+  const procs = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      procs.push({ pid, cmd, pgrp: fields[2], cpu: (Number(fields[11]) + Number(fields[12])) / ticks });
+      const p = cmd.indexOf('--port');
+      if (cmd.includes('dev') && p >= 0 && cmd[p + 1] === String(port)) leader = fields[2];
+    } catch { /* gone */ }
+  }
+  if (!leader) return null;
+  return procs.filter((p) => p.pgrp === leader && p.cmd.some((a) => a.includes('workerd'))).reduce((s, p) => s + p.cpu, 0);
+}
+
+// ------------------------------------------------------------------------------ servers
+
+async function startPeer() {
+  const dir = mkdtempSync(join(tmpdir(), 'edge-oauth-peer-'));
+  const port = await freePort();
+  const srv = await startWranglerDev({ port, persistTo: join(dir, 'state'), extraArgs: ['--config', PEER_CONFIG], timeoutMs: 120000 });
+  const redirectUri = `${srv.url}/cb`;
+  const r = await send(`${srv.url}/bench/client`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirectUri }) });
+  const clientId = json(r)?.client_id;
+  if (!clientId) throw new Error(`peer: client registration failed: ${r.status} ${r.body}`);
+  return {
+    name: 'workers-oauth-provider',
+    url: srv.url,
+    port,
+    stop: async () => { await srv.stop(); rmSync(dir, { recursive: true, force: true }); },
+    output: () => srv.output(),
+    /** A code and the body that redeems it (untimed). */
+    async code() {
+      const verifier = randomBytes(32).toString('base64url');
+      const q = form({
+        response_type: 'code', client_id: clientId, redirect_uri: redirectUri, scope: 'read offline_access', state: 's',
+        code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+      });
+      const res = await send(`${srv.url}/authorize?${q}`);
+      const code = res.headers?.location && new URL(res.headers.location).searchParams.get('code');
+      if (!code) throw new Error(`peer /authorize: ${res.status} ${res.body.slice(0, 300)}`);
+      return form({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: clientId, code_verifier: verifier });
+    },
+    refreshBody: (rt) => form({ grant_type: 'refresh_token', refresh_token: rt, client_id: clientId }),
+  };
+}
+
+async function startOurs() {
+  const srv = await startServer({ rateLimit: 1000000 });
+  const redirectUri = `${srv.url}/`;
+  const m2m = srv.tenant['demo-m2m'];
+  return {
+    name: 'edge-oauth',
+    url: srv.url,
+    port: srv.port,
+    stop: () => srv.stop(),
+    output: () => srv.output(),
+    async code() {
+      const verifier = randomBytes(32).toString('base64url');
+      const r = await authorize(srv.url, {
+        response_type: 'code', client_id: 'demo-spa', redirect_uri: redirectUri, scope: 'openid offline_access', audience: API,
+        state: 's', nonce: 'n', code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+      }, { username: srv.tenant.user.email, password: USER_PASSWORD });
+      const code = r.location && new URL(r.location).searchParams.get('code');
+      if (!code) throw new Error(`edge-oauth /authorize: ${r.status} ${r.html?.slice(0, 300)}`);
+      return form({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: 'demo-spa', code_verifier: verifier });
+    },
+    refreshBody: (rt) => form({ grant_type: 'refresh_token', client_id: 'demo-spa', refresh_token: rt }),
+    ccHeaders: { ...FORM, authorization: basic(m2m.client_id, m2m.client_secret) },
+    ccBody: form({ grant_type: 'client_credentials', audience: API }),
+  };
+}
+
+/** `n` codes from `srv`, minted 8 at a time (untimed). */
+async function mintCodes(srv, n) {
+  const out = [];
+  const { results } = await load(Array.from({ length: n }, () => () => srv.code()), 8);
+  out.push(...results);
+  return out;
+}
+
+// ------------------------------------------------------------------------------ flows
+
+const ok = (r, want = 200) => r.status === want;
+
+/** One round of `flow` at concurrency `c` on `srv`: { results, seconds }. */
+async function round(srv, flow, c, prepared) {
+  const n = perRound(c);
+  const url = `${srv.url}/oauth/token`;
+  if (flow === 'client_credentials') {
+    return load(Array.from({ length: n }, () => () => send(url, { method: 'POST', headers: srv.ccHeaders, body: srv.ccBody })), c);
+  }
+  if (flow === 'client_credentials_dpop') {
+    const proofs = await Promise.all(Array.from({ length: n }, () => new jose.SignJWT({
+      htm: 'POST', htu: url, iat: Math.floor(Date.now() / 1000), jti: randomBytes(16).toString('base64url'),
+    }).setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: prepared.dpopJwk }).sign(prepared.dpopKey)));
+    return load(proofs.map((p) => () => send(url, { method: 'POST', headers: { ...srv.ccHeaders, dpop: p }, body: srv.ccBody })), c);
+  }
+  if (flow === 'authorization_code') {
+    const bodies = prepared.codes[srv.name].splice(0, n);
+    if (bodies.length < n) throw new Error(`${srv.name}: out of minted codes`);
+    return load(bodies.map((b) => () => send(url, { method: 'POST', headers: FORM, body: b })), c);
+  }
+  if (flow === 'refresh_token') {
+    const states = prepared.chains[srv.name].slice(0, c);
+    return chains(states, Math.ceil(n / c), async (state) => {
+      const r = await send(url, { method: 'POST', headers: FORM, body: srv.refreshBody(state.rt) });
+      const t = ok(r) && json(r);
+      if (t?.refresh_token) { state.rt = t.refresh_token; state.at = t.access_token; }
+      return r;
+    });
+  }
+  if (flow === 'userinfo') {
+    const tokens = prepared.chains[srv.name].map((s) => s.at);
+    return load(Array.from({ length: n }, (_, i) => () => send(`${srv.url}/userinfo`, { headers: { authorization: `Bearer ${tokens[i % tokens.length]}` } })), c);
+  }
+  throw new Error(`unknown flow ${flow}`);
+}
+
+const sorted = (xs) => [...xs].sort((a, b) => a - b);
+const median = (xs) => { const s = sorted(xs); return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const quantile = (xs, q) => { const s = sorted(xs); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; };
+
+function summarize({ results, seconds }) {
+  const errors = results.filter((r) => !ok(r));
+  const samples = [...new Set(errors.map((r) => `${r.status} ${r.body.replace(/\s+/g, ' ').slice(0, 120)}`))].slice(0, 3);
+  return {
+    requests: results.length,
+    seconds,
+    rps: results.length / seconds,
+    p50: quantile(results.map((r) => r.ms), 0.5),
+    p99: quantile(results.map((r) => r.ms), 0.99),
+    errors: errors.length,
+    errorSamples: samples,
+  };
+}
+
+// ------------------------------------------------------------------------------ run
+
+const started = new Date();
+console.log(`server bench: flows ${flows.join(', ')}; concurrency ${levels.join(', ')}; ${rounds} round(s) per server; starting both servers...`);
+const [ours, peer] = await Promise.all([startOurs(), startPeer()]);
+// `wrangler dev` reloads a worker whose bundle or assets change (a build in this checkout,
+// `npm start`, the e2e harness): every request in flight is then answered `503 Your worker
+// restarted mid-request` (wrangler's proxy; only GET and HEAD are retried). That, not the
+// worker, was the cause of those 503s: the bench watches the files and says so.
+const changed = [];
+const watchers = [join(REPO, 'worker', 'build'), join(REPO, 'www')].map((dir) => {
+  try {
+    return watch(dir, { recursive: true }, (_event, file) => changed.push(join(dir, String(file))));
+  } catch { return null; }
+});
+const servers = [ours, peer];
+let failed = false;
+const report = { started: started.toISOString(), method: 'interleaved rounds (A B, then B A), one run; rps = requests / wall time of the round', machine: 'shared, 2 cores', rounds, levels, flows, results: [], cpu: {} };
+try {
+  const { privateKey, publicKey } = await jose.generateKeyPair('ES256');
+  const prepared = { dpopKey: privateKey, dpopJwk: await jose.exportJWK(publicKey), codes: {}, chains: {} };
+  const maxC = Math.max(...levels);
+  const needsChains = flows.includes('refresh_token') || flows.includes('userinfo');
+  for (const srv of servers) {
+    const want = (flows.includes('authorization_code') ? 1 : 0) + (needsChains ? maxC : 0);
+    process.stdout.write(`  ${srv.name}: minting ${want} codes through /authorize to start refresh chains (untimed)... `);
+    const codes = await mintCodes(srv, want);
+    // Refresh chains start from codes of their own.
+    const chainCodes = codes.splice(0, needsChains ? maxC : 0);
+    const { results } = await load(chainCodes.map((b) => () => send(`${srv.url}/oauth/token`, { method: 'POST', headers: FORM, body: b })), 8);
+    prepared.chains[srv.name] = results.map((r) => {
+      const t = json(r);
+      if (!ok(r) || !t?.refresh_token) throw new Error(`${srv.name}: chain start failed: ${r.status} ${r.body.slice(0, 200)}`);
+      return { rt: t.refresh_token, at: t.access_token };
+    });
+    prepared.codes[srv.name] = codes;
+    console.log('done');
+  }
+  // Warm-up (untimed): a few of each flow on each server.
+  for (const srv of servers) {
+    for (const flow of flows) {
+      if (PEERLESS.has(flow) && srv === peer) continue;
+      if (flow === 'authorization_code') {
+        const body = prepared.codes[srv.name].shift();
+        await send(`${srv.url}/oauth/token`, { method: 'POST', headers: FORM, body });
+      } else {
+        await round(srv, flow, 1, prepared).catch(() => {});
+      }
+    }
+  }
+  const cpuStart = Object.fromEntries(servers.map((s) => [s.name, workerdCpu(s.port)]));
+  const tokenRequests = Object.fromEntries(servers.map((s) => [s.name, 0]));
+  const allRequests = Object.fromEntries(servers.map((s) => [s.name, 0]));
+  const cpuTokenOnly = Object.fromEntries(servers.map((s) => [s.name, 0]));
+  let roundNo = 0;
+  for (const c of levels) {
+    for (const flow of flows) {
+      if (overTime()) { console.log(`\n!!! time limit (${maxSeconds} s) reached: the remaining rounds are skipped`); failed = true; break; }
+      const entry = { flow, concurrency: c, requestsPerRound: perRound(c), rounds: [] };
+      for (let r = 0; r < rounds; r++) {
+        const order = roundNo++ % 2 ? [peer, ours] : [ours, peer];
+        const row = {};
+        for (const srv of order) {
+          if (PEERLESS.has(flow) && srv === peer) continue;
+          // Codes live a minute: each round's are minted just before it (untimed).
+          if (flow === 'authorization_code') prepared.codes[srv.name] = await mintCodes(srv, perRound(c));
+          const before = workerdCpu(srv.port);
+          const s = summarize(await round(srv, flow, c, prepared));
+          const after = workerdCpu(srv.port);
+          s.cpuMsPerRequest = before !== null && after !== null ? ((after - before) * 1000) / s.requests : null;
+          row[srv.name] = s;
+          allRequests[srv.name] += s.requests;
+          if (TOKEN_FLOWS.has(flow)) { tokenRequests[srv.name] += s.requests; cpuTokenOnly[srv.name] += (after - before); }
+        }
+        entry.rounds.push(row);
+      }
+      const valid = (name) => entry.rounds.every((row) => row[name] && row[name].errors === 0);
+      entry.errors = Object.fromEntries(servers.map((s) => [s.name, entry.rounds.reduce((n, row) => n + (row[s.name]?.errors ?? 0), 0)]));
+      entry.medianRps = Object.fromEntries(servers.map((s) => [s.name, median(entry.rounds.map((row) => row[s.name]?.rps).filter(Number.isFinite))]));
+      entry.ratio = PEERLESS.has(flow) ? null : median(entry.rounds.map((row) => row[ours.name].rps / row[peer.name].rps));
+      entry.counts = { [ours.name]: valid(ours.name), [peer.name]: PEERLESS.has(flow) ? null : valid(peer.name) };
+      report.results.push(entry);
+      printEntry(entry);
+    }
+  }
+  const cpuEnd = Object.fromEntries(servers.map((s) => [s.name, workerdCpu(s.port)]));
+  for (const s of servers) {
+    report.cpu[s.name] = {
+      method: 'utime+stime of the workerd processes (/proc) over all rounds / requests: an upper bound (includes the runtime and the local KV/DO simulation)',
+      msPerRequest: cpuStart[s.name] === null ? null : ((cpuEnd[s.name] - cpuStart[s.name]) * 1000) / allRequests[s.name],
+      msPerTokenRequest: tokenRequests[s.name] ? (cpuTokenOnly[s.name] * 1000) / tokenRequests[s.name] : null,
+    };
+  }
+} catch (e) {
+  failed = true;
+  console.error(`\n!!! server bench failed: ${e.stack ?? e}`);
+} finally {
+  // With errors, keep what the servers logged (wrangler dev's output) for the diagnosis.
+  for (const srv of servers) {
+    if (report.results.some((e) => e.errors?.[srv.name])) {
+      mkdirSync(join(REPO, 'bench-results'), { recursive: true });
+      writeFileSync(join(REPO, 'bench-results', `server-${srv.name}.log`), srv.output());
+      console.log(`!!! ${srv.name} had errors: its wrangler dev output is in bench-results/server-${srv.name}.log`);
+    }
+  }
+  for (const w of watchers) w?.close();
+  await Promise.all(servers.map((s) => s.stop().catch(() => {})));
+  agent.destroy();
+}
+report.filesChangedDuringRun = [...new Set(changed)].slice(0, 20);
+if (changed.length) {
+  failed = true;
+  console.log(`\n!!! THE WORKER'S FILES CHANGED DURING THE RUN (${report.filesChangedDuringRun.join(', ')}): wrangler dev reloaded it, and requests in flight got 503 "Your worker restarted mid-request". THIS RUN DOES NOT COUNT: build first, and run no build in this checkout while the bench runs.`);
+}
+const restarts = report.results.flatMap((e) => e.rounds.flatMap((row) => Object.values(row).flatMap((x) => x.errorSamples))).filter((x) => x.includes('restarted mid-request'));
+if (restarts.length) console.log('!!! 503 "Your worker restarted mid-request": wrangler dev reloaded a worker during the run (see above).');
+
+function fmt(s) {
+  if (!s) return '—';
+  const mark = s.errors ? ` !! ${s.errors} ERRORS` : '';
+  return `${s.rps.toFixed(0).padStart(5)} req/s  p50 ${s.p50.toFixed(1).padStart(6)}  p99 ${s.p99.toFixed(1).padStart(7)} ms${mark}`;
+}
+
+function printEntry(e) {
+  console.log(`\n${e.flow}, concurrency ${e.concurrency} (${e.requestsPerRound} requests per round):`);
+  e.rounds.forEach((row, i) => {
+    console.log(`  round ${i + 1}  edge-oauth ${fmt(row[ours.name])}   workers-oauth-provider ${fmt(row[peer.name])}`);
+    for (const srv of servers) for (const sample of row[srv.name]?.errorSamples ?? []) console.log(`      ${srv.name} error: ${sample}`);
+  });
+  if (e.ratio !== null) console.log(`  median ratio edge-oauth / workers-oauth-provider: ${e.ratio.toFixed(2)}x`);
+  for (const srv of servers) {
+    if (e.counts[srv.name] === false) console.log(`  !!! ${srv.name}: ${e.errors[srv.name]} ERRORS in ${e.flow} at concurrency ${e.concurrency}: THIS FIGURE DOES NOT COUNT`);
+  }
+}
+
+// ------------------------------------------------------------------------------ goals, output
+
+const goals = [];
+for (const e of report.results) {
+  for (const srv of [ours, peer]) {
+    if (e.errors[srv.name]) goals.push({ goal: `zero errors: ${srv.name}, ${e.flow}, concurrency ${e.concurrency}`, met: false, value: e.errors[srv.name] });
+  }
+  if (e.ratio !== null && e.concurrency >= 32) {
+    goals.push({ goal: `>= peer throughput: ${e.flow}, concurrency ${e.concurrency}`, met: e.ratio >= 1 && e.counts[ours.name] && e.counts[peer.name], value: e.ratio });
+  }
+}
+const cpu = report.cpu[ours.name]?.msPerTokenRequest;
+if (cpu !== undefined) goals.push({ goal: 'workerd CPU per token request <= 2 ms (upper bound)', met: cpu !== null && cpu <= 2, value: cpu });
+if (report.results.length === 0) goals.push({ goal: 'the bench ran', met: false });
+report.goals = goals;
+report.failed = failed;
+
+// The worker bundle wrangler uploads (shim, JS glue, wasm), gzipped, against the Workers
+// Free plan's 3 MB limit (gzip level 9 here; wrangler's own figure is within a few KB).
+const bundleFiles = ['worker/shim.mjs', 'index.js', 'index_bg.wasm'].map((f) => join(REPO, 'worker', 'build', f));
+try {
+  const raw = bundleFiles.reduce((n, f) => n + readFileSync(f).length, 0);
+  const gz = bundleFiles.reduce((n, f) => n + gzipSync(readFileSync(f), { level: 9 }).length, 0);
+  report.bundle = { bytes: raw, gzipBytes: gz, limitGzipBytes: 3 * 1024 * 1024 };
+  goals.push({ goal: 'worker bundle <= 3 MB gzipped (Workers Free)', met: gz <= 3 * 1024 * 1024, value: gz / 1024 / 1024 });
+} catch { /* not built */ }
+
+console.log('\nsummary (median requests per second over the rounds; ratio = median of per-round ratios):');
+console.log(`  ${'flow'.padEnd(26)} ${'conc'.padStart(4)} ${'edge-oauth'.padStart(11)} ${'peer'.padStart(8)} ${'ratio'.padStart(7)}  errors (ours/peer)`);
+for (const e of report.results) {
+  const r = e.ratio === null ? '   (ours only)' : `${e.ratio.toFixed(2)}x`.padStart(7);
+  console.log(`  ${e.flow.padEnd(26)} ${String(e.concurrency).padStart(4)} ${e.medianRps[ours.name].toFixed(0).padStart(11)} ${Number.isFinite(e.medianRps[peer.name]) ? e.medianRps[peer.name].toFixed(0).padStart(8) : '       —'} ${r}  ${e.errors[ours.name]}/${e.ratio === null ? '—' : e.errors[peer.name]}`);
+}
+for (const [name, c] of Object.entries(report.cpu)) {
+  console.log(`  workerd CPU (${name}): ${c.msPerRequest?.toFixed(2)} ms per request, ${c.msPerTokenRequest?.toFixed(2) ?? '—'} ms per token request (upper bound, /proc utime+stime)`);
+}
+if (report.bundle) console.log(`  worker bundle: ${(report.bundle.bytes / 1024).toFixed(0)} KiB, ${(report.bundle.gzipBytes / 1024).toFixed(0)} KiB gzipped (limit 3072 KiB)`);
+const missed = goals.filter((g) => !g.met);
+if (missed.length) {
+  console.log('\n!!! GOALS MISSED:');
+  for (const g of missed) console.log(`!!!   ${g.goal}${g.value !== undefined ? ` (${typeof g.value === 'number' ? g.value.toFixed(2) : g.value})` : ''}`);
+} else {
+  console.log('\nall goals met');
+}
+
+const outDir = join(REPO, 'bench-results');
+mkdirSync(outDir, { recursive: true });
+const stamp = started.toISOString().replace(/[:.]/g, '-');
+writeFileSync(join(outDir, `server-${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(join(outDir, 'server.svg'), renderChart(report));
+console.log(`\nwrote bench-results/server-${stamp}.json and bench-results/server.svg`);
+process.exit(failed || (check && missed.length) ? 1 : 0);

@@ -1,0 +1,77 @@
+// Concurrency under load: 64 refresh chains rotating side by side and 64 simultaneous code
+// exchanges against one `wrangler dev`, every answer a 200 (no 503 from a worker restarted
+// mid-request, no 500), every rotation a new token. The full comparison with
+// workers-oauth-provider is `npm run bench -- server` (bench/load.mjs). Run it with
+// `node --test bench/load.test.mjs`: a load test, so not part of `npm test`.
+
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { API, USER_PASSWORD, authorize, form, startServer } from '../tests/e2e/harness.mjs';
+
+const CHAINS = 64;
+const STEPS = 4;
+let srv;
+
+// E2E_LOAD_STORE=kv runs the same load against the KV-only store.
+const vars = process.env.E2E_LOAD_STORE === 'kv' ? { STORE: 'kv' } : {};
+before(async () => { srv = await startServer({ rateLimit: 100000, vars }); });
+after(async () => { await srv?.stop(); });
+
+async function codeBody() {
+  const verifier = randomBytes(32).toString('base64url');
+  const redirectUri = `${srv.url}/`;
+  const r = await authorize(srv.url, {
+    response_type: 'code', client_id: 'demo-spa', redirect_uri: redirectUri, scope: 'openid offline_access', audience: API,
+    state: 's', nonce: 'n', code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+  }, { username: srv.tenant.user.email, password: USER_PASSWORD });
+  const code = new URL(r.location).searchParams.get('code');
+  return form({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: 'demo-spa', code_verifier: verifier });
+}
+
+async function post(body) {
+  const res = await fetch(`${srv.url}/oauth/token`, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body, signal: AbortSignal.timeout(20000),
+  });
+  const text = await res.text();
+  return { status: res.status, text };
+}
+
+/** `n` results of `fn()`, `width` at a time. */
+async function pooled(n, width, fn) {
+  const out = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < n) { next += 1; out.push(await fn()); }
+  }));
+  return out;
+}
+
+test('load_64_simultaneous_code_exchanges_all_200', async () => {
+  const bodies = await pooled(CHAINS, 8, codeBody);
+  const results = await Promise.all(bodies.map(post));
+  const failed = results.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.text.slice(0, 120)}`);
+  assert.deepEqual(failed, [], `${failed.length} of ${results.length} code exchanges failed`);
+});
+
+test('load_64_refresh_chains_rotating_at_once_all_200', async () => {
+  const bodies = await pooled(CHAINS, 8, codeBody);
+  const starts = await Promise.all(bodies.map(post));
+  assert.ok(starts.every((r) => r.status === 200), 'every chain starts');
+  const failures = [];
+  const seen = new Set();
+  await Promise.all(starts.map(async (r) => {
+    let rt = JSON.parse(r.text).refresh_token;
+    for (let i = 0; i < STEPS; i++) {
+      const res = await post(form({ grant_type: 'refresh_token', client_id: 'demo-spa', refresh_token: rt }));
+      if (res.status !== 200) { failures.push(`${res.status} ${res.text.slice(0, 120)}`); return; }
+      const next = JSON.parse(res.text).refresh_token;
+      assert.notEqual(next, rt, 'rotation returns a new refresh token');
+      assert.ok(!seen.has(next), 'no two rotations return the same token');
+      seen.add(next);
+      rt = next;
+    }
+  }));
+  assert.deepEqual(failures, [], `${failures.length} refreshes failed`);
+  assert.equal(seen.size, CHAINS * STEPS);
+});
