@@ -492,6 +492,10 @@ pub struct Client {
     /// Access tokens are bound to the client certificate (`cnf.x5t#S256`, RFC 8705 §3).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tls_client_certificate_bound_access_tokens: bool,
+    /// The lifetime of this client's device codes in seconds (RFC 8628 `expires_in`;
+    /// default 900, at most 1800, [`crate::grants::device_code`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_code_lifetime: Option<u64>,
 }
 
 impl Client {

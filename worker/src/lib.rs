@@ -43,7 +43,7 @@ pub mod testing;
 pub mod webcrypto;
 
 use config::Config;
-use endpoints::{authorize, discovery, revoke, token, userinfo};
+use endpoints::{authorize, device, discovery, revoke, token, userinfo};
 use http::{HttpRequest, HttpResponse};
 use platform::Platform;
 use store::Store;
@@ -94,6 +94,10 @@ async fn dispatch<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -> 
         "/authorize" => authorize::handle(app, req).await,
         "/authorize/login" => authorize::login(app, req).await,
         "/oauth/par" => authorize::par(app, req).await,
+        "/oauth/device/code" => device::device_authorization(app, req).await,
+        "/activate" => device::activate(app, req).await,
+        "/activate/login" => device::activate_login(app, req).await,
+        "/activate/confirm" => device::activate_confirm(app, req).await,
         "/userinfo" => userinfo::handle(app, req).await,
         "/.well-known/openid-configuration" | "/.well-known/oauth-authorization-server" => {
             discovery::handle_metadata(app, req)

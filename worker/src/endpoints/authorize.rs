@@ -660,7 +660,9 @@ input:focus,button:focus{outline:3px solid #1a5fb4;outline-offset:2px}\
 button{margin-top:1.5rem;padding:.7rem 1.4rem;font-size:1rem;background:#1a5fb4;color:#fff;border:0;border-radius:4px;cursor:pointer}\
 .error{color:#a51d2d;font-weight:600}";
 
-fn page(title: &str, content: &str) -> String {
+/// A page of the server's own look (the login form's style), its title escaped.
+#[must_use]
+pub fn page(title: &str, content: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -725,7 +727,9 @@ pub fn error_page(status: u16, message: &str) -> HttpResponse {
     HttpResponse::html(status, page("Error", &content))
 }
 
-fn oauth_failure_page(err: &crate::error::OAuthError) -> HttpResponse {
+/// The page for an internal failure of a grant step.
+#[must_use]
+pub fn oauth_failure_page(err: &crate::error::OAuthError) -> HttpResponse {
     if err.status == 503 {
         error_page(503, "The service is busy. Please try again in a moment.")
             .with_header("Retry-After", "1")
@@ -734,7 +738,9 @@ fn oauth_failure_page(err: &crate::error::OAuthError) -> HttpResponse {
     }
 }
 
-fn store_failure_page(err: &crate::store::StoreError) -> HttpResponse {
+/// The page for a storage failure (`503` with `Retry-After` when rate limited).
+#[must_use]
+pub fn store_failure_page(err: &crate::store::StoreError) -> HttpResponse {
     if *err == crate::store::StoreError::RateLimited {
         error_page(503, "The service is busy. Please try again in a moment.")
             .with_header("Retry-After", "1")

@@ -10,13 +10,14 @@
 //! Failed requests of public clients (which anyone can send) are counted per client and
 //! per client address (IPv6 /64, IPv4 address, [`crate::ratelimit::ip_prefix`]); past the
 //! limit the failure is answered `429` with `Retry-After` instead. Successes are never
-//! counted nor refused, so this cannot lock a public client's real users out.
+//! counted nor refused, so this cannot lock a public client's real users out; neither are
+//! the device grant's `authorization_pending` and `slow_down` (polling, not guessing).
 
 use super::{cors, method_not_allowed, read_body_params, refuse_query_credentials};
 use crate::App;
 use crate::client_auth::authenticate;
 use crate::error::OAuthError;
-use crate::grants::{authorization_code, client_credentials, password, refresh_token};
+use crate::grants::{authorization_code, client_credentials, device_code, password, refresh_token};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::params::Params;
 use crate::platform::Platform;
@@ -24,12 +25,13 @@ use crate::store::Store;
 
 /// The grant types this server implements (the password grants only for the clients
 /// whose record enables them, [`crate::grants::password`]).
-pub const GRANT_TYPES: [&str; 5] = [
+pub const GRANT_TYPES: [&str; 6] = [
     "authorization_code",
     "client_credentials",
     "refresh_token",
     "password",
     password::PASSWORD_REALM_GRANT,
+    device_code::DEVICE_CODE_GRANT,
 ];
 
 /// Handles the token endpoint: preflight, 405 for other methods, then the grant.
@@ -86,7 +88,12 @@ async fn token<S: Store, P: Platform>(
     let client = authenticate(app, req, &params).await?;
     let result = grant(app, req, &client, &params, grant_type).await;
     match result {
-        Err(err) if client.client.is_public() && err.status < 500 => {
+        // A device polling while its user decides is not a failure (RFC 8628 §3.5).
+        Err(err)
+            if client.client.is_public()
+                && err.status < 500
+                && !matches!(err.error, "authorization_pending" | "slow_down") =>
+        {
             Err(limit_public_failure(app, req, &client.client.client_id, err).await)
         }
         other => other,
@@ -110,6 +117,7 @@ async fn grant<S: Store, P: Platform>(
         "password" | password::PASSWORD_REALM_GRANT => {
             password::grant(app, client, req, params, jkt).await?
         }
+        device_code::DEVICE_CODE_GRANT => device_code::grant(app, client, params, jkt).await?,
         _ => refresh_token::grant(app, client, params, jkt).await?,
     };
     if let Some(proof) = &proof {
