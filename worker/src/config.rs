@@ -34,6 +34,8 @@
 //! - `ORGANIZATION_NAME_IN_TOKENS` (var, optional, `true` or `false`): tokens that carry
 //!   `org_id` carry `org_name` too (Auth0's tenant setting).
 //!
+//! - `TOKEN_EXCHANGE_REFRESH_TOKENS` (var, optional, `true` or `false`): a token exchange
+//!   (RFC 8693) may issue a refresh token, tied to the subject token's family.
 //! - `CLIENT_ASSERTION_MAX_LIFETIME` (var, optional): how far ahead a client assertion's
 //!   `exp` may be, in seconds, 60 to 86400 (default 3600, as Authlib signs them).
 //!
@@ -89,6 +91,9 @@ pub struct Config {
     /// `MTLS_PROXY_SECRET`: the `cname-api-key` value of a trusted mTLS proxy
     /// ([`crate::mtls`]); `None`: the proxy's certificate headers are ignored.
     pub mtls_proxy_secret: Option<Zeroizing<Vec<u8>>>,
+    /// `TOKEN_EXCHANGE_REFRESH_TOKENS`: a token exchange may issue a refresh token
+    /// ([`crate::grants::token_exchange`]).
+    pub token_exchange_refresh_tokens: bool,
 }
 
 /// The default of `CLIENT_ASSERTION_MAX_LIFETIME`: one hour, what Authlib's
@@ -237,6 +242,7 @@ impl Config {
             assertion_max_lifetime: DEFAULT_ASSERTION_MAX_LIFETIME,
             organization_name_in_tokens: false,
             mtls_proxy_secret: None,
+            token_exchange_refresh_tokens: false,
         })
     }
 
@@ -290,6 +296,28 @@ impl Config {
             Some(_) => {
                 return Err(ConfigError(
                     "ORGANIZATION_NAME_IN_TOKENS must be true or false",
+                ));
+            }
+        };
+        Ok(self)
+    }
+
+    /// Applies `TOKEN_EXCHANGE_REFRESH_TOKENS` (builder style): `"true"` lets a token
+    /// exchange issue a refresh token (RFC 8693 §2.2.1, tied to the subject's family);
+    /// unset or empty is `false`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] unless it is `true` or `false`.
+    pub fn with_token_exchange_refresh_tokens(
+        mut self,
+        value: Option<&str>,
+    ) -> Result<Self, ConfigError> {
+        self.token_exchange_refresh_tokens = match value.map(str::trim).filter(|v| !v.is_empty()) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(ConfigError(
+                    "TOKEN_EXCHANGE_REFRESH_TOKENS must be true or false",
                 ));
             }
         };

@@ -178,6 +178,11 @@ mod entry {
         .and_then(|config| {
             config
                 .with_organization_names(env_string(&env, "ORGANIZATION_NAME_IN_TOKENS").as_deref())
+        })
+        .and_then(|config| {
+            config.with_token_exchange_refresh_tokens(
+                env_string(&env, "TOKEN_EXCHANGE_REFRESH_TOKENS").as_deref(),
+            )
         }) {
             Ok(config) => config,
             Err(err) => {

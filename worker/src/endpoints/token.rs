@@ -17,7 +17,9 @@ use super::{cors, method_not_allowed, read_body_params, refuse_query_credentials
 use crate::App;
 use crate::client_auth::authenticate;
 use crate::error::OAuthError;
-use crate::grants::{authorization_code, client_credentials, device_code, password, refresh_token};
+use crate::grants::{
+    authorization_code, client_credentials, device_code, password, refresh_token, token_exchange,
+};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::params::Params;
 use crate::platform::Platform;
@@ -25,13 +27,14 @@ use crate::store::Store;
 
 /// The grant types this server implements (the password grants only for the clients
 /// whose record enables them, [`crate::grants::password`]).
-pub const GRANT_TYPES: [&str; 6] = [
+pub const GRANT_TYPES: [&str; 7] = [
     "authorization_code",
     "client_credentials",
     "refresh_token",
     "password",
     password::PASSWORD_REALM_GRANT,
     device_code::DEVICE_CODE_GRANT,
+    token_exchange::TOKEN_EXCHANGE_GRANT,
 ];
 
 /// Handles the token endpoint: preflight, 405 for other methods, then the grant.
@@ -118,6 +121,9 @@ async fn grant<S: Store, P: Platform>(
             password::grant(app, client, req, params, jkt).await?
         }
         device_code::DEVICE_CODE_GRANT => device_code::grant(app, client, params, jkt).await?,
+        token_exchange::TOKEN_EXCHANGE_GRANT => {
+            token_exchange::grant(app, client, params, jkt).await?
+        }
         _ => refresh_token::grant(app, client, params, jkt).await?,
     };
     if let Some(proof) = &proof {
