@@ -626,3 +626,63 @@ fn rfc9449_device_tokens_are_bound_to_the_proof_key() {
     );
     assert_eq!(error_of(&resp), "invalid_grant");
 }
+
+#[test]
+fn fetch_origin_null_with_same_origin_metadata_is_a_browsers_own_form_post() {
+    // Our pages are served with Referrer-Policy: no-referrer, so Chromium posts their forms
+    // with `Origin: null` and `Sec-Fetch-Site: same-origin`: both login forms accept that,
+    // and still refuse `null` from elsewhere.
+    let h = harness();
+    let v = h.start("tv", "read:items");
+    let login = h.activate(&str_of(&v, "user_code"));
+    let body = format!(
+        "device_tx={}&username={}&password={}",
+        enc(&hidden(&login, "device_tx")),
+        enc("alice@example.com"),
+        enc(PASSWORD)
+    );
+    let post = |site: &str| {
+        HttpRequest::new("POST", "/activate/login")
+            .with_header("content-type", "application/x-www-form-urlencoded")
+            .with_header("origin", "null")
+            .with_header("sec-fetch-site", site)
+            .with_body(body.as_bytes().to_vec())
+    };
+    assert_eq!(h.send(&post("cross-site")).status, 403);
+    assert_eq!(h.send(&post("same-origin")).status, 200);
+    // The same at /authorize/login.
+    put(
+        &h.app.store,
+        "client:web",
+        &client(
+            "web",
+            "regular_web",
+            "client_secret_basic",
+            &["authorization_code"],
+            Some(TV_SECRET),
+            &[WEB_CB],
+        ),
+    );
+    let page = h.send(&HttpRequest::new(
+        "GET",
+        &format!(
+            "/authorize?response_type=code&client_id=web&redirect_uri={}",
+            enc(WEB_CB)
+        ),
+    ));
+    assert_eq!(page.status, 200);
+    let req = HttpRequest::new("POST", "/authorize/login")
+        .with_header("content-type", "application/x-www-form-urlencoded")
+        .with_header("origin", "null")
+        .with_header("sec-fetch-site", "same-origin")
+        .with_body(
+            format!(
+                "tx={}&username={}&password={}",
+                enc(&hidden_tx(&page)),
+                enc("alice@example.com"),
+                enc(PASSWORD)
+            )
+            .into_bytes(),
+        );
+    assert_eq!(h.send(&req).status, 303);
+}

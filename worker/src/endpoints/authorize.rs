@@ -596,9 +596,10 @@ pub async fn login<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) ->
 /// Login CSRF protection (RFC 6749 §10.12, RFC 9700 §4.4.1.8): a login must come from
 /// the server's own page. The `Origin` of the form post must be the issuer's origin
 /// (browsers send it on every cross-origin and same-origin `POST`); without an `Origin`,
-/// `Sec-Fetch-Site: same-origin` is accepted. Anything else, `Origin: null` included, is
-/// refused, so another site cannot sign a victim's browser into the attacker's account
-/// with a transaction of its own.
+/// `Sec-Fetch-Site: same-origin` is accepted, and so is `Origin: null` with it (what a
+/// browser sends from a page with `Referrer-Policy: no-referrer`, as ours are). Anything
+/// else, `Origin: null` alone included, is refused, so another site cannot sign a
+/// victim's browser into the attacker's account with a transaction of its own.
 #[must_use]
 pub fn from_login_page(issuer: &str, req: &HttpRequest) -> bool {
     let issuer_origin = issuer.split_once("://").map_or(issuer, |(scheme, rest)| {
@@ -608,11 +609,17 @@ pub fn from_login_page(issuer: &str, req: &HttpRequest) -> bool {
     if req.header_count("origin") > 1 {
         return false;
     }
+    let same_origin_metadata = req
+        .header("sec-fetch-site")
+        .is_some_and(|site| site.trim().eq_ignore_ascii_case("same-origin"));
     match req.header("origin") {
+        // A page served with `Referrer-Policy: no-referrer` (ours) makes the browser send
+        // `Origin: null` even for a same-origin form post (Fetch, "append a request
+        // `Origin` header"); its fetch metadata, which no page can set, still says
+        // same-origin. A sandboxed frame elsewhere sends `null` with `cross-site`.
+        Some(origin) if origin.trim() == "null" => same_origin_metadata,
         Some(origin) => origin.eq_ignore_ascii_case(issuer_origin),
-        None => req
-            .header("sec-fetch-site")
-            .is_some_and(|site| site.trim().eq_ignore_ascii_case("same-origin")),
+        None => same_origin_metadata,
     }
 }
 
