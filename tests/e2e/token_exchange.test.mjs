@@ -27,7 +27,8 @@ before(async () => {
       // The demo web app may exchange its users' tokens too, with refresh tokens.
       const webRecord = records.get(keys.client('demo-web'));
       webRecord.grant_types.push(TOKEN_EXCHANGE_GRANT);
-      records.set(keys.grant('demo-web', API), buildGrant(webRecord, api, ['read:items']));
+      // (A client grant for exchanges only: buildGrant is for client-credentials clients.)
+      records.set(keys.grant('demo-web', API), { client_id: 'demo-web', audience: API, scopes: ['read:items'] });
     },
   });
   jwks = jose.createLocalJWKSet(await (await fetch(`${srv.url}/.well-known/jwks.json`)).json());
