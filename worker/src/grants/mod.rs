@@ -8,7 +8,9 @@
 //! - `family:{id}` → [`FamilyRecord`]: a refresh-token family with the hash of its one
 //!   current token and its generation. A refresh token is `{family id}.{secret}`, so its
 //!   family is found (and its Durable Object shard chosen) without a lookup. Rotation is
-//!   a [`Store::compare_and_swap`] of the family record.
+//!   a [`Store::compare_and_swap`] of the family record;
+//! - `device:{sha256(device_code)}` and `user_code:{sha256(user code)}`: the device
+//!   authorization grant ([`device_code`]), every state change a compare-and-swap.
 //!
 //! DPoP (RFC 9449): every grant takes the thumbprint of the request's verified proof key
 //! (`dpop_jkt`, `None` without a `DPoP` header). With a key, the access token carries
