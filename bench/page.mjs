@@ -1,6 +1,7 @@
 // Runs in the browser page: edge-oauth against oauth4webapi and dpop, in the same page
 // and the same run, each sample a batch of calls timed with performance.now().
 import init, * as edge from 'edge-oauth';
+import initP256 from 'edge-oauth/p256';
 import * as oauth from 'oauth4webapi';
 import * as dpop from 'dpop';
 
@@ -73,6 +74,7 @@ async function compare(name, ours, peer, { warmupMs, batchMs, budgetMs, minSampl
 
 export async function run(settings) {
   await init();
+  await initP256();
 
   const as = { issuer: 'https://auth.example.com', token_endpoint: TOKEN_ENDPOINT };
   const client = { client_id: 'bench' };

@@ -49,7 +49,7 @@ async function timed(srv, body) {
 }
 
 if (stores) {
-  const [durable, kv] = await Promise.all([startServer(), startServer({ vars: { STORE: 'kv' } })]);
+  const [durable, kv] = await Promise.all([startServer({ vars: {} }), startServer({ vars: { STORE: 'kv' } })]);
   try {
     const servers = { durable, kv };
     const times = { durable: { code: [], refresh: [] }, kv: { code: [], refresh: [] } };

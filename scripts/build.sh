@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Builds the npm package into pkg/: the release wasm, its ES module glue and TypeScript
-# types (`--target web`: loads in browsers without a bundler, in Vite, and in Node through
-# `initSync`). Installs what is missing first (scripts/setup.sh; quick when nothing is).
-# Without wasm-pack (`npm start` does not install it) the same three steps run directly:
-# cargo build for wasm32, the pinned wasm-bindgen, then wasm-opt with the flags of
-# Cargo.toml's [package.metadata.wasm-pack.profile.release].
+# Builds the npm package's two wasm entries into pkg/, from the one core:
+#
+#   pkg/edge_oauth.js + edge_oauth_bg.wasm            feature `wasm`, size first (profile
+#                                                     release-pkg, -Oz)
+#   pkg/edge_oauth_p256.js + edge_oauth_p256_bg.wasm  feature `wasm-p256`, speed first
+#                                                     (profile release-p256, -O3)
+#
+# Each is cargo -> wasm-bindgen (`--target web`: ES module glue that loads in browsers,
+# bundlers and Node through `initSync`) -> npm binaryen's wasm-opt. The hand-written JS
+# layer in src/js/ (the package's entry points) imports these. A copy of each optimised
+# module with its name section is kept in target/wasm-names/ for `npm run bench`'s size
+# profile (the shipped file is that module with the names stripped).
+# Installs what is missing first (scripts/setup.sh; quick when nothing is).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 [ "${EDGE_OAUTH_SETUP_DONE:-}" = 1 ] || bash scripts/setup.sh
-# node_modules/.bin first: wasm-pack runs the first wasm-opt on PATH, and the npm
-# `binaryen` one is the version we test with (older distribution builds can corrupt
-# modules that use current wasm features).
+# node_modules/.bin first: the npm `binaryen` wasm-opt is the version we test with (older
+# distribution builds can corrupt modules that use current wasm features).
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 die() { printf 'build: error: %s\n' "$*" >&2; exit 1; }
@@ -21,25 +27,30 @@ wasm_opt=$(command -v wasm-opt || true)
     || die "node_modules/.bin/wasm-opt is missing: run scripts/setup.sh"
 command -v wasm-bindgen >/dev/null 2>&1 || die "wasm-bindgen is missing: run scripts/setup.sh"
 
-if command -v wasm-pack >/dev/null 2>&1; then
-    # --mode no-install: use the wasm-bindgen and wasm-opt on PATH, never download one.
-    # --no-pack: the root package.json is the npm package, pkg/ only holds the build.
-    wasm-pack build --release --target web --out-dir pkg --mode no-install --no-pack
-else
-    printf 'build: wasm-pack not installed: cargo build + wasm-bindgen + wasm-opt\n'
-    cargo build --lib --release --target wasm32-unknown-unknown
-    wasm-bindgen --target web --typescript --out-dir pkg \
-        target/wasm32-unknown-unknown/release/edge_oauth.wasm
-    # The flags wasm-pack reads from Cargo.toml, so both paths build the same module.
-    read -r -a opt_flags < <(sed -n 's/^wasm-opt = \[\(.*\)\]$/\1/p' Cargo.toml | tr -d '",')
-    [ "${#opt_flags[@]}" -gt 0 ] || die "Cargo.toml has no wasm-opt flags"
-    wasm-opt "${opt_flags[@]}" pkg/edge_oauth_bg.wasm -o pkg/edge_oauth_bg.wasm.opt
-    mv pkg/edge_oauth_bg.wasm.opt pkg/edge_oauth_bg.wasm
-fi
+# The wasm features rustc enables by default for wasm32-unknown-unknown.
+FEATURES=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
+    --enable-mutable-globals --enable-multivalue --enable-reference-types)
+TARGET=wasm32-unknown-unknown
+mkdir -p pkg target/wasm-names
 
-for f in edge_oauth.js edge_oauth.d.ts edge_oauth_bg.wasm; do
-    [ -s "pkg/$f" ] || die "pkg/$f was not produced"
-done
+# build <out name> <cargo profile> <cargo feature> <wasm-opt level> [RUSTFLAGS]
+build() {
+    local name=$1 profile=$2 feature=$3 level=$4
+    RUSTFLAGS="${5:-}" cargo build --lib --target "$TARGET" --profile "$profile" --no-default-features --features "$feature"
+    wasm-bindgen --target web --no-typescript --out-dir pkg --out-name "$name" \
+        "target/$TARGET/$profile/edge_oauth.wasm"
+    # Fresh wasm memory is zero-filled and Rust never uses the first KiB of it.
+    wasm-opt "$level" --low-memory-unused --zero-filled-memory -g "${FEATURES[@]}" "pkg/${name}_bg.wasm" -o "target/wasm-names/${name}_bg.wasm"
+    wasm-opt --strip-debug --strip-producers "${FEATURES[@]}" \
+        "target/wasm-names/${name}_bg.wasm" -o "pkg/${name}_bg.wasm"
+    for f in "$name.js" "${name}_bg.wasm"; do
+        [ -s "pkg/$f" ] || die "pkg/$f was not produced"
+    done
+}
+
+# The default entry: the rolled SHA-256 loop (about 6 KB less code; it hashes short inputs).
+build edge_oauth release-pkg wasm -Oz '--cfg sha2_backend_soft="compact"'
+build edge_oauth_p256 release-p256 wasm-p256 -O3
 
 printf 'build: pkg/ ready (wasm-opt: %s)\n' "$(wasm-opt --version)"
 ls -l pkg/ | awk 'NR > 1 { printf "  %8d  %s\n", $5, $9 }'

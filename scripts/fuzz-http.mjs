@@ -41,10 +41,10 @@ const pick = (list) => list[int(list.length)];
 const chance = (p) => rand() < p;
 
 const JSON_ENDPOINTS = ['/oauth/token', '/oauth/revoke', '/oauth/par', '/userinfo'];
-const PATHS = [...JSON_ENDPOINTS, ...JSON_ENDPOINTS, '/authorize', '/authorize', '/authorize/login', '/authorize/login',
-  '/.well-known/openid-configuration', '/.well-known/oauth-authorization-server', '/.well-known/jwks.json',
-  '/nope', '/oauth/token/', '/OAUTH/TOKEN', '/oauth//token', '/%2e%2e/oauth/token', '/userinfo%00'];
-const METHODS = ['POST', 'POST', 'POST', 'GET', 'GET', 'OPTIONS', 'PUT', 'DELETE', 'PATCH', 'HEAD'];
+const PATHS = [...JSON_ENDPOINTS, ...JSON_ENDPOINTS, ...JSON_ENDPOINTS, '/authorize', '/authorize', '/authorize',
+  '/authorize/login', '/authorize/login', '/.well-known/openid-configuration', '/.well-known/oauth-authorization-server',
+  '/.well-known/jwks.json', '/nope', '/oauth/token/', '/OAUTH/TOKEN', '/%2e%2e/oauth/token', '/userinfo%00'];
+const METHODS = ['POST', 'POST', 'POST', 'POST', 'POST', 'GET', 'GET', 'OPTIONS', 'PUT', 'DELETE', 'HEAD'];
 const CONTENT_TYPES = ['application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=utf-8',
   'application/json', 'text/plain', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded, application/json', ''];
 
@@ -144,7 +144,10 @@ function classify(req, res, text) {
   if (LEAK.test(text) || LEAK.test([...res.headers.values()].join(' '))) problems.push('leak');
   const jsonEndpoint = JSON_ENDPOINTS.includes(req.path) && req.method !== 'OPTIONS';
   const type = res.headers.get('content-type') ?? '';
-  if (jsonEndpoint && res.status >= 400) {
+  if (jsonEndpoint && res.status >= 400 && req.method === 'HEAD') {
+    // No body on HEAD (RFC 9110 §9.3.2): the headers are those of the JSON error.
+    if (!type.startsWith('application/json') || res.headers.get('cache-control') !== 'no-store') problems.push('not-rfc-json');
+  } else if (jsonEndpoint && res.status >= 400) {
     let body;
     try { body = JSON.parse(text); } catch { /* not JSON */ }
     const ok = type.startsWith('application/json') && body && typeof body === 'object' && !Array.isArray(body)
@@ -152,7 +155,7 @@ function classify(req, res, text) {
       && (body.error_description === undefined || (typeof body.error_description === 'string' && RFC_CHARS.test(body.error_description)))
       && res.headers.get('cache-control') === 'no-store';
     if (!ok) problems.push('not-rfc-json');
-  } else if (jsonEndpoint && res.status < 300 && req.method !== 'HEAD' && text !== '') {
+  } else if (jsonEndpoint && res.status < 300 && res.status !== 204 && req.method !== 'HEAD' && text !== '') {
     try { JSON.parse(text); } catch { problems.push('not-rfc-json'); }
   }
   return problems;
@@ -217,6 +220,7 @@ try {
   const counts = { sent: 0, answered: 0, refusedByClient: 0, timeouts: 0, '5xx': 0, 'not-rfc-json': 0, leak: 0 };
   const statuses = {};
   const samples = [];
+  const where = {};
   let next = 0;
   const worker = async () => {
     while (next < TOTAL) {
@@ -236,15 +240,17 @@ try {
       statuses[answer.res.status] = (statuses[answer.res.status] ?? 0) + 1;
       for (const p of classify(req, answer.res, answer.text)) {
         counts[p]++;
-        if (samples.length < 10) samples.push({ problem: p, method: req.method, path: req.path, query: req.query.slice(0, 200), status: answer.res.status, body: answer.text.slice(0, 300) });
+        where[`${p} ${req.method} ${req.path} ${answer.res.status}`] = (where[`${p} ${req.method} ${req.path} ${answer.res.status}`] ?? 0) + 1;
+        if (samples.filter((x) => x.problem === p).length < 3) samples.push({ problem: p, method: req.method, path: req.path, query: req.query.slice(0, 200), status: answer.res.status, body: answer.text.slice(0, 300) });
       }
-      if (counts.sent % 1000 === 0) process.stdout.write(`fuzz-http: ${counts.sent}/${TOTAL} sent (${((Date.now() - started) / 1000).toFixed(0)}s)\n`);
+      const done = counts.answered + counts.refusedByClient + counts.timeouts;
+      if (done % 1000 === 0) process.stdout.write(`fuzz-http: ${done}/${TOTAL} answered (${((Date.now() - started) / 1000).toFixed(0)}s)\n`);
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const flows = await normalFlows(srv);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(JSON.stringify({ requests: TOTAL, seed: Number(opts.seed), seconds: Number(seconds), counts, statuses, samples, flows }, null, 2));
+  console.log(JSON.stringify({ requests: TOTAL, seed: Number(opts.seed), seconds: Number(seconds), counts, statuses, problems: where, samples, flows }, null, 2));
   const failed = counts['5xx'] + counts['not-rfc-json'] + counts.leak + counts.timeouts > 0 || flows.some(([, r]) => r !== 'ok');
   console.log(failed ? 'fuzz-http: FAILED' : 'fuzz-http: no 5xx, every error RFC JSON, nothing leaked; the normal flows work');
   process.exitCode = failed ? 1 : 0;

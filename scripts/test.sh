@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test, in order, stopping at the first failure: formatting and lints, the
 # native Rust tests, the no_std build, the wasm tests in headless Chromium, the release
-# build of pkg/, and the node:test suite that cross-checks pkg/ against jose.
+# build of pkg/, and the node:test suite that cross-checks the package against jose and
+# installs the packed tarball into a fresh project (Node, and Chromium through esbuild).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -35,7 +36,7 @@ WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/scripts/webdriver.json" \
 section "build pkg/"
 bash scripts/build.sh
 
-section "node:test suite (pkg/ in Node, cross-checked with jose)"
+section "node:test suite (the package in Node, cross-checked with jose; the packed tarball in Node and Chromium)"
 node --test tests/js/*.test.mjs
 
 # --- the worker end to end (issue 3) ---------------------------------------------------

@@ -8,6 +8,7 @@
 use alloc::string::String;
 use core::fmt;
 
+use crate::authorize::AuthorizationError;
 use crate::token::response::ErrorResponse;
 
 /// Shorthand for results whose error is [`Error`].
@@ -141,6 +142,74 @@ pub enum Error {
     /// the token is not bound to the key, so the client discards it (RFC 9449 §5).
     TokenTypeMismatch,
 
+    // ----- the redirect leg: authorization requests and responses, PAR, discovery ---------
+    /// A URL that must use TLS is `http` with a host that is not loopback (`localhost`,
+    /// `127.0.0.0/8`, `[::1]`): the message names it.
+    UrlInsecure(&'static str),
+    /// An authorization response redirect is malformed (not a URL, bad encoding, a value
+    /// outside its syntax): the message names what.
+    AuthorizationResponseInvalid(&'static str),
+    /// An authorization response repeats a parameter (RFC 6749 §3.1).
+    AuthorizationResponseParameterRepeated(String),
+    /// The authorization response has no `state` although the request sent one.
+    AuthorizationResponseStateMissing,
+    /// The `state` of the authorization response is not the one of the request.
+    AuthorizationResponseStateMismatch,
+    /// The authorization response has a `state` although the request sent none.
+    AuthorizationResponseStateUnexpected,
+    /// The server advertises `authorization_response_iss_parameter_supported` and the
+    /// response has no `iss` (RFC 9207 §2.4).
+    AuthorizationResponseIssMissing,
+    /// The `iss` of the authorization response is not the expected issuer (RFC 9207 §2.4).
+    AuthorizationResponseIssMismatch,
+    /// A successful authorization response has no `code` (RFC 6749 §4.1.2).
+    AuthorizationResponseCodeMissing,
+    /// The authorization server redirected with an error (RFC 6749 §4.1.2.1).
+    AuthorizationError(AuthorizationError),
+    /// A pushed authorization response (RFC 9126 §2.2) is malformed: the message names
+    /// the member.
+    ParResponseInvalid(&'static str),
+    /// Server metadata (RFC 8414 §2, OIDC Discovery §3) is malformed: the message names
+    /// the member.
+    MetadataInvalid(&'static str),
+    /// The metadata's `issuer` is not exactly the issuer it was fetched for (RFC 8414
+    /// §3.3, OIDC Discovery §4.3).
+    MetadataIssuerMismatch,
+
+    // ----- ID tokens (OIDC Core §3.1.3.7) ---------------------------------------------
+    /// An ID token claim is missing or of the wrong type: the message names it.
+    IdTokenClaimInvalid(&'static str),
+    /// `iss` is not the expected issuer.
+    IdTokenIssMismatch,
+    /// `aud` does not contain the client's `client_id`.
+    IdTokenAudMismatch,
+    /// `aud` lists an audience the client does not trust.
+    IdTokenAudUntrusted,
+    /// Several audiences and no `azp`.
+    IdTokenAzpMissing,
+    /// `azp` is not the client's `client_id`.
+    IdTokenAzpMismatch,
+    /// `exp` has passed (beyond the leeway).
+    IdTokenExpired,
+    /// `iat` is in the future (beyond the leeway).
+    IdTokenIatInFuture,
+    /// A `nonce` was sent and the ID token has none.
+    IdTokenNonceMissing,
+    /// The ID token's `nonce` is not the one sent.
+    IdTokenNonceMismatch,
+    /// `at_hash` is not the hash of the access token (§3.1.3.6).
+    IdTokenAtHashMismatch,
+    /// `max_age` was requested and the ID token has no `auth_time`.
+    IdTokenAuthTimeMissing,
+    /// The authentication is older than `max_age` allows.
+    IdTokenAuthTimeTooOld,
+    /// No key of the JWKS can verify the ID token (no key with its `kid`, or none of
+    /// its algorithm).
+    IdTokenKeyNotFound,
+    /// The core cannot verify the ID token's algorithm (only ES256): verify it with
+    /// WebCrypto instead.
+    IdTokenSignatureUnsupported,
+
     // ----- client platform (the JS package) ----------------------------------------------
     /// The operation is not available for this kind of DPoP key: the message names it
     /// (e.g. exporting a non-extractable WebCrypto key, or signing synchronously with it).
@@ -216,6 +285,38 @@ impl Error {
             Error::ChallengeInvalid(_) => "CHALLENGE_INVALID",
             Error::DpopNonceInvalid(_) => "DPOP_NONCE_INVALID",
             Error::TokenTypeMismatch => "TOKEN_TYPE_MISMATCH",
+            Error::UrlInsecure(_) => "URL_INSECURE",
+            Error::AuthorizationResponseInvalid(_) => "AUTHORIZATION_RESPONSE_INVALID",
+            Error::AuthorizationResponseParameterRepeated(_) => {
+                "AUTHORIZATION_RESPONSE_PARAMETER_REPEATED"
+            }
+            Error::AuthorizationResponseStateMissing => "AUTHORIZATION_RESPONSE_STATE_MISSING",
+            Error::AuthorizationResponseStateMismatch => "AUTHORIZATION_RESPONSE_STATE_MISMATCH",
+            Error::AuthorizationResponseStateUnexpected => {
+                "AUTHORIZATION_RESPONSE_STATE_UNEXPECTED"
+            }
+            Error::AuthorizationResponseIssMissing => "AUTHORIZATION_RESPONSE_ISS_MISSING",
+            Error::AuthorizationResponseIssMismatch => "AUTHORIZATION_RESPONSE_ISS_MISMATCH",
+            Error::AuthorizationResponseCodeMissing => "AUTHORIZATION_RESPONSE_CODE_MISSING",
+            Error::AuthorizationError(_) => "AUTHORIZATION_ERROR",
+            Error::ParResponseInvalid(_) => "PAR_RESPONSE_INVALID",
+            Error::MetadataInvalid(_) => "METADATA_INVALID",
+            Error::MetadataIssuerMismatch => "METADATA_ISSUER_MISMATCH",
+            Error::IdTokenClaimInvalid(_) => "ID_TOKEN_CLAIM_INVALID",
+            Error::IdTokenIssMismatch => "ID_TOKEN_ISS_MISMATCH",
+            Error::IdTokenAudMismatch => "ID_TOKEN_AUD_MISMATCH",
+            Error::IdTokenAudUntrusted => "ID_TOKEN_AUD_UNTRUSTED",
+            Error::IdTokenAzpMissing => "ID_TOKEN_AZP_MISSING",
+            Error::IdTokenAzpMismatch => "ID_TOKEN_AZP_MISMATCH",
+            Error::IdTokenExpired => "ID_TOKEN_EXPIRED",
+            Error::IdTokenIatInFuture => "ID_TOKEN_IAT_IN_FUTURE",
+            Error::IdTokenNonceMissing => "ID_TOKEN_NONCE_MISSING",
+            Error::IdTokenNonceMismatch => "ID_TOKEN_NONCE_MISMATCH",
+            Error::IdTokenAtHashMismatch => "ID_TOKEN_AT_HASH_MISMATCH",
+            Error::IdTokenAuthTimeMissing => "ID_TOKEN_AUTH_TIME_MISSING",
+            Error::IdTokenAuthTimeTooOld => "ID_TOKEN_AUTH_TIME_TOO_OLD",
+            Error::IdTokenKeyNotFound => "ID_TOKEN_KEY_NOT_FOUND",
+            Error::IdTokenSignatureUnsupported => "ID_TOKEN_SIGNATURE_UNSUPPORTED",
             Error::KeyBackendUnsupported(_) => "KEY_BACKEND_UNSUPPORTED",
             Error::WebCryptoUnavailable => "WEBCRYPTO_UNAVAILABLE",
             Error::WebCryptoFailed(_) => "WEBCRYPTO_FAILED",
@@ -335,6 +436,81 @@ impl fmt::Display for Error {
             Error::DpopNonceInvalid(why) => write!(f, "invalid DPoP-Nonce header: {why}"),
             Error::TokenTypeMismatch => f.write_str(
                 "token_type is not DPoP after a request with a DPoP proof: the token is not bound to the key",
+            ),
+            Error::UrlInsecure(what) => write!(
+                f,
+                "insecure URL: {what} must be https (http only for a loopback host)"
+            ),
+            Error::AuthorizationResponseInvalid(why) => {
+                write!(f, "invalid authorization response: {why}")
+            }
+            Error::AuthorizationResponseParameterRepeated(name) => {
+                f.write_str("authorization response parameter is repeated: ")?;
+                write_printable(f, name)
+            }
+            Error::AuthorizationResponseStateMissing => {
+                f.write_str("authorization response has no state, but the request sent one")
+            }
+            Error::AuthorizationResponseStateMismatch => {
+                f.write_str("authorization response state is not the state of the request")
+            }
+            Error::AuthorizationResponseStateUnexpected => {
+                f.write_str("authorization response has a state, but the request sent none")
+            }
+            Error::AuthorizationResponseIssMissing => f.write_str(
+                "authorization response has no iss, but the server advertises authorization_response_iss_parameter_supported",
+            ),
+            Error::AuthorizationResponseIssMismatch => {
+                f.write_str("authorization response iss is not the expected issuer")
+            }
+            Error::AuthorizationResponseCodeMissing => {
+                f.write_str("authorization response has neither code nor error")
+            }
+            Error::AuthorizationError(e) => {
+                f.write_str("authorization failed: ")?;
+                write_printable(f, &e.error)?;
+                if let Some(d) = &e.error_description {
+                    f.write_str(" (")?;
+                    write_printable(f, d)?;
+                    f.write_str(")")?;
+                }
+                Ok(())
+            }
+            Error::ParResponseInvalid(why) => {
+                write!(f, "invalid pushed authorization response: {why}")
+            }
+            Error::MetadataInvalid(why) => write!(f, "invalid server metadata: {why}"),
+            Error::MetadataIssuerMismatch => {
+                f.write_str("server metadata issuer is not the issuer it was fetched for")
+            }
+            Error::IdTokenClaimInvalid(why) => write!(f, "invalid ID token: {why}"),
+            Error::IdTokenIssMismatch => f.write_str("ID token iss is not the expected issuer"),
+            Error::IdTokenAudMismatch => f.write_str("ID token aud does not contain the client_id"),
+            Error::IdTokenAudUntrusted => {
+                f.write_str("ID token aud contains an audience the client does not trust")
+            }
+            Error::IdTokenAzpMissing => f.write_str("ID token has several audiences and no azp"),
+            Error::IdTokenAzpMismatch => f.write_str("ID token azp is not the client_id"),
+            Error::IdTokenExpired => f.write_str("ID token has expired (exp)"),
+            Error::IdTokenIatInFuture => f.write_str("ID token iat is in the future"),
+            Error::IdTokenNonceMissing => {
+                f.write_str("ID token has no nonce, but the request sent one")
+            }
+            Error::IdTokenNonceMismatch => {
+                f.write_str("ID token nonce is not the nonce of the request")
+            }
+            Error::IdTokenAtHashMismatch => {
+                f.write_str("ID token at_hash does not match the access token")
+            }
+            Error::IdTokenAuthTimeMissing => {
+                f.write_str("ID token has no auth_time, but max_age was requested")
+            }
+            Error::IdTokenAuthTimeTooOld => {
+                f.write_str("ID token auth_time is older than max_age allows")
+            }
+            Error::IdTokenKeyNotFound => f.write_str("no JWKS key can verify the ID token"),
+            Error::IdTokenSignatureUnsupported => f.write_str(
+                "the ID token signature algorithm cannot be verified here (only ES256): verify it with WebCrypto",
             ),
             Error::KeyBackendUnsupported(why) => {
                 write!(f, "not available for this DPoP key: {why}")

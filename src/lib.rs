@@ -11,6 +11,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod authorize;
 pub mod base64url;
 pub mod dpop;
 pub mod error;
@@ -18,9 +19,10 @@ mod hex;
 pub mod json;
 pub mod jwk;
 pub mod jws;
+pub mod oidc;
 pub mod pkce;
 pub mod token;
-#[cfg(feature = "wasm")]
+#[cfg(any(feature = "wasm", feature = "wasm-p256"))]
 pub mod wasm;
 
 pub use error::{Error, Result};

@@ -122,7 +122,7 @@ fn seeds(list: &[&str]) -> Vec<String> {
 }
 
 proptest! {
-    #![proptest_config(config(2_000))]
+    #![proptest_config(config(1_000))]
 
     /// Differential: every value serde_json writes, the strict parser reads back as the
     /// same value.

@@ -4,9 +4,9 @@
 #![cfg(all(target_arch = "wasm32", feature = "wasm"))]
 
 use edge_oauth::wasm::{
-    DpopKey, authorization_code_grant_body, calculate_code_challenge, calculate_jwk_thumbprint,
-    client_credentials_grant_body, generate_code_verifier, generate_pkce, parse_token_response_js,
-    refresh_token_grant_body,
+    DpopPublicKey, NonceCache, P256Key, authorization_code_grant_body, calculate_code_challenge,
+    calculate_jwk_thumbprint, client_credentials_grant_body, finish_proof, generate_code_verifier,
+    generate_pkce, parse_token_response_js, refresh_token_grant_body,
 };
 use js_sys::{JSON, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
@@ -103,30 +103,30 @@ fn thumbprint_of_a_non_object_is_argument_invalid() {
 
 #[wasm_bindgen_test]
 fn dpop_key_from_jwk_round_trips_and_has_the_vector_thumbprint() {
-    let key = DpopKey::from_jwk(obj(DPOP_KEY_1).unchecked_ref()).expect("key");
+    let key = P256Key::from_jwk(&obj(DPOP_KEY_1)).expect("key");
     assert_eq!(
         key.thumbprint(),
         "VIqXp_dbQ5G9BGpq6Gi9cYH2ZiAmVtMTo-MUc4zEGGo"
     );
-    let public: JsValue = key.public_jwk().expect("public").into();
+    let public = obj(&key.public_jwk_json());
     assert_eq!(prop(&public, "kty").as_string().as_deref(), Some("EC"));
     assert_eq!(prop(&public, "crv").as_string().as_deref(), Some("P-256"));
     assert!(
         prop(&public, "d").is_undefined(),
         "public JWK must not carry d"
     );
-    let private: JsValue = key.to_jwk().expect("private").into();
+    let private = obj(&key.private_jwk_json().as_string().expect("json"));
     assert_eq!(
         prop(&private, "d").as_string().as_deref(),
         Some("ecphCvUxFH0Ay874QennDfSNd357LCA9QVdDenqL9vM")
     );
-    let again = DpopKey::from_jwk(private.unchecked_ref()).expect("re-import");
+    let again = P256Key::from_jwk(&private).expect("re-import");
     assert_eq!(again.thumbprint(), key.thumbprint());
 }
 
 #[wasm_bindgen_test]
 fn dpop_key_from_public_jwk_is_rejected() {
-    let err = DpopKey::from_jwk(obj(RFC9449_JWK).unchecked_ref())
+    let err = P256Key::from_jwk(&obj(RFC9449_JWK))
         .err()
         .expect("must fail");
     assert_eq!(code_of(err), "JWK_INVALID");
@@ -134,13 +134,11 @@ fn dpop_key_from_public_jwk_is_rejected() {
 
 #[wasm_bindgen_test]
 fn dpop_proof_verifies_with_the_core_verifier() {
-    let key = DpopKey::generate().expect("key");
+    let key = P256Key::generate();
     let options = obj(
         r#"{"htm":"GET","htu":"https://api.example.com/items?x=1#f","accessToken":"tok","nonce":"n-1","iat":1700000000,"jti":"jti-123456789"}"#,
     );
-    let proof = key
-        .create_proof_sync(options.unchecked_ref())
-        .expect("proof");
+    let proof = key.create_proof(&options).expect("proof");
     let policy = edge_oauth::dpop::VerifyPolicy {
         nonce: Some("n-1"),
         access_token: Some("tok"),
@@ -154,14 +152,10 @@ fn dpop_proof_verifies_with_the_core_verifier() {
 
 #[wasm_bindgen_test]
 fn dpop_proof_defaults_iat_to_now_and_jti_to_random() {
-    let key = DpopKey::generate().expect("key");
+    let key = P256Key::generate();
     let options = obj(r#"{"htm":"POST","htu":"https://auth.example.com/oauth/token"}"#);
-    let a = key
-        .create_proof_sync(options.unchecked_ref())
-        .expect("proof");
-    let b = key
-        .create_proof_sync(options.unchecked_ref())
-        .expect("proof");
+    let a = key.create_proof(&options).expect("proof");
+    let b = key.create_proof(&options).expect("proof");
     let now = (js_sys::Date::now() / 1000.0) as i64;
     let policy =
         edge_oauth::dpop::VerifyPolicy::new("POST", "https://auth.example.com/oauth/token", now);
@@ -174,20 +168,20 @@ fn dpop_proof_defaults_iat_to_now_and_jti_to_random() {
 
 #[wasm_bindgen_test]
 fn dpop_proof_options_are_type_checked() {
-    let key = DpopKey::generate().expect("key");
+    let key = P256Key::generate();
     let bad = obj(r#"{"htm":"POST","htu":42}"#);
     assert_eq!(
-        code_of(key.create_proof_sync(bad.unchecked_ref()).unwrap_err()),
+        code_of(key.create_proof(&bad).unwrap_err()),
         "ARGUMENT_INVALID"
     );
     let bad_iat = obj(r#"{"htm":"POST","htu":"https://a.example/t","iat":1.5}"#);
     assert_eq!(
-        code_of(key.create_proof_sync(bad_iat.unchecked_ref()).unwrap_err()),
+        code_of(key.create_proof(&bad_iat).unwrap_err()),
         "ARGUMENT_INVALID"
     );
     let relative = obj(r#"{"htm":"POST","htu":"/oauth/token"}"#);
     assert_eq!(
-        code_of(key.create_proof_sync(relative.unchecked_ref()).unwrap_err()),
+        code_of(key.create_proof(&relative).unwrap_err()),
         "URL_INVALID"
     );
 }
@@ -330,26 +324,24 @@ fn parse_token_response_rejects_missing_token_type() {
     assert_eq!(code_of(err), "TOKEN_RESPONSE_NOT_JSON");
 }
 
-// ----- the WebCrypto backend and IndexedDB persistence (issue 4) -----------------------
+// ----- the sans-IO proof of a WebCrypto key --------------------------------------------
 
-use edge_oauth::wasm::TokenClient;
-use js_sys::Promise;
-use wasm_bindgen::convert::TryFromJsValue;
+use js_sys::{Function, Promise, Uint8Array};
 use wasm_bindgen_futures::JsFuture;
 
-async fn settle(promise: impl Into<JsValue>) -> Result<JsValue, JsValue> {
-    JsFuture::from(promise.into().unchecked_into::<Promise>()).await
-}
-
-async fn webcrypto_key() -> DpopKey {
-    let v = settle(DpopKey::generate_non_extractable())
-        .await
-        .expect("generateNonExtractable");
-    DpopKey::try_from_js_value(v).expect("a DpopKey")
+async fn settle(promise: JsValue) -> Result<JsValue, JsValue> {
+    JsFuture::from(promise.unchecked_into::<Promise>()).await
 }
 
 fn subtle() -> JsValue {
     prop(&prop(&js_sys::global(), "crypto"), "subtle")
+}
+
+/// `crypto.subtle[method](...args)`, awaited.
+async fn subtle_call(method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+    let f: Function = prop(&subtle(), method).unchecked_into();
+    let args: js_sys::Array = args.iter().collect();
+    settle(f.apply(&subtle(), &args).expect("a promise")).await
 }
 
 /// Verifies a proof with the core's RFC 9449 §4.3 verifier.
@@ -368,160 +360,98 @@ fn verify(
 }
 
 #[wasm_bindgen_test]
-async fn webcrypto_key_is_non_extractable_and_its_proofs_verify() {
-    let key = webcrypto_key().await;
-    assert_eq!(
-        JsValue::from(key.backend()).as_string().as_deref(),
-        Some("webcrypto")
-    );
-    let pair: JsValue = key.key_pair().expect("a CryptoKeyPair").into();
+async fn webcrypto_signs_the_core_signing_input_and_the_proof_verifies() {
+    let pair = subtle_call(
+        "generateKey",
+        &[
+            obj(r#"{"name":"ECDSA","namedCurve":"P-256"}"#),
+            JsValue::FALSE,
+            obj(r#"["sign","verify"]"#),
+        ],
+    )
+    .await
+    .expect("generateKey");
     let private_key = prop(&pair, "privateKey");
     assert_eq!(prop(&private_key, "extractable").as_bool(), Some(false));
-    assert_eq!(
-        prop(&private_key, "type").as_string().as_deref(),
-        Some("private")
-    );
-
-    // WebCrypto itself refuses to export the private key.
-    let export: js_sys::Function = prop(&subtle(), "exportKey").unchecked_into();
-    let attempt = export
-        .call2(&subtle(), &"jwk".into(), &private_key)
-        .expect("exportKey returns a promise");
+    let jwk = subtle_call("exportKey", &["jwk".into(), prop(&pair, "publicKey")])
+        .await
+        .expect("exportKey");
+    let json = JSON::stringify(&jwk)
+        .expect("json")
+        .as_string()
+        .expect("string");
+    let key = DpopPublicKey::new(&json.into()).expect("public key");
+    let canonical = obj(&key.jwk_json());
     assert!(
-        settle(attempt).await.is_err(),
-        "exportKey of the private key must fail"
+        prop(&canonical, "ext").is_undefined(),
+        "only crv, kty, x, y"
     );
-
-    // Its public half is the key's publicJwk, and its thumbprint the key's.
-    let public: JsValue = key.public_jwk().expect("public").into();
-    assert!(prop(&public, "d").is_undefined());
     assert_eq!(
-        calculate_jwk_thumbprint(public.unchecked_ref()).expect("thumbprint"),
+        calculate_jwk_thumbprint(canonical.unchecked_ref()).expect("thumbprint"),
         key.thumbprint()
     );
 
     let options =
         obj(r#"{"htm":"GET","htu":"https://api.example.com/items?x=1","accessToken":"tok"}"#);
-    let proof = settle(key.create_proof(options.unchecked_ref()))
-        .await
-        .expect("proof")
-        .as_string()
-        .expect("a string");
+    let input = key.signing_input(&options).expect("signing input");
+    let bytes = Uint8Array::from(input.as_bytes());
+    let signature = subtle_call(
+        "sign",
+        &[
+            obj(r#"{"name":"ECDSA","hash":"SHA-256"}"#),
+            private_key,
+            bytes.into(),
+        ],
+    )
+    .await
+    .expect("sign");
+    let signature = Uint8Array::new(&signature);
+    let proof = finish_proof(&input.clone().into(), &signature).expect("proof");
     let verified = verify(&proof, "GET", "https://api.example.com/items", Some("tok"));
     assert_eq!(verified.jkt, key.thumbprint());
 
-    // Synchronous signing and export are p256-only.
-    let sync = key.create_proof_sync(options.unchecked_ref()).unwrap_err();
-    assert_eq!(code_of(sync), "KEY_BACKEND_UNSUPPORTED");
-    assert_eq!(
-        code_of(key.to_jwk().err().expect("fails")),
-        "KEY_BACKEND_UNSUPPORTED"
-    );
-    let bad = obj(r#"{"htm":"GET","htu":"/relative"}"#);
-    let err = settle(key.create_proof(bad.unchecked_ref()))
-        .await
+    // Only a raw 64-octet r || s with in-range scalars completes a proof.
+    for bad in [vec![0u8; 64], vec![1u8; 70], Vec::new()] {
+        let err =
+            finish_proof(&input.clone().into(), &Uint8Array::from(bad.as_slice())).unwrap_err();
+        assert_eq!(code_of(err), "JWS_SIGNATURE_INVALID");
+    }
+    let err = key
+        .signing_input(&obj(r#"{"htm":"GET","htu":"/relative"}"#))
         .unwrap_err();
     assert_eq!(code_of(err), "URL_INVALID");
+    let err = DpopPublicKey::new(&r#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}"#.into())
+        .err()
+        .expect("fails");
+    assert_eq!(code_of(err), "JWK_INVALID");
 }
 
 #[wasm_bindgen_test]
-async fn p256_create_proof_is_a_promise_too() {
-    let key = DpopKey::from_jwk(obj(DPOP_KEY_1).unchecked_ref()).expect("key");
+fn nonce_cache_is_per_origin_and_retries_only_with_a_new_nonce() {
+    let mut nonces = NonceCache::new();
+    let url: JsValue = "https://as.example/oauth/token".into();
+    nonces.remember(&url, &"n-1".into());
+    nonces.remember(&url, &"bad nonce with spaces".into());
     assert_eq!(
-        JsValue::from(key.backend()).as_string().as_deref(),
-        Some("p256")
+        nonces.get(&"https://AS.example:443/x".into()).as_deref(),
+        Some("n-1")
     );
-    assert!(key.key_pair().is_none());
+    assert_eq!(nonces.get(&"https://rs.example/".into()), None);
+    assert_eq!(
+        nonces.retry_nonce(&url, &JsValue::UNDEFINED).as_deref(),
+        Some("n-1")
+    );
+    assert_eq!(nonces.retry_nonce(&url, &"n-1".into()), None);
+}
+
+#[wasm_bindgen_test]
+fn p256_key_signs_deterministically_rfc6979() {
+    let key = P256Key::from_jwk(&obj(DPOP_KEY_1)).expect("key");
     let options =
         obj(r#"{"htm":"POST","htu":"https://as.example/token","iat":1700000000,"jti":"j-1"}"#);
-    let promised = settle(key.create_proof(options.unchecked_ref()))
-        .await
-        .expect("proof")
-        .as_string()
-        .expect("string");
-    // RFC 6979: the same input gives the same signature, so both forms agree exactly.
+    // RFC 6979: the same input gives the same signature.
     assert_eq!(
-        promised,
-        key.create_proof_sync(options.unchecked_ref())
-            .expect("sync")
+        key.create_proof(&options).expect("proof"),
+        key.create_proof(&options).expect("proof")
     );
-}
-
-#[wasm_bindgen_test]
-async fn indexeddb_persist_and_load_round_trip_keeps_a_working_non_extractable_key() {
-    let name = format!("web-test-{}", js_sys::Math::random());
-    let key = webcrypto_key().await;
-    settle(key.persist(name.clone().into()))
-        .await
-        .expect("persist");
-
-    let loaded = settle(DpopKey::load(name.clone().into()))
-        .await
-        .expect("load");
-    let loaded = DpopKey::try_from_js_value(loaded).expect("a DpopKey");
-    assert_eq!(loaded.thumbprint(), key.thumbprint());
-    assert_eq!(
-        JsValue::from(loaded.backend()).as_string().as_deref(),
-        Some("webcrypto")
-    );
-    let pair: JsValue = loaded.key_pair().expect("pair").into();
-    assert_eq!(
-        prop(&prop(&pair, "privateKey"), "extractable").as_bool(),
-        Some(false)
-    );
-
-    let options = obj(r#"{"htm":"POST","htu":"https://as.example/oauth/token"}"#);
-    let proof = settle(loaded.create_proof(options.unchecked_ref()))
-        .await
-        .expect("proof")
-        .as_string()
-        .expect("string");
-    assert_eq!(
-        verify(&proof, "POST", "https://as.example/oauth/token", None).jkt,
-        key.thumbprint()
-    );
-
-    settle(DpopKey::remove(name.clone().into()))
-        .await
-        .expect("remove");
-    let gone = settle(DpopKey::load(name.into()))
-        .await
-        .expect("load after remove");
-    assert!(gone.is_undefined());
-    let missing = settle(DpopKey::load("never-stored".into()))
-        .await
-        .expect("load");
-    assert!(missing.is_undefined());
-}
-
-#[wasm_bindgen_test]
-async fn persist_refuses_p256_keys_and_empty_names() {
-    let p256 = DpopKey::generate().expect("key");
-    let err = settle(p256.persist("x".into())).await.unwrap_err();
-    assert_eq!(code_of(err), "KEY_BACKEND_UNSUPPORTED");
-    let key = webcrypto_key().await;
-    let err = settle(key.persist(String::new().into())).await.unwrap_err();
-    assert_eq!(code_of(err), "ARGUMENT_INVALID");
-}
-
-#[wasm_bindgen_test]
-fn token_client_checks_its_options_and_derives_the_revocation_endpoint() {
-    let key = DpopKey::generate().expect("key");
-    let options =
-        obj(r#"{"tokenEndpoint":"https://auth.example.com/oauth/token","clientId":"spa"}"#);
-    set_prop(&options, "dpopKey", &JsValue::from(key));
-    let client = TokenClient::new(options.unchecked_ref()).expect("client");
-    assert_eq!(
-        client.revocation_endpoint(),
-        "https://auth.example.com/oauth/revoke"
-    );
-    let bad = obj(r#"{"tokenEndpoint":"/oauth/token","clientId":"spa"}"#);
-    assert_eq!(
-        code_of(TokenClient::new(bad.unchecked_ref()).err().expect("fails")),
-        "URL_INVALID"
-    );
-}
-
-fn set_prop(target: &JsValue, key: &str, value: &JsValue) {
-    Reflect::set(target, &JsValue::from_str(key), value).expect("set");
 }

@@ -64,16 +64,21 @@ export async function buildWorker({ quiet = false } = {}) {
   if (!existsSync(WORKER_BUNDLE)) throw new Error(`worker-build did not produce ${WORKER_BUNDLE}`);
 }
 
-/** Copies pkg/ (the npm package build) to www/pkg/ so the demo SPA can import it. */
+/**
+ * Copies the package to www/pkg/ so the demo SPA can import it: the wasm glue and modules
+ * of pkg/, and the JS layer as www/pkg/js/ (its imports of `../../pkg/edge_oauth.js` then
+ * resolve to /pkg/edge_oauth.js).
+ */
 export function syncPkgIntoWww() {
   if (!existsSync(join(PKG_DIR, 'edge_oauth.js'))) return false;
   const dest = join(WWW_DIR, 'pkg');
   rmSync(dest, { recursive: true, force: true });
-  mkdirSync(dest, { recursive: true });
-  for (const f of ['edge_oauth.js', 'edge_oauth_bg.wasm', 'edge_oauth.d.ts']) {
+  mkdirSync(join(dest, 'js'), { recursive: true });
+  for (const f of ['edge_oauth.js', 'edge_oauth_bg.wasm', 'edge_oauth_p256.js', 'edge_oauth_p256_bg.wasm']) {
     if (existsSync(join(PKG_DIR, f))) cpSync(join(PKG_DIR, f), join(dest, f));
   }
-  if (existsSync(join(PKG_DIR, 'snippets'))) cpSync(join(PKG_DIR, 'snippets'), join(dest, 'snippets'), { recursive: true });
+  const js = join(REPO_ROOT, 'src', 'js');
+  for (const f of readdirSync(js)) if (f.endsWith('.js')) cpSync(join(js, f), join(dest, 'js', f));
   return true;
 }
 

@@ -261,7 +261,7 @@ impl Drop for FormParams {
 // ----- value checks ----------------------------------------------------------------------
 
 /// `VSCHAR = %x20-7E` (RFC 6749 Appendix A).
-fn is_vschar_str(s: &str) -> bool {
+pub(crate) fn is_vschar_str(s: &str) -> bool {
     s.bytes().all(|b| (0x20..=0x7e).contains(&b))
 }
 
@@ -280,7 +280,7 @@ pub(crate) fn is_scope(s: &str) -> bool {
 /// An absolute URI without a fragment: `scheme ":" ...` with `scheme = ALPHA *( ALPHA /
 /// DIGIT / "+" / "-" / "." )` (RFC 3986 §3.1, §4.3), printable ASCII only. Enough to
 /// catch a relative path or a pasted fragment; the server does the exact comparison.
-fn is_absolute_uri_without_fragment(s: &str) -> bool {
+pub(crate) fn is_absolute_uri_without_fragment(s: &str) -> bool {
     let Some((scheme, rest)) = s.split_once(':') else {
         return false;
     };

@@ -1,11 +1,23 @@
-//! The JavaScript face of the core, built by wasm-pack into `pkg/` (feature `wasm`).
+//! The synchronous JavaScript face of the core, built by `scripts/build.sh` into `pkg/`.
 //!
-//! The Rust functions here are the package's JS exports under their camelCase names.
+//! Two wasm modules come from here:
+//!
+//! - feature `wasm`, `pkg/edge_oauth_bg.wasm`: PKCE, thumbprints, the DPoP signing input
+//!   for a WebCrypto key, token bodies, strict parsing and the nonce cache. No signing.
+//! - feature `wasm-p256`, `pkg/edge_oauth_p256_bg.wasm`: a P-256 key in wasm memory that
+//!   generates, imports, exports and signs proofs synchronously.
+//!
+//! The hand-written JS layer in `src/js/` (fetch, WebCrypto, IndexedDB, the token store
+//! and its cross-tab single flight) is the package's public face: it re-exports the
+//! functions here that are public API and calls the others for every protocol decision.
 //!
 //! This is the only module that names wasm-bindgen, js-sys or getrandom. Every export is
 //! a thin shell over a core value: it reads its arguments strictly (a wrong type is an
 //! `ARGUMENT_INVALID` error, never a silent coercion), calls the core, and turns a core
 //! [`Error`] into a JS `Error` whose `.code` is the stable library code.
+
+// Each entry compiles only the helpers its exports use.
+#![cfg_attr(not(all(feature = "wasm", feature = "wasm-p256")), allow(dead_code))]
 
 use alloc::string::{String, ToString};
 
@@ -13,20 +25,41 @@ use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
 
+use crate::dpop::ProofOptions;
 use crate::error::Error;
 
+#[cfg(feature = "wasm")]
+mod authorize;
+#[cfg(feature = "wasm")]
 mod client;
+#[cfg(feature = "wasm")]
 mod dpop;
+#[cfg(feature = "wasm-p256")]
+mod p256;
+#[cfg(feature = "wasm")]
 mod pkce;
-mod platform;
+#[cfg(feature = "wasm")]
 mod token;
 
-pub use client::{TokenClient, fetch_with_dpop};
-pub use dpop::{DpopKey, calculate_jwk_thumbprint};
+#[cfg(feature = "wasm")]
+pub use authorize::{
+    build_authorization_url, build_par_request_body, parse_authorization_response_js,
+    parse_par_response_js, parse_server_metadata, validate_id_token_claims,
+};
+#[cfg(feature = "wasm")]
+pub use client::{
+    NonceCache, is_use_dpop_nonce_js, revocation_body, revocation_response, token_response,
+};
+#[cfg(feature = "wasm")]
+pub use dpop::{DpopPublicKey, calculate_jwk_thumbprint, finish_proof};
+#[cfg(feature = "wasm-p256")]
+pub use p256::P256Key;
+#[cfg(feature = "wasm")]
 pub use pkce::{calculate_code_challenge, generate_code_verifier, generate_pkce};
+#[cfg(feature = "wasm")]
 pub use token::{
-    authorization_code_grant_body, client_credentials_grant_body, parse_token_response_js,
-    refresh_token_grant_body,
+    authorization_code_grant_body, basic_credentials, client_credentials_grant_body,
+    endpoint_origin, parse_token_response_js, refresh_token_grant_body,
 };
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -50,6 +83,43 @@ export interface EdgeOAuthError extends Error {
 }
 "#;
 
+/// The owned form of [`ProofOptions`], read from a JS options object
+/// (`CreateProofOptions`: `htm`, `htu`, `nonce?`, `accessToken?`, `iat?`, `jti?`).
+pub(crate) struct ProofRequest {
+    htm: String,
+    htu: String,
+    iat: i64,
+    jti: Option<String>,
+    nonce: Option<String>,
+    access_token: Option<String>,
+}
+
+impl ProofRequest {
+    pub(crate) fn read(options: &JsValue) -> Result<ProofRequest, JsValue> {
+        expect_object(options, "createProof options must be an object")?;
+        Ok(ProofRequest {
+            htm: req_string(options, "htm", "htm must be a string")?,
+            htu: req_string(options, "htu", "htu must be a string")?,
+            nonce: opt_string(options, "nonce", "nonce must be a string")?,
+            access_token: opt_string(options, "accessToken", "accessToken must be a string")?,
+            jti: opt_string(options, "jti", "jti must be a string")?,
+            iat: opt_integer(options, "iat", "iat must be an integer number of seconds")?
+                .unwrap_or_else(now_seconds),
+        })
+    }
+
+    pub(crate) fn options(&self) -> ProofOptions<'_> {
+        ProofOptions {
+            htm: &self.htm,
+            htu: &self.htu,
+            iat: self.iat,
+            jti: self.jti.as_deref(),
+            nonce: self.nonce.as_deref(),
+            access_token: self.access_token.as_deref(),
+        }
+    }
+}
+
 /// Turns a core error into a JS `Error` with `.code` (and the OAuth error members).
 pub(crate) fn js_error(err: &Error) -> JsValue {
     let js = js_sys::Error::new(&err.to_string());
@@ -64,14 +134,6 @@ pub(crate) fn js_error(err: &Error) -> JsValue {
         set_opt_str(obj, "dpopNonce", resp.dpop_nonce.as_deref());
     }
     js.into()
-}
-
-/// [`js_error`] with the platform error that caused it as `.cause` (a `DOMException`
-/// from WebCrypto or IndexedDB, a `TypeError` from `fetch`).
-pub(crate) fn js_error_with_cause(err: &Error, cause: &JsValue) -> JsValue {
-    let js = js_error(err);
-    set(&js, "cause", cause);
-    js
 }
 
 /// Maps a core result into a JS result.

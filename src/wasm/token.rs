@@ -9,7 +9,10 @@ use super::{
     string_arg,
 };
 use crate::error::Error;
-use crate::token::request::{AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant};
+use crate::token::client::origin;
+use crate::token::request::{
+    AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant, encode_basic_credentials,
+};
 use crate::token::response::{TokenSet, TokenType, parse_dpop_nonce, parse_token_response};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -185,7 +188,7 @@ pub fn parse_token_response_js(
 
 /// An HTTP status code: a JS number that is an integer from 100 to 599 (a `u16`
 /// parameter would wrap 65736 to 200, truncate 200.7 and coerce `"200"`).
-fn http_status(value: &JsValue) -> Result<u16, JsValue> {
+pub(crate) fn http_status(value: &JsValue) -> Result<u16, JsValue> {
     match value.as_f64() {
         Some(n) if n.fract() == 0.0 && (100.0..=599.0).contains(&n) => {
             // In range and integral: the conversion is exact.
@@ -227,4 +230,45 @@ pub(crate) fn token_set_to_js(set_: &TokenSet) -> JsTokenSet {
         set(&out, "scope", &JsValue::from_str(s));
     }
     out.unchecked_into()
+}
+
+/// The origin (`scheme://host[:port]`, normalised) of an absolute http(s) URL; anything
+/// else is `URL_INVALID` (or `ARGUMENT_INVALID` for a non-string).
+///
+/// ```js
+/// endpointOrigin("HTTPS://Auth.Example.com:443/oauth/token"); // "https://auth.example.com"
+/// ```
+#[wasm_bindgen(js_name = endpointOrigin)]
+pub fn endpoint_origin(
+    #[wasm_bindgen(unchecked_param_type = "string")] url: &JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] what: &JsValue,
+) -> Result<String, JsValue> {
+    let Some(url) = url.as_string() else {
+        let what = what.as_string().unwrap_or_default();
+        let js = js_sys::Error::new(&alloc::format!("invalid argument: {what}"));
+        js.set_name("EdgeOAuthError");
+        super::set(&js, "code", &JsValue::from_str("ARGUMENT_INVALID"));
+        return Err(js.into());
+    };
+    js(origin(&url))
+}
+
+/// The `Authorization` header value of `client_secret_basic` (RFC 6749 §2.3.1): `Basic`
+/// and the base64 of the form-encoded id and secret.
+///
+/// ```js
+/// basicCredentials("svc", secret); // "Basic c3ZjOn..."
+/// ```
+#[wasm_bindgen(js_name = basicCredentials, unchecked_return_type = "string")]
+pub fn basic_credentials(
+    #[wasm_bindgen(js_name = clientId, unchecked_param_type = "string")] client_id: &JsValue,
+    #[wasm_bindgen(js_name = clientSecret, unchecked_param_type = "string")]
+    client_secret: &JsValue,
+) -> Result<JsValue, JsValue> {
+    let id = string_arg(client_id, "clientId must be a string")?;
+    let secret =
+        zeroize::Zeroizing::new(string_arg(client_secret, "clientSecret must be a string")?);
+    let header = js(encode_basic_credentials(&id, &secret))?;
+    // Copied straight from the wiped buffer into a JS string.
+    Ok(JsValue::from_str(header.as_str()))
 }

@@ -120,8 +120,9 @@ after(async () => {
   await srv?.stop();
 });
 
-async function verified(token, audience) {
-  const { payload } = await jose.jwtVerify(token, jwks, { issuer: srv.issuer, audience, algorithms: ['ES256'] });
+/** Verifies a token against the JWKS: access tokens are ES256, ID tokens RS256 (the default). */
+async function verified(token, audience, alg = 'ES256') {
+  const { payload } = await jose.jwtVerify(token, jwks, { issuer: srv.issuer, audience, algorithms: [alg] });
   return payload;
 }
 
@@ -191,7 +192,7 @@ describe('organizations: /authorize?organization=', () => {
     const at = await verified(res.json.access_token, API);
     assert.equal(at.org_id, T().orgs.acme);
     assert.equal(at.org_name, 'acme');
-    const id = await verified(res.json.id_token, 'demo-spa');
+    const id = await verified(res.json.id_token, 'demo-spa', 'RS256');
     assert.equal(id.org_id, T().orgs.acme);
     const next = await tokenRequest(srv.url, form({ grant_type: 'refresh_token', client_id: 'demo-spa', refresh_token: res.json.refresh_token }));
     assert.equal(next.status, 200, next.text);
@@ -237,7 +238,7 @@ describe('the password grant', () => {
     assert.ok(res.json.refresh_token);
     const at = await verified(res.json.access_token, API);
     assert.equal(at.sub, T().user.user_id);
-    const id = await verified(res.json.id_token, 'ropg-web');
+    const id = await verified(res.json.id_token, 'ropg-web', 'RS256');
     assert.equal(id.sub, T().user.user_id);
     const next = await ropg({ grant_type: 'refresh_token', refresh_token: res.json.refresh_token });
     assert.equal(next.status, 200, next.text);

@@ -16,11 +16,10 @@ import { API, USER_PASSWORD, authorize, basic, form, startServer, tokenRequest }
 const OVERLAP_API = 'https://overlap.example.com';
 let srv;
 
-// E2E_STORE=kv runs the same requests against the KV-only store, where they are expected
-// to fail: it shows what the Durable Object store prevents.
+// With E2E_STORE=kv (harness.mjs) the same requests go to the KV-only store, where the
+// simultaneous ones are expected to fail: it shows what the Durable Object store prevents.
 before(async () => {
   srv = await startServer({
-    vars: process.env.E2E_STORE ? { STORE: process.env.E2E_STORE } : {},
     seed: ({ records }) => {
       records.set(keys.api(OVERLAP_API), buildApi({
         identifier: OVERLAP_API, scopes: ['read:items'], allowOfflineAccess: true, refreshTokenOverlap: 10,

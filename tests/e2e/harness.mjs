@@ -19,6 +19,9 @@ export const NO_OFFLINE_API = 'https://no-offline.example.com';
 export const RSA_API = 'https://rsa-api.example.com';
 export const USER_PASSWORD = 'correct horse battery staple';
 
+/** `E2E_STORE=kv` runs the suites against the KV-only store (default: Durable Objects). */
+const E2E_VARS = process.env.E2E_STORE ? { STORE: process.env.E2E_STORE } : {};
+
 /**
  * Starts a server with a seeded tenant. Returns the base URL, the tenant's credentials and
  * keys, `restart()` (same port and state) and `stop()`. `seed({ records, credentials,
@@ -47,7 +50,7 @@ export async function startServer({ seed, vars = {}, rateLimit = 1000 } = {}) {
     const secrets = generateDevSecrets();
     const signingKeys = [generateSigningJwk(), generateSigningJwk(), generateRsaSigningJwk()];
     secrets.SIGNING_KEYS = JSON.stringify(signingKeys);
-    Object.assign(secrets, vars);
+    Object.assign(secrets, E2E_VARS, vars);
     const envFile = join(dir, 'test.env');
     writeFileSync(envFile, formatDotenv(secrets), { mode: 0o600 });
 

@@ -1,12 +1,15 @@
-// Loads pkg/ the way a Node application does: the ES module glue plus `initSync` with the
-// wasm bytes read from disk (Node's fetch cannot load file: URLs).
+// Loads the package from the checkout the way a Node application does: the entry points
+// (src/js/) plus `initSync` with the wasm bytes read from disk (Node's fetch cannot load
+// file: URLs). Both entries are initialised: the default one and edge-oauth/p256.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
-import * as edge from '../../pkg/edge_oauth.js';
+import * as edge from '../../src/js/index.js';
+import { initSync as initP256 } from '../../src/js/p256.js';
 
 edge.initSync({ module: readFileSync(new URL('../../pkg/edge_oauth_bg.wasm', import.meta.url)) });
+initP256({ module: readFileSync(new URL('../../pkg/edge_oauth_p256_bg.wasm', import.meta.url)) });
 
 export { edge };
 

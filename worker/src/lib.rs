@@ -183,6 +183,9 @@ mod entry {
             config.with_token_exchange_refresh_tokens(
                 env_string(&env, "TOKEN_EXCHANGE_REFRESH_TOKENS").as_deref(),
             )
+        })
+        .and_then(|config| {
+            config.with_mtls_proxy_secret(env_string(&env, "MTLS_PROXY_SECRET").as_deref())
         }) {
             Ok(config) => config,
             Err(err) => {

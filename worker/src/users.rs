@@ -84,14 +84,20 @@ pub async fn authenticate_user<S: Store, P: Platform>(
 /// `/userinfo`, once per user.
 ///
 /// # Errors
-/// Storage failures.
+/// Storage failures, except a rate-limited write (another request is writing the same
+/// index).
 pub async fn ensure_subject_index<S: Store, P: Platform>(
     app: &App<S, P>,
     user: &User,
 ) -> Result<(), StoreError> {
     let index = user_index_key(&user.user_id);
     if app.store.get(&index).await?.is_none() {
-        put_json(&app.store, &index, &json!({"email": user.email}), None).await?;
+        // Two first logins of one user within a second both write the same value; KV
+        // refuses the second write of a key within a second (429), which loses nothing.
+        match put_json(&app.store, &index, &json!({"email": user.email}), None).await {
+            Ok(()) | Err(StoreError::RateLimited) => {}
+            Err(err) => return Err(err),
+        }
     }
     Ok(())
 }

@@ -560,7 +560,7 @@ fn count_request(
     h: &Harness,
     store: &CountingStore<MemoryStore>,
     req: &HttpRequest,
-) -> (u16, Counts) {
+) -> (u16, Counts, Value) {
     let app = App {
         config: config(&vectors(), None),
         store: store.clone(),
@@ -568,28 +568,34 @@ fn count_request(
     };
     let _ = store.take_counts();
     let resp = edge_oauth_worker::testing::block_on(route(&app, req));
-    (resp.status, store.take_counts())
+    (resp.status, store.take_counts(), resp.json_body())
 }
 
 /// Prints the storage operations of a code exchange, a refresh and a client-credentials
-/// request on each backend (the figures of the README's "Consistency" section), and
-/// checks the hot paths make one Durable Object call each where they should.
+/// request on each backend (the figures of the report), and checks the hot paths: on the
+/// Durable Object store a refresh on a warm isolate is one call (the compare-and-swap).
 #[test]
 fn storage_operations_per_flow() {
     for backend in [Backend::Kv, Backend::Durable] {
         let (h, store) = counted(backend);
         let code = h.spa_code(API);
-        let (status, exchange) = count_request(
+        let (status, exchange, body) = count_request(
             &h,
             &store,
             &token_request(&spa_exchange_body("spa", &code), &[]),
         );
         assert_eq!(status, 200);
-        let rt = h.spa_refresh_token(API);
-        let (status, refresh) =
+        let rt = body["refresh_token"].as_str().unwrap().to_owned();
+        let (status, refresh, body) =
             count_request(&h, &store, &token_request(&refresh_body("spa", &rt), &[]));
         assert_eq!(status, 200);
-        let (status, cc) = count_request(
+        let cold_rt = body["refresh_token"].as_str().unwrap().to_owned();
+        let (_, cold, _) = count_request(
+            &h,
+            &CountingStore::new(h.app.store.clone(), backend),
+            &token_request(&refresh_body("spa", &cold_rt), &[]),
+        );
+        let (status, cc, _) = count_request(
             &h,
             &store,
             &token_request(
@@ -599,12 +605,47 @@ fn storage_operations_per_flow() {
         );
         assert_eq!(status, 200);
         println!(
-            "{backend:?}: code exchange {exchange:?}; refresh {refresh:?}; client credentials {cc:?}"
+            "{backend:?}: code exchange {exchange:?}; refresh (warm isolate) {refresh:?}; refresh (cold isolate) {cold:?}; client credentials {cc:?}"
         );
         if backend == Backend::Durable {
             assert_eq!(exchange.durable_calls, 2, "take the code, start the family");
-            assert_eq!(refresh.durable_calls, 2, "read the family, swap it");
+            assert_eq!(refresh.durable_calls, 1, "the compare-and-swap alone");
+            assert_eq!(cold.durable_calls, 2, "read the family, swap it");
             assert_eq!(cc.durable_calls, 0);
         }
     }
+}
+
+/// An isolate's copy of a family may be stale: a newer token still rotates (decided again
+/// on a fresh read), and a token rotated elsewhere is still detected as reuse.
+#[test]
+fn rfc9700_4_14_2_stale_isolate_copy_neither_refuses_nor_forks() {
+    let h = harness();
+    let isolate = CountingStore::new(h.app.store.clone(), Backend::Durable);
+    let code = h.spa_code(API);
+    let (_, _, body) = count_request(
+        &h,
+        &isolate,
+        &token_request(&spa_exchange_body("spa", &code), &[]),
+    );
+    let r1 = body["refresh_token"].as_str().unwrap().to_owned();
+    // Another isolate rotates r1 -> r2; this isolate still holds generation 1.
+    let r2 = json_str(&h.refresh(&r1), "refresh_token");
+    let (status, _, body) =
+        count_request(&h, &isolate, &token_request(&refresh_body("spa", &r2), &[]));
+    assert_eq!(status, 200, "the newer token rotates: {body:?}");
+    let r3 = body["refresh_token"].as_str().unwrap().to_owned();
+    // Another isolate rotates r3 -> r4; r3 presented here (copy says current) is reuse.
+    let r4 = json_str(&h.refresh(&r3), "refresh_token");
+    let (status, _, body) =
+        count_request(&h, &isolate, &token_request(&refresh_body("spa", &r3), &[]));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(
+        error_of(&h.refresh(&r4)),
+        "invalid_grant",
+        "the family is revoked"
+    );
 }

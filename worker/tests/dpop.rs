@@ -818,6 +818,33 @@ fn rfc9449_5_unbound_public_refresh_token_becomes_bound_when_used_with_a_proof()
     );
 }
 
+/// RFC 9700 §4.14.2: a thief who redeems a stolen token of an unbound public-client family
+/// with its own key must not turn the victim's later use of that token into a harmless key
+/// mismatch: it is reuse, and the whole family (the thief's branch included) is revoked.
+#[test]
+fn rfc9700_4_14_2_binding_at_rotation_does_not_hide_reuse() {
+    let h = harness();
+    let thief = key("dpop_key_2");
+    let code = h.spa_code("spa", API, "");
+    let stolen = h.exchange("spa", &code, None).json_body()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let taken = h.refresh("spa", &stolen, Some(&h.proof(&thief, true)));
+    assert_dpop_bound(&taken, &thief);
+    let thief_rt = json_str(&taken, "refresh_token");
+    h.clock.advance(1);
+    // The victim presents the token it holds, without a proof (or with its own key).
+    assert_error(&h.refresh("spa", &stolen, None), 400, "invalid_grant", "");
+    // The family is gone: the thief's branch is dead too.
+    assert_error(
+        &h.refresh("spa", &thief_rt, Some(&h.proof(&thief, true))),
+        400,
+        "invalid_grant",
+        "",
+    );
+}
+
 // ---------------------------------------------------------------- per-API policy
 
 #[test]
@@ -1107,6 +1134,40 @@ fn rule_12_failed_public_client_token_requests_are_rate_limited() {
         enc(SPA_CB)
     );
     let ok = h.token(&body, &[("cf-connecting-ip", "2001:db8:99::2")]);
+    assert_eq!(ok.status, 200, "{:?}", ok.json_body());
+}
+
+/// RFC 9449 §8: a nonce challenge is a protocol step, not a failure. With the client over
+/// its failure limit (junk from anyone), a real user's first DPoP request still gets
+/// `400 use_dpop_nonce`, which clients answer with a retry, never a `429` they give up on.
+#[test]
+fn rfc9449_8_nonce_challenge_is_not_rate_limited() {
+    let mut h = harness();
+    h.app.platform = NativePlatform::new(h.clock.clone()).with_rate_limit(20, 60);
+    for i in 0..25 {
+        h.token(
+            &format!("grant_type=authorization_code&client_id=spa&code=bogus&redirect_uri={}&code_verifier={VERIFIER}", enc(SPA_CB)),
+            &[("cf-connecting-ip", &format!("2001:db8:{i}::1"))],
+        );
+    }
+    let k1 = key("dpop_key_1");
+    let code = h.spa_code("spa", API, "");
+    let body = format!(
+        "grant_type=authorization_code&client_id=spa&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
+        enc(SPA_CB)
+    );
+    let proof = h.proof(&k1, false);
+    let challenge = h.token(
+        &body,
+        &[("dpop", &proof), ("cf-connecting-ip", "192.0.2.9")],
+    );
+    assert_eq!(challenge.status, 400, "{:?}", challenge.json_body());
+    assert_eq!(error_of(&challenge), "use_dpop_nonce");
+    let proof = h.proof(&k1, true);
+    let ok = h.token(
+        &body,
+        &[("dpop", &proof), ("cf-connecting-ip", "192.0.2.9")],
+    );
     assert_eq!(ok.status, 200, "{:?}", ok.json_body());
 }
 

@@ -769,3 +769,33 @@ fn rule_6_json_duplicate_member_is_a_typed_error() {
         Some("duplicate")
     );
 }
+
+/// Two first logins of one user within a second both write the subject index; KV refuses
+/// the second write of a key within a second (429). That write is idempotent, so the login
+/// goes on; any other storage failure still fails it.
+#[test]
+fn kv_one_write_per_key_per_second_does_not_fail_a_first_login() {
+    let h = harness();
+    let user: edge_oauth_worker::config::User =
+        serde_json::from_value(user_record("user|bob", "bob@example.com", "Bob", 1000)).unwrap();
+    h.app
+        .store
+        .fail_writes(Some(edge_oauth_worker::store::StoreError::RateLimited));
+    assert_eq!(
+        block_on(edge_oauth_worker::users::ensure_subject_index(
+            &h.app, &user
+        )),
+        Ok(())
+    );
+    h.app
+        .store
+        .fail_writes(Some(edge_oauth_worker::store::StoreError::Backend(
+            "down".into(),
+        )));
+    assert!(
+        block_on(edge_oauth_worker::users::ensure_subject_index(
+            &h.app, &user
+        ))
+        .is_err()
+    );
+}

@@ -160,7 +160,7 @@ fn request() -> impl Strategy<Value = HttpRequest> {
 }
 
 proptest! {
-    #![proptest_config(config(300))]
+    #![proptest_config(config(200))]
 
     /// Every endpoint, hostile requests: never a 5xx; errors are RFC 6749 JSON with
     /// no-store (HTML pages for the browser endpoints), no internals.

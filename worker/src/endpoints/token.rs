@@ -91,11 +91,16 @@ async fn token<S: Store, P: Platform>(
     let client = authenticate(app, req, &params).await?;
     let result = grant(app, req, &client, &params, grant_type).await;
     match result {
-        // A device polling while its user decides is not a failure (RFC 8628 §3.5).
+        // A nonce challenge (RFC 9449 §8) is a step every DPoP client takes, not a failure:
+        // counting it would let junk from anyone turn real users' challenges into 429s. Nor
+        // is a device polling while its user decides (RFC 8628 §3.5).
         Err(err)
             if client.client.is_public()
                 && err.status < 500
-                && !matches!(err.error, "authorization_pending" | "slow_down") =>
+                && !matches!(
+                    err.error,
+                    "use_dpop_nonce" | "authorization_pending" | "slow_down"
+                ) =>
         {
             Err(limit_public_failure(app, req, &client.client.client_id, err).await)
         }

@@ -120,6 +120,12 @@ pub struct FamilyRecord {
     /// The DPoP key thumbprint the family is bound to (public clients, RFC 9449 §5).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jkt: Option<String>,
+    /// The generation at which an unbound family became bound to [`Self::jkt`] by a
+    /// refresh with a proof; `None` when it was bound at issuance (or is unbound). Tokens
+    /// from before that rotation were never bound, so the key check cannot protect them:
+    /// presenting one again is reuse, whatever key comes with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bound_at: Option<u64>,
     /// When the family ends, whatever its use (absolute lifetime).
     pub expires_at: i64,
     /// How long the family may go unused, in seconds (idle lifetime).

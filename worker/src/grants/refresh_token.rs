@@ -28,7 +28,8 @@
 //! does not revoke the family, since whoever lacks the key cannot use the token anyway.
 //! This is checked before reuse detection. A confidential client's family is bound to the
 //! client, so it may present another key or none (unless the API requires DPoP). An
-//! unbound public-client family presented with a proof becomes bound from then on.
+//! unbound public-client family presented with a proof becomes bound from then on; a token
+//! of that family from before the binding, presented again, is reuse and revokes it.
 //!
 //! A family started by a token exchange ([`super::token_exchange`]) names the families
 //! it was exchanged from (`parents`); it refreshes only while all of them live, so
@@ -56,7 +57,7 @@ use crate::tokens::{TokenResponse, parse_scope};
 use edge_oauth::base64url;
 
 /// How often a rotation re-reads the family after losing a compare-and-swap.
-const ROTATION_ATTEMPTS: usize = 4;
+const ROTATION_ATTEMPTS: usize = 5;
 
 fn invalid() -> OAuthError {
     OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
@@ -109,17 +110,33 @@ pub async fn grant<S: Store, P: Platform>(
     let family_id = family_of(token).ok_or_else(invalid)?;
     let key = family_key(family_id);
     let hash = sha256_b64(token.as_bytes());
+    // First the copy this isolate may hold (it can be stale): only a rotation, which the
+    // compare-and-swap verifies, is decided on it; anything else is decided again on a
+    // fresh read. A lost swap answers the family's current state, which is fresh.
+    let mut known = app.store.get_cached(&key).await?;
+    let mut fresh = false;
     for _ in 0..ROTATION_ATTEMPTS {
-        let Some(text) = app.store.get(&key).await? else {
-            return Err(invalid());
+        let text = match known.take() {
+            Some(text) => text,
+            None => {
+                fresh = true;
+                app.store.get(&key).await?.ok_or_else(invalid)?
+            }
         };
         let record: FamilyRecord =
             serde_json::from_str(&text).map_err(|_| OAuthError::server_error())?;
-        let presented = Presented {
-            family_id,
-            hash: &hash,
+        let verdict = check(app, client, params, dpop_jkt, &record, &hash).await;
+        let rotates = matches!(&verdict, Ok(Verdict::Go(c)) if matches!(c.step, Step::Rotate));
+        if !fresh && !rotates {
+            continue;
+        }
+        let checked = match verdict? {
+            Verdict::Go(checked) => checked,
+            Verdict::Reuse => {
+                revoke_family(app, family_id, "refresh_token_reuse").await?;
+                return Err(invalid());
+            }
         };
-        let checked = check(app, client, params, dpop_jkt, &record, &presented).await?;
         let now = app.platform.now();
         let (successor, written) = match checked.step {
             Step::Rotate => {
@@ -135,6 +152,10 @@ pub async fn grant<S: Store, P: Platform>(
                         .jkt
                         .clone()
                         .or_else(|| dpop_jkt.filter(|_| client.is_public()).map(str::to_owned)),
+                    bound_at: record.bound_at.or_else(|| {
+                        (record.jkt.is_none() && dpop_jkt.is_some() && client.is_public())
+                            .then_some(generation)
+                    }),
                     email: checked.user.email.clone(),
                     name: checked.user.name.clone(),
                     ..record.clone()
@@ -154,12 +175,15 @@ pub async fn grant<S: Store, P: Platform>(
         if let Some(rotated) = written {
             let new = serde_json::to_string(&rotated).map_err(|_| OAuthError::server_error())?;
             let ttl = Some(family_ttl(&rotated, now));
-            if let Swap::Conflict(_) = app
+            if let Swap::Conflict(current) = app
                 .store
                 .compare_and_swap(&key, Some(&text), &new, ttl)
                 .await?
             {
-                // Another request changed the family first: decide again on what it wrote.
+                // Another request changed the family first (or the copy was stale): decide
+                // again on what the family holds now.
+                known = Some(current.ok_or_else(invalid)?);
+                fresh = true;
                 continue;
             }
         } else if sha256_b64(successor.as_bytes()) != record.current {
@@ -200,6 +224,14 @@ enum Step {
     Overlap,
 }
 
+/// What the checks decided.
+enum Verdict {
+    /// Any other token of the family was presented: revoke the family.
+    Reuse,
+    /// The token may be redeemed.
+    Go(Box<Checked>),
+}
+
 /// The outcome of the checks of a presented token.
 struct Checked {
     step: Step,
@@ -209,22 +241,15 @@ struct Checked {
     user: User,
 }
 
-/// The presented token: its family and hash.
-struct Presented<'a> {
-    family_id: &'a str,
-    hash: &'a str,
-}
-
-/// The checks that need no write (a reuse writes the revocation).
+/// The checks that need no write.
 async fn check<S: Store, P: Platform>(
     app: &App<S, P>,
     client: &crate::config::Client,
     params: &Params,
     dpop_jkt: Option<&str>,
     record: &FamilyRecord,
-    presented: &Presented<'_>,
-) -> Result<Checked, OAuthError> {
-    let hash = presented.hash;
+    hash: &str,
+) -> Result<Verdict, OAuthError> {
     let now = app.platform.now();
     if record.revoked.is_some() {
         return Err(invalid());
@@ -236,6 +261,12 @@ async fn check<S: Store, P: Platform>(
     }
     if record.expires_at <= now || record.last_used.saturating_add(record.idle_lifetime) <= now {
         return Err(invalid());
+    }
+    // A family bound at a rotation: whoever holds a token from before it may be the thief
+    // who chose the key (or its victim), so a non-current token without that key is reuse
+    // (RFC 9700 §4.14.2), not a key mismatch that leaves the family alive.
+    if record.bound_at.is_some() && hash != record.current && dpop_jkt != record.jkt.as_deref() {
+        return Ok(Verdict::Reuse);
     }
     match (&record.jkt, dpop_jkt) {
         (None, _) => {}
@@ -273,8 +304,9 @@ async fn check<S: Store, P: Platform>(
         {
             Step::Overlap
         } else {
-            revoke_family(app, presented.family_id, "refresh_token_reuse").await?;
-            return Err(invalid());
+            // Reuse is decided before the scope, API and user checks: it revokes whatever
+            // else the request gets wrong.
+            return Ok(Verdict::Reuse);
         }
     };
 
@@ -307,13 +339,13 @@ async fn check<S: Store, P: Platform>(
         None => None,
     };
     let granted = crate::rbac::grant_for(app, api.as_ref(), &user.roles, &scope).await?;
-    Ok(Checked {
+    Ok(Verdict::Go(Box::new(Checked {
         step,
         granted,
         org,
         api,
         user,
-    })
+    })))
 }
 
 /// Revokes the family of `token` (used by `/oauth/revoke`).

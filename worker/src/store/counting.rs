@@ -9,6 +9,7 @@ use super::{
     best_effort_take, best_effort_untake,
 };
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// Which backend the counts stand for.
@@ -31,22 +32,60 @@ pub struct Counts {
     pub durable_calls: u32,
 }
 
-/// Whether `key` is a tenant record (kept in KV by every backend): `client:`, `api:`,
-/// `grant:`, `user:`, `userid:`, `origin:`.
+/// Whether `key` is a tenant record (kept in KV by every backend, written by the tenant
+/// CLI): `client:`, `api:`, `grant:`, `user:`, `userid:`, `origin:`, `org:`,
+/// `org_name:`, `role:`.
 #[must_use]
 pub fn is_tenant_key(key: &str) -> bool {
     matches!(
         super::key_kind(key),
-        "client" | "api" | "grant" | "user" | "userid" | "origin"
+        "client" | "api" | "grant" | "user" | "userid" | "origin" | "org" | "org_name" | "role"
     )
 }
 
-/// The counting wrapper.
+#[cfg(test)]
+mod tenant_key_tests {
+    use super::is_tenant_key;
+
+    /// Every record the tenant CLI writes to KV is read from KV by the Durable Object
+    /// store too: a tenant key routed to a state shard is never found there.
+    #[test]
+    fn every_tenant_record_key_is_a_tenant_key() {
+        let keys = [
+            crate::config::client_key("spa"),
+            crate::config::api_key("https://api.example.com"),
+            crate::config::grant_key("m2m", "https://api.example.com"),
+            crate::config::user_key("ada@example.com"),
+            crate::endpoints::userinfo::user_index_key("auth0|1"),
+            crate::endpoints::cors::origin_key("https://app.example.com"),
+            crate::orgs::org_key("org_0123456789abcdef"),
+            crate::orgs::org_name_key("acme"),
+            crate::rbac::role_key("rol_0123456789abcdef"),
+        ];
+        for key in &keys {
+            assert!(is_tenant_key(key), "{key} must be read from KV");
+        }
+        for key in [
+            "code:abc",
+            "family:abc",
+            "par:abc",
+            "jti:abc:def",
+            "assertion:a:b",
+        ] {
+            assert!(!is_tenant_key(key), "{key} is server state");
+        }
+    }
+}
+
+/// The counting wrapper. In [`Backend::Durable`] mode it also keeps the isolate copy of
+/// `durable.rs` for [`Store::get_cached`] (the last value read or written per state key,
+/// possibly stale), so a cached read costs no call, as on Workers.
 #[derive(Clone, Debug)]
 pub struct CountingStore<S> {
     inner: S,
     backend: Backend,
     counts: Rc<RefCell<Counts>>,
+    copies: Rc<RefCell<BTreeMap<String, String>>>,
 }
 
 impl<S: Store> CountingStore<S> {
@@ -56,6 +95,17 @@ impl<S: Store> CountingStore<S> {
             inner,
             backend,
             counts: Rc::default(),
+            copies: Rc::default(),
+        }
+    }
+
+    fn keep(&self, key: &str, value: Option<&str>) {
+        if self.backend == Backend::Durable && !is_tenant_key(key) {
+            let mut copies = self.copies.borrow_mut();
+            match value {
+                Some(v) => copies.insert(key.to_owned(), v.to_owned()),
+                None => copies.remove(key),
+            };
         }
     }
 
@@ -88,16 +138,28 @@ impl<S: Store> CountingStore<S> {
 impl<S: Store> Store for CountingStore<S> {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.count(key, false);
-        self.inner.get(key).await
+        let value = self.inner.get(key).await?;
+        self.keep(key, value.as_deref());
+        Ok(value)
+    }
+
+    async fn get_cached(&self, key: &str) -> Result<Option<String>, StoreError> {
+        if let Some(copy) = self.copies.borrow().get(key) {
+            return Ok(Some(copy.clone()));
+        }
+        self.get(key).await
     }
 
     async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
         self.count(key, true);
-        self.inner.put(key, value, ttl).await
+        self.inner.put(key, value, ttl).await?;
+        self.keep(key, Some(value));
+        Ok(())
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.count(key, true);
+        self.keep(key, None);
         self.inner.delete(key).await
     }
 
@@ -136,7 +198,11 @@ impl<S: Store> Store for CountingStore<S> {
             Backend::Kv => best_effort_put_if_absent(self, key, value, ttl).await,
             Backend::Durable => {
                 self.count_call();
-                self.inner.put_if_absent(key, value, ttl).await
+                let written = self.inner.put_if_absent(key, value, ttl).await?;
+                if written {
+                    self.keep(key, Some(value));
+                }
+                Ok(written)
             }
         }
     }
@@ -152,7 +218,12 @@ impl<S: Store> Store for CountingStore<S> {
             Backend::Kv => best_effort_compare_and_swap(self, key, expected, new, ttl).await,
             Backend::Durable => {
                 self.count_call();
-                self.inner.compare_and_swap(key, expected, new, ttl).await
+                let swap = self.inner.compare_and_swap(key, expected, new, ttl).await?;
+                match &swap {
+                    Swap::Done => self.keep(key, Some(new)),
+                    Swap::Conflict(current) => self.keep(key, current.as_deref()),
+                }
+                Ok(swap)
             }
         }
     }

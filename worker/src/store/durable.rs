@@ -32,6 +32,8 @@ use super::counting::is_tenant_key;
 use super::kv::KvStore;
 use super::{SHARDS, Store, StoreError, Swap, Taken, check_put, shard_of};
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use worker::{Method, ObjectNamespace, Request, RequestInit, wasm_bindgen};
 
 /// The Durable Object namespace binding.
@@ -84,7 +86,38 @@ struct Reply {
     receipt: Option<String>,
 }
 
+/// How many state records an isolate keeps for [`Store::get_cached`].
+const STATE_CACHE_ENTRIES: usize = 1024;
+
+thread_local! {
+    /// The last value this isolate read or wrote per state key (possibly stale).
+    static STATE_CACHE: RefCell<BTreeMap<String, String>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+fn cache_set(key: &str, value: Option<&str>) {
+    STATE_CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        match value {
+            Some(v) => {
+                if c.len() >= STATE_CACHE_ENTRIES && !c.contains_key(key) {
+                    c.clear();
+                }
+                c.insert(key.to_owned(), v.to_owned());
+            }
+            None => {
+                c.remove(key);
+            }
+        }
+    });
+}
+
+fn cache_get(key: &str) -> Option<String> {
+    STATE_CACHE.with(|c| c.borrow().get(key).cloned())
+}
+
 /// The store of the worker: tenant keys in KV, everything else in a [`StateShard`].
+/// [`Store::get_cached`] answers this isolate's last copy of a state record without a
+/// round trip, so a refresh on a warm isolate is one call: the compare-and-swap.
 pub struct DurableStore {
     kv: KvStore,
     shards: ObjectNamespace,
@@ -132,7 +165,18 @@ impl Store for DurableStore {
         if is_tenant_key(key) {
             return self.kv.get(key).await;
         }
-        Ok(self.call(&Self::op(Op::Get, key)).await?.value)
+        let value = self.call(&Self::op(Op::Get, key)).await?.value;
+        cache_set(key, value.as_deref());
+        Ok(value)
+    }
+
+    async fn get_cached(&self, key: &str) -> Result<Option<String>, StoreError> {
+        if !is_tenant_key(key)
+            && let Some(hit) = cache_get(key)
+        {
+            return Ok(Some(hit));
+        }
+        self.get(key).await
     }
 
     async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
@@ -145,13 +189,16 @@ impl Store for DurableStore {
             ttl,
             ..Self::op(Op::Put, key)
         };
-        self.call(&call).await.map(|_| ())
+        self.call(&call).await?;
+        cache_set(key, Some(value));
+        Ok(())
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         if is_tenant_key(key) {
             return self.kv.delete(key).await;
         }
+        cache_set(key, None);
         self.call(&Self::op(Op::Delete, key)).await.map(|_| ())
     }
 
@@ -195,7 +242,11 @@ impl Store for DurableStore {
             ttl,
             ..Self::op(Op::PutIfAbsent, key)
         };
-        Ok(self.call(&call).await?.ok)
+        let written = self.call(&call).await?.ok;
+        if written {
+            cache_set(key, Some(value));
+        }
+        Ok(written)
     }
 
     async fn compare_and_swap(
@@ -214,8 +265,10 @@ impl Store for DurableStore {
         };
         let reply = self.call(&call).await?;
         Ok(if reply.ok {
+            cache_set(key, Some(new));
             Swap::Done
         } else {
+            cache_set(key, reply.value.as_deref());
             Swap::Conflict(reply.value)
         })
     }

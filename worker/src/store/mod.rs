@@ -95,6 +95,17 @@ pub trait Store {
     /// [`StoreError`] on backend failure.
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
 
+    /// Reads a value, or answers a copy this isolate read or wrote before without a round
+    /// trip. The copy may be stale: use it only where a [`Store::compare_and_swap`] then
+    /// checks it (a refresh-token rotation), and read again before any other decision.
+    /// The default reads.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    async fn get_cached(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.get(key).await
+    }
+
     /// Takes a single-use value: when `key` holds a value not taken before, marks it taken,
     /// remembers `receipt` beside it for `keep` seconds (at least 60) and answers
     /// [`Taken::Now`]; a second take answers [`Taken::Before`] with the value and the first

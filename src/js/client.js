@@ -1,0 +1,515 @@
+// TokenClient (RFC 6749 token requests, RFC 7009 revocation, RFC 9449 DPoP) and
+// fetchWithDpop (RFC 9449 section 7), over the global fetch. Every protocol decision is
+// the wasm core's: the request bodies, the nonce cache and when to retry, the response
+// checks. This module does the I/O, and the single flight of refreshes across tabs.
+import * as core from '../../pkg/edge_oauth.js';
+import { DpopKey, noncesOf } from './key.js';
+import { MemoryTokenStore } from './store.js';
+import { edgeError, fetchOrFail, fetchText, invalid, isObject, options as opts, optString, reqString, subtle } from './util.js';
+
+/** Refreshes in flight in this runtime, by store key + refresh token + scope. */
+const inflight = new Map();
+
+/**
+ * base64url(SHA-256(text)): how a store record names the refresh token it replaced.
+ * `undefined` without WebCrypto (an insecure page): refreshes then only share a flight.
+ */
+async function fingerprint(text) {
+  if (!globalThis.crypto?.subtle) return undefined;
+  const digest = await subtle().digest('SHA-256', new TextEncoder().encode(text));
+  let bin = '';
+  for (const b of new Uint8Array(digest)) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** Whether a token set's access token has expired (a set without expiry never does). */
+const expired = (tokens) => typeof tokens.expiresAt === 'number' && tokens.expiresAt <= Math.floor(Date.now() / 1000);
+
+/**
+ * One BroadcastChannel per store key and runtime, where there are tabs (navigator.locks)
+ * to reach. Clients subscribe through a WeakRef, so a client the application drops is not
+ * kept alive by the channel (an SPA may make a TokenClient per action). What a client
+ * posts reaches the other tabs and the other clients of its own tab.
+ */
+const channels = new Map();
+function subscribe(name, handler) {
+  if (typeof BroadcastChannel !== 'function' || !globalThis.navigator?.locks) return null;
+  let entry = channels.get(name);
+  if (!entry) {
+    const channel = new BroadcastChannel(name);
+    const handlers = new Set();
+    channel.onmessage = (event) => {
+      for (const ref of handlers) {
+        const h = ref.deref();
+        if (h) h(event.data);
+        else handlers.delete(ref);
+      }
+    };
+    entry = { channel, handlers };
+    channels.set(name, entry);
+  }
+  entry.handlers.add(new WeakRef(handler));
+  // A channel does not hear its own messages: hand them to this runtime's other clients too.
+  return {
+    postMessage(data) {
+      entry.channel.postMessage(data);
+      for (const ref of entry.handlers) {
+        const h = ref.deref();
+        if (h && h !== handler) h(data);
+      }
+    },
+  };
+}
+
+/**
+ * POSTs `body` to `url`; with a key, a fresh proof per attempt and at most one retry on
+ * `use_dpop_nonce` with a nonce other than the attempt's (RFC 9449 section 8).
+ */
+async function post(url, body, headers, key) {
+  const nonces = key ? noncesOf(key) : null;
+  let retry;
+  for (let attempt = 0; ; attempt++) {
+    const h = { ...headers };
+    let used;
+    if (key) {
+      used = retry ?? nonces.get(url);
+      h.dpop = await key.createProof({ htm: 'POST', htu: url, nonce: used });
+    }
+    const { response, body: text } = await fetchText(url, { method: 'POST', headers: h, body });
+    const nonce = response.headers.get('DPoP-Nonce');
+    if (nonces) nonces.remember(url, nonce);
+    if (key && attempt === 0 && core.isUseDpopNonce(response.status, text, response.headers.get('WWW-Authenticate'))) {
+      retry = nonces.retryNonce(url, used);
+      if (retry !== undefined) continue;
+    }
+    return { status: response.status, text, nonce };
+  }
+}
+
+/**
+ * A small OAuth 2.0 client for one authorization server. With a `dpopKey` every token
+ * request carries a fresh DPoP proof, nonces are cached per origin on the key, a
+ * `use_dpop_nonce` answer is retried once, and a non-DPoP token is refused
+ * (`TOKEN_TYPE_MISMATCH`). Tokens from `exchangeCode` and `refresh` go into the `store`
+ * (memory by default); `refresh` is a single flight across tabs.
+ */
+export class TokenClient {
+  #tokenEndpoint;
+  #revocationEndpoint;
+  #issuer;
+  #authorizationEndpoint;
+  #parEndpoint;
+  #jwksUri;
+  #metadata;
+  #clientId;
+  #clientSecret;
+  #key;
+  #store;
+  #storeKey;
+  #channel;
+  #heard = new Map();
+  #listeners = new Set();
+  #receive = (data) => this.#onBroadcast(data);
+
+  constructor(options) {
+    if (!isObject(options)) throw invalid('TokenClient options must be an object');
+    const tokenEndpoint = reqString(options, 'tokenEndpoint');
+    const origin = core.endpointOrigin(tokenEndpoint, 'tokenEndpoint must be a string');
+    const clientId = reqString(options, 'clientId');
+    if (clientId === '') throw invalid('clientId must not be empty');
+    const clientSecret = optString(options, 'clientSecret');
+    const key = options.dpopKey;
+    if (key !== undefined && key !== null && !(key instanceof DpopKey)) throw invalid('dpopKey must be a DpopKey');
+    const revocation = optString(options, 'revocationEndpoint');
+    if (revocation !== undefined) core.endpointOrigin(revocation, 'revocationEndpoint must be a string');
+    const endpoints = {};
+    for (const name of ['authorizationEndpoint', 'pushedAuthorizationRequestEndpoint', 'jwksUri']) {
+      endpoints[name] = optString(options, name);
+      if (endpoints[name] !== undefined) core.endpointOrigin(endpoints[name], `${name} must be a string`);
+    }
+    const issuer = optString(options, 'issuer');
+    const metadata = options.metadata;
+    if (metadata !== undefined && !isObject(metadata)) throw invalid('metadata must be the object TokenClient.discover or parseServerMetadata returned');
+    const store = options.store ?? new MemoryTokenStore();
+    if (!isObject(store) || typeof store.get !== 'function' || typeof store.set !== 'function' || typeof store.delete !== 'function') {
+      throw invalid('store must have get, set and delete');
+    }
+    this.#tokenEndpoint = tokenEndpoint;
+    this.#revocationEndpoint = revocation ?? `${origin}/oauth/revoke`;
+    this.#issuer = issuer ?? metadata?.issuer;
+    this.#authorizationEndpoint = endpoints.authorizationEndpoint;
+    this.#parEndpoint = endpoints.pushedAuthorizationRequestEndpoint;
+    this.#jwksUri = endpoints.jwksUri;
+    this.#metadata = metadata;
+    this.#clientId = clientId;
+    this.#clientSecret = clientSecret;
+    this.#key = key ?? undefined;
+    this.#store = store;
+    this.#storeKey = optString(options, 'storeKey') ?? `${origin} ${clientId}`;
+    this.#channel = subscribe(`edge-oauth:tokens:${this.#storeKey}`, this.#receive);
+  }
+
+  /**
+   * Reads the server's metadata (OIDC Discovery, then RFC 8414) for `issuer`, strictly:
+   * its `issuer` must equal the one asked for (METADATA_ISSUER_MISMATCH), and returns a
+   * client with every endpoint filled in. `options` are the other TokenClient options.
+   */
+  static async discover(issuer, options) {
+    if (typeof issuer !== 'string') throw invalid('issuer must be a string');
+    const rest = opts(options, 'discover options must be an object');
+    core.endpointOrigin(issuer, 'issuer must be a string');
+    const url = new URL(issuer);
+    const path = url.pathname.replace(/\/$/, '');
+    const candidates = [
+      `${url.origin}${path}/.well-known/openid-configuration`,
+      `${url.origin}/.well-known/oauth-authorization-server${path}`,
+    ];
+    let lastError;
+    for (const candidate of candidates) {
+      const { response, body } = await fetchText(candidate, { headers: { accept: 'application/json' } });
+      if (response.status !== 200) {
+        lastError = edgeError('METADATA_INVALID', `server metadata is invalid: ${candidate} answered ${response.status}`);
+        continue;
+      }
+      const metadata = core.parseServerMetadata(body, issuer);
+      return new TokenClient({
+        ...rest,
+        issuer: metadata.issuer,
+        metadata,
+        tokenEndpoint: metadata.tokenEndpoint,
+        revocationEndpoint: rest.revocationEndpoint ?? metadata.revocationEndpoint,
+        authorizationEndpoint: metadata.authorizationEndpoint,
+        pushedAuthorizationRequestEndpoint: metadata.pushedAuthorizationRequestEndpoint,
+        jwksUri: metadata.jwksUri,
+      });
+    }
+    throw lastError;
+  }
+
+  /** The issuer identifier (from `discover` or the `issuer` option), if known. */
+  get issuer() {
+    return this.#issuer;
+  }
+
+  /** The server metadata `discover` read, if any. */
+  get metadata() {
+    return this.#metadata;
+  }
+
+  /** The authorization endpoint URL, if known. */
+  get authorizationEndpoint() {
+    return this.#authorizationEndpoint;
+  }
+
+  /** The RFC 9126 pushed authorization request endpoint URL, if known. */
+  get pushedAuthorizationRequestEndpoint() {
+    return this.#parEndpoint;
+  }
+
+  /** The token endpoint URL. */
+  get tokenEndpoint() {
+    return this.#tokenEndpoint;
+  }
+
+  /** The revocation endpoint URL (the option, or `<origin>/oauth/revoke`). */
+  get revocationEndpoint() {
+    return this.#revocationEndpoint;
+  }
+
+  /** The key the store keeps this client's token set under. */
+  get storeKey() {
+    return this.#storeKey;
+  }
+
+  /** `client_id` goes in the body only for public clients (RFC 6749 section 2.3.1). */
+  get #bodyClientId() {
+    return this.#clientSecret === undefined ? this.#clientId : undefined;
+  }
+
+  #headers() {
+    const h = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+    if (this.#clientSecret !== undefined) h.authorization = core.basicCredentials(this.#clientId, this.#clientSecret);
+    return h;
+  }
+
+  async #tokenRequest(body) {
+    const answer = await post(this.#tokenEndpoint, body, this.#headers(), this.#key);
+    return core.tokenResponse(answer.status, answer.text, answer.nonce, this.#key !== undefined);
+  }
+
+  async #save(record) {
+    await this.#store.set(this.#storeKey, record);
+    this.#channel?.postMessage({ record });
+  }
+
+  /** Another tab stored a token set: keep it, and wake a refresh that waits for it. */
+  #onBroadcast(data) {
+    if (!isObject(data)) return;
+    if (isObject(data.record) && isObject(data.record.tokens)) {
+      this.#store.set(this.#storeKey, data.record).catch(() => {});
+    }
+    const id = data.record?.replaces ?? data.failed;
+    if (typeof id === 'string') {
+      this.#heard.set(id, data);
+      // Only the last few answers matter (a refresh waits for one at most 2 s).
+      if (this.#heard.size > 16) this.#heard.delete(this.#heard.keys().next().value);
+      for (const listener of this.#listeners) listener(id, data);
+    }
+  }
+
+  /** The token set in the store (the newest of every tab), or `undefined`. */
+  async getTokens() {
+    return (await this.#store.get(this.#storeKey))?.tokens;
+  }
+
+  /** Removes the token set from the store (e.g. at sign-out). */
+  async clearTokens() {
+    await this.#store.delete(this.#storeKey);
+  }
+
+  #requireEndpoint(value, name) {
+    if (value === undefined) throw invalid(`${name} is not known: pass it to the TokenClient or use TokenClient.discover`);
+    return value;
+  }
+
+  /** The authorization URL for `params` (`buildAuthorizationUrl` with this client's endpoint and id). */
+  authorizationUrl(params) {
+    if (!isObject(params)) throw invalid('authorizationUrl params must be an object');
+    return core.buildAuthorizationUrl({
+      ...params,
+      authorizationEndpoint: this.#requireEndpoint(this.#authorizationEndpoint, 'authorizationEndpoint'),
+      clientId: this.#clientId,
+    });
+  }
+
+  /**
+   * Pushes the authorization request (RFC 9126) with this client's authentication and,
+   * with a key, a DPoP proof (RFC 9449 section 10.1). Resolves to the `request_uri`, its
+   * lifetime, and the authorization URL that carries it.
+   */
+  async pushAuthorizationRequest(params) {
+    if (!isObject(params)) throw invalid('pushAuthorizationRequest params must be an object');
+    const endpoint = this.#requireEndpoint(this.#parEndpoint, 'pushedAuthorizationRequestEndpoint');
+    const body = core.buildParRequestBody({ ...params, clientId: this.#clientId });
+    const answer = await post(endpoint, body, this.#headers(), this.#key);
+    let par;
+    try {
+      par = core.parseParResponse(answer.status, answer.text);
+    } catch (err) {
+      if (err.code === 'OAUTH_ERROR' && typeof answer.nonce === 'string') err.dpopNonce = answer.nonce;
+      throw err;
+    }
+    if (this.#authorizationEndpoint !== undefined) {
+      par.authorizationUrl = core.buildAuthorizationUrl({ authorizationEndpoint: this.#authorizationEndpoint, clientId: this.#clientId, requestUri: par.requestUri });
+    }
+    return par;
+  }
+
+  /**
+   * Checks the URL the browser came back with (`parseAuthorizationResponse`), with this
+   * client's issuer and the metadata's `authorization_response_iss_parameter_supported`.
+   */
+  parseAuthorizationResponse(url, options) {
+    if (!isObject(options)) throw invalid('parseAuthorizationResponse options must be an object');
+    return core.parseAuthorizationResponse(url, {
+      issuer: this.#issuer,
+      issParameterSupported: this.#metadata?.authorizationResponseIssParameterSupported ?? false,
+      ...options,
+    });
+  }
+
+  /**
+   * Exchanges an authorization code (with its PKCE verifier) for tokens, and stores them.
+   * When the answer carries an ID token and the client knows its issuer, the ID token's
+   * claims are checked (`validateIdTokenClaims`: iss, aud, azp, exp, iat, nonce, at_hash,
+   * auth_time) and returned as `idTokenClaims`; with `verifySignature` its ES256
+   * signature is checked against the issuer's JWKS (`jwks`, or fetched from `jwks_uri`).
+   */
+  async exchangeCode(options) {
+    if (!isObject(options)) throw invalid('exchangeCode options must be an object');
+    const body = core.authorizationCodeGrantBody({
+      code: reqString(options, 'code'),
+      redirectUri: reqString(options, 'redirectUri'),
+      codeVerifier: reqString(options, 'codeVerifier'),
+      clientId: this.#bodyClientId,
+    });
+    const nonce = optString(options, 'nonce');
+    if ((nonce !== undefined || options.verifySignature) && this.#issuer === undefined) {
+      throw invalid('checking the ID token needs the issuer: pass issuer to the TokenClient or use TokenClient.discover');
+    }
+    const tokens = await this.#tokenRequest(body);
+    if (tokens.idToken !== undefined && this.#issuer !== undefined) {
+      let jwks;
+      if (options.verifySignature) jwks = options.jwks ?? (await this.#fetchJwks());
+      tokens.idTokenClaims = core.validateIdTokenClaims(tokens.idToken, {
+        issuer: this.#issuer,
+        clientId: this.#clientId,
+        nonce,
+        accessToken: tokens.accessToken,
+        maxAge: options.maxAge,
+        jwks,
+      });
+    } else if (nonce !== undefined) {
+      throw edgeError('TOKEN_RESPONSE_INVALID', 'invalid token response: id_token is missing, but a nonce was sent');
+    }
+    await this.#save({ tokens });
+    return tokens;
+  }
+
+  async #fetchJwks() {
+    const url = this.#requireEndpoint(this.#jwksUri, 'jwksUri');
+    const { response, body } = await fetchText(url, { headers: { accept: 'application/json' } });
+    if (response.status !== 200) throw edgeError('ID_TOKEN_KEY_NOT_FOUND', `the ID token's key could not be found: the JWKS at ${url} answered ${response.status}`);
+    return body;
+  }
+
+  /**
+   * Uses a refresh token, once across tabs: concurrent refreshes of one refresh token (in
+   * this runtime, or in tabs that share navigator.locks) send one request, and all
+   * resolve to its token set.
+   */
+  async refresh(refreshToken, options) {
+    if (typeof refreshToken !== 'string') throw invalid('refreshToken must be a string');
+    const scope = optString(opts(options, 'refresh options must be an object'), 'scope');
+    const body = core.refreshTokenGrantBody({ refreshToken, scope, clientId: this.#bodyClientId });
+    const flight = `${this.#storeKey}\n${scope ?? ''}\n${refreshToken}`;
+    let pending = inflight.get(flight);
+    if (!pending) {
+      pending = this.#refreshOnce(refreshToken, body, scope).finally(() => inflight.delete(flight));
+      inflight.set(flight, pending);
+    }
+    return pending;
+  }
+
+  async #refreshOnce(refreshToken, body, scope) {
+    const id = await fingerprint(refreshToken);
+    const run = async (contended) => {
+      const done = await this.#replacement(id, refreshToken, contended);
+      if (done && scope === undefined && !expired(done)) return done;
+      // Rotated long ago, or a narrower scope is asked for: the newest refresh token of
+      // the store is the one to use (the old one is spent).
+      if (done) return { next: done.refreshToken };
+      let tokens;
+      try {
+        tokens = await this.#tokenRequest(body);
+      } catch (err) {
+        this.#channel?.postMessage({ failed: id });
+        throw err;
+      }
+      // A server that does not rotate leaves the refresh token as it was: keep it.
+      const kept = tokens.refreshToken === undefined ? { ...tokens, refreshToken } : tokens;
+      await this.#save({ tokens: kept, replaces: id });
+      return tokens;
+    };
+    const locks = globalThis.navigator?.locks;
+    let result;
+    if (!locks) {
+      result = await run(false);
+    } else {
+      const name = `edge-oauth:refresh:${this.#storeKey}`;
+      const first = await locks.request(name, { ifAvailable: true }, async (lock) => (lock ? { tokens: await run(false) } : null));
+      // Another tab holds the lock: it is refreshing. Take the lock after it and use its answer.
+      result = first ? first.tokens : (await locks.request(name, async () => ({ tokens: await run(true) }))).tokens;
+    }
+    return typeof result?.next === 'string' ? this.refresh(result.next, scope === undefined ? undefined : { scope }) : result;
+  }
+
+  /**
+   * The token set that a refresh of the token with fingerprint `id` already produced. After
+   * waiting for another tab (`contended`), its broadcast may still be on its way: wait for
+   * it a little, unless the store (IndexedDB) has the answer already.
+   */
+  async #replacement(id, refreshToken, contended) {
+    const rotated = (record) => id !== undefined && record?.replaces === id && record.tokens.refreshToken !== refreshToken;
+    const stored = await this.#store.get(this.#storeKey);
+    if (rotated(stored)) return stored.tokens;
+    if (!contended || !this.#channel) return undefined;
+    let heard = this.#heard.get(id);
+    if (!heard) {
+      heard = await new Promise((resolve) => {
+        const listener = (heardId, data) => {
+          if (heardId === id) finish(data);
+        };
+        const timer = setTimeout(() => finish(undefined), 2000);
+        const finish = (data) => {
+          clearTimeout(timer);
+          this.#listeners.delete(listener);
+          resolve(data);
+        };
+        this.#listeners.add(listener);
+      });
+    }
+    return rotated(heard?.record) ? heard.record.tokens : undefined;
+  }
+
+  /** Requests a token for the client itself (`client_credentials`). Not stored. */
+  async clientCredentials(options) {
+    const o = opts(options, 'clientCredentials options must be an object');
+    const body = core.clientCredentialsGrantBody({
+      audience: optString(o, 'audience'),
+      resource: optString(o, 'resource'),
+      organization: optString(o, 'organization'),
+      scope: optString(o, 'scope'),
+      clientId: this.#bodyClientId,
+    });
+    return this.#tokenRequest(body);
+  }
+
+  /** Revokes a token (RFC 7009); resolves on 200, else rejects with `OAUTH_ERROR`. */
+  async revoke(token, options) {
+    if (typeof token !== 'string') throw invalid('token must be a string');
+    const hint = optString(opts(options, 'revoke options must be an object'), 'tokenTypeHint');
+    const body = core.revocationBody(token, hint, this.#bodyClientId);
+    const answer = await post(this.#revocationEndpoint, body, this.#headers(), undefined);
+    core.revocationResponse(answer.status, answer.text, answer.nonce);
+  }
+}
+
+/** The method as fetch sends it: the six standard methods upper-cased. */
+function normalizeMethod(method) {
+  const upper = method.toUpperCase();
+  return ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT'].includes(upper) ? upper : method;
+}
+
+/**
+ * Calls a DPoP-protected resource (RFC 9449 section 7) with `Authorization: DPoP` and a
+ * fresh proof (htm, htu, ath); a `401` `use_dpop_nonce` challenge is retried once with the
+ * origin's newest nonce. Resolves to the `Response`, whatever its status.
+ */
+export async function fetchWithDpop(url, init, options) {
+  if (typeof url !== 'string') {
+    if (isObject(url) && typeof url.href === 'string') url = url.href;
+    else throw invalid('url must be a string or URL');
+  }
+  core.endpointOrigin(url, 'url must be a string or URL');
+  if (!isObject(options)) throw invalid('fetchWithDpop options must be an object');
+  const accessToken = reqString(options, 'accessToken');
+  const key = options.dpopKey;
+  if (!(key instanceof DpopKey)) throw invalid('dpopKey must be a DpopKey');
+  const request = opts(init, 'init must be a RequestInit object');
+  const method = normalizeMethod(optString(request, 'method', 'init.method must be a string') ?? 'GET');
+  let headers;
+  try {
+    headers = new Headers(request.headers ?? undefined);
+  } catch {
+    throw invalid('init.headers are not valid headers');
+  }
+  try {
+    headers.set('authorization', `DPoP ${accessToken}`);
+  } catch {
+    throw invalid('accessToken is not a valid header value');
+  }
+  const nonces = noncesOf(key);
+  let retry;
+  for (let attempt = 0; ; attempt++) {
+    const used = retry ?? nonces.get(url);
+    headers.set('dpop', await key.createProof({ htm: method, htu: url, accessToken, nonce: used }));
+    const response = await fetchOrFail(url, { ...request, method, headers });
+    nonces.remember(url, response.headers.get('DPoP-Nonce'));
+    if (attempt === 0 && response.status === 401 && core.isUseDpopNonce(401, '', response.headers.get('WWW-Authenticate'))) {
+      retry = nonces.retryNonce(url, used);
+      if (retry !== undefined) continue;
+    }
+    return response;
+  }
+}

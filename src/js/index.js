@@ -1,0 +1,25 @@
+// edge-oauth: the package's default entry. The synchronous protocol functions come
+// straight from the wasm core (pkg/edge_oauth.js); the async layer (keys, fetch, stores)
+// is the hand-written JS beside this file. Call `await init()` (browsers, bundlers) or
+// `initSync({ module })` (Node, with the bytes of edge_oauth_bg.wasm) once first.
+export {
+  default,
+  initSync,
+  authorizationCodeGrantBody,
+  buildAuthorizationUrl,
+  buildParRequestBody,
+  parseAuthorizationResponse,
+  parseParResponse,
+  parseServerMetadata,
+  validateIdTokenClaims,
+  calculateCodeChallenge,
+  calculateJwkThumbprint,
+  clientCredentialsGrantBody,
+  generateCodeVerifier,
+  generatePkce,
+  parseTokenResponse,
+  refreshTokenGrantBody,
+} from '../../pkg/edge_oauth.js';
+export { DpopKey } from './key.js';
+export { TokenClient, fetchWithDpop } from './client.js';
+export { IndexedDbTokenStore, MemoryTokenStore } from './store.js';

@@ -1,0 +1,205 @@
+// DpopKey: an ES256 DPoP key (RFC 9449) with one of two backends.
+//
+// - webcrypto: a WebCrypto CryptoKeyPair. The wasm core builds the proof's signing input
+//   for the public JWK, crypto.subtle.sign signs it, the core appends the raw r || s: the
+//   private key never enters wasm or JS memory.
+// - p256: a P-256 scalar in the memory of the `edge-oauth/p256` wasm module, which signs
+//   synchronously. That module registers itself here when it is initialised.
+import { DpopPublicKey, NonceCache, finishProof } from '../../pkg/edge_oauth.js';
+import { idbRequest, requireIndexedDb } from './idb.js';
+import { crypto, edgeError, invalid, isObject } from './util.js';
+
+const ECDSA_P256 = { name: 'ECDSA', namedCurve: 'P-256' };
+const ES256 = { name: 'ECDSA', hash: 'SHA-256' };
+const RECORD_FORMAT = 'edge-oauth/dpop-key@1';
+const KEYS = 'dpop-keys';
+const INTERNAL = Symbol('DpopKey');
+const encoder = new TextEncoder();
+
+/** The p256 backend, once `edge-oauth/p256` is initialised. */
+let p256 = null;
+
+/** Called by `edge-oauth/p256` after its wasm module is ready. */
+export function registerP256(backend) {
+  p256 = backend;
+}
+
+function requireP256(what) {
+  if (p256 === null) {
+    throw edgeError(
+      'KEY_BACKEND_UNSUPPORTED',
+      `not available for this DPoP key: ${what} needs the p256 backend: import init from "edge-oauth/p256" and await init() (or initSync) first`,
+    );
+  }
+  return p256;
+}
+
+/** The last DPoP-Nonce per origin, for the requests each key signs. */
+const nonceCaches = new WeakMap();
+
+/** The nonce cache of a key (for TokenClient and fetchWithDpop). */
+export function noncesOf(key) {
+  return nonceCaches.get(key);
+}
+
+function unsupported(why) {
+  return edgeError('KEY_BACKEND_UNSUPPORTED', `not available for this DPoP key: ${why}`);
+}
+
+function keyName(name) {
+  if (typeof name !== 'string' || name === '') throw invalid('name must be a non-empty string');
+  return name;
+}
+
+const SHAPE = 'keyPair must be a CryptoKeyPair of ECDSA P-256 keys whose private key can sign';
+
+/** Checks a CryptoKeyPair and wraps it; with `checkMatch`, a probe signature must verify. */
+async function fromKeyPair(pair, checkMatch) {
+  const privateKey = isObject(pair) ? pair.privateKey : undefined;
+  const publicKey = isObject(pair) ? pair.publicKey : undefined;
+  const alg = privateKey?.algorithm;
+  if (
+    !isObject(privateKey) || !isObject(publicKey) || privateKey.type !== 'private' ||
+    alg?.name !== 'ECDSA' || alg?.namedCurve !== 'P-256' ||
+    !Array.isArray(privateKey.usages) || !privateKey.usages.includes('sign')
+  ) {
+    throw invalid(SHAPE);
+  }
+  const jwk = await crypto('exportKey (jwk)', (s) => s.exportKey('jwk', publicKey));
+  const pub = new DpopPublicKey(JSON.stringify(jwk));
+  if (checkMatch) {
+    const probe = encoder.encode('edge-oauth key pair check');
+    const signature = await crypto('sign (ECDSA P-256 SHA-256)', (s) => s.sign(ES256, privateKey, probe));
+    const verifier = await crypto('importKey (jwk)', (s) => s.importKey('jwk', JSON.parse(pub.jwkJson), ECDSA_P256, false, ['verify']));
+    const ok = await crypto('verify (ECDSA P-256 SHA-256)', (s) => s.verify(ES256, verifier, signature, probe));
+    if (!ok) throw invalid('keyPair.privateKey does not belong to keyPair.publicKey');
+  }
+  return new DpopKey(INTERNAL, { pair, pub });
+}
+
+/**
+ * An ES256 DPoP key (P-256). In browsers and workers use
+ * `await DpopKey.generateNonExtractable()` (WebCrypto; `persist` / `load` keep it in
+ * IndexedDB). `DpopKey.generate()` / `fromJwk()` / `createProofSync()` need the
+ * `edge-oauth/p256` entry.
+ */
+export class DpopKey {
+  #pair;
+  #pub;
+  #p256;
+  #publicJson;
+  #thumbprint;
+
+  /** Internal: use the static constructors. */
+  constructor(token, backend) {
+    if (token !== INTERNAL) throw invalid('use DpopKey.generateNonExtractable(), fromCryptoKeyPair(), load(), generate() or fromJwk()');
+    if (backend.p256) {
+      this.#p256 = backend.p256;
+      this.#publicJson = backend.p256.publicJwkJson;
+      this.#thumbprint = backend.p256.thumbprint;
+    } else {
+      this.#pair = backend.pair;
+      this.#pub = backend.pub;
+      this.#publicJson = backend.pub.jwkJson;
+      this.#thumbprint = backend.pub.thumbprint;
+    }
+    nonceCaches.set(this, new NonceCache());
+  }
+
+  /** A fresh P-256 key in wasm memory (the `p256` backend; needs `edge-oauth/p256`). */
+  static generate() {
+    return new DpopKey(INTERNAL, { p256: requireP256('DpopKey.generate()').generate() });
+  }
+
+  /** Imports a private EC P-256 JWK (object or JSON text), strictly (`p256` backend). */
+  static fromJwk(privateJwk) {
+    return new DpopKey(INTERNAL, { p256: requireP256('DpopKey.fromJwk()').fromJwk(privateJwk) });
+  }
+
+  /** A non-extractable WebCrypto P-256 key pair (the `webcrypto` backend). */
+  static async generateNonExtractable() {
+    const pair = await crypto('generateKey (ECDSA P-256)', (s) => s.generateKey(ECDSA_P256, false, ['sign', 'verify']));
+    return fromKeyPair(pair, false);
+  }
+
+  /** Wraps an existing ECDSA P-256 CryptoKeyPair, after checking it (a probe signature). */
+  static async fromCryptoKeyPair(keyPair) {
+    return fromKeyPair(keyPair, true);
+  }
+
+  /** Loads a key stored by `persist` (IndexedDB); `undefined` when there is none. */
+  static async load(name) {
+    keyName(name);
+    requireIndexedDb('DpopKey.persist and DpopKey.load');
+    const record = await idbRequest(KEYS, 'get', name, undefined, 'could not read the key');
+    if (record === undefined) return undefined;
+    try {
+      if (record?.format !== RECORD_FORMAT) throw new Error('unknown record format');
+      return await fromKeyPair(record.keyPair, true);
+    } catch (cause) {
+      throw edgeError('STORAGE_FAILED', 'IndexedDB failed: the stored value is not a usable DPoP key', cause);
+    }
+  }
+
+  /** Deletes the key stored under `name` (nothing happens if there is none). */
+  static async remove(name) {
+    keyName(name);
+    requireIndexedDb('DpopKey.persist and DpopKey.load');
+    await idbRequest(KEYS, 'delete', name, undefined, 'could not delete the key');
+  }
+
+  /** Stores this WebCrypto key in IndexedDB by structured clone (never its bytes). */
+  async persist(name) {
+    keyName(name);
+    if (!this.#pair) {
+      throw unsupported('persist stores WebCrypto keys only (DpopKey.generateNonExtractable); store toJwk() of a p256 key yourself');
+    }
+    requireIndexedDb('DpopKey.persist and DpopKey.load');
+    await idbRequest(KEYS, 'put', name, { format: RECORD_FORMAT, keyPair: this.#pair }, 'could not store the key');
+  }
+
+  /** `"webcrypto"` or `"p256"`. */
+  get backend() {
+    return this.#p256 ? 'p256' : 'webcrypto';
+  }
+
+  /** The CryptoKeyPair of a `webcrypto` key; `undefined` for `p256`. */
+  get keyPair() {
+    return this.#pair;
+  }
+
+  /** The public JWK (`kty`, `crv`, `x`, `y`) that proofs carry. */
+  get publicJwk() {
+    const { crv, kty, x, y } = JSON.parse(this.#publicJson);
+    return { kty, crv, x, y };
+  }
+
+  /** The RFC 7638 thumbprint: the `jkt` a server binds tokens to. */
+  get thumbprint() {
+    return this.#thumbprint;
+  }
+
+  /** The private JWK of a `p256` key. Keep it secret. */
+  toJwk() {
+    if (!this.#p256) throw unsupported('toJwk: a WebCrypto key is not exported');
+    const { crv, d, kty, x, y } = JSON.parse(this.#p256.privateJwkJson());
+    return { kty, crv, x, y, d };
+  }
+
+  /** A DPoP proof JWT for one request, with either backend. Never throws: rejects. */
+  async createProof(options) {
+    if (this.#p256) return this.#p256.createProof(options);
+    const input = this.#pub.signingInput(options);
+    const signature = await crypto('sign (ECDSA P-256 SHA-256)', (s) => s.sign(ES256, this.#pair.privateKey, encoder.encode(input)));
+    return finishProof(input, new Uint8Array(signature));
+  }
+
+  /** A DPoP proof, synchronously: `p256` keys only. */
+  createProofSync(options) {
+    if (!this.#p256) {
+      if (!isObject(options)) throw invalid('createProof options must be an object');
+      throw unsupported('createProofSync needs a p256 key; await createProof() with a WebCrypto key');
+    }
+    return this.#p256.createProof(options);
+  }
+}

@@ -1,0 +1,45 @@
+// Token stores: where a TokenClient keeps the session's token set, so that every tab (and
+// every refresh) starts from the newest one. A store holds records
+// `{ tokens, replaces? }`: `replaces` is the SHA-256 fingerprint of the refresh token a
+// refresh used, which lets a refresh that lost the race find the answer it would get.
+import { idbRequest, requireIndexedDb } from './idb.js';
+
+/** The default store: a Map in this runtime (tabs stay in step via BroadcastChannel). */
+export class MemoryTokenStore {
+  #records = new Map();
+
+  async get(key) {
+    return this.#records.get(key);
+  }
+
+  async set(key, record) {
+    this.#records.set(key, record);
+  }
+
+  async delete(key) {
+    this.#records.delete(key);
+  }
+}
+
+/**
+ * A store in IndexedDB (database `edge-oauth`, object store `tokens`), shared by every tab
+ * of the origin and kept across reloads. Tokens are bearer secrets (or DPoP-bound ones):
+ * anything that runs script on the origin can read them, as it could read memory.
+ */
+export class IndexedDbTokenStore {
+  constructor() {
+    requireIndexedDb('IndexedDbTokenStore and DpopKey.persist');
+  }
+
+  async get(key) {
+    return idbRequest('tokens', 'get', key, undefined, 'could not read the tokens');
+  }
+
+  async set(key, record) {
+    await idbRequest('tokens', 'put', key, record, 'could not store the tokens');
+  }
+
+  async delete(key) {
+    await idbRequest('tokens', 'delete', key, undefined, 'could not delete the tokens');
+  }
+}

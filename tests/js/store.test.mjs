@@ -1,0 +1,108 @@
+// TokenClient's token store and its single flight within one runtime (Node has no
+// navigator.locks): concurrent refreshes of one refresh token send one request, a late
+// refresh of a rotated token gets the newest set, and a server that does not rotate is
+// asked again. The cross-tab half runs in Chromium (tarball.test.mjs).
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { after, before, test } from 'node:test';
+
+import { edge } from './support.mjs';
+
+const { MemoryTokenStore, TokenClient, IndexedDbTokenStore } = edge;
+
+let srv;
+before(async () => {
+  const state = { refreshes: 0, rotate: true, counter: 0, expiresIn: 300 };
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', async () => {
+      const form = new URLSearchParams(body);
+      const n = ++state.counter;
+      if (form.get('grant_type') === 'refresh_token') {
+        state.refreshes++;
+        state.lastRefreshToken = form.get('refresh_token');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const answer = { access_token: `at-${n}`, token_type: 'Bearer', expires_in: state.expiresIn };
+      if (form.get('grant_type') === 'authorization_code' || state.rotate) answer.refresh_token = `rt-${n}`;
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(answer));
+    });
+  });
+  await new Promise((ok, fail) => server.once('error', fail).listen(0, '127.0.0.1', ok));
+  srv = {
+    tokenEndpoint: `http://127.0.0.1:${server.address().port}/oauth/token`,
+    state,
+    close: () => new Promise((done) => { server.closeAllConnections?.(); server.close(done); }),
+  };
+});
+after(() => srv?.close());
+
+const signIn = async (client) => client.exchangeCode({ code: 'c', redirectUri: 'https://app.example/cb', codeVerifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk' });
+
+test('concurrent refreshes of one refresh token send one request and share its answer', async () => {
+  Object.assign(srv.state, { refreshes: 0, rotate: true, expiresIn: 300 });
+  const store = new MemoryTokenStore();
+  const one = new TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId: 'spa', store });
+  const two = new TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId: 'spa', store });
+  const tokens = await signIn(one);
+  assert.deepEqual(await two.getTokens(), tokens, 'clients on one store share the session');
+  const [a, b, c] = await Promise.all([one.refresh(tokens.refreshToken), two.refresh(tokens.refreshToken), one.refresh(tokens.refreshToken)]);
+  assert.equal(srv.state.refreshes, 1);
+  assert.deepEqual(a, b);
+  assert.deepEqual(a, c);
+  assert.notEqual(a.refreshToken, tokens.refreshToken);
+  assert.deepEqual(await one.getTokens(), a);
+
+  // Later, a refresh of the rotated token gets the newest set without a request...
+  assert.deepEqual(await two.refresh(tokens.refreshToken), a);
+  assert.equal(srv.state.refreshes, 1);
+  // ...and a refresh of the current one is sent.
+  const next = await two.refresh(a.refreshToken);
+  assert.equal(srv.state.refreshes, 2);
+  assert.notEqual(next.accessToken, a.accessToken);
+});
+
+test('a narrower refresh of a rotated token uses the newest refresh token, never the spent one', async () => {
+  Object.assign(srv.state, { refreshes: 0, rotate: true, expiresIn: 300 });
+  const client = new TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId: 'spa' });
+  const tokens = await signIn(client);
+  const first = await client.refresh(tokens.refreshToken);
+  srv.state.lastRefreshToken = undefined;
+  const narrower = await client.refresh(tokens.refreshToken, { scope: 'read' });
+  assert.equal(srv.state.refreshes, 2, 'the narrower scope was asked for');
+  assert.equal(srv.state.lastRefreshToken, first.refreshToken, 'with the current refresh token');
+  assert.notEqual(narrower.accessToken, first.accessToken);
+});
+
+test('a rotated set whose access token expired is refreshed with its own refresh token', async () => {
+  Object.assign(srv.state, { refreshes: 0, rotate: true, expiresIn: 0 });
+  const client = new TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId: 'spa' });
+  const tokens = await signIn(client);
+  const first = await client.refresh(tokens.refreshToken);
+  assert.equal(srv.state.refreshes, 1);
+  const again = await client.refresh(tokens.refreshToken);
+  assert.equal(srv.state.refreshes, 2, 'the expired set was refreshed with its refresh token');
+  assert.notEqual(again.accessToken, first.accessToken);
+  assert.equal(srv.state.expiresIn = 300, 300);
+});
+
+test('a server that does not rotate is asked again, and the stored set keeps the refresh token', async () => {
+  Object.assign(srv.state, { refreshes: 0, rotate: false, expiresIn: 300 });
+  const client = new TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId: 'spa' });
+  const tokens = await signIn(client);
+  const first = await client.refresh(tokens.refreshToken);
+  assert.equal(first.refreshToken, undefined, 'the answer is returned as the server sent it');
+  assert.equal((await client.getTokens()).refreshToken, tokens.refreshToken, 'the store keeps the unrotated refresh token');
+  await client.refresh(tokens.refreshToken);
+  assert.equal(srv.state.refreshes, 2);
+  await client.clearTokens();
+  assert.equal(await client.getTokens(), undefined);
+});
+
+test('store and storeKey options are checked; IndexedDbTokenStore needs IndexedDB', () => {
+  assert.throws(() => new TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId: 'spa', store: {} }), { code: 'ARGUMENT_INVALID', message: /store/ });
+  assert.throws(() => new TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId: 'spa', storeKey: 1 }), { code: 'ARGUMENT_INVALID', message: /storeKey/ });
+  assert.equal(new TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId: 'spa', storeKey: 'k' }).storeKey, 'k');
+  assert.throws(() => new IndexedDbTokenStore(), { code: 'STORAGE_UNAVAILABLE' });
+});

@@ -1,0 +1,150 @@
+//! Browser tests of the redirect-leg exports (RFC 6749 §4.1, RFC 9126, RFC 9207, RFC 8414,
+//! OIDC Core §3.1.3.7), run in headless Chromium by `wasm-pack test --headless --chrome`:
+//! the URL and `Location` arguments, the JS error members, and ES256 ID tokens verified
+//! against a JWKS in the browser's wasm.
+#![cfg(all(target_arch = "wasm32", feature = "wasm"))]
+
+use edge_oauth::jwk::EcPrivateJwk;
+use edge_oauth::wasm::{
+    build_authorization_url, parse_authorization_response_js, parse_server_metadata,
+    validate_id_token_claims,
+};
+use js_sys::{Function, JSON, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn obj(json: &str) -> JsValue {
+    JSON::parse(json).expect("test JSON")
+}
+
+fn prop(v: &JsValue, key: &str) -> JsValue {
+    Reflect::get(v, &JsValue::from_str(key)).expect("property")
+}
+
+fn code_of(err: JsValue) -> String {
+    assert!(
+        err.is_instance_of::<js_sys::Error>(),
+        "not an Error: {err:?}"
+    );
+    prop(&err, "code").as_string().expect("code is a string")
+}
+
+/// `new URL(href)` of the browser.
+fn url(href: &str) -> JsValue {
+    let ctor: Function = prop(&js_sys::global(), "URL").unchecked_into();
+    Reflect::construct(&ctor, &js_sys::Array::of1(&JsValue::from_str(href))).expect("URL")
+}
+
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+#[wasm_bindgen_test]
+fn rfc6749_4_1_1_the_url_reads_back_with_url_search_params() {
+    let options = obj(&format!(
+        r#"{{"authorizationEndpoint":"https://as.example/authorize","clientId":"spa","redirectUri":"https://app.example/","codeChallenge":"{CHALLENGE}","state":"a&b","resource":["https://r1.example/","https://r2.example/"]}}"#
+    ));
+    let href = build_authorization_url(options.unchecked_ref()).expect("url");
+    let params = prop(&url(&href), "searchParams");
+    let get = |name: &str| {
+        let f: Function = prop(&params, "get").unchecked_into();
+        f.call1(&params, &JsValue::from_str(name))
+            .expect("get")
+            .as_string()
+    };
+    assert_eq!(get("state").as_deref(), Some("a&b"));
+    assert_eq!(get("code_challenge_method").as_deref(), Some("S256"));
+    let get_all: Function = prop(&params, "getAll").unchecked_into();
+    let resources = get_all
+        .call1(&params, &JsValue::from_str("resource"))
+        .expect("getAll");
+    assert_eq!(js_sys::Array::from(&resources).length(), 2);
+}
+
+#[wasm_bindgen_test]
+fn rfc9207_2_4_a_url_object_and_the_typed_error_redirect() {
+    let options =
+        obj(r#"{"state":"s","issuer":"https://as.example/","issParameterSupported":true}"#);
+    let ok = parse_authorization_response_js(
+        &url("https://app.example/?code=c1&state=s&iss=https%3A%2F%2Fas.example%2F"),
+        options.unchecked_ref(),
+    )
+    .expect("response");
+    assert_eq!(prop(&ok, "code").as_string().as_deref(), Some("c1"));
+
+    let missing = parse_authorization_response_js(
+        &url("https://app.example/?code=c1&state=s"),
+        options.unchecked_ref(),
+    )
+    .err()
+    .expect("an error");
+    assert_eq!(code_of(missing), "AUTHORIZATION_RESPONSE_ISS_MISSING");
+
+    let err = parse_authorization_response_js(
+        &JsValue::from_str(
+            "https://app.example/?error=login_required&error_description=Sign+in&state=s&iss=https%3A%2F%2Fas.example%2F",
+        ),
+        options.unchecked_ref(),
+    )
+    .err().expect("an error");
+    assert_eq!(
+        prop(&err, "error").as_string().as_deref(),
+        Some("login_required")
+    );
+    assert_eq!(
+        prop(&err, "errorDescription").as_string().as_deref(),
+        Some("Sign in")
+    );
+    assert_eq!(code_of(err), "AUTHORIZATION_ERROR");
+}
+
+#[wasm_bindgen_test]
+fn rfc8414_3_3_metadata_in_the_browser() {
+    let doc = r#"{"issuer":"https://as.example/","token_endpoint":"https://as.example/oauth/token","response_types_supported":["code"]}"#;
+    let m = parse_server_metadata(&doc.into(), &"https://as.example/".into()).expect("metadata");
+    assert_eq!(
+        prop(&m, "tokenEndpoint").as_string().as_deref(),
+        Some("https://as.example/oauth/token")
+    );
+    let err = parse_server_metadata(&doc.into(), &"https://as.example".into())
+        .err()
+        .expect("an error");
+    assert_eq!(code_of(err), "METADATA_ISSUER_MISMATCH");
+}
+
+#[wasm_bindgen_test]
+fn oidc_core_3_1_3_7_es256_id_token_verified_against_the_jwks() {
+    let key = EcPrivateJwk::parse(
+        r#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}"#,
+    )
+    .expect("key");
+    let claims =
+        r#"{"iss":"https://as.example/","sub":"u1","aud":"spa","exp":2000,"iat":1000,"nonce":"n"}"#;
+    let token = edge_oauth::jws::sign_es256(
+        r#"{"alg":"ES256","kid":"k1"}"#,
+        claims.as_bytes(),
+        key.signing_key(),
+    )
+    .expect("token");
+    let jwks = format!(
+        r#"{{"keys":[{{"kid":"k1",{}}}]}}"#,
+        key.public()
+            .to_json()
+            .trim_start_matches('{')
+            .trim_end_matches('}')
+    );
+    let options = obj(&format!(
+        r#"{{"issuer":"https://as.example/","clientId":"spa","nonce":"n","now":1500,"jwks":{jwks}}}"#
+    ));
+    let out =
+        validate_id_token_claims(&token.as_str().into(), options.unchecked_ref()).expect("claims");
+    assert_eq!(prop(&out, "sub").as_string().as_deref(), Some("u1"));
+
+    let late = obj(&format!(
+        r#"{{"issuer":"https://as.example/","clientId":"spa","nonce":"n","now":2100,"jwks":{jwks}}}"#
+    ));
+    let err = validate_id_token_claims(&token.as_str().into(), late.unchecked_ref())
+        .err()
+        .expect("an error");
+    assert_eq!(code_of(err), "ID_TOKEN_EXPIRED");
+}
