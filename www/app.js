@@ -2,7 +2,7 @@
 // only with the edge-oauth package's public API (copied from src/js/ and pkg/ to /pkg/ by `npm start`):
 // discovery (parseServerMetadata), the authorize URL (buildAuthorizationUrl), the redirect
 // back (parseAuthorizationResponse), the code exchange, refresh and revocation
-// (TokenClient), the ID token check (validateIdTokenClaims) and resource requests
+// (TokenClient), the ID token check (verifyIdToken) and resource requests
 // (fetchWithDpop). With "Bind tokens to a DPoP key" checked, a non-extractable WebCrypto key
 // kept in IndexedDB binds the code (dpop_jkt), the access token (cnf.jkt) and the refresh
 // token to this browser.
@@ -14,7 +14,7 @@
 import { onExchange } from '/inspect.js';
 import init, {
   DpopKey, TokenClient, buildAuthorizationUrl, fetchWithDpop, generatePkce, parseAuthorizationResponse,
-  parseServerMetadata, validateIdTokenClaims,
+  parseServerMetadata, verifyIdToken,
 } from '/pkg/js/index.js';
 
 const CLIENT_ID = 'demo-spa';
@@ -199,7 +199,7 @@ async function validateIdToken(tokens, nonce) {
   if (!tokens.idToken) return undefined;
   const m = await metadata();
   const jwks = await (await fetch(m.jwksUri)).text();
-  return validateIdTokenClaims(tokens.idToken, {
+  return verifyIdToken(tokens.idToken, {
     issuer: m.issuer, clientId: CLIENT_ID, nonce, accessToken: tokens.accessToken, jwks,
   });
 }

@@ -5,6 +5,7 @@
 import * as core from '../../pkg/edge_oauth.js';
 import { DpopKey, noncesOf } from './key.js';
 import { MemoryTokenStore } from './store.js';
+import { verifyIdToken } from './idtoken.js';
 import { edgeError, fetchOrFail, fetchText, invalid, isObject, options as opts, optString, reqString, subtle } from './util.js';
 
 /** Refreshes in flight in this runtime, by store key + refresh token + scope. */
@@ -322,8 +323,9 @@ export class TokenClient {
    * Exchanges an authorization code (with its PKCE verifier) for tokens, and stores them.
    * When the answer carries an ID token and the client knows its issuer, the ID token's
    * claims are checked (`validateIdTokenClaims`: iss, aud, azp, exp, iat, nonce, at_hash,
-   * auth_time) and returned as `idTokenClaims`; with `verifySignature` its ES256
-   * signature is checked against the issuer's JWKS (`jwks`, or fetched from `jwks_uri`).
+   * auth_time) and returned as `idTokenClaims`; with `verifySignature` its signature
+   * (RS256, PS256 or ES256, through WebCrypto: `verifyIdToken`) is checked against the
+   * issuer's JWKS (`jwks`, or fetched from `jwks_uri`).
    */
   async exchangeCode(options) {
     if (!isObject(options)) throw invalid('exchangeCode options must be an object');
@@ -339,16 +341,16 @@ export class TokenClient {
     }
     const tokens = await this.#tokenRequest(body);
     if (tokens.idToken !== undefined && this.#issuer !== undefined) {
-      let jwks;
-      if (options.verifySignature) jwks = options.jwks ?? (await this.#fetchJwks());
-      tokens.idTokenClaims = core.validateIdTokenClaims(tokens.idToken, {
+      const check = {
         issuer: this.#issuer,
         clientId: this.#clientId,
         nonce,
         accessToken: tokens.accessToken,
         maxAge: options.maxAge,
-        jwks,
-      });
+      };
+      tokens.idTokenClaims = options.verifySignature
+        ? await verifyIdToken(tokens.idToken, { ...check, jwks: options.jwks ?? (await this.#fetchJwks()) })
+        : core.validateIdTokenClaims(tokens.idToken, check);
     } else if (nonce !== undefined) {
       throw edgeError('TOKEN_RESPONSE_INVALID', 'invalid token response: id_token is missing, but a nonce was sent');
     }

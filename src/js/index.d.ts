@@ -354,6 +354,24 @@ export function parseServerMetadata(json: string, expectedIssuer: string): Serve
 /** Validates an ID token's claims (and, with `jwks`, its ES256 signature). */
 export function validateIdTokenClaims(idToken: string, options: IdTokenValidationOptions): IdTokenClaims;
 
+/** Options of `verifyIdToken`: the claim checks, and the issuer's JWKS (required). */
+export interface IdTokenVerificationOptions extends IdTokenValidationOptions {
+  /** The issuer's JWK Set: the signature must verify with one of its keys (by `kid`). */
+  jwks: Jwks | string;
+}
+
+/**
+ * Verifies an ID token's signature with WebCrypto (RS256, PS256 or ES256) against the
+ * issuer's JWKS, then checks its claims as `validateIdTokenClaims` does.
+ *
+ * @example
+ * const jwks = await (await fetch(metadata.jwksUri)).json();
+ * const claims = await verifyIdToken(tokens.idToken, {
+ *   issuer: metadata.issuer, clientId: "my-spa", nonce, accessToken: tokens.accessToken, jwks,
+ * });
+ */
+export function verifyIdToken(idToken: string, options: IdTokenVerificationOptions): Promise<IdTokenClaims>;
+
 // ----- token stores ----------------------------------------------------------------------
 
 /** What a token store keeps per client: the token set, and which refresh token it replaced. */
@@ -430,7 +448,7 @@ export interface ExchangeCodeOptions {
   nonce?: string;
   /** The `max_age` of the request: `auth_time` is then required and bounded. */
   maxAge?: number;
-  /** Verify the ID token's ES256 signature against the issuer's JWKS. */
+  /** Verify the ID token's signature (RS256, PS256 or ES256, with WebCrypto) against the issuer's JWKS. */
   verifySignature?: boolean;
   /** The JWKS to verify with (default: fetched from the metadata's `jwks_uri`). */
   jwks?: Jwks | string;

@@ -21,5 +21,6 @@ export {
   refreshTokenGrantBody,
 } from '../../pkg/edge_oauth.js';
 export { DpopKey } from './key.js';
+export { verifyIdToken } from './idtoken.js';
 export { TokenClient, fetchWithDpop } from './client.js';
 export { IndexedDbTokenStore, MemoryTokenStore } from './store.js';

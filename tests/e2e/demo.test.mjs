@@ -248,9 +248,14 @@ test('the redirect leg against the worker from Node: metadata, PAR, the request_
   const res = await tokenRequest(srv.url, edge.authorizationCodeGrantBody({ code, redirectUri, codeVerifier, clientId: 'demo-spa' }));
   const tokens = edge.parseTokenResponse(res.status, res.text, res.headers);
   const jwks = await (await fetch(metadata.jwksUri)).json();
-  const claims = edge.validateIdTokenClaims(tokens.idToken, { issuer: metadata.issuer, clientId: 'demo-spa', nonce, accessToken: tokens.accessToken, jwks });
+  // ID tokens are RS256 (the default): verified with WebCrypto against the JWKS.
+  const claims = await edge.verifyIdToken(tokens.idToken, { issuer: metadata.issuer, clientId: 'demo-spa', nonce, accessToken: tokens.accessToken, jwks });
   assert.equal(claims.email, email);
-  assert.throws(() => edge.validateIdTokenClaims(tokens.idToken, { issuer: metadata.issuer, clientId: 'demo-spa', nonce: 'n-2', jwks }), { code: 'ID_TOKEN_NONCE_MISMATCH' });
+  await assert.rejects(edge.verifyIdToken(tokens.idToken, { issuer: metadata.issuer, clientId: 'demo-spa', nonce: 'n-2', jwks }), { code: 'ID_TOKEN_NONCE_MISMATCH' });
+  const [h, p, sig] = tokens.idToken.split('.');
+  const flipped = `${h}.${p}.${sig.startsWith('A') ? 'B' : 'A'}${sig.slice(1)}`;
+  await assert.rejects(edge.verifyIdToken(flipped, { issuer: metadata.issuer, clientId: 'demo-spa', nonce, accessToken: tokens.accessToken, jwks }), { code: 'JWS_SIGNATURE_INVALID' });
+  await assert.rejects(edge.verifyIdToken(tokens.idToken, { issuer: metadata.issuer, clientId: 'demo-spa', nonce, jwks: { keys: [] } }), { code: 'ID_TOKEN_KEY_NOT_FOUND' });
 
   // An error redirect from the worker is a typed error, after the iss and state checks.
   const denied = await authorize(srv.url, { response_type: 'token', client_id: 'demo-spa', redirect_uri: redirectUri, state });

@@ -290,6 +290,28 @@ describe('validateIdTokenClaims', () => {
     assertFails(() => edge.validateIdTokenClaims(rs.token, { ...opts, algorithms: ['ES256'] }), 'JWS_ALG_NOT_ALLOWED');
   });
 
+  test('oidc_core_15_1: verifyIdToken checks RS256, PS256 and ES256 signatures with WebCrypto, then the claims', async () => {
+    for (const alg of ['RS256', 'PS256', 'ES256']) {
+      const { token, jwks } = await sign(claims, { alg });
+      assert.equal((await edge.verifyIdToken(token, { ...opts, jwks })).sub, 'auth0|1', alg);
+      assert.equal((await edge.verifyIdToken(token, { ...opts, jwks: JSON.stringify(jwks) })).sub, 'auth0|1', alg);
+      const other = await sign(claims, { alg });
+      await assert.rejects(edge.verifyIdToken(token, { ...opts, jwks: other.jwks }), { code: 'JWS_SIGNATURE_INVALID' }, alg);
+      await assert.rejects(edge.verifyIdToken(token, { ...opts, jwks, nonce: 'n-2' }), { code: 'ID_TOKEN_NONCE_MISMATCH' }, alg);
+    }
+    // A JWKS in rotation: the key named by kid is the one used.
+    const a = await sign(claims, { alg: 'RS256', kid: 'a' });
+    const b = await sign(claims, { alg: 'RS256', kid: 'b' });
+    const both = { keys: [...b.jwks.keys, ...a.jwks.keys] };
+    assert.equal((await edge.verifyIdToken(a.token, { ...opts, jwks: both })).sub, 'auth0|1');
+    await assert.rejects(edge.verifyIdToken(a.token, { ...opts, jwks: b.jwks }), { code: 'ID_TOKEN_KEY_NOT_FOUND' });
+    await assert.rejects(edge.verifyIdToken(a.token, { ...opts, jwks: a.jwks, algorithms: ['ES256'] }), { code: 'ID_TOKEN_SIGNATURE_UNSUPPORTED' });
+    const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
+    await assert.rejects(edge.verifyIdToken(`eyJhbGciOiJub25lIn0.${payload}.`, { ...opts, jwks: a.jwks }), { code: 'ID_TOKEN_SIGNATURE_UNSUPPORTED' });
+    await assert.rejects(edge.verifyIdToken(a.token, opts), { code: 'ARGUMENT_INVALID' });
+    await assert.rejects(edge.verifyIdToken(a.token, { ...opts, jwks: '{' }), { code: 'ARGUMENT_INVALID' });
+  });
+
   test('oidc_core_3_1_3_7: alg none is refused; arguments are checked', async () => {
     const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
     assertFails(() => edge.validateIdTokenClaims(`eyJhbGciOiJub25lIn0.${payload}.`, opts), 'JWS_ALG_NOT_ALLOWED');

@@ -325,11 +325,7 @@ impl TokenResponse {
             self.access_token = Jwt::Signed(signed);
         }
         if let Some(Jwt::Unsigned { typ, claims, .. }) = &self.id_token {
-            let alg = match client.id_token_signed_response_alg.as_deref() {
-                None if app.config.rsa_signing_keys.is_empty() => SigningAlg::Es256,
-                None => SigningAlg::Rs256,
-                Some(name) => SigningAlg::parse(name).ok_or_else(unsupported)?,
-            };
+            let alg = id_token_alg(&app.config, client)?;
             let mut claims = claims.clone();
             if let Some(access_token) = self.access_token.as_signed() {
                 claims
@@ -374,6 +370,52 @@ pub fn access_token_alg(api: Option<&crate::config::Api>) -> Result<SigningAlg, 
                 "the configured signing algorithm is not supported",
             )
         }),
+    }
+}
+
+/// The algorithm of `client`'s ID tokens: its `id_token_signed_response_alg`, else RS256
+/// (ES256 when the deployment has no RSA key).
+///
+/// # Errors
+/// `server_error` for a record naming an algorithm the server does not sign with.
+pub fn id_token_alg(config: &Config, client: &Client) -> Result<SigningAlg, OAuthError> {
+    match client.id_token_signed_response_alg.as_deref() {
+        None if config.rsa_signing_keys.is_empty() => Ok(SigningAlg::Es256),
+        None => Ok(SigningAlg::Rs256),
+        Some(name) => SigningAlg::parse(name).ok_or_else(|| {
+            OAuthError::new(
+                "server_error",
+                500,
+                "the configured signing algorithm is not supported",
+            )
+        }),
+    }
+}
+
+/// Checks that the server holds a key for the access token's algorithm and for the
+/// client's ID tokens, so that a grant fails before it changes any state (a code taken, a
+/// family rotated) rather than after, when signing would fail and the state change would
+/// cost the user their session.
+///
+/// # Errors
+/// `server_error` when an algorithm has no configured key or is not supported.
+pub fn check_signable(
+    config: &Config,
+    client: &Client,
+    access: SigningAlg,
+) -> Result<(), OAuthError> {
+    let has_key = |alg: SigningAlg| match alg {
+        SigningAlg::Es256 => !config.signing_keys.is_empty(),
+        SigningAlg::Rs256 => !config.rsa_signing_keys.is_empty(),
+    };
+    if has_key(access) && has_key(id_token_alg(config, client)?) {
+        Ok(())
+    } else {
+        Err(OAuthError::new(
+            "server_error",
+            500,
+            "no signing key is configured for the token's algorithm",
+        ))
     }
 }
 

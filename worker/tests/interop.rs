@@ -487,7 +487,8 @@ fn rfc6797_hsts_on_every_https_response() {
 const RSA_API: &str = "https://rsa-api.example.com";
 
 /// Logs alice in for `spa` (PKCE) with `scope` (and `audience`) and exchanges the code.
-fn user_tokens(h: &Harness, scope: &str, audience: Option<&str>) -> Value {
+/// A code for `spa` through /authorize and the login form.
+fn login_code(h: &Harness, scope: &str, audience: Option<&str>) -> String {
     let mut url = format!(
         "/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}&scope={}&nonce=n1",
         enc(SPA_CB),
@@ -504,17 +505,46 @@ fn user_tokens(h: &Harness, scope: &str, audience: Option<&str>) -> Value {
         PASSWORD,
     ));
     assert_eq!(resp.status, 303);
-    let code = query_param(resp.header("location").unwrap(), "code").unwrap();
-    let resp = h.post(
+    query_param(resp.header("location").unwrap(), "code").unwrap()
+}
+
+fn exchange(h: &Harness, code: &str) -> HttpResponse {
+    h.post(
         "/oauth/token",
         &format!(
             "grant_type=authorization_code&client_id=spa&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
             enc(SPA_CB)
         ),
         &[],
-    );
+    )
+}
+
+fn user_tokens(h: &Harness, scope: &str, audience: Option<&str>) -> Value {
+    let resp = exchange(h, &login_code(h, scope, audience));
     assert_eq!(resp.status, 200, "{:?}", resp.json_body());
     resp.json_body()
+}
+
+/// A deployment without a key for the algorithm an API asks for fails the exchange before
+/// the code is used up: once the key (or the API) is fixed, the same code still works.
+#[test]
+fn signing_failure_does_not_use_up_the_code() {
+    let h = harness();
+    let api = |alg: Option<&str>| {
+        let mut record = json!({"identifier": RSA_API, "scopes": ["read"]});
+        if let Some(alg) = alg {
+            record["signing_alg"] = json!(alg);
+        }
+        put(&h.app.store, &format!("api:{RSA_API}"), &record);
+    };
+    api(Some("RS256"));
+    let code = login_code(&h, "openid read", Some(RSA_API));
+    let failed = exchange(&h, &code);
+    assert_eq!(failed.status, 500, "{:?}", failed.json_body());
+    assert_eq!(error_of(&failed), "server_error");
+    api(None);
+    let ok = exchange(&h, &code);
+    assert_eq!(ok.status, 200, "{:?}", ok.json_body());
 }
 
 fn rsa_harness() -> Harness {

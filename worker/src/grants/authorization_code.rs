@@ -160,6 +160,11 @@ async fn check<S: Store, P: Platform>(
     // A deleted API is a plain invalid_grant.
     let api = load_record_api(app, record.audience.as_deref(), invalid).await?;
     require_dpop_for_api(api.as_ref(), dpop_jkt)?;
+    crate::tokens::check_signable(
+        &app.config,
+        client,
+        crate::tokens::access_token_alg(api.as_ref())?,
+    )?;
     Ok(api)
 }
 

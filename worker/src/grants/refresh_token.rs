@@ -327,6 +327,11 @@ async fn check<S: Store, P: Platform>(
         return Err(invalid());
     }
     require_dpop_for_api(api.as_ref(), dpop_jkt)?;
+    crate::tokens::check_signable(
+        &app.config,
+        client,
+        crate::tokens::access_token_alg(api.as_ref())?,
+    )?;
     // The user must still exist, as the same subject: a deleted (or deleted and
     // re-created) user's refresh tokens stop working. Claims come from the fresh record.
     let user: Option<User> = get_json(&app.store, &user_key(&record.email)).await?;
