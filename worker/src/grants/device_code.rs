@@ -385,6 +385,11 @@ pub async fn grant<S: Store, P: Platform>(
                 // approval usable.
                 let api = load_record_api(app, record.audience.as_deref(), invalid).await?;
                 require_dpop_for_api(api.as_ref(), dpop_jkt)?;
+                crate::tokens::check_signable(
+                    &app.config,
+                    client,
+                    crate::tokens::access_token_alg(api.as_ref())?,
+                )?;
                 let user: Option<User> = get_json(&app.store, &user_key(email)).await?;
                 let Some(user) = user.filter(|u| u.user_id == *sub) else {
                     return Err(invalid());

@@ -158,6 +158,11 @@ pub async fn grant<S: Store, P: Platform>(
             OAuthError::invalid_target("the client may not exchange tokens for this audience")
         })?;
     require_dpop_for_api(Some(&api), dpop_jkt)?;
+    crate::tokens::check_signable(
+        &app.config,
+        client,
+        crate::tokens::access_token_alg(Some(&api))?,
+    )?;
 
     // The scope: only narrower.
     let allowed = |s: &str| OIDC_SCOPES.contains(&s) || client_grant.scopes.iter().any(|g| g == s);
