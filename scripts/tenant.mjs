@@ -54,6 +54,9 @@ Clients:
       --id-token-alg <RS256|ES256>
                                 the client's ID token algorithm (id_token_signed_response_alg;
                                 default RS256)
+      --device-code-lifetime <seconds>
+                                with --grant-type urn:ietf:params:oauth:grant-type:device_code:
+                                the device codes' expires_in (default 900, at most 1800)
     A generated secret is printed once; KV keeps only its SHA-256 hash.
   client list
   client get <client_id>
@@ -146,6 +149,7 @@ const OPTIONS = {
   'redirect-uri': { type: 'string', multiple: true },
   origin: { type: 'string', multiple: true },
   'grant-type': { type: 'string', multiple: true },
+  'device-code-lifetime': { type: 'string' },
   'auth-method': { type: 'string' },
   jwks: { type: 'string' },
   identifier: { type: 'string' },
@@ -180,7 +184,7 @@ const OPTIONS = {
 
 /** Which options each command takes (besides the "where" ones). */
 const ACCEPTS = {
-  'client create': ['type', 'name', 'id', 'redirect-uri', 'origin', 'grant-type', 'auth-method', 'jwks', 'dpop-nonce-required', 'id-token-alg', 'allow-public-password-grant',
+  'client create': ['type', 'name', 'id', 'redirect-uri', 'origin', 'grant-type', 'device-code-lifetime', 'auth-method', 'jwks', 'dpop-nonce-required', 'id-token-alg', 'allow-public-password-grant',
     'tls-subject-dn', 'tls-san-dns', 'tls-san-uri', 'certificate-bound-tokens'],
   'client list': [], 'client get': [], 'client rotate-secret': [], 'client delete': [],
   'api create': ['identifier', 'name', 'scope', 'token-lifetime', 'allow-offline-access', 'dpop', 'refresh-token-overlap', 'refresh-token-lifetime', 'refresh-token-idle-lifetime', 'signing-alg', 'enforce-rbac', 'permissions-claim'],
@@ -377,6 +381,7 @@ async function run({ command, values, arg }) {
         tlsSanDns: values['tls-san-dns'],
         tlsSanUri: values['tls-san-uri'],
         certificateBoundTokens: values['certificate-bound-tokens'],
+        deviceCodeLifetime: values['device-code-lifetime'],
       });
       if (json) return out(JSON.stringify({ ...record, client_secret: secret }, null, 2));
       out(`created client in ${kv.where}:`);

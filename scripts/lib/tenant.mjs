@@ -23,7 +23,13 @@ export const AUTH_METHODS = [
   'tls_client_auth', 'self_signed_tls_client_auth',
 ];
 const TLS_METHODS = ['tls_client_auth', 'self_signed_tls_client_auth'];
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password'];
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password', DEVICE_CODE_GRANT, TOKEN_EXCHANGE_GRANT];
+/** The grants whose tokens come from a user, so that a refresh token can follow. */
+const USER_GRANTS = ['authorization_code', 'password', DEVICE_CODE_GRANT, TOKEN_EXCHANGE_GRANT];
+/** The longest device-code lifetime a client may set, in seconds (worker: MAX_DEVICE_CODE_LIFETIME). */
+export const MAX_DEVICE_CODE_LIFETIME = 1800;
 const SECRET_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt'];
 const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
 
@@ -31,19 +37,19 @@ const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
 const TYPE_RULES = {
   spa: {
     // password only with allowPublicPasswordGrant (RFC 9700 §2.4).
-    grants: ['authorization_code', 'refresh_token', 'password'],
+    grants: ['authorization_code', 'refresh_token', 'password', DEVICE_CODE_GRANT],
     defaultGrants: ['authorization_code', 'refresh_token'],
     methods: ['none'],
     defaultMethod: 'none',
   },
   regular_web: {
-    grants: ['authorization_code', 'refresh_token', 'client_credentials', 'password'],
+    grants: ['authorization_code', 'refresh_token', 'client_credentials', 'password', DEVICE_CODE_GRANT, TOKEN_EXCHANGE_GRANT],
     defaultGrants: ['authorization_code', 'refresh_token'],
     methods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', ...TLS_METHODS],
     defaultMethod: 'client_secret_basic',
   },
   m2m: {
-    grants: ['client_credentials'],
+    grants: ['client_credentials', TOKEN_EXCHANGE_GRANT],
     defaultGrants: ['client_credentials'],
     methods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', ...TLS_METHODS],
     defaultMethod: 'client_secret_basic',
@@ -214,7 +220,7 @@ function checkPublicJwks(jwks, { certificates = false } = {}) {
 export function buildClient({
   name, type, clientId, redirectUris = [], origins = [], grantTypes, authMethod, jwks, secret,
   clientSecretKey, dpopNonceRequired, idTokenAlg, allowPublicPasswordGrant = false,
-  tlsSubjectDn, tlsSanDns, tlsSanUri, certificateBoundTokens = false,
+  tlsSubjectDn, tlsSanDns, tlsSanUri, certificateBoundTokens = false, deviceCodeLifetime,
 }) {
   if (!APP_TYPES.includes(type)) throw new TenantError(`--type must be one of ${APP_TYPES.join(', ')}${type ? `, got '${type}'` : ''}`);
   const rules = TYPE_RULES[type];
@@ -227,8 +233,8 @@ export function buildClient({
     if (!rules.grants.includes(g)) throw new TenantError(`a ${type} client cannot use grant type '${g}' (allowed: ${rules.grants.join(', ')})`);
   }
   if (new Set(grants).size !== grants.length) throw new TenantError('a grant type is given twice');
-  if (grants.includes('refresh_token') && !grants.includes('authorization_code') && !grants.includes('password')) {
-    throw new TenantError("grant type 'refresh_token' needs 'authorization_code' or 'password' (refresh tokens come from user logins)");
+  if (grants.includes('refresh_token') && !grants.some((g) => USER_GRANTS.includes(g))) {
+    throw new TenantError(`grant type 'refresh_token' needs one of ${USER_GRANTS.join(', ')} (refresh tokens come from user logins)`);
   }
 
   // RFC 9700 §2.4: the password grant MUST NOT be used; a public client cannot even
@@ -298,6 +304,12 @@ export function buildClient({
   };
   if (secretEnc) record.client_secret_enc = secretEnc;
   if (allowPublicPasswordGrant) record.allow_public_password_grant = true;
+  if (deviceCodeLifetime !== undefined) {
+    if (!grants.includes(DEVICE_CODE_GRANT)) throw new TenantError(`--device-code-lifetime only applies to clients with --grant-type ${DEVICE_CODE_GRANT}`);
+    const n = Number(deviceCodeLifetime);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_DEVICE_CODE_LIFETIME) throw new TenantError(`--device-code-lifetime must be a whole number of seconds from 1 to ${MAX_DEVICE_CODE_LIFETIME}`);
+    record.device_code_lifetime = n;
+  }
   for (const [k, v] of given) record[k] = v.trim();
   // RFC 8705 §3: access tokens bound to the client certificate (cnf.x5t#S256).
   if (certificateBoundTokens) record.tls_client_certificate_bound_access_tokens = true;

@@ -141,6 +141,7 @@ describe('discovery (RFC 8414, OIDC Discovery)', () => {
     assert.equal(as.revocation_endpoint, `${srv.url}/oauth/revoke`);
     assert.deepEqual([...as.grant_types_supported].sort(), [
       'authorization_code', 'client_credentials', 'http://auth0.com/oauth/grant-type/password-realm', 'password', 'refresh_token',
+      'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange',
     ]);
     assert.deepEqual(as.response_types_supported, ['code']);
     assert.deepEqual(as.code_challenge_methods_supported, ['S256']);

@@ -34,6 +34,8 @@
 //! - `ORGANIZATION_NAME_IN_TOKENS` (var, optional, `true` or `false`): tokens that carry
 //!   `org_id` carry `org_name` too (Auth0's tenant setting).
 //!
+//! - `TOKEN_EXCHANGE_REFRESH_TOKENS` (var, optional, `true` or `false`): a token exchange
+//!   (RFC 8693) may issue a refresh token, tied to the subject token's family.
 //! - `CLIENT_ASSERTION_MAX_LIFETIME` (var, optional): how far ahead a client assertion's
 //!   `exp` may be, in seconds, 60 to 86400 (default 3600, as Authlib signs them).
 //!
@@ -91,6 +93,9 @@ pub struct Config {
     /// `MTLS_PROXY_SECRET`: the `cname-api-key` value of a trusted mTLS proxy
     /// ([`crate::mtls`]); `None`: the proxy's certificate headers are ignored.
     pub mtls_proxy_secret: Option<Zeroizing<Vec<u8>>>,
+    /// `TOKEN_EXCHANGE_REFRESH_TOKENS`: a token exchange may issue a refresh token
+    /// ([`crate::grants::token_exchange`]).
+    pub token_exchange_refresh_tokens: bool,
 }
 
 /// The default of `CLIENT_ASSERTION_MAX_LIFETIME`: one hour, what Authlib's
@@ -240,6 +245,7 @@ impl Config {
             assertion_max_lifetime: DEFAULT_ASSERTION_MAX_LIFETIME,
             organization_name_in_tokens: false,
             mtls_proxy_secret: None,
+            token_exchange_refresh_tokens: false,
         })
     }
 
@@ -293,6 +299,28 @@ impl Config {
             Some(_) => {
                 return Err(ConfigError(
                     "ORGANIZATION_NAME_IN_TOKENS must be true or false",
+                ));
+            }
+        };
+        Ok(self)
+    }
+
+    /// Applies `TOKEN_EXCHANGE_REFRESH_TOKENS` (builder style): `"true"` lets a token
+    /// exchange issue a refresh token (RFC 8693 §2.2.1, tied to the subject's family);
+    /// unset or empty is `false`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] unless it is `true` or `false`.
+    pub fn with_token_exchange_refresh_tokens(
+        mut self,
+        value: Option<&str>,
+    ) -> Result<Self, ConfigError> {
+        self.token_exchange_refresh_tokens = match value.map(str::trim).filter(|v| !v.is_empty()) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(ConfigError(
+                    "TOKEN_EXCHANGE_REFRESH_TOKENS must be true or false",
                 ));
             }
         };
@@ -495,6 +523,10 @@ pub struct Client {
     /// Access tokens are bound to the client certificate (`cnf.x5t#S256`, RFC 8705 §3).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tls_client_certificate_bound_access_tokens: bool,
+    /// The lifetime of this client's device codes in seconds (RFC 8628 `expires_in`;
+    /// default 900, at most 1800, [`crate::grants::device_code`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_code_lifetime: Option<u64>,
 }
 
 impl Client {

@@ -43,7 +43,7 @@ pub mod testing;
 pub mod webcrypto;
 
 use config::Config;
-use endpoints::{authorize, discovery, revoke, token, userinfo};
+use endpoints::{authorize, device, discovery, revoke, token, userinfo};
 use http::{HttpRequest, HttpResponse};
 use platform::Platform;
 use store::Store;
@@ -94,6 +94,10 @@ async fn dispatch<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -> 
         "/authorize" => authorize::handle(app, req).await,
         "/authorize/login" => authorize::login(app, req).await,
         "/oauth/par" => authorize::par(app, req).await,
+        "/oauth/device/code" => device::device_authorization(app, req).await,
+        "/activate" => device::activate(app, req).await,
+        "/activate/login" => device::activate_login(app, req).await,
+        "/activate/confirm" => device::activate_confirm(app, req).await,
         "/userinfo" => userinfo::handle(app, req).await,
         "/.well-known/openid-configuration" | "/.well-known/oauth-authorization-server" => {
             discovery::handle_metadata(app, req)
@@ -142,7 +146,7 @@ mod entry {
     }
 
     /// The variables and secrets the configuration is made of, in a fixed order.
-    const CONFIG_VARS: [&str; 10] = [
+    const CONFIG_VARS: [&str; 11] = [
         "SIGNING_KEYS",
         "TRANSACTION_SECRET",
         "CLIENT_SECRET_KEY",
@@ -153,6 +157,7 @@ mod entry {
         "CLIENT_ASSERTION_MAX_LIFETIME",
         "ORGANIZATION_NAME_IN_TOKENS",
         "MTLS_PROXY_SECRET",
+        "TOKEN_EXCHANGE_REFRESH_TOKENS",
     ];
 
     thread_local! {
@@ -193,7 +198,8 @@ mod entry {
             .and_then(|config| config.with_password_iterations(value(6)))
             .and_then(|config| config.with_assertion_max_lifetime(value(7)))
             .and_then(|config| config.with_organization_names(value(8)))
-            .and_then(|config| config.with_mtls_proxy_secret(value(9)))?;
+            .and_then(|config| config.with_mtls_proxy_secret(value(9)))
+            .and_then(|config| config.with_token_exchange_refresh_tokens(value(10)))?;
         CONFIG.with(|c| *c.borrow_mut() = Some((fingerprint, config.clone())));
         Ok(config)
     }

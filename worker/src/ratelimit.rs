@@ -23,6 +23,10 @@
 //!   `token-fail-ip:{ip_prefix(CF-Connecting-IP)}`; over either limit the failure is
 //!   answered `429` (same `error`, `Retry-After: 60`). Successes are not counted.
 //!
+//! - `POST /oauth/device/code` from public clients under `device-code:{client_id}:{prefix}`,
+//!   and every user-code lookup of `/activate` under `activate-ip:{prefix}` (over the
+//!   limit the page answers `429` and looks nothing up).
+//!
 //! Without the binding (a misconfigured deployment) the server fails *open*: requests
 //! are allowed and a warning without secrets is logged, so logins keep working.
 
@@ -114,6 +118,20 @@ pub fn token_failure_client_key(client_id: &str) -> String {
 #[must_use]
 pub fn token_failure_ip_key(ip: &str) -> String {
     format!("token-fail-ip:{}", ip_prefix(ip))
+}
+
+/// The key for device authorization requests of a public client from one address
+/// ([`ip_prefix`]): each one is an unauthenticated write, as a pushed request.
+#[must_use]
+pub fn device_authorization_key(client_id: &str, ip: &str) -> String {
+    format!("device-code:{client_id}:{}", ip_prefix(ip))
+}
+
+/// The key for user-code lookups on `/activate` from one address ([`ip_prefix`]): a user
+/// code has about 34.5 bits, so guessing is slowed per address.
+#[must_use]
+pub fn activate_ip_key(ip: &str) -> String {
+    format!("activate-ip:{}", ip_prefix(ip))
 }
 
 /// A fixed-window limiter in memory (as `wrangler dev` simulates the binding): at most

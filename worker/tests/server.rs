@@ -1167,8 +1167,14 @@ fn rfc8414_metadata_lists_only_what_is_implemented() {
                 "client_credentials",
                 "refresh_token",
                 "password",
-                "http://auth0.com/oauth/grant-type/password-realm"
+                "http://auth0.com/oauth/grant-type/password-realm",
+                "urn:ietf:params:oauth:grant-type:device_code",
+                "urn:ietf:params:oauth:grant-type:token-exchange"
             ])
+        );
+        assert_eq!(
+            m["device_authorization_endpoint"],
+            format!("{ISSUER}oauth/device/code")
         );
         assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
         assert_eq!(m["response_types_supported"], json!(["code"]));

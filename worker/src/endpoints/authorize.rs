@@ -596,9 +596,10 @@ pub async fn login<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) ->
 /// Login CSRF protection (RFC 6749 §10.12, RFC 9700 §4.4.1.8): a login must come from
 /// the server's own page. The `Origin` of the form post must be the issuer's origin
 /// (browsers send it on every cross-origin and same-origin `POST`); without an `Origin`,
-/// `Sec-Fetch-Site: same-origin` is accepted. Anything else, `Origin: null` included, is
-/// refused, so another site cannot sign a victim's browser into the attacker's account
-/// with a transaction of its own.
+/// `Sec-Fetch-Site: same-origin` is accepted, and so is `Origin: null` with it (what a
+/// browser sends from a page with `Referrer-Policy: no-referrer`, as ours are). Anything
+/// else, `Origin: null` alone included, is refused, so another site cannot sign a
+/// victim's browser into the attacker's account with a transaction of its own.
 #[must_use]
 pub fn from_login_page(issuer: &str, req: &HttpRequest) -> bool {
     let issuer_origin = issuer.split_once("://").map_or(issuer, |(scheme, rest)| {
@@ -608,11 +609,17 @@ pub fn from_login_page(issuer: &str, req: &HttpRequest) -> bool {
     if req.header_count("origin") > 1 {
         return false;
     }
+    let same_origin_metadata = req
+        .header("sec-fetch-site")
+        .is_some_and(|site| site.trim().eq_ignore_ascii_case("same-origin"));
     match req.header("origin") {
+        // A page served with `Referrer-Policy: no-referrer` (ours) makes the browser send
+        // `Origin: null` even for a same-origin form post (Fetch, "append a request
+        // `Origin` header"); its fetch metadata, which no page can set, still says
+        // same-origin. A sandboxed frame elsewhere sends `null` with `cross-site`.
+        Some(origin) if origin.trim() == "null" => same_origin_metadata,
         Some(origin) => origin.eq_ignore_ascii_case(issuer_origin),
-        None => req
-            .header("sec-fetch-site")
-            .is_some_and(|site| site.trim().eq_ignore_ascii_case("same-origin")),
+        None => same_origin_metadata,
     }
 }
 
@@ -660,7 +667,9 @@ input:focus,button:focus{outline:3px solid #1a5fb4;outline-offset:2px}\
 button{margin-top:1.5rem;padding:.7rem 1.4rem;font-size:1rem;background:#1a5fb4;color:#fff;border:0;border-radius:4px;cursor:pointer}\
 .error{color:#a51d2d;font-weight:600}";
 
-fn page(title: &str, content: &str) -> String {
+/// A page of the server's own look (the login form's style), its title escaped.
+#[must_use]
+pub fn page(title: &str, content: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -725,7 +734,9 @@ pub fn error_page(status: u16, message: &str) -> HttpResponse {
     HttpResponse::html(status, page("Error", &content))
 }
 
-fn oauth_failure_page(err: &crate::error::OAuthError) -> HttpResponse {
+/// The page for an internal failure of a grant step.
+#[must_use]
+pub fn oauth_failure_page(err: &crate::error::OAuthError) -> HttpResponse {
     if err.status == 503 {
         error_page(503, "The service is busy. Please try again in a moment.")
             .with_header("Retry-After", "1")
@@ -734,7 +745,9 @@ fn oauth_failure_page(err: &crate::error::OAuthError) -> HttpResponse {
     }
 }
 
-fn store_failure_page(err: &crate::store::StoreError) -> HttpResponse {
+/// The page for a storage failure (`503` with `Retry-After` when rate limited).
+#[must_use]
+pub fn store_failure_page(err: &crate::store::StoreError) -> HttpResponse {
     if *err == crate::store::StoreError::RateLimited {
         error_page(503, "The service is busy. Please try again in a moment.")
             .with_header("Retry-After", "1")

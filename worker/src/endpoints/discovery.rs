@@ -45,6 +45,7 @@ pub fn metadata<S: Store, P: Platform>(app: &App<S, P>) -> Value {
         "jwks_uri": format!("{issuer}.well-known/jwks.json"),
         "revocation_endpoint": format!("{issuer}oauth/revoke"),
         "pushed_authorization_request_endpoint": format!("{issuer}oauth/par"),
+        "device_authorization_endpoint": format!("{issuer}oauth/device/code"),
         "require_pushed_authorization_requests": false,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

@@ -3,6 +3,7 @@
 
 pub mod authorize;
 pub mod cors;
+pub mod device;
 pub mod discovery;
 pub mod revoke;
 pub mod token;

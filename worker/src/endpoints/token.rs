@@ -10,13 +10,16 @@
 //! Failed requests of public clients (which anyone can send) are counted per client and
 //! per client address (IPv6 /64, IPv4 address, [`crate::ratelimit::ip_prefix`]); past the
 //! limit the failure is answered `429` with `Retry-After` instead. Successes are never
-//! counted nor refused, so this cannot lock a public client's real users out.
+//! counted nor refused, so this cannot lock a public client's real users out; neither are
+//! the device grant's `authorization_pending` and `slow_down` (polling, not guessing).
 
 use super::{cors, method_not_allowed, read_body_params, refuse_query_credentials};
 use crate::App;
 use crate::client_auth::authenticate;
 use crate::error::OAuthError;
-use crate::grants::{authorization_code, client_credentials, password, refresh_token};
+use crate::grants::{
+    authorization_code, client_credentials, device_code, password, refresh_token, token_exchange,
+};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::params::Params;
 use crate::platform::Platform;
@@ -24,12 +27,14 @@ use crate::store::Store;
 
 /// The grant types this server implements (the password grants only for the clients
 /// whose record enables them, [`crate::grants::password`]).
-pub const GRANT_TYPES: [&str; 5] = [
+pub const GRANT_TYPES: [&str; 7] = [
     "authorization_code",
     "client_credentials",
     "refresh_token",
     "password",
     password::PASSWORD_REALM_GRANT,
+    device_code::DEVICE_CODE_GRANT,
+    token_exchange::TOKEN_EXCHANGE_GRANT,
 ];
 
 /// Handles the token endpoint: preflight, 405 for other methods, then the grant.
@@ -87,9 +92,15 @@ async fn token<S: Store, P: Platform>(
     let result = grant(app, req, &client, &params, grant_type).await;
     match result {
         // A nonce challenge (RFC 9449 §8) is a step every DPoP client takes, not a failure:
-        // counting it would let junk from anyone turn real users' challenges into 429s.
+        // counting it would let junk from anyone turn real users' challenges into 429s. Nor
+        // is a device polling while its user decides (RFC 8628 §3.5).
         Err(err)
-            if client.client.is_public() && err.status < 500 && err.error != "use_dpop_nonce" =>
+            if client.client.is_public()
+                && err.status < 500
+                && !matches!(
+                    err.error,
+                    "use_dpop_nonce" | "authorization_pending" | "slow_down"
+                ) =>
         {
             Err(limit_public_failure(app, req, &client.client.client_id, err).await)
         }
@@ -113,6 +124,10 @@ async fn grant<S: Store, P: Platform>(
         "client_credentials" => client_credentials::grant(app, client, params, jkt).await?,
         "password" | password::PASSWORD_REALM_GRANT => {
             password::grant(app, client, req, params, jkt).await?
+        }
+        device_code::DEVICE_CODE_GRANT => device_code::grant(app, client, params, jkt).await?,
+        token_exchange::TOKEN_EXCHANGE_GRANT => {
+            token_exchange::grant(app, client, params, jkt).await?
         }
         _ => refresh_token::grant(app, client, params, jkt).await?,
     };

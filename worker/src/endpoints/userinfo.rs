@@ -268,6 +268,35 @@ pub async fn verify_access_token<S: Store, P: Platform>(
     if !matches!(jwt.header_str("typ"), Some("at+jwt" | "application/at+jwt")) {
         return Err("the token is not an access token");
     }
+    let jwt = verify_server_jwt(app, jwt).await?;
+    if jwt
+        .claim_i64("exp")
+        .is_none_or(|exp| exp <= app.platform.now())
+    {
+        return Err("the access token expired");
+    }
+    let userinfo = app.config.userinfo_endpoint();
+    let aud_ok = match jwt.claims.get("aud") {
+        Some(Value::String(a)) => *a == userinfo,
+        Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(userinfo.as_str())),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err("the token audience does not include userinfo");
+    }
+    Ok(jwt.claims)
+}
+
+/// Checks that a decoded JWT was signed by one of this server's keys (ES256, or RS256
+/// through the platform) and that its `iss` is this issuer; expiry and audience are the
+/// caller's. Used for access tokens here and for the tokens a token exchange presents.
+///
+/// # Errors
+/// A fixed reason string.
+pub async fn verify_server_jwt<S: Store, P: Platform>(
+    app: &App<S, P>,
+    jwt: DecodedJwt,
+) -> Result<DecodedJwt, &'static str> {
     let kid = jwt.header_str("kid").unwrap_or_default();
     let not_ours = "the token was not signed by this server";
     let bad_signature = "the token signature is invalid";
@@ -310,18 +339,5 @@ pub async fn verify_access_token<S: Store, P: Platform>(
     if jwt.claim_str("iss") != Some(app.config.issuer.as_str()) {
         return Err("the token was issued by another server");
     }
-    let now = app.platform.now();
-    if jwt.claim_i64("exp").is_none_or(|exp| exp <= now) {
-        return Err("the access token expired");
-    }
-    let userinfo = app.config.userinfo_endpoint();
-    let aud_ok = match jwt.claims.get("aud") {
-        Some(Value::String(a)) => *a == userinfo,
-        Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(userinfo.as_str())),
-        _ => false,
-    };
-    if !aud_ok {
-        return Err("the token audience does not include userinfo");
-    }
-    Ok(jwt.claims)
+    Ok(jwt)
 }

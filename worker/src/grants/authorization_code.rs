@@ -235,6 +235,7 @@ async fn issue<S: Store, P: Platform>(
             ..FamilyRecord::default()
         };
         response.refresh_token = Some(start_family(app, &family_id, family).await?);
+        super::tag_family(&mut response, &family_id);
     }
     Ok(response)
 }
@@ -377,5 +378,6 @@ pub fn issue_user_tokens<S: Store, P: Platform>(
         scope: grant.scope.to_owned(),
         refresh_token: None,
         id_token,
+        issued_token_type: None,
     })
 }

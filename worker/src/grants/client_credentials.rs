@@ -117,6 +117,7 @@ pub async fn grant<S: Store, P: Platform>(
         scope,
         refresh_token: None,
         id_token: None,
+        issued_token_type: None,
     })
 }
 

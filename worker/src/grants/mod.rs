@@ -8,7 +8,9 @@
 //! - `family:{id}` → [`FamilyRecord`]: a refresh-token family with the hash of its one
 //!   current token and its generation. A refresh token is `{family id}.{secret}`, so its
 //!   family is found (and its Durable Object shard chosen) without a lookup. Rotation is
-//!   a [`Store::compare_and_swap`] of the family record.
+//!   a [`Store::compare_and_swap`] of the family record;
+//! - `device:{sha256(device_code)}` and `user_code:{sha256(user code)}`: the device
+//!   authorization grant ([`device_code`]), every state change a compare-and-swap.
 //!
 //! DPoP (RFC 9449): every grant takes the thumbprint of the request's verified proof key
 //! (`dpop_jkt`, `None` without a `DPoP` header). With a key, the access token carries
@@ -23,8 +25,10 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod device_code;
 pub mod password;
 pub mod refresh_token;
+pub mod token_exchange;
 
 use crate::App;
 use crate::config::{Api, Client, DpopPolicy, api_key};
@@ -145,6 +149,30 @@ pub struct FamilyRecord {
     /// user is still a member ([`crate::orgs::require_member`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_id: Option<String>,
+    /// The families this one was exchanged from (RFC 8693, [`token_exchange`]), nearest
+    /// first: when any of them is revoked or ends, so does this one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<String>,
+}
+
+/// The access-token claim naming the refresh-token family (the session) the token was
+/// issued with: a token exchange ties the families it starts to it.
+pub const FAMILY_CLAIM: &str = "sid";
+
+/// Adds [`FAMILY_CLAIM`] to the (still unsigned) access token of `response`.
+pub fn tag_family(response: &mut TokenResponse, family_id: &str) {
+    if let crate::tokens::Jwt::Unsigned { claims, .. } = &mut response.access_token {
+        claims.insert(FAMILY_CLAIM.into(), serde_json::json!(family_id));
+    }
+}
+
+/// Whether a family is alive at `now`: not revoked, within its absolute and idle
+/// lifetimes.
+#[must_use]
+pub fn family_alive(record: &FamilyRecord, now: i64) -> bool {
+    record.revoked.is_none()
+        && record.expires_at > now
+        && record.last_used.saturating_add(record.idle_lifetime) > now
 }
 
 /// The KV / Durable Object key of a refresh-token family.

@@ -177,6 +177,7 @@ pub async fn grant<S: Store, P: Platform>(
         };
         let family_id = random_id(&app.platform)?;
         response.refresh_token = Some(start_family(app, &family_id, family).await?);
+        super::tag_family(&mut response, &family_id);
     }
     Ok(response)
 }

@@ -31,6 +31,10 @@
 //! unbound public-client family presented with a proof becomes bound from then on; a token
 //! of that family from before the binding, presented again, is reuse and revokes it.
 //!
+//! A family started by a token exchange ([`super::token_exchange`]) names the families
+//! it was exchanged from (`parents`); it refreshes only while all of them live, so
+//! revoking the subject token's family ends the exchanged one too.
+//!
 //! The user must still exist (`user:{email}` with the same `user_id` as the family's
 //! `sub`), else `invalid_grant`; `email` and `name` come from that fresh record.
 //! A family issued for an organization needs the user still to be a member
@@ -202,6 +206,7 @@ pub async fn grant<S: Store, P: Platform>(
         };
         let mut response = issue_user_tokens(app, client, &grant)?;
         response.refresh_token = Some(successor);
+        super::tag_family(&mut response, family_id);
         return Ok(response);
     }
     Err(OAuthError::new(
@@ -275,6 +280,15 @@ async fn check<S: Store, P: Platform>(
             return Err(OAuthError::invalid_grant(
                 "the DPoP proof key does not match the key the refresh token is bound to",
             ));
+        }
+    }
+    // A family exchanged from others (RFC 8693) ends with any of them.
+    for parent in &record.parents {
+        let alive = get_json::<S, FamilyRecord>(&app.store, &family_key(parent))
+            .await?
+            .is_some_and(|p| super::family_alive(&p, now));
+        if !alive {
+            return Err(invalid());
         }
     }
     let api = load_record_api(app, record.audience.as_deref(), invalid).await?;

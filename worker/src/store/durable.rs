@@ -1,6 +1,6 @@
 //! [`DurableStore`]: server state in SQLite-backed Durable Objects, the tenant in KV.
 //!
-//! Codes, refresh-token families, PAR requests and replay markers live in the Durable
+//! Codes, device codes, refresh-token families, PAR requests and replay markers live in the Durable
 //! Object class [`StateShard`] (binding `OAUTH_STATE`, a `new_sqlite_classes` migration in
 //! `worker/wrangler.toml`). A Durable Object runs one request at a time up to its first
 //! await, and every operation here is synchronous SQL without an await, so each
