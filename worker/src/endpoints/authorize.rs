@@ -527,25 +527,9 @@ pub async fn login<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) ->
             "This application can no longer sign in here. Go back to the application and start again.",
         );
     }
-    let username = form.get("username").unwrap_or_default().trim().to_owned();
-    let password = zeroize::Zeroizing::new(form.get("password").unwrap_or_default().to_owned());
-    if !login_allowed(app, req, &username).await {
-        return error_page(
-            429,
-            "Too many sign-in attempts. Wait a minute, then try again.",
-        )
-        .with_header(
-            "Retry-After",
-            &crate::ratelimit::RETRY_AFTER_SECONDS.to_string(),
-        );
-    }
-    let user = if username.is_empty() || username.len() > 254 || password.is_empty() {
-        None
-    } else {
-        match authenticate_user(app, &username, &password).await {
-            Ok(user) => user,
-            Err(e) => return store_failure_page(&e),
-        }
+    let (username, user) = match sign_in(app, req, &form).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
     let Some(user) = user else {
         return login_page(
@@ -590,6 +574,40 @@ pub async fn login<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) ->
             HttpResponse::redirect(303, &with_query(&tx.effective_redirect_uri, &pairs))
         }
         Err(e) => store_failure_page(&e),
+    }
+}
+
+/// The sign-in step of a login form (`username`, `password`), shared by `/authorize/login`
+/// and `/activate/login`: the rate limits first (rule 12: over them the form answers `429`,
+/// a right password too), then one password check whose cost is the same for known and
+/// unknown emails. `Ok((username, None))`: wrong email or password, for the caller to show
+/// its form again; `Err` is the page to answer.
+///
+/// # Errors
+/// The `429` page, or the storage-failure page.
+pub async fn sign_in<S: Store, P: Platform>(
+    app: &App<S, P>,
+    req: &HttpRequest,
+    form: &Params,
+) -> Result<(String, Option<User>), HttpResponse> {
+    let username = form.get("username").unwrap_or_default().trim().to_owned();
+    let password = zeroize::Zeroizing::new(form.get("password").unwrap_or_default().to_owned());
+    if !login_allowed(app, req, &username).await {
+        return Err(error_page(
+            429,
+            "Too many sign-in attempts. Wait a minute, then try again.",
+        )
+        .with_header(
+            "Retry-After",
+            &crate::ratelimit::RETRY_AFTER_SECONDS.to_string(),
+        ));
+    }
+    if username.is_empty() || username.len() > 254 || password.is_empty() {
+        return Ok((username, None));
+    }
+    match authenticate_user(app, &username, &password).await {
+        Ok(user) => Ok((username, user)),
+        Err(e) => Err(store_failure_page(&e)),
     }
 }
 

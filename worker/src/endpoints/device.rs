@@ -39,7 +39,7 @@ use crate::params::{Params, form_encode, html_escape};
 use crate::platform::Platform;
 use crate::store::{Store, get_json};
 use crate::tokens::{parse_scope, random_token};
-use crate::users::{authenticate_user, ensure_subject_index, login_allowed};
+use crate::users::ensure_subject_index;
 use edge_oauth::base64url;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -440,25 +440,9 @@ pub async fn activate_login<S: Store, P: Platform>(
         Ok(found) => found,
         Err(page) => return page,
     };
-    let username = form.get("username").unwrap_or_default().trim().to_owned();
-    let password = zeroize::Zeroizing::new(form.get("password").unwrap_or_default().to_owned());
-    if !login_allowed(app, req, &username).await {
-        return error_page(
-            429,
-            "Too many sign-in attempts. Wait a minute, then try again.",
-        )
-        .with_header(
-            "Retry-After",
-            &crate::ratelimit::RETRY_AFTER_SECONDS.to_string(),
-        );
-    }
-    let user = if username.is_empty() || username.len() > 254 || password.is_empty() {
-        None
-    } else {
-        match authenticate_user(app, &username, &password).await {
-            Ok(user) => user,
-            Err(e) => return store_failure_page(&e),
-        }
+    let (username, user) = match super::authorize::sign_in(app, req, &form).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
     let Some(user) = user else {
         return login_page(
