@@ -169,6 +169,14 @@ pub enum Error {
     /// A pushed authorization response (RFC 9126 §2.2) is malformed: the message names
     /// the member.
     ParResponseInvalid(&'static str),
+    /// A device authorization answer (RFC 8628 §3.2) is malformed: the message names the
+    /// member.
+    DeviceAuthorizationResponseInvalid(&'static str),
+    /// The device code expired (its `expires_in` passed) before the user approved it;
+    /// the client stopped polling.
+    DeviceCodeExpired,
+    /// The caller aborted the operation (an `AbortSignal`); its reason is the `cause`.
+    Aborted,
     /// Server metadata (RFC 8414 §2, OIDC Discovery §3) is malformed: the message names
     /// the member.
     MetadataInvalid(&'static str),
@@ -300,6 +308,9 @@ impl Error {
             Error::AuthorizationResponseCodeMissing => "AUTHORIZATION_RESPONSE_CODE_MISSING",
             Error::AuthorizationError(_) => "AUTHORIZATION_ERROR",
             Error::ParResponseInvalid(_) => "PAR_RESPONSE_INVALID",
+            Error::DeviceAuthorizationResponseInvalid(_) => "DEVICE_AUTHORIZATION_RESPONSE_INVALID",
+            Error::DeviceCodeExpired => "DEVICE_CODE_EXPIRED",
+            Error::Aborted => "ABORTED",
             Error::MetadataInvalid(_) => "METADATA_INVALID",
             Error::MetadataIssuerMismatch => "METADATA_ISSUER_MISMATCH",
             Error::IdTokenClaimInvalid(_) => "ID_TOKEN_CLAIM_INVALID",
@@ -479,6 +490,13 @@ impl fmt::Display for Error {
             Error::ParResponseInvalid(why) => {
                 write!(f, "invalid pushed authorization response: {why}")
             }
+            Error::DeviceAuthorizationResponseInvalid(why) => {
+                write!(f, "invalid device authorization response: {why}")
+            }
+            Error::DeviceCodeExpired => {
+                f.write_str("the device code expired before the user approved the request")
+            }
+            Error::Aborted => f.write_str("the operation was aborted (see cause)"),
             Error::MetadataInvalid(why) => write!(f, "invalid server metadata: {why}"),
             Error::MetadataIssuerMismatch => {
                 f.write_str("server metadata issuer is not the issuer it was fetched for")

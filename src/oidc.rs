@@ -66,6 +66,8 @@ pub struct ServerMetadata {
     pub pushed_authorization_request_endpoint: Option<String>,
     /// `end_session_endpoint` (OIDC RP-Initiated Logout).
     pub end_session_endpoint: Option<String>,
+    /// `device_authorization_endpoint` (RFC 8628 §4).
+    pub device_authorization_endpoint: Option<String>,
     /// `require_pushed_authorization_requests` (default `false`).
     pub require_pushed_authorization_requests: bool,
     /// `authorization_response_iss_parameter_supported` (RFC 9207 §3, default `false`).
@@ -95,7 +97,7 @@ struct UrlMember {
     not_url: &'static str,
 }
 
-const URL_MEMBERS: [UrlMember; 8] = [
+const URL_MEMBERS: [UrlMember; 9] = [
     UrlMember {
         name: "authorization_endpoint",
         not_url: "authorization_endpoint must be an absolute URL without a fragment",
@@ -127,6 +129,10 @@ const URL_MEMBERS: [UrlMember; 8] = [
     UrlMember {
         name: "end_session_endpoint",
         not_url: "end_session_endpoint must be an absolute URL without a fragment",
+    },
+    UrlMember {
+        name: "device_authorization_endpoint",
+        not_url: "device_authorization_endpoint must be an absolute URL without a fragment",
     },
 ];
 
@@ -267,6 +273,7 @@ impl ServerMetadata {
             introspection_endpoint,
             pushed_authorization_request_endpoint,
             end_session_endpoint,
+            device_authorization_endpoint,
         ] = &URL_MEMBERS;
         let authorization_endpoint = url_member(&object, authorization_endpoint)?;
         let token_endpoint = url_member(&object, token_endpoint)?
@@ -278,6 +285,7 @@ impl ServerMetadata {
         let pushed_authorization_request_endpoint =
             url_member(&object, pushed_authorization_request_endpoint)?;
         let end_session_endpoint = url_member(&object, end_session_endpoint)?;
+        let device_authorization_endpoint = url_member(&object, device_authorization_endpoint)?;
 
         let list = |(name, message): &(&str, &'static str)| list_member(&object, name, message);
         let [
@@ -314,6 +322,7 @@ impl ServerMetadata {
             introspection_endpoint,
             pushed_authorization_request_endpoint,
             end_session_endpoint,
+            device_authorization_endpoint,
             require_pushed_authorization_requests: bool_member(
                 &object,
                 "require_pushed_authorization_requests",
@@ -739,6 +748,7 @@ mod tests {
                 "userinfo_endpoint":"https://as.example/userinfo","revocation_endpoint":"https://as.example/revoke",
                 "introspection_endpoint":"https://as.example/introspect","pushed_authorization_request_endpoint":"https://as.example/par",
                 "end_session_endpoint":"https://as.example/logout","require_pushed_authorization_requests":true,
+                "device_authorization_endpoint":"https://as.example/oauth/device/code",
                 "authorization_response_iss_parameter_supported":true,"response_modes_supported":["query"],
                 "grant_types_supported":["authorization_code","refresh_token"],"scopes_supported":["openid"],
                 "code_challenge_methods_supported":["S256"],"token_endpoint_auth_methods_supported":["none"],
@@ -754,6 +764,10 @@ mod tests {
         assert_eq!(
             m.end_session_endpoint.as_deref(),
             Some("https://as.example/logout")
+        );
+        assert_eq!(
+            m.device_authorization_endpoint.as_deref(),
+            Some("https://as.example/oauth/device/code")
         );
         assert!(m.require_pushed_authorization_requests);
         assert!(m.authorization_response_iss_parameter_supported);
@@ -774,6 +788,10 @@ mod tests {
             (
                 r#","jwks_uri":5"#,
                 "jwks_uri must be an absolute URL without a fragment",
+            ),
+            (
+                r#","device_authorization_endpoint":["https://as.example/d"]"#,
+                "device_authorization_endpoint must be an absolute URL without a fragment",
             ),
             (
                 r#","userinfo_endpoint":"/userinfo""#,

@@ -6,6 +6,7 @@ import * as core from '../../pkg/edge_oauth.js';
 import { DpopKey, noncesOf } from './key.js';
 import { MemoryTokenStore } from './store.js';
 import { verifyIdToken } from './idtoken.js';
+import { auth0DeviceEndpoint, pollDeviceToken, requestDeviceAuthorization } from './device.js';
 import { edgeError, fetchOrFail, fetchText, invalid, isObject, options as opts, optString, reqString, subtle } from './util.js';
 
 /** Refreshes in flight in this runtime, by store key + refresh token + scope. */
@@ -66,7 +67,7 @@ function subscribe(name, handler) {
  * POSTs `body` to `url`; with a key, a fresh proof per attempt and at most one retry on
  * `use_dpop_nonce` with a nonce other than the attempt's (RFC 9449 section 8).
  */
-async function post(url, body, headers, key) {
+async function post(url, body, headers, key, signal) {
   const nonces = key ? noncesOf(key) : null;
   let retry;
   for (let attempt = 0; ; attempt++) {
@@ -76,7 +77,7 @@ async function post(url, body, headers, key) {
       used = retry ?? nonces.get(url);
       h.dpop = await key.createProof({ htm: 'POST', htu: url, nonce: used });
     }
-    const { response, body: text } = await fetchText(url, { method: 'POST', headers: h, body });
+    const { response, body: text } = await fetchText(url, { method: 'POST', headers: h, body, signal });
     const nonce = response.headers.get('DPoP-Nonce');
     if (nonces) nonces.remember(url, nonce);
     if (key && attempt === 0 && core.isUseDpopNonce(response.status, text, response.headers.get('WWW-Authenticate'))) {
@@ -100,6 +101,7 @@ export class TokenClient {
   #issuer;
   #authorizationEndpoint;
   #parEndpoint;
+  #deviceEndpoint;
   #jwksUri;
   #metadata;
   #clientId;
@@ -128,6 +130,8 @@ export class TokenClient {
       endpoints[name] = optString(options, name);
       if (endpoints[name] !== undefined) core.endpointOrigin(endpoints[name], `${name} must be a string`);
     }
+    const device = optString(options, 'deviceAuthorizationEndpoint') ?? options.metadata?.deviceAuthorizationEndpoint;
+    if (device !== undefined) core.endpointOrigin(device, 'deviceAuthorizationEndpoint must be a string');
     const issuer = optString(options, 'issuer');
     const metadata = options.metadata;
     if (metadata !== undefined && !isObject(metadata)) throw invalid('metadata must be the object TokenClient.discover or parseServerMetadata returned');
@@ -140,6 +144,9 @@ export class TokenClient {
     this.#issuer = issuer ?? metadata?.issuer;
     this.#authorizationEndpoint = endpoints.authorizationEndpoint;
     this.#parEndpoint = endpoints.pushedAuthorizationRequestEndpoint;
+    // Without metadata, Auth0's path beside the token endpoint; metadata without one
+    // means the server has none.
+    this.#deviceEndpoint = device ?? (metadata === undefined ? auth0DeviceEndpoint(tokenEndpoint) : undefined);
     this.#jwksUri = endpoints.jwksUri;
     this.#metadata = metadata;
     this.#clientId = clientId;
@@ -207,6 +214,14 @@ export class TokenClient {
     return this.#parEndpoint;
   }
 
+  /**
+   * The RFC 8628 device authorization endpoint: the option, the metadata's, or (without
+   * metadata) Auth0's `.../oauth/device/code` beside a `.../oauth/token` endpoint.
+   */
+  get deviceAuthorizationEndpoint() {
+    return this.#deviceEndpoint;
+  }
+
   /** The token endpoint URL. */
   get tokenEndpoint() {
     return this.#tokenEndpoint;
@@ -233,8 +248,8 @@ export class TokenClient {
     return h;
   }
 
-  async #tokenRequest(body) {
-    const answer = await post(this.#tokenEndpoint, body, this.#headers(), this.#key);
+  async #tokenRequest(body, signal) {
+    const answer = await post(this.#tokenEndpoint, body, this.#headers(), this.#key, signal);
     return core.tokenResponse(answer.status, answer.text, answer.nonce, this.#key !== undefined);
   }
 
@@ -442,6 +457,52 @@ export class TokenClient {
       });
     }
     return rotated(heard?.record) ? heard.record.tokens : undefined;
+  }
+
+  /**
+   * Starts the device authorization grant (RFC 8628 §3.1, §3.2): POSTs `scope`, `audience`
+   * and `resource` to the device authorization endpoint with this client's authentication,
+   * and resolves to the strictly checked answer: the `userCode` and `verificationUri` to
+   * show, and what `pollDeviceToken` needs. `signal` cancels the request (`ABORTED`).
+   */
+  async deviceAuthorization(options) {
+    const endpoint = this.#deviceEndpoint;
+    if (endpoint === undefined) {
+      throw invalid(this.#metadata === undefined
+        ? 'deviceAuthorizationEndpoint is not known: pass it to the TokenClient or use TokenClient.discover'
+        : "deviceAuthorizationEndpoint is not known: the server's metadata has no device_authorization_endpoint");
+    }
+    return requestDeviceAuthorization(options, this.#bodyClientId, (body, signal) => post(endpoint, body, this.#headers(), undefined, signal));
+  }
+
+  /**
+   * Polls the token endpoint until the user approves the device authorization (RFC 8628
+   * §3.4, §3.5), then stores the tokens and resolves to them, as `exchangeCode` does (ID
+   * token claims checked when the client knows its issuer; `verifySignature` and `jwks`
+   * as there). Waits `interval` seconds between polls, 5 s more after each `slow_down`;
+   * `onPending` hears each `authorization_pending` / `slow_down`. Rejects with
+   * `OAUTH_ERROR` (`access_denied`, `expired_token`, ...), `DEVICE_CODE_EXPIRED`, or
+   * `ABORTED` as soon as `signal` aborts. With a `dpopKey`, every poll carries a proof.
+   */
+  async pollDeviceToken(authorization, options) {
+    const o = opts(options, 'pollDeviceToken options must be an object');
+    if (o.verifySignature && this.#issuer === undefined) {
+      throw invalid('checking the ID token needs the issuer: pass issuer to the TokenClient or use TokenClient.discover');
+    }
+    return pollDeviceToken(authorization, o, {
+      clientId: this.#bodyClientId,
+      request: (body, signal) => this.#tokenRequest(body, signal),
+      finish: async (tokens) => {
+        if (tokens.idToken !== undefined && this.#issuer !== undefined) {
+          const check = { issuer: this.#issuer, clientId: this.#clientId, accessToken: tokens.accessToken };
+          tokens.idTokenClaims = o.verifySignature
+            ? await verifyIdToken(tokens.idToken, { ...check, jwks: o.jwks ?? (await this.#fetchJwks()) })
+            : core.validateIdTokenClaims(tokens.idToken, check);
+        }
+        await this.#save({ tokens });
+        return tokens;
+      },
+    });
   }
 
   /** Requests a token for the client itself (`client_credentials`). Not stored. */

@@ -180,7 +180,7 @@ export interface TokenSet {
   idToken?: string;
   /** The granted scope, when the server sent it. */
   scope?: string;
-  /** From `TokenClient.exchangeCode` with a known issuer: the checked ID token claims. */
+  /** From `TokenClient.exchangeCode` / `pollDeviceToken` with a known issuer: the checked ID token claims. */
   idTokenClaims?: IdTokenClaims;
 }
 
@@ -195,6 +195,51 @@ export function refreshTokenGrantBody(options: RefreshTokenGrantOptions): string
 export function clientCredentialsGrantBody(options: ClientCredentialsGrantOptions): string;
 /** Parses and validates a token endpoint response (RFC 6749 §5.1, §5.2). */
 export function parseTokenResponse(status: number, bodyText: string, headers?: HeadersLike | null): TokenSet;
+
+// ----- the device authorization grant (RFC 8628) -----------------------------------------
+
+/** Parameters of a device authorization request (RFC 8628 §3.1, Auth0 style). */
+export interface DeviceAuthorizationRequestOptions {
+  scope?: string;
+  /** The API identifier (Auth0's `audience`). */
+  audience?: string;
+  /** An RFC 8707 resource indicator. */
+  resource?: string;
+  /** Sent in the body for public clients. */
+  clientId?: string;
+}
+
+/** Parameters of a device access token request (RFC 8628 §3.4). */
+export interface DeviceCodeGrantOptions {
+  /** The `deviceCode` of the device authorization. */
+  deviceCode: string;
+  clientId?: string;
+}
+
+/** A strictly checked device authorization answer (RFC 8628 §3.2). */
+export interface DeviceAuthorization {
+  /** The device verification code: a credential, keep it on the device. */
+  deviceCode: string;
+  /** The code to show the user. */
+  userCode: string;
+  /** Where the user enters the code (https, or http on a loopback host). */
+  verificationUri: string;
+  /** The verification URI with the code in it (for a link or a QR code), if sent. */
+  verificationUriComplete?: string;
+  /** The lifetime of the codes in seconds, as sent. */
+  expiresIn: number;
+  /** Their expiry in seconds since the epoch: now + expiresIn. */
+  expiresAt: number;
+  /** Seconds to wait between polls (5 when the server sent none). */
+  interval: number;
+}
+
+/** The form body of a device authorization request. */
+export function deviceAuthorizationRequestBody(options: DeviceAuthorizationRequestOptions): string;
+/** The form body of a device access token request (`urn:ietf:params:oauth:grant-type:device_code`). */
+export function deviceCodeGrantBody(options: DeviceCodeGrantOptions): string;
+/** Parses the device authorization answer strictly (`DEVICE_AUTHORIZATION_RESPONSE_INVALID` names the member). */
+export function parseDeviceAuthorizationResponse(status: number, bodyText: string): DeviceAuthorization;
 
 // ----- the redirect leg (RFC 6749 §4.1, RFC 7636, RFC 9126, RFC 9207, RFC 8414, OIDC) ----
 
@@ -286,6 +331,8 @@ export interface ServerMetadata {
   introspectionEndpoint?: string;
   pushedAuthorizationRequestEndpoint?: string;
   endSessionEndpoint?: string;
+  /** RFC 8628 §4. */
+  deviceAuthorizationEndpoint?: string;
   requirePushedAuthorizationRequests: boolean;
   authorizationResponseIssParameterSupported: boolean;
   responseTypesSupported: string[];
@@ -433,6 +480,9 @@ export interface TokenClientOptions {
   jwksUri?: string;
   /** Server metadata (`parseServerMetadata`): its `authorization_response_iss_parameter_supported` is used. */
   metadata?: ServerMetadata;
+  /** The RFC 8628 device authorization endpoint. Default: the metadata's; without
+   *  metadata, Auth0's `.../oauth/device/code` beside a `.../oauth/token` endpoint. */
+  deviceAuthorizationEndpoint?: string;
 }
 
 /** The TokenClient options besides what `TokenClient.discover` fills in. */
@@ -471,6 +521,39 @@ export interface ClientCredentialsOptions {
   scope?: string;
 }
 
+/** `TokenClient.deviceAuthorization`: what the tokens are for (RFC 8628 §3.1). */
+export interface DeviceAuthorizationOptions {
+  scope?: string;
+  /** The API identifier (Auth0's `audience`). */
+  audience?: string;
+  /** An RFC 8707 resource indicator. */
+  resource?: string;
+  /** Cancels the request: it rejects with `ABORTED`. */
+  signal?: AbortSignal;
+}
+
+/** What `onPending` hears after each poll that did not end the flow. */
+export interface DevicePollPending {
+  /** The server's answer: the user has not decided yet, or the client polls too fast. */
+  error: "authorization_pending" | "slow_down";
+  /** The seconds until the next poll (5 more after each `slow_down`). */
+  interval: number;
+  /** How many polls were made so far. */
+  polls: number;
+}
+
+/** `TokenClient.pollDeviceToken` options. */
+export interface PollDeviceTokenOptions {
+  /** Stops polling: the promise rejects with `ABORTED` (name `AbortError`, the reason as `cause`). */
+  signal?: AbortSignal;
+  /** Called after each `authorization_pending` / `slow_down`; a throw stops polling with that error. */
+  onPending?: (pending: DevicePollPending) => void;
+  /** Verify the ID token's signature against the issuer's JWKS, as `exchangeCode` does. */
+  verifySignature?: boolean;
+  /** The JWKS to verify with (default: fetched from the metadata's `jwks_uri`). */
+  jwks?: Jwks | string;
+}
+
 /** Options of a revocation (RFC 7009 §2.1). */
 export interface RevokeOptions {
   tokenTypeHint?: "access_token" | "refresh_token";
@@ -501,6 +584,8 @@ export class TokenClient {
   parseAuthorizationResponse(url: string | URL, options: Omit<AuthorizationResponseOptions, "issuer" | "issParameterSupported"> & Partial<AuthorizationResponseOptions>): AuthorizationResponse;
   /** The token endpoint URL. */
   readonly tokenEndpoint: string;
+  /** The RFC 8628 device authorization endpoint, if known. */
+  readonly deviceAuthorizationEndpoint: string | undefined;
   /** The revocation endpoint URL. */
   readonly revocationEndpoint: string;
   /** The key of this client's record in its store. */
@@ -509,6 +594,22 @@ export class TokenClient {
   exchangeCode(options: ExchangeCodeOptions): Promise<TokenSet>;
   /** Uses a refresh token, as a single flight across tabs; stores the result. */
   refresh(refreshToken: string, options?: RefreshOptions | null): Promise<TokenSet>;
+  /**
+   * Starts the device flow (RFC 8628 §3.1): resolves to the code and URL to show the user.
+   *
+   * ```js
+   * const authorization = await client.deviceAuthorization({ scope: "openid offline_access" });
+   * console.log(`Open ${authorization.verificationUri} and enter ${authorization.userCode}`);
+   * const tokens = await client.pollDeviceToken(authorization, { signal });
+   * ```
+   */
+  deviceAuthorization(options?: DeviceAuthorizationOptions | null): Promise<DeviceAuthorization>;
+  /**
+   * Polls until the user approves (then stores the tokens, as `exchangeCode` does), denies
+   * (`OAUTH_ERROR` `access_denied`), or the code expires (`expired_token`,
+   * `DEVICE_CODE_EXPIRED`); `signal` cancels (`ABORTED`).
+   */
+  pollDeviceToken(authorization: DeviceAuthorization, options?: PollDeviceTokenOptions | null): Promise<TokenSet>;
   /** A token for the client itself (`client_credentials`); not stored. */
   clientCredentials(options?: ClientCredentialsOptions | null): Promise<TokenSet>;
   /** Revokes a token (RFC 7009). */

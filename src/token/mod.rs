@@ -1,5 +1,5 @@
-//! Token requests and responses (RFC 6749 §3.2, §4.1.3, §4.4.2, §5, §6), and the secret
-//! newtypes they carry.
+//! Token requests and responses (RFC 6749 §3.2, §4.1.3, §4.4.2, §5, §6), the device
+//! authorization grant (RFC 8628, [`device`]), and the secret newtypes they carry.
 //!
 //! Every token, code and client secret is a newtype whose [`Debug`](core::fmt::Debug)
 //! prints `[redacted]`, whose equality is constant-time for equal lengths, and whose
@@ -13,6 +13,7 @@ use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 pub mod client;
+pub mod device;
 pub mod request;
 pub mod response;
 
@@ -102,6 +103,12 @@ secret_newtype!(
     /// A client secret (RFC 6749 §2.3.1).
     ClientSecret,
     "7Fjfp0ZBr1KtDRbnfVdmIw"
+);
+secret_newtype!(
+    /// A device verification code (RFC 8628 §3.2): whoever holds it can poll for the
+    /// tokens once the user approves.
+    DeviceCode,
+    "GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS"
 );
 secret_newtype!(
     /// An OpenID Connect ID token (OIDC Core §2), kept opaque here: validating it is

@@ -107,6 +107,7 @@ export interface ServerMetadata {
   introspectionEndpoint?: string;
   pushedAuthorizationRequestEndpoint?: string;
   endSessionEndpoint?: string;
+  deviceAuthorizationEndpoint?: string;
   requirePushedAuthorizationRequests: boolean;
   authorizationResponseIssParameterSupported: boolean;
   responseTypesSupported: string[];
@@ -560,6 +561,11 @@ pub fn parse_server_metadata(
         &out,
         "endSessionEndpoint",
         m.end_session_endpoint.as_deref(),
+    );
+    set_opt_str(
+        &out,
+        "deviceAuthorizationEndpoint",
+        m.device_authorization_endpoint.as_deref(),
     );
     set(
         &out,

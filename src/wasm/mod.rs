@@ -33,6 +33,8 @@ mod authorize;
 #[cfg(feature = "wasm")]
 mod client;
 #[cfg(feature = "wasm")]
+mod device;
+#[cfg(feature = "wasm")]
 mod dpop;
 #[cfg(feature = "wasm-p256")]
 mod p256;
@@ -49,6 +51,11 @@ pub use authorize::{
 #[cfg(feature = "wasm")]
 pub use client::{
     NonceCache, is_use_dpop_nonce_js, revocation_body, revocation_response, token_response,
+};
+#[cfg(feature = "wasm")]
+pub use device::{
+    device_authorization_request_body, device_code_grant_body, next_device_poll_interval,
+    parse_device_authorization_response_js,
 };
 #[cfg(feature = "wasm")]
 pub use dpop::{DpopPublicKey, calculate_jwk_thumbprint, finish_proof};
