@@ -145,6 +145,7 @@ console.log(created.size ? `seeded ${created.size} record(s): ${[...created].joi
 console.log(`
   API        ${DEMO_API}   scopes: read:items write:items   offline_access allowed
   SPA        client_id demo-spa    (public, PKCE)   redirect URIs: ${ORIGINS.map((o) => `${o}/`).join(' ')}
+  Device     client_id demo-device (public, RFC 8628 device flow: node examples/device.mjs)
   Web app    client_id demo-web    (client_secret_basic)
              client_secret ${shown('client:demo-web', saved['demo-web']?.client_secret, 'npm run tenant -- client rotate-secret demo-web')}
   M2M        client_id demo-m2m    (client_secret_basic, grant: ${DEMO_API} read:items)

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT, WORKER_DIR, wranglerCommand, wranglerEnv } from './kv.mjs';
-import { buildApi, buildClient, buildGrant, buildUser, keys } from './tenant.mjs';
+import { DEVICE_CODE_GRANT, buildApi, buildClient, buildGrant, buildUser, keys } from './tenant.mjs';
 
 export { REPO_ROOT, WORKER_DIR };
 export const WWW_DIR = join(REPO_ROOT, 'www');
@@ -168,6 +168,13 @@ export function buildDemoTenant({ origins, iterations, userPassword } = {}) {
   const m2m = buildClient({ type: 'm2m', clientId: 'demo-m2m', name: 'Demo M2M job' });
   records.set(keys.client('demo-m2m'), m2m.record);
   credentials['demo-m2m'] = { client_id: 'demo-m2m', type: 'm2m', client_secret: m2m.secret };
+
+  // A public client for devices without a browser (examples/device.mjs): RFC 8628.
+  const device = buildClient({
+    type: 'spa', clientId: 'demo-device', name: 'Demo terminal (device flow)', grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'],
+  });
+  records.set(keys.client('demo-device'), device.record);
+  credentials['demo-device'] = { client_id: 'demo-device', type: 'spa' };
 
   const grant = buildGrant(m2m.record, api, ['read:items']);
   records.set(keys.grant('demo-m2m', DEMO_API), grant);
