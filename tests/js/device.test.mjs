@@ -319,14 +319,14 @@ describe('pollDeviceToken (RFC 8628 §3.4, §3.5)', () => {
     const client = publicClient();
     const a = await client.deviceAuthorization();
     const controller = new AbortController();
-    let released;
-    srv.state.hold = () => new Promise((resolve) => { released = resolve; controller.abort(); });
+    // The server answers this poll (with tokens) only 1.5 s after the abort: a request
+    // that ignored the signal would get them.
+    srv.state.hold = () => new Promise((resolve) => { controller.abort(); setTimeout(resolve, 1500); });
     srv.state.token.push([200, tokens()]);
     const err = await rejection(client.pollDeviceToken(a, { signal: controller.signal }));
     assert.equal(err.code, 'ABORTED');
     assert.equal(err.cause?.name, 'AbortError', 'the signal default reason');
-    released();
-    await settle(1300);
+    await settle(1700);
     assert.equal(srv.polls().length, 1);
     assert.equal(await client.getTokens(), undefined);
   });

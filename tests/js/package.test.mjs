@@ -28,6 +28,9 @@ test('the package resolves by its name to src/js/ and loads with initSync', asyn
     'refreshTokenGrantBody',
     'clientCredentialsGrantBody',
     'parseTokenResponse',
+    'deviceAuthorizationRequestBody',
+    'deviceCodeGrantBody',
+    'parseDeviceAuthorizationResponse',
     'DpopKey',
     'TokenClient',
     'fetchWithDpop',
@@ -39,7 +42,7 @@ test('the package resolves by its name to src/js/ and loads with initSync', asyn
   assert.equal(typeof edge.default, 'function', 'the async init() default export is missing');
   assert.equal(edge.calculateCodeChallenge('dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'), 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM');
   // The internal helpers of the JS layer are not public API.
-  for (const name of ['NonceCache', 'DpopPublicKey', 'finishProof', 'tokenResponse', 'basicCredentials', 'P256Key']) {
+  for (const name of ['NonceCache', 'DpopPublicKey', 'finishProof', 'tokenResponse', 'basicCredentials', 'P256Key', 'nextDevicePollInterval']) {
     assert.equal(edge[name], undefined, `${name} is exported`);
   }
   const p256 = await import('edge-oauth/p256');
@@ -75,6 +78,9 @@ test('the TypeScript types are real interfaces, not any', () => {
     'static fromCryptoKeyPair(keyPair: CryptoKeyPair): Promise<DpopKey>',
     'refresh(refreshToken: string, options?: RefreshOptions | null): Promise<TokenSet>',
     'export function parseTokenResponse(status: number, bodyText: string, headers?: HeadersLike | null): TokenSet',
+    'export interface DeviceAuthorization {',
+    'deviceAuthorization(options?: DeviceAuthorizationOptions | null): Promise<DeviceAuthorization>',
+    'pollDeviceToken(authorization: DeviceAuthorization, options?: PollDeviceTokenOptions | null): Promise<TokenSet>',
   ]) {
     assert.ok(dts.includes(needle), `${manifest.types} lacks ${needle}`);
   }
