@@ -9,6 +9,7 @@
 
 use edge_oauth::dpop::{VerifyPolicy, verify_proof};
 use edge_oauth::jws::{self, Algorithm};
+use edge_oauth::token::device::parse_device_authorization_response;
 use edge_oauth::token::request::{
     FormParams, decode_basic_credentials, encode_basic_credentials, encode_form,
 };
@@ -32,6 +33,13 @@ const JSON_SEEDS: &[&str] = &[
     "-0.0e+10",
     "[1e308,-1E-308,0,123456789012345678901234567890]",
     "{\"a\":[[[[{}]]]],\"b\":null,\"c\":true}",
+];
+
+/// RFC 8628 §3.2: the example answer, and edge cases of each member.
+const DEVICE_SEEDS: &[&str] = &[
+    r#"{"device_code":"GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS","user_code":"WDJB-MJHT","verification_uri":"https://example.com/device","verification_uri_complete":"https://example.com/device?user_code=WDJB-MJHT","expires_in":1800,"interval":5}"#,
+    r#"{"device_code":"d","user_code":"\u00e9\u2028","verification_uri":"http://[::1]:8787/activate","expires_in":4294967295,"interval":4294967295}"#,
+    r#"{"error":"slow_down","error_description":"x"}"#,
 ];
 
 const WWW_AUTHENTICATE_SEEDS: &[&str] = &[
@@ -211,6 +219,23 @@ proptest! {
         let _ = parse_error_response(status, &body, nonce.as_deref());
         if let Some(n) = &nonce {
             let _ = parse_dpop_nonce(n);
+        }
+    }
+
+    /// RFC 8628 §3.2 answers: no panic on any body, status or clock; a success keeps
+    /// its bounds (positive lifetimes, an expiry that is now + expires_in).
+    #[test]
+    fn device_authorization_responses_never_panic(
+        status in prop_oneof![Just(200u16), Just(400u16), any::<u16>()],
+        body in mutated(seeds(DEVICE_SEEDS)),
+        now in prop_oneof![Just(1_700_000_000u64), any::<u64>()],
+    ) {
+        let body = String::from_utf8_lossy(&body);
+        if let Ok(a) = parse_device_authorization_response(status, &body, now) {
+            prop_assert!(a.expires_in > 0 && a.expires_in <= u64::from(u32::MAX));
+            prop_assert!(a.interval > 0 && a.interval <= u64::from(u32::MAX));
+            prop_assert_eq!(a.expires_at, now + a.expires_in);
+            prop_assert!(!a.device_code.as_str().is_empty() && !a.user_code.is_empty());
         }
     }
 
