@@ -649,3 +649,46 @@ fn rfc9700_4_14_2_stale_isolate_copy_neither_refuses_nor_forks() {
         "the family is revoked"
     );
 }
+
+// ------------------------------------------------------------ failed code checks take nothing
+
+/// Whoever holds a leaked code but not the verifier (or the client, or the redirect URI)
+/// cannot make the real client's exchange fail: a request that fails those checks leaves
+/// the code exactly as it was, even while it runs interleaved with the real exchange.
+#[test]
+fn rfc6749_4_1_2_failed_checks_leave_the_code_untouched_for_the_real_client() {
+    let h = harness();
+    for attack in [
+        format!(
+            "grant_type=authorization_code&client_id=spa&code={{code}}&redirect_uri={}&code_verifier={}",
+            enc(SPA_CB),
+            "x".repeat(43)
+        ),
+        format!(
+            "grant_type=authorization_code&client_id=spa&code={{code}}&redirect_uri={}",
+            enc(SPA_CB)
+        ),
+        format!(
+            "grant_type=authorization_code&client_id=spa2&code={{code}}&redirect_uri={}&code_verifier={VERIFIER}",
+            enc(SPA_CB)
+        ),
+        format!(
+            "grant_type=authorization_code&client_id=spa&code={{code}}&redirect_uri={}&code_verifier={VERIFIER}",
+            enc("https://evil.example/cb")
+        ),
+    ] {
+        let code = h.spa_code(API);
+        let mut requests: Vec<HttpRequest> = (0..8)
+            .map(|_| token_request(&attack.replace("{code}", &code), &[]))
+            .collect();
+        requests.push(token_request(&spa_exchange_body("spa", &code), &[]));
+        let resps = concurrently(&h, &requests);
+        let real = resps.last().unwrap();
+        assert_eq!(real.status, 200, "{attack}: {:?}", real.json_body());
+        assert!(
+            resps[..8].iter().all(|r| error_of(r) == "invalid_grant"),
+            "{attack}"
+        );
+        assert_eq!(revoked_families(&h.app.store), 0);
+    }
+}
