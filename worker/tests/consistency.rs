@@ -802,3 +802,48 @@ fn rfc6749_4_1_2_failed_checks_leave_the_code_untouched_for_the_real_client() {
         assert_eq!(revoked_families(&h.app.store), 0);
     }
 }
+
+/// Forged secrets are failures like any other for the limits of public clients: past the
+/// limit they are answered 429, and the family still lives.
+#[test]
+fn rfc9700_4_14_2_forged_secrets_count_toward_the_failure_limits() {
+    let mut h = harness();
+    h.app.platform = NativePlatform::new(h.clock.clone()).with_rate_limit(20, 60);
+    let rt = h.spa_refresh_token(API);
+    let (family, _) = rt.split_once('.').unwrap();
+    let forge = |i: usize| {
+        h.send(&token_request(
+            &refresh_body("spa", &format!("{family}.guess{i}")),
+            &[("cf-connecting-ip", "2001:db8:1::1")],
+        ))
+    };
+    for i in 0..20 {
+        assert_eq!(error_of(&forge(i)), "invalid_grant");
+    }
+    assert_eq!(forge(20).status, 429);
+    assert_eq!(revoked_families(&h.app.store), 0);
+    assert_eq!(h.refresh(&rt).status, 200, "successes are never refused");
+}
+
+/// RFC 7009 §2.1: any token the family issued revokes it, an older one too (a tab that
+/// logs out with the token it holds); a forged secret under its id revokes nothing.
+#[test]
+fn rfc7009_2_1_any_issued_token_revokes_its_family_a_forged_one_nothing() {
+    let h = harness();
+    let r1 = h.spa_refresh_token(API);
+    let r2 = json_str(&h.refresh(&r1), "refresh_token");
+    let r3 = json_str(&h.refresh(&r2), "refresh_token");
+    let (family, _) = r1.split_once('.').unwrap();
+    let revoke = |token: &str| {
+        h.send(
+            &HttpRequest::new("POST", "/oauth/revoke")
+                .with_header("content-type", "application/x-www-form-urlencoded")
+                .with_body(format!("client_id=spa&token={token}").into_bytes()),
+        )
+    };
+    assert_eq!(revoke(&format!("{family}.forged")).status, 200);
+    assert_eq!(revoked_families(&h.app.store), 0);
+    assert_eq!(revoke(&r1).status, 200);
+    assert_eq!(revoked_families(&h.app.store), 1);
+    assert_eq!(error_of(&h.refresh(&r3)), "invalid_grant");
+}
