@@ -847,3 +847,32 @@ fn rfc7009_2_1_any_issued_token_revokes_its_family_a_forged_one_nothing() {
     assert_eq!(revoked_families(&h.app.store), 1);
     assert_eq!(error_of(&h.refresh(&r3)), "invalid_grant");
 }
+
+/// A code exchange that fails its checks costs one Durable Object call (the conditional
+/// take) and writes nothing on either backend.
+#[test]
+fn rfc6749_4_1_2_failed_check_is_one_call_and_writes_nothing() {
+    for backend in [Backend::Kv, Backend::Durable] {
+        let (h, store) = counted(backend);
+        let code = h.spa_code(API);
+        let (status, counts, _) = count_request(
+            &h,
+            &store,
+            &token_request(
+                &format!(
+                    "grant_type=authorization_code&client_id=spa&code={code}&redirect_uri={}&code_verifier={}",
+                    enc(SPA_CB),
+                    "x".repeat(43)
+                ),
+                &[],
+            ),
+        );
+        println!("{backend:?}: failed code exchange {counts:?}");
+        assert_eq!(status, 400);
+        assert_eq!(counts.kv_writes, 0);
+        if backend == Backend::Durable {
+            assert_eq!(counts.durable_calls, 1);
+        }
+        assert_eq!(h.app.store.count("taken:"), 0);
+    }
+}
