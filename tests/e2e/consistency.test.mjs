@@ -194,6 +194,32 @@ describe('exactly once under wrangler dev (Durable Object store)', () => {
     assert.equal(dead.json?.error, 'invalid_grant', 'the family is revoked');
   });
 
+  test('rfc6749_4_1_2 a leaked code sent 15 times with a wrong verifier, at once with the real exchange: the real one succeeds', async () => {
+    for (let round = 0; round < 3; round++) {
+      const { body } = await spaCode();
+      const wrong = body.replace(/code_verifier=[^&]+/, `code_verifier=${randomBytes(32).toString('base64url')}`);
+      const requests = Array.from({ length: 15 }, () => rawPost(wrong));
+      requests.splice(round * 7, 0, rawPost(body));
+      const resps = await simultaneously(requests);
+      const real = resps[round * 7];
+      assert.equal(real.status, 200, `round ${round + 1}: the real exchange (${real.text})`);
+      const others = resps.filter((r) => r !== real);
+      assert.ok(others.every((r) => r.status === 400 && r.json?.error === 'invalid_grant'), `round ${round + 1}`);
+    }
+  });
+
+  test('rfc9700_4_14_2 a forged secret under a known family id is invalid_grant and revokes nothing', async () => {
+    const rt = await spaRefreshToken();
+    const family = rt.split('.')[0];
+    for (const secret of ['forged', randomBytes(32).toString('base64url'), randomBytes(44).toString('base64url')]) {
+      const forged = await tokenRequest(srv.url, refreshBody(`${family}.${secret}`));
+      assert.equal(forged.status, 400, forged.text);
+      assert.equal(forged.json.error, 'invalid_grant');
+    }
+    const real = await tokenRequest(srv.url, refreshBody(rt));
+    assert.equal(real.status, 200, `the session survives: ${real.text}`);
+  });
+
   test('durability: after a restart of wrangler dev a refresh token works and a used code stays used', async () => {
     const rt = await spaRefreshToken();
     const { body } = await spaCode();

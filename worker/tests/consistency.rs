@@ -649,3 +649,230 @@ fn rfc9700_4_14_2_stale_isolate_copy_neither_refuses_nor_forks() {
         "the family is revoked"
     );
 }
+
+// ------------------------------------------------------------ a forged secret is not reuse
+
+/// A family id is public (every access token carries it as `sid`): a token under it with
+/// a secret the family never issued is `invalid_grant` and changes nothing, whatever its
+/// shape; the real token keeps working. Only a token the family really issued and has
+/// rotated out is reuse.
+#[test]
+fn rfc9700_4_14_2_forged_secret_under_a_known_family_is_not_reuse() {
+    let h = harness();
+    let r1 = h.spa_refresh_token(API);
+    let (family, secret) = r1.split_once('.').unwrap();
+    let forged = [
+        format!("{family}.forged"),
+        format!("{family}.{}", "A".repeat(secret.len())),
+        format!("{family}.{}", "A".repeat(43)),
+        format!("{family}.{}", "A".repeat(59)),
+        format!("{family}.{}", "A".repeat(64)),
+    ];
+    for token in &forged {
+        let resp = h.refresh(token);
+        assert_eq!(error_of(&resp), "invalid_grant", "{token}");
+        assert_eq!(
+            revoked_families(&h.app.store),
+            0,
+            "{token} revoked the family"
+        );
+    }
+    let r2 = h.refresh(&r1);
+    assert_eq!(r2.status, 200, "the session survives: {:?}", r2.json_body());
+    let r2 = json_str(&r2, "refresh_token");
+    // A forgery after a rotation changes nothing either.
+    for token in &forged {
+        assert_eq!(error_of(&h.refresh(token)), "invalid_grant");
+    }
+    assert_eq!(revoked_families(&h.app.store), 0);
+    assert_eq!(h.refresh(&r2).status, 200);
+}
+
+/// Every token the family issued and rotated out is recognised as reuse, not only the
+/// one rotated last: the thief who rotates many times in a row cannot make the victim's
+/// older token look unknown.
+#[test]
+fn rfc9700_4_14_2_any_rotated_out_generation_is_reuse() {
+    let h = harness();
+    let victims = h.spa_refresh_token(API);
+    let mut rt = victims.clone();
+    for _ in 0..40 {
+        rt = json_str(&h.refresh(&rt), "refresh_token");
+    }
+    assert_eq!(error_of(&h.refresh(&victims)), "invalid_grant");
+    assert_eq!(revoked_families(&h.app.store), 1, "generation 1 is reuse");
+    assert_eq!(
+        error_of(&h.refresh(&rt)),
+        "invalid_grant",
+        "the thief's branch ends"
+    );
+}
+
+/// Tokens of families started before the tagged format (a plain random secret) keep
+/// working: the current one rotates, and the one it replaced is still reuse. An older
+/// untagged one cannot be told from a forgery: it is refused and changes nothing.
+#[test]
+fn rfc9700_4_14_2_families_from_before_keep_working() {
+    let h = harness();
+    let now = h.clock.now();
+    for family in ["fam-a", "fam-b"] {
+        let record = json!({
+            "client_id": "spa", "sub": "user|alice", "email": "alice@example.com",
+            "name": "Alice", "scope": "openid offline_access read:items", "audience": API,
+            "auth_time": now, "expires_at": now + 3600, "idle_lifetime": 3600, "last_used": now,
+            "generation": 4, "rotated_at": now,
+            "current": edge_oauth_worker::jwt::sha256_b64(format!("{family}.current-secret").as_bytes()),
+            "previous": edge_oauth_worker::jwt::sha256_b64(format!("{family}.previous-secret").as_bytes()),
+        });
+        put(&h.app.store, &format!("family:{family}"), &record);
+    }
+    assert_eq!(error_of(&h.refresh("fam-a.older-secret")), "invalid_grant");
+    assert_eq!(revoked_families(&h.app.store), 0, "unknown, not reuse");
+    assert_eq!(
+        error_of(&h.refresh("fam-a.previous-secret")),
+        "invalid_grant"
+    );
+    assert_eq!(
+        revoked_families(&h.app.store),
+        1,
+        "the token it replaced is reuse"
+    );
+    let next = h.refresh("fam-b.current-secret");
+    assert_eq!(next.status, 200, "{:?}", next.json_body());
+    let next = json_str(&next, "refresh_token");
+    assert!(next.starts_with("fam-b."));
+    let newest = h.refresh(&next);
+    assert_eq!(newest.status, 200, "the tagged successor rotates");
+    assert_eq!(
+        error_of(&h.refresh("fam-b.current-secret")),
+        "invalid_grant"
+    );
+    assert_eq!(
+        revoked_families(&h.app.store),
+        1,
+        "two rotations back, untagged: unknown"
+    );
+    assert_eq!(error_of(&h.refresh(&next)), "invalid_grant");
+    assert_eq!(
+        revoked_families(&h.app.store),
+        2,
+        "a tagged token rotated out is reuse"
+    );
+}
+
+// ------------------------------------------------------------ failed code checks take nothing
+
+/// Whoever holds a leaked code but not the verifier (or the client, or the redirect URI)
+/// cannot make the real client's exchange fail: a request that fails those checks leaves
+/// the code exactly as it was, even while it runs interleaved with the real exchange.
+#[test]
+fn rfc6749_4_1_2_failed_checks_leave_the_code_untouched_for_the_real_client() {
+    let h = harness();
+    for attack in [
+        format!(
+            "grant_type=authorization_code&client_id=spa&code={{code}}&redirect_uri={}&code_verifier={}",
+            enc(SPA_CB),
+            "x".repeat(43)
+        ),
+        format!(
+            "grant_type=authorization_code&client_id=spa&code={{code}}&redirect_uri={}",
+            enc(SPA_CB)
+        ),
+        format!(
+            "grant_type=authorization_code&client_id=spa2&code={{code}}&redirect_uri={}&code_verifier={VERIFIER}",
+            enc(SPA_CB)
+        ),
+        format!(
+            "grant_type=authorization_code&client_id=spa&code={{code}}&redirect_uri={}&code_verifier={VERIFIER}",
+            enc("https://evil.example/cb")
+        ),
+    ] {
+        let code = h.spa_code(API);
+        let mut requests: Vec<HttpRequest> = (0..8)
+            .map(|_| token_request(&attack.replace("{code}", &code), &[]))
+            .collect();
+        requests.push(token_request(&spa_exchange_body("spa", &code), &[]));
+        let resps = concurrently(&h, &requests);
+        let real = resps.last().unwrap();
+        assert_eq!(real.status, 200, "{attack}: {:?}", real.json_body());
+        assert!(
+            resps[..8].iter().all(|r| error_of(r) == "invalid_grant"),
+            "{attack}"
+        );
+        assert_eq!(revoked_families(&h.app.store), 0);
+    }
+}
+
+/// Forged secrets are failures like any other for the limits of public clients: past the
+/// limit they are answered 429, and the family still lives.
+#[test]
+fn rfc9700_4_14_2_forged_secrets_count_toward_the_failure_limits() {
+    let mut h = harness();
+    h.app.platform = NativePlatform::new(h.clock.clone()).with_rate_limit(20, 60);
+    let rt = h.spa_refresh_token(API);
+    let (family, _) = rt.split_once('.').unwrap();
+    let forge = |i: usize| {
+        h.send(&token_request(
+            &refresh_body("spa", &format!("{family}.guess{i}")),
+            &[("cf-connecting-ip", "2001:db8:1::1")],
+        ))
+    };
+    for i in 0..20 {
+        assert_eq!(error_of(&forge(i)), "invalid_grant");
+    }
+    assert_eq!(forge(20).status, 429);
+    assert_eq!(revoked_families(&h.app.store), 0);
+    assert_eq!(h.refresh(&rt).status, 200, "successes are never refused");
+}
+
+/// RFC 7009 §2.1: any token the family issued revokes it, an older one too (a tab that
+/// logs out with the token it holds); a forged secret under its id revokes nothing.
+#[test]
+fn rfc7009_2_1_any_issued_token_revokes_its_family_a_forged_one_nothing() {
+    let h = harness();
+    let r1 = h.spa_refresh_token(API);
+    let r2 = json_str(&h.refresh(&r1), "refresh_token");
+    let r3 = json_str(&h.refresh(&r2), "refresh_token");
+    let (family, _) = r1.split_once('.').unwrap();
+    let revoke = |token: &str| {
+        h.send(
+            &HttpRequest::new("POST", "/oauth/revoke")
+                .with_header("content-type", "application/x-www-form-urlencoded")
+                .with_body(format!("client_id=spa&token={token}").into_bytes()),
+        )
+    };
+    assert_eq!(revoke(&format!("{family}.forged")).status, 200);
+    assert_eq!(revoked_families(&h.app.store), 0);
+    assert_eq!(revoke(&r1).status, 200);
+    assert_eq!(revoked_families(&h.app.store), 1);
+    assert_eq!(error_of(&h.refresh(&r3)), "invalid_grant");
+}
+
+/// A code exchange that fails its checks costs one Durable Object call (the conditional
+/// take) and writes nothing on either backend.
+#[test]
+fn rfc6749_4_1_2_failed_check_is_one_call_and_writes_nothing() {
+    for backend in [Backend::Kv, Backend::Durable] {
+        let (h, store) = counted(backend);
+        let code = h.spa_code(API);
+        let (status, counts, _) = count_request(
+            &h,
+            &store,
+            &token_request(
+                &format!(
+                    "grant_type=authorization_code&client_id=spa&code={code}&redirect_uri={}&code_verifier={}",
+                    enc(SPA_CB),
+                    "x".repeat(43)
+                ),
+                &[],
+            ),
+        );
+        println!("{backend:?}: failed code exchange {counts:?}");
+        assert_eq!(status, 400);
+        assert_eq!(counts.kv_writes, 0);
+        if backend == Backend::Durable {
+            assert_eq!(counts.durable_calls, 1);
+        }
+        assert_eq!(h.app.store.count("taken:"), 0);
+    }
+}

@@ -1202,3 +1202,85 @@ fn rfc9449_storage_operations_of_a_dpop_client_credentials_request() {
         }
     }
 }
+
+// ---------------------------------------------------------------- §11.1: replays and reuse
+
+/// A network attacker replaying a captured refresh request (the rotated-out token and its
+/// proof) of a DPoP-bound family is refused for the replayed proof, before reuse detection:
+/// the family lives on. The same token with a fresh proof of the bound key is reuse.
+#[test]
+fn rfc9449_11_1_replayed_refresh_request_of_a_bound_family_does_not_revoke() {
+    let h = harness();
+    let k1 = key("dpop_key_1");
+    let (_, rt) = h.spa_tokens(API);
+    let captured = h.proof(&k1, true);
+    let first = h.refresh("spa", &rt, Some(&captured));
+    assert_dpop_bound(&first, &k1);
+    let next = json_str(&first, "refresh_token");
+    let replay = h.refresh("spa", &rt, Some(&captured));
+    assert_error(&replay, 400, "invalid_dpop_proof", "");
+    assert_eq!(
+        revoked_families(&h.app.store),
+        0,
+        "the replay revoked the family"
+    );
+    // The replayed proof with the current token is refused too, and changes nothing.
+    assert_error(
+        &h.refresh("spa", &next, Some(&captured)),
+        400,
+        "invalid_dpop_proof",
+        "",
+    );
+    h.clock.advance(1);
+    let ok = h.refresh("spa", &next, Some(&h.proof(&k1, true)));
+    assert_dpop_bound(&ok, &k1);
+    // Reuse of a rotated-out token with a valid, fresh proof of the bound key revokes.
+    h.clock.advance(1);
+    assert_error(
+        &h.refresh("spa", &rt, Some(&h.proof(&k1, true))),
+        400,
+        "invalid_grant",
+        "",
+    );
+    assert_eq!(revoked_families(&h.app.store), 1);
+}
+
+/// A rotated-out token of a family bound to a key, presented with another key or none, is
+/// refused without revoking: whoever lacks the key cannot be told from an observer of the
+/// request. This holds for a family bound at a rotation too, for the tokens issued after
+/// the binding (those from before it are reuse, see
+/// `rfc9700_4_14_2_binding_at_rotation_does_not_hide_reuse`).
+#[test]
+fn rfc9449_5_rotated_out_bound_token_without_the_key_does_not_revoke() {
+    let h = harness();
+    let (k1, k2) = (key("dpop_key_1"), key("dpop_key_2"));
+    let code = h.spa_code("spa", API, "");
+    let unbound = h.exchange("spa", &code, None).json_body()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bound = json_str(
+        &h.refresh("spa", &unbound, Some(&h.proof(&k1, true))),
+        "refresh_token",
+    );
+    h.clock.advance(1);
+    let current = json_str(
+        &h.refresh("spa", &bound, Some(&h.proof(&k1, true))),
+        "refresh_token",
+    );
+    h.clock.advance(1);
+    assert_error(
+        &h.refresh("spa", &bound, Some(&h.proof(&k2, true))),
+        400,
+        "invalid_grant",
+        "does not match",
+    );
+    assert_error(
+        &h.refresh("spa", &bound, None),
+        400,
+        "invalid_grant",
+        "bound to a DPoP key",
+    );
+    assert_eq!(revoked_families(&h.app.store), 0);
+    assert_dpop_bound(&h.refresh("spa", &current, Some(&h.proof(&k1, true))), &k1);
+}

@@ -4,7 +4,9 @@
 //! `DPoP` proof ([`crate::dpop::verify_token_request`]: its nonce policy depends on the
 //! client), then the grant with the proof's key, and only then the proof's `jti` marker:
 //! nothing is written for a request before the checks that need no write have passed (a
-//! junk request with `code=bogus` writes nothing). Every response to a request that
+//! junk request with `code=bogus` writes nothing). The refresh grant records the marker
+//! itself, after its checks and before its first state change, so that a replayed proof
+//! cannot reach reuse detection ([`refresh_token`]). Every response to a request that
 //! carried a `DPoP` header carries the current `DPoP-Nonce` (RFC 9449 §8.2).
 //!
 //! Failed requests of public clients (which anyone can send) are counted per client and
@@ -129,9 +131,12 @@ async fn grant<S: Store, P: Platform>(
         token_exchange::TOKEN_EXCHANGE_GRANT => {
             token_exchange::grant(app, client, params, jkt).await?
         }
-        _ => refresh_token::grant(app, client, params, jkt).await?,
+        // Records the proof's `jti` itself, before its first state change.
+        _ => refresh_token::grant(app, client, params, proof.as_ref()).await?,
     };
-    if let Some(proof) = &proof {
+    if let Some(proof) = &proof
+        && grant_type != "refresh_token"
+    {
         crate::dpop::record_token_request_jti(app, proof).await?;
     }
     response.sign(app, &client.client).await?;

@@ -1,19 +1,23 @@
 //! `grant_type=authorization_code` with PKCE (RFC 6749 §4.1.3, RFC 7636 §4.5–4.6,
 //! RFC 9700 §2.1.1, OIDC Core §3.1.3).
 //!
-//! The code is redeemed with one atomic [`Store::take`] (exactly once on the Durable
+//! The code is redeemed with one atomic [`Store::take_if`] (exactly once on the Durable
 //! Object store): of any number of simultaneous redemptions one takes it, the others see
-//! it taken. Then, in order: it has not expired; it belongs to this client;
+//! it taken. The checks that need nothing but the request (client, `redirect_uri`, PKCE,
+//! `dpop_jkt`) go with the take as its condition, checked in the same step: a request
+//! that fails them leaves the code exactly as it was, so whoever holds a leaked code
+//! without its verifier cannot make the real client's concurrent exchange fail or look
+//! like a replay. The checks, in order: it has not expired; it belongs to this client;
 //! `redirect_uri` is identical when one was sent to `/authorize`; PKCE: a verifier
 //! without a challenge or a challenge without a verifier is refused (downgrade), and the
 //! S256 transform must match in constant time. PKCE failures of any kind, including a
 //! malformed verifier, are `invalid_grant` (rules.md items 49 and 51: decided here).
 //! Then DPoP: a code issued with `dpop_jkt` needs a proof from that key, else
 //! `invalid_grant` (RFC 9449 §10, as node-oidc-provider), and an API with
-//! `dpop: required` needs a proof (`invalid_dpop_proof`). A request that fails any of
-//! these checks gives the code back ([`Store::untake`]), so a wrong guess by someone else
-//! does not burn the real client's code. A public client's refresh token is bound to the
-//! proof key (§5).
+//! `dpop: required` needs a proof (`invalid_dpop_proof`). Only the checks that need the
+//! API (it was deleted, it requires DPoP, its tokens cannot be signed) run after the take;
+//! a request failing them (which passed all of the above) gives the code back
+//! ([`Store::untake`]). A public client's refresh token is bound to the proof key (§5).
 //!
 //! A code taken before is `invalid_grant` "already used" (RFC 6749 §4.1.2), also after the
 //! code record itself expired (the take receipt lives 600 s, rules.md items 19, 89). It
@@ -36,7 +40,7 @@ use crate::config::{Api, Client};
 use crate::error::OAuthError;
 use crate::params::Params;
 use crate::platform::Platform;
-use crate::store::{Store, Taken};
+use crate::store::{Condition, Store, TakenIf};
 use crate::tokens::{
     AccessTokenSpec, IdTokenSpec, TokenResponse, mint_access_token, mint_id_token, random_id,
 };
@@ -67,12 +71,29 @@ pub async fn grant<S: Store, P: Platform>(
         family_id: Some(family_id.clone()),
     })
     .map_err(|_| OAuthError::server_error())?;
-    let taken = match app.store.take(&key, &receipt, CODE_USED_TTL).await? {
-        Taken::Absent => return Err(invalid()),
-        Taken::Before { value, receipt } => {
+    // Taken only if it passes the checks that need nothing but the request, in the same
+    // step: a request that fails them leaves the code exactly as it was.
+    let condition = request_condition(client, params, dpop_jkt);
+    let taken = match app
+        .store
+        .take_if(&key, &condition, &receipt, CODE_USED_TTL)
+        .await?
+    {
+        TakenIf::Absent => return Err(invalid()),
+        TakenIf::Before { value, receipt } => {
             return Err(replayed(app, client, params, &value, &receipt).await);
         }
-        Taken::Now(value) => value,
+        TakenIf::Unmet(value) => {
+            // The precise answer; the condition is never weaker than these checks.
+            let record: CodeRecord =
+                serde_json::from_str(&value).map_err(|_| OAuthError::server_error())?;
+            if record.expires_at <= app.platform.now() {
+                return Err(invalid());
+            }
+            check_request(client, params, dpop_jkt, &record)?;
+            return Err(invalid());
+        }
+        TakenIf::Now(value) => value,
     };
     let record: CodeRecord =
         serde_json::from_str(&taken).map_err(|_| OAuthError::server_error())?;
@@ -82,7 +103,8 @@ pub async fn grant<S: Store, P: Platform>(
     let api = match check(app, client, params, dpop_jkt, &record).await {
         Ok(api) => api,
         Err(err) => {
-            // Not this client's code, or not its verifier: the code stays usable. The
+            // Only a request that passed the client, redirect URI, PKCE and key checks
+            // gets here (its API is gone, or wants DPoP): the code stays usable. The
             // check's answer matters more than a failure to give the code back.
             let _ = app.store.untake(&key, &receipt).await;
             return Err(err);
@@ -128,14 +150,42 @@ async fn replayed<S: Store, P: Platform>(
     used
 }
 
-/// The checks of a taken code that need no write; the API on success.
-async fn check<S: Store, P: Platform>(
-    app: &App<S, P>,
+/// The checks of [`check_request`] as a [`Condition`] on the code record, which the
+/// store checks in the step that takes the code. It is at least as strict: a record that
+/// meets it passes them (`effective_redirect_uri` is the `redirect_uri` sent to
+/// `/authorize`, when one was sent).
+fn request_condition(client: &Client, params: &Params, dpop_jkt: Option<&str>) -> Condition {
+    let condition = Condition::default().field("client_id", &[Some(&client.client_id)]);
+    let condition = match params.get("redirect_uri") {
+        Some(given) => condition
+            .field("redirect_uri", &[Some(given), None])
+            .field("effective_redirect_uri", &[Some(given)]),
+        None => condition.field("redirect_uri", &[None]),
+    };
+    let condition = match params.get("code_verifier") {
+        None => condition.field("code_challenge", &[None]),
+        Some(verifier) => match pkce::CodeVerifier::new(verifier) {
+            Ok(verifier) => condition
+                .field("code_challenge", &[Some(verifier.challenge().as_str())])
+                .field("code_challenge_method", &[Some("S256")]),
+            // A malformed verifier matches no challenge.
+            Err(_) => condition.field("code_challenge", &[]),
+        },
+    };
+    match dpop_jkt {
+        Some(jkt) => condition.field("dpop_jkt", &[None, Some(jkt)]),
+        None => condition.field("dpop_jkt", &[None]),
+    }
+}
+
+/// The checks of a code that need nothing but the request: client, `redirect_uri`, PKCE
+/// and the `dpop_jkt` binding.
+fn check_request(
     client: &Client,
     params: &Params,
     dpop_jkt: Option<&str>,
     record: &CodeRecord,
-) -> Result<Option<Api>, OAuthError> {
+) -> Result<(), OAuthError> {
     if record.client_id != client.client_id {
         return Err(OAuthError::invalid_grant(
             "the authorization code was issued to another client",
@@ -156,7 +206,18 @@ async fn check<S: Store, P: Platform>(
         (None, _) => {}
     }
     check_pkce(record, params.get("code_verifier"))?;
-    check_dpop_jkt(record, dpop_jkt)?;
+    check_dpop_jkt(record, dpop_jkt)
+}
+
+/// The checks of a taken code that need no write; the API on success.
+async fn check<S: Store, P: Platform>(
+    app: &App<S, P>,
+    client: &Client,
+    params: &Params,
+    dpop_jkt: Option<&str>,
+    record: &CodeRecord,
+) -> Result<Option<Api>, OAuthError> {
+    check_request(client, params, dpop_jkt, record)?;
     // A deleted API is a plain invalid_grant.
     let api = load_record_api(app, record.audience.as_deref(), invalid).await?;
     require_dpop_for_api(api.as_ref(), dpop_jkt)?;

@@ -289,7 +289,7 @@ pub fn access_token_lifetime(api: Option<&Api>) -> u64 {
 }
 
 /// Starts a refresh-token family `family_id` for `record` (generation 1) and returns its
-/// first token. The family record is written only if absent: a code replay that raced
+/// first token (a random chain part under the family's tag, [`refresh_token::family_token`]). The family record is written only if absent: a code replay that raced
 /// this exchange may have revoked the id already, and then no token is issued.
 ///
 /// # Errors
@@ -299,8 +299,16 @@ pub async fn start_family<S: Store, P: Platform>(
     family_id: &str,
     record: FamilyRecord,
 ) -> Result<String, OAuthError> {
-    let secret = crate::tokens::random_token(&app.platform)?;
-    let token = format!("{family_id}.{}", secret.as_str());
+    let mut chain = zeroize::Zeroizing::new([0u8; refresh_token::CHAIN_BYTES]);
+    app.platform
+        .fill_random(chain.as_mut_slice())
+        .map_err(|_| OAuthError::server_error())?;
+    let token = refresh_token::family_token(
+        &app.config.transaction_secret,
+        family_id,
+        1,
+        chain.as_slice(),
+    );
     let now = app.platform.now();
     let record = FamilyRecord {
         generation: 1,

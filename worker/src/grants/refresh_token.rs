@@ -4,19 +4,35 @@
 //! `family:{id}`) holds the hash of the one current token and its generation. Presenting
 //! the current token rotates: the successor (generation + 1) replaces it with a
 //! compare-and-swap of the family record, so of any number of simultaneous rotations one
-//! wins. Presenting any other token of the family (an older one, or the current one again
-//! after a rotation that won) revokes the whole family (reuse detection) and is
-//! `invalid_grant`. So a stolen token can never quietly start a second branch: there is
-//! only ever one current token.
+//! wins. Presenting a token the family issued and has rotated out (an older one, or the
+//! current one again after a rotation that won) revokes the whole family (reuse
+//! detection) and is `invalid_grant`. So a stolen token can never quietly start a second
+//! branch: there is only ever one current token.
 //!
-//! Successors are derived, not drawn: `secret' = HMAC-SHA256(K, "edge-oauth refresh v1:"
-//! || presented token || ":" || generation')` with `K = HMAC-SHA256(TRANSACTION_SECRET,
-//! "edge-oauth refresh-token key v1")`. Only hashes are stored, yet the server can hand
-//! out the same successor twice: the **overlap window** (`refresh_token_overlap` of the
-//! API, seconds, off by default). Within it after a rotation, the same client presenting
-//! the token just rotated (with the same DPoP key, for a bound family, which the key check
-//! below already demands) gets the same successor again and the family lives on: two tabs
-//! of one app refreshing at once stay signed in. After the window, that is reuse.
+//! **What counts as reuse.** The family id is no secret (access tokens carry it as `sid`),
+//! so a secret the family never issued must not count: it is `invalid_grant` and changes
+//! nothing (and counts toward the failure limits of public clients). The server tells
+//! them apart without storing any token: the secret is
+//! `base64url(generation (4 bytes, big-endian) || chain (24 bytes) || tag (16 bytes))`
+//! with `tag = HMAC-SHA256(K, "edge-oauth refresh tag v2:" || family id || ":" ||
+//! generation || chain)` truncated. A token whose tag verifies, for a generation before
+//! the current one, was issued by this family and rotated out: reuse, whatever its
+//! generation (no list of old hashes to overflow, nothing more stored). The token rotated
+//! last is also known by its hash (`previous`). Anything else is unknown. Tokens issued
+//! before this format (a 43-character secret without a tag) keep working: the current one
+//! rotates (to the new format), the one it replaced is reuse; an older one is unknown.
+//! Forging a tag needs `K`; with `K` alone one could forge only rotated-out tokens
+//! (revocations), never the current one, which is chained to the token before it.
+//!
+//! Successors are derived, not drawn: `chain' = HMAC-SHA256(K, "edge-oauth refresh v2:"
+//! || presented token || ":" || generation')` truncated, with `K = HMAC-SHA256(
+//! TRANSACTION_SECRET, "edge-oauth refresh-token key v1")`. Only hashes are stored, yet the
+//! server can hand out the same successor twice: the **overlap window**
+//! (`refresh_token_overlap` of the API, seconds, off by default). Within it after a
+//! rotation, the same client presenting the token just rotated (with the same DPoP key,
+//! for a bound family, which the key check below already demands) gets the same successor
+//! again and the family lives on: two tabs of one app refreshing at once stay signed in.
+//! After the window, that is reuse.
 //!
 //! Lifetimes (per API, [`crate::config::Api`]): a family ends at its absolute lifetime
 //! (default 30 days from the code exchange) or when unused for its idle lifetime (default
@@ -28,8 +44,14 @@
 //! does not revoke the family, since whoever lacks the key cannot use the token anyway.
 //! This is checked before reuse detection. A confidential client's family is bound to the
 //! client, so it may present another key or none (unless the API requires DPoP). An
-//! unbound public-client family presented with a proof becomes bound from then on; a token
-//! of that family from before the binding, presented again, is reuse and revokes it.
+//! unbound public-client family presented with a proof becomes bound from then on
+//! (`bound_at`); a token of that family from before the binding, presented again without
+//! that key, is reuse and revokes it (the thief may be the one who chose the key).
+//!
+//! The proof's `jti` (§11.1) is recorded here, before the grant's first state change (the
+//! rotation or the revocation): a replayed request (a rotated-out token with its captured
+//! proof) is `invalid_dpop_proof` and revokes nothing; a rotated-out token with a fresh
+//! proof of the bound key is reuse.
 //!
 //! A family started by a token exchange ([`super::token_exchange`]) names the families
 //! it was exchanged from (`parents`); it refreshes only while all of them live, so
@@ -55,6 +77,8 @@ use crate::platform::Platform;
 use crate::store::{Store, Swap, get_json};
 use crate::tokens::{TokenResponse, parse_scope};
 use edge_oauth::base64url;
+use edge_oauth::dpop::VerifiedProof;
+use subtle::ConstantTimeEq;
 
 /// How often a rotation re-reads the family after losing a compare-and-swap.
 const ROTATION_ATTEMPTS: usize = 5;
@@ -76,6 +100,68 @@ pub fn family_of(token: &str) -> Option<&str> {
     (ok(family) && ok(secret)).then_some(family)
 }
 
+/// Bytes of a secret: the generation (big-endian), the chain, the tag.
+const GENERATION_BYTES: usize = 4;
+/// Bytes of the chain part (the unguessable part).
+pub const CHAIN_BYTES: usize = 24;
+const TAG_BYTES: usize = 16;
+const SECRET_BYTES: usize = GENERATION_BYTES + CHAIN_BYTES + TAG_BYTES;
+
+fn token_key(transaction_secret: &[u8]) -> [u8; 32] {
+    hmac_sha256(transaction_secret, b"edge-oauth refresh-token key v1")
+}
+
+fn tag(key: &[u8], family_id: &str, generation: &[u8], chain: &[u8]) -> [u8; 32] {
+    let mut message = Vec::with_capacity(64 + family_id.len());
+    message.extend_from_slice(b"edge-oauth refresh tag v2:");
+    message.extend_from_slice(family_id.as_bytes());
+    message.push(b':');
+    message.extend_from_slice(generation);
+    message.extend_from_slice(chain);
+    hmac_sha256(key, &message)
+}
+
+/// The token of `family_id` at `generation` with the chain part `chain` (the first
+/// [`CHAIN_BYTES`] bytes are used): `{family id}.{secret}` as the module docs describe.
+#[must_use]
+pub fn family_token(
+    transaction_secret: &[u8],
+    family_id: &str,
+    generation: u64,
+    chain: &[u8],
+) -> String {
+    let key = token_key(transaction_secret);
+    let generation = u32::try_from(generation).unwrap_or(u32::MAX).to_be_bytes();
+    let chain = chain.get(..CHAIN_BYTES).unwrap_or(chain);
+    let mut secret = zeroize::Zeroizing::new(Vec::with_capacity(SECRET_BYTES));
+    secret.extend_from_slice(&generation);
+    secret.extend_from_slice(chain);
+    let tag = tag(&key, family_id, &generation, chain);
+    secret.extend_from_slice(tag.get(..TAG_BYTES).unwrap_or_default());
+    format!("{family_id}.{}", base64url::encode(&secret))
+}
+
+/// The generation a token of `family_id` was issued at, when its tag verifies (it was
+/// issued by this family); `None` for any other secret, tokens from before the tag
+/// included.
+#[must_use]
+pub fn issued_generation(transaction_secret: &[u8], family_id: &str, token: &str) -> Option<u64> {
+    let (_, secret) = token.split_once('.')?;
+    let bytes = zeroize::Zeroizing::new(base64url::decode(secret).ok()?);
+    // One spelling only: a re-encoding must give the same text.
+    if bytes.len() != SECRET_BYTES || base64url::encode(&bytes) != secret {
+        return None;
+    }
+    let (generation, rest) = bytes.split_at(GENERATION_BYTES);
+    let (chain, presented) = rest.split_at(CHAIN_BYTES);
+    let expected = tag(&token_key(transaction_secret), family_id, generation, chain);
+    let valid = expected
+        .get(..TAG_BYTES)
+        .is_some_and(|t| bool::from(t.ct_eq(presented)));
+    let generation: [u8; GENERATION_BYTES] = generation.try_into().ok()?;
+    valid.then(|| u64::from(u32::from_be_bytes(generation)))
+}
+
 /// The successor of `token` at `generation` (see the module docs).
 #[must_use]
 pub fn successor(
@@ -84,15 +170,58 @@ pub fn successor(
     token: &str,
     generation: u64,
 ) -> String {
-    let key = hmac_sha256(transaction_secret, b"edge-oauth refresh-token key v1");
+    let chain = hmac_sha256(
+        &token_key(transaction_secret),
+        format!("edge-oauth refresh v2:{token}:{generation}").as_bytes(),
+    );
+    family_token(transaction_secret, family_id, generation, &chain)
+}
+
+/// The successor as tokens issued before the tagged format derived it (a rotation from
+/// before that, still within its overlap window, hands this one out again).
+fn untagged_successor(
+    transaction_secret: &[u8],
+    family_id: &str,
+    token: &str,
+    generation: u64,
+) -> String {
     let mac = hmac_sha256(
-        &key,
+        &token_key(transaction_secret),
         format!("edge-oauth refresh v1:{token}:{generation}").as_bytes(),
     );
     format!("{family_id}.{}", base64url::encode(&mac))
 }
 
-/// Processes a refresh token request for an authenticated client.
+/// Which of its family's tokens a presented token is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Presented {
+    /// The current token.
+    Current,
+    /// A token the family issued at this generation and has rotated out since.
+    RotatedOut(u64),
+}
+
+/// What the presented token is to `record`; `None` when the family never issued it.
+fn presented(
+    transaction_secret: &[u8],
+    family_id: &str,
+    token: &str,
+    hash: &str,
+    record: &FamilyRecord,
+) -> Option<Presented> {
+    if hash == record.current {
+        return Some(Presented::Current);
+    }
+    if record.previous.as_deref() == Some(hash) {
+        return Some(Presented::RotatedOut(record.generation.saturating_sub(1)));
+    }
+    issued_generation(transaction_secret, family_id, token)
+        .filter(|g| *g < record.generation)
+        .map(Presented::RotatedOut)
+}
+
+/// Processes a refresh token request for an authenticated client, with the request's
+/// verified DPoP proof (if any), whose `jti` this records before any state change.
 ///
 /// # Errors
 /// The RFC 6749 §5.2 error to answer.
@@ -100,9 +229,10 @@ pub async fn grant<S: Store, P: Platform>(
     app: &App<S, P>,
     auth: &AuthenticatedClient,
     params: &Params,
-    dpop_jkt: Option<&str>,
+    proof: Option<&VerifiedProof>,
 ) -> Result<TokenResponse, OAuthError> {
     let client = &auth.client;
+    let dpop_jkt = proof.map(|p| p.jkt.as_str());
     require_grant(client, "refresh_token")?;
     let token = params
         .get("refresh_token")
@@ -115,6 +245,7 @@ pub async fn grant<S: Store, P: Platform>(
     // fresh read. A lost swap answers the family's current state, which is fresh.
     let mut known = app.store.get_cached(&key).await?;
     let mut fresh = false;
+    let mut proof_recorded = false;
     for _ in 0..ROTATION_ATTEMPTS {
         let text = match known.take() {
             Some(text) => text,
@@ -125,12 +256,21 @@ pub async fn grant<S: Store, P: Platform>(
         };
         let record: FamilyRecord =
             serde_json::from_str(&text).map_err(|_| OAuthError::server_error())?;
-        let verdict = check(app, client, params, dpop_jkt, &record, &hash).await;
+        let verdict = check(app, client, params, dpop_jkt, &record, token, &hash).await;
         let rotates = matches!(&verdict, Ok(Verdict::Go(c)) if matches!(c.step, Step::Rotate));
         if !fresh && !rotates {
             continue;
         }
-        let checked = match verdict? {
+        let checked = verdict?;
+        // RFC 9449 §11.1: a replayed proof is refused before it can change anything (a
+        // captured request replayed after its rotation must not revoke the family).
+        if let Some(proof) = proof
+            && !proof_recorded
+        {
+            crate::dpop::record_token_request_jti(app, proof).await?;
+            proof_recorded = true;
+        }
+        let checked = match checked {
             Verdict::Go(checked) => checked,
             Verdict::Reuse => {
                 revoke_family(app, family_id, "refresh_token_reuse").await?;
@@ -162,15 +302,18 @@ pub async fn grant<S: Store, P: Platform>(
                 };
                 (next, Some(rotated))
             }
-            Step::Overlap => (
-                successor(
-                    &app.config.transaction_secret,
-                    family_id,
-                    token,
-                    record.generation,
-                ),
-                None,
-            ),
+            Step::Overlap => {
+                // The successor handed out at the rotation; a rotation from before the
+                // tagged format derived it the earlier way.
+                let secret = &app.config.transaction_secret;
+                let tagged = successor(secret, family_id, token, record.generation);
+                let same = if sha256_b64(tagged.as_bytes()) == record.current {
+                    tagged
+                } else {
+                    untagged_successor(secret, family_id, token, record.generation)
+                };
+                (same, None)
+            }
         };
         if let Some(rotated) = written {
             let new = serde_json::to_string(&rotated).map_err(|_| OAuthError::server_error())?;
@@ -248,6 +391,7 @@ async fn check<S: Store, P: Platform>(
     params: &Params,
     dpop_jkt: Option<&str>,
     record: &FamilyRecord,
+    token: &str,
     hash: &str,
 ) -> Result<Verdict, OAuthError> {
     let now = app.platform.now();
@@ -262,10 +406,25 @@ async fn check<S: Store, P: Platform>(
     if record.expires_at <= now || record.last_used.saturating_add(record.idle_lifetime) <= now {
         return Err(invalid());
     }
+    // A secret this family never issued (the family id is no secret): nothing happens.
+    let family_id = family_of(token).ok_or_else(invalid)?;
+    let Some(presented) = presented(
+        &app.config.transaction_secret,
+        family_id,
+        token,
+        hash,
+        record,
+    ) else {
+        return Err(invalid());
+    };
     // A family bound at a rotation: whoever holds a token from before it may be the thief
-    // who chose the key (or its victim), so a non-current token without that key is reuse
-    // (RFC 9700 §4.14.2), not a key mismatch that leaves the family alive.
-    if record.bound_at.is_some() && hash != record.current && dpop_jkt != record.jkt.as_deref() {
+    // who chose the key (or its victim), so such a token without that key is reuse
+    // (RFC 9700 §4.14.2), not a key mismatch that leaves the family alive. A token issued
+    // after the binding went to the key's holder: without the key it is a mismatch.
+    if let (Some(bound_at), Presented::RotatedOut(generation)) = (record.bound_at, presented)
+        && generation < bound_at
+        && dpop_jkt != record.jkt.as_deref()
+    {
         return Ok(Verdict::Reuse);
     }
     match (&record.jkt, dpop_jkt) {
@@ -292,7 +451,7 @@ async fn check<S: Store, P: Platform>(
         }
     }
     let api = load_record_api(app, record.audience.as_deref(), invalid).await?;
-    let step = if hash == record.current {
+    let step = if presented == Presented::Current {
         Step::Rotate
     } else {
         let window = api
@@ -372,10 +531,12 @@ pub async fn revoke<S: Store, P: Platform>(
         Some(r) if r.client_id != client_id => Err(OAuthError::invalid_grant(
             "the token was issued to another client",
         )),
-        // RFC 7009 §2.1: the current token, or the one it replaced, revokes the family.
+        // RFC 7009 §2.1: any token the family issued (current or rotated out) revokes it;
+        // a secret it never issued revokes nothing.
         Some(r) => {
             let hash = sha256_b64(token.as_bytes());
-            if r.current == hash || r.previous.as_deref() == Some(hash.as_str()) {
+            let secret = &app.config.transaction_secret;
+            if presented(secret, family_id, token, &hash, &r).is_some() {
                 revoke_family(app, family_id, "revoked").await
             } else {
                 Ok(())

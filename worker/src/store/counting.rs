@@ -5,8 +5,8 @@
 //! only tenant records are KV reads ([`is_tenant_key`]).
 
 use super::{
-    Store, StoreError, Swap, Taken, best_effort_compare_and_swap, best_effort_put_if_absent,
-    best_effort_take, best_effort_untake,
+    Condition, Store, StoreError, Swap, Taken, TakenIf, best_effort_compare_and_swap,
+    best_effort_put_if_absent, best_effort_take, best_effort_take_if, best_effort_untake,
 };
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -174,6 +174,22 @@ impl<S: Store> Store for CountingStore<S> {
             Backend::Durable => {
                 self.count_call();
                 self.inner.take(key, receipt, keep).await
+            }
+        }
+    }
+
+    async fn take_if(
+        &self,
+        key: &str,
+        condition: &Condition,
+        receipt: &str,
+        keep: u64,
+    ) -> Result<TakenIf, StoreError> {
+        match self.backend {
+            Backend::Kv => best_effort_take_if(self, key, condition, receipt, keep).await,
+            Backend::Durable => {
+                self.count_call();
+                self.inner.take_if(key, condition, receipt, keep).await
             }
         }
     }

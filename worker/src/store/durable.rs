@@ -4,7 +4,8 @@
 //! Object class [`StateShard`] (binding `OAUTH_STATE`, a `new_sqlite_classes` migration in
 //! `worker/wrangler.toml`). A Durable Object runs one request at a time up to its first
 //! await, and every operation here is synchronous SQL without an await, so each
-//! [`Store`] call, [`Store::take`], [`Store::put_if_absent`] and
+//! [`Store`] call, [`Store::take`], [`Store::take_if`] (its condition checked inside the
+//! object), [`Store::put_if_absent`] and
 //! [`Store::compare_and_swap`] included, is one atomic step: exactly once, everywhere.
 //!
 //! **Sharding.** A key goes to the object named `shard-{n}-of-{SHARDS}`, where `n` is the
@@ -30,7 +31,7 @@
 
 use super::counting::is_tenant_key;
 use super::kv::KvStore;
-use super::{SHARDS, Store, StoreError, Swap, Taken, check_put, shard_of};
+use super::{Condition, SHARDS, Store, StoreError, Swap, Taken, TakenIf, check_put, shard_of};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -59,6 +60,9 @@ struct Call {
     expected: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ttl: Option<u64>,
+    /// take_if: the condition the value must meet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    condition: Option<Condition>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +72,7 @@ enum Op {
     Put,
     Delete,
     Take,
+    TakeIf,
     Untake,
     PutIfAbsent,
     CompareAndSwap,
@@ -81,7 +86,8 @@ struct Reply {
     ok: bool,
     #[serde(default)]
     value: Option<String>,
-    /// take: the first taker's receipt when taken before.
+    /// take, take_if: the first taker's receipt when taken before (take_if: a value
+    /// without a receipt did not meet the condition).
     #[serde(default)]
     receipt: Option<String>,
 }
@@ -156,6 +162,7 @@ impl DurableStore {
             value: None,
             expected: None,
             ttl: None,
+            condition: None,
         }
     }
 }
@@ -219,6 +226,32 @@ impl Store for DurableStore {
             (true, Some(value), _) => Taken::Now(value),
             (false, Some(value), Some(receipt)) => Taken::Before { value, receipt },
             _ => Taken::Absent,
+        })
+    }
+
+    /// One call: the object checks the condition and takes in the same step.
+    async fn take_if(
+        &self,
+        key: &str,
+        condition: &Condition,
+        receipt: &str,
+        keep: u64,
+    ) -> Result<TakenIf, StoreError> {
+        check_put(key, Some(keep))?;
+        let call = Call {
+            value: Some(receipt.to_owned()),
+            ttl: Some(keep),
+            condition: Some(condition.clone()),
+            ..Self::op(Op::TakeIf, key)
+        };
+        let reply = self.call(&call).await?;
+        // Not taken: with the first receipt it was taken before, without one the value
+        // did not meet the condition.
+        Ok(match (reply.ok, reply.value, reply.receipt) {
+            (true, Some(value), _) => TakenIf::Now(value),
+            (false, Some(value), Some(receipt)) => TakenIf::Before { value, receipt },
+            (false, Some(value), None) => TakenIf::Unmet(value),
+            _ => TakenIf::Absent,
         })
     }
 
@@ -386,6 +419,37 @@ mod shard {
                             ok: true,
                             value: Some(taken),
                             receipt: None,
+                        }
+                    }
+                },
+                Op::TakeIf => match self.live_row(&call.key, now)? {
+                    None => Reply::default(),
+                    Some(Row {
+                        value: taken,
+                        receipt: Some(first),
+                    }) => Reply {
+                        value: Some(taken),
+                        receipt: Some(first),
+                        ..Reply::default()
+                    },
+                    // Not met: the row stays exactly as it is (a value without a receipt).
+                    Some(Row { value: current, .. })
+                        if !call.condition.as_ref().is_some_and(|c| c.holds(&current)) =>
+                    {
+                        Reply {
+                            value: Some(current),
+                            ..Reply::default()
+                        }
+                    }
+                    Some(Row { value: taken, .. }) => {
+                        self.sql.exec(
+                            "UPDATE kv SET receipt = ?, value_expires_at = expires_at, expires_at = ? WHERE key = ?",
+                            vec![value.into(), expiry(now, call.ttl), call.key.as_str().into()],
+                        )?;
+                        Reply {
+                            ok: true,
+                            value: Some(taken),
+                            ..Reply::default()
                         }
                     }
                 },

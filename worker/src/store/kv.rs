@@ -1,6 +1,7 @@
 //! [`Store`] on Workers KV (binding `OAUTH_KV`): the tenant records for every backend,
 //! and all state in the KV-only mode (`STORE = "kv"`), where the atomic operations are the
-//! contract's best-effort defaults (a read, then a write).
+//! contract's best-effort defaults (a read, then a write); [`Store::take_if`] is
+//! [`super::best_effort_take_if`] (the same reads and write as a take).
 //!
 //! Tenant records ([`super::counting::is_tenant_key`]) are cached per isolate for
 //! [`TENANT_CACHE_SECONDS`]: a changed client, API or user takes effect within that time
@@ -8,7 +9,7 @@
 //! through this store drop the isolate's cached copy.
 
 use super::counting::is_tenant_key;
-use super::{Store, StoreError, check_put};
+use super::{Condition, Store, StoreError, TakenIf, best_effort_take_if, check_put};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
@@ -104,6 +105,16 @@ impl Store for KvStore {
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         forget(key);
         self.0.delete(key).await.map_err(|e| map_err(&e))
+    }
+
+    async fn take_if(
+        &self,
+        key: &str,
+        condition: &Condition,
+        receipt: &str,
+        keep: u64,
+    ) -> Result<TakenIf, StoreError> {
+        best_effort_take_if(self, key, condition, receipt, keep).await
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {

@@ -3,7 +3,7 @@
 //! move it forward, and failures can be injected.
 //!
 //! Two modes:
-//! - **exact** (the default): the atomic operations ([`Store::take`],
+//! - **exact** (the default): the atomic operations ([`Store::take`], [`Store::take_if`],
 //!   [`Store::put_if_absent`], [`Store::compare_and_swap`]) hold exactly, as in the Durable
 //!   Object store;
 //! - **stale** ([`MemoryStore::stale_reads`]): like Workers KV seen from another location,
@@ -11,8 +11,9 @@
 //!   are KV's best-effort read-then-write.
 
 use super::{
-    Store, StoreError, Swap, Taken, best_effort_compare_and_swap, best_effort_put_if_absent,
-    best_effort_take, best_effort_untake, check_put,
+    Condition, Store, StoreError, Swap, Taken, TakenIf, best_effort_compare_and_swap,
+    best_effort_put_if_absent, best_effort_take, best_effort_take_if, best_effort_untake,
+    check_put,
 };
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -215,6 +216,37 @@ impl Store for MemoryStore {
         Ok(Taken::Now(entry.value.clone()))
     }
 
+    async fn take_if(
+        &self,
+        key: &str,
+        condition: &Condition,
+        receipt: &str,
+        keep: u64,
+    ) -> Result<TakenIf, StoreError> {
+        if self.lag.get().is_some() {
+            return best_effort_take_if(self, key, condition, receipt, keep).await;
+        }
+        check_put(key, Some(keep))?;
+        let now = self.clock.now();
+        let mut entries = self.entries.borrow_mut();
+        let Some(entry) = entries.get_mut(key).filter(|e| e.live(now)) else {
+            return Ok(TakenIf::Absent);
+        };
+        if let Some((first, _)) = &entry.taken {
+            return Ok(TakenIf::Before {
+                value: entry.value.clone(),
+                receipt: first.clone(),
+            });
+        }
+        if !condition.holds(&entry.value) {
+            return Ok(TakenIf::Unmet(entry.value.clone()));
+        }
+        self.injected_failure()?;
+        let until = ttl_to_exp(now, Some(keep)).unwrap_or(i64::MAX);
+        entry.taken = Some((receipt.to_owned(), until));
+        Ok(TakenIf::Now(entry.value.clone()))
+    }
+
     async fn untake(&self, key: &str, receipt: &str) -> Result<(), StoreError> {
         if self.lag.get().is_some() {
             return best_effort_untake(self, key, receipt).await;
@@ -271,6 +303,88 @@ impl Store for MemoryStore {
 mod tests {
     use super::*;
     use crate::testing::block_on;
+
+    /// The contract of [`Store::take_if`], for any store: an unmet condition leaves the
+    /// value exactly as it was (readable, takeable, nothing written); a met one takes it
+    /// once; a second take answers the first receipt whatever the condition.
+    pub(crate) fn take_if_contract<S: Store>(store: &S, read_after_take: bool) {
+        let value = r#"{"client_id":"spa","code_challenge":"abc"}"#;
+        block_on(store.put("code:c", value, Some(60))).unwrap();
+        let right = Condition::default()
+            .field("client_id", &[Some("spa")])
+            .field("code_challenge", &[Some("abc")]);
+        let wrong = Condition::default()
+            .field("client_id", &[Some("spa")])
+            .field("code_challenge", &[Some("xyz")]);
+        let never = Condition::default().field("client_id", &[]);
+        for c in [&wrong, &never] {
+            assert_eq!(
+                block_on(store.take_if("code:c", c, "r-bad", 600)).unwrap(),
+                TakenIf::Unmet(value.to_owned())
+            );
+            assert_eq!(
+                block_on(store.get("code:c")).unwrap().as_deref(),
+                Some(value),
+                "untouched"
+            );
+        }
+        assert_eq!(
+            block_on(store.take_if("code:c", &right, "r-1", 600)).unwrap(),
+            TakenIf::Now(value.to_owned())
+        );
+        if !read_after_take {
+            assert_eq!(block_on(store.get("code:c")).unwrap(), None);
+        }
+        for c in [&right, &wrong] {
+            assert_eq!(
+                block_on(store.take_if("code:c", c, "r-2", 600)).unwrap(),
+                TakenIf::Before {
+                    value: value.to_owned(),
+                    receipt: "r-1".to_owned()
+                }
+            );
+        }
+        assert_eq!(
+            block_on(store.take_if("code:none", &right, "r", 600)).unwrap(),
+            TakenIf::Absent
+        );
+        assert!(block_on(store.take_if("code:c", &right, "r", 59)).is_err());
+    }
+
+    #[test]
+    fn contract_take_if_exact_stale_and_counted() {
+        let store = MemoryStore::new(Clock::new(1_000));
+        take_if_contract(&store, false);
+        let stale = MemoryStore::new(Clock::new(1_000));
+        stale.stale_reads(Some(0));
+        take_if_contract(&stale, true);
+        for backend in [
+            crate::store::counting::Backend::Kv,
+            crate::store::counting::Backend::Durable,
+        ] {
+            let counted = crate::store::counting::CountingStore::new(
+                MemoryStore::new(Clock::new(1_000)),
+                backend,
+            );
+            take_if_contract(&counted, backend == crate::store::counting::Backend::Kv);
+        }
+    }
+
+    #[test]
+    fn contract_take_if_unmet_writes_nothing() {
+        let store = MemoryStore::new(Clock::new(1_000));
+        block_on(store.put("code:c", r#"{"client_id":"spa"}"#, Some(60))).unwrap();
+        let writes = store.log.borrow().len();
+        let wrong = Condition::default().field("client_id", &[Some("web")]);
+        store.fail_writes(Some(StoreError::RateLimited));
+        assert!(matches!(
+            block_on(store.take_if("code:c", &wrong, "r", 600)),
+            Ok(TakenIf::Unmet(_))
+        ));
+        store.fail_writes(None);
+        assert_eq!(store.log.borrow().len(), writes);
+        assert_eq!(store.count("taken:"), 0);
+    }
 
     #[test]
     fn kv_contract_ttl_below_60_seconds_is_refused() {

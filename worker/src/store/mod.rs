@@ -5,6 +5,9 @@
 //! - an expiring write needs a TTL of at least 60 seconds;
 //! - [`Store::take`]: read a single-use value and mark it taken in one step, keeping a
 //!   receipt (authorization codes; any later one-time credential such as a device code);
+//! - [`Store::take_if`]: the same take, only when the value meets a [`Condition`] the
+//!   caller gives, checked in the same atomic step (a code is taken only by a request
+//!   that passes its client, redirect URI and PKCE checks; any other leaves it as it was);
 //! - [`Store::put_if_absent`]: write a replay marker unless it exists (assertion `jti`,
 //!   DPoP `jti`);
 //! - [`Store::compare_and_swap`]: replace a record only if it still holds what was read
@@ -137,6 +140,46 @@ pub trait Store {
         best_effort_untake(self, key, receipt).await
     }
 
+    /// Takes a single-use value as [`Store::take`] does, but only when it meets
+    /// `condition` ([`Condition::holds`]), decided in the same atomic step:
+    /// [`TakenIf::Unmet`] with the value when it does not, and then the key is left exactly
+    /// as it was (still takeable, nothing written). A value taken before answers
+    /// [`TakenIf::Before`] whatever the condition.
+    ///
+    /// The default reads, then takes with [`Store::take`] (so it is as exact as the
+    /// backend's take: a failed condition writes nothing); the Durable Object store does
+    /// all of it in one call, the KV store as [`best_effort_take_if`].
+    ///
+    /// # Errors
+    /// As [`Store::take`].
+    async fn take_if(
+        &self,
+        key: &str,
+        condition: &Condition,
+        receipt: &str,
+        keep: u64,
+    ) -> Result<TakenIf, StoreError>
+    where
+        Self: Sized,
+    {
+        check_put(key, Some(keep))?;
+        if let Some(value) = self.get(key).await?
+            && !condition.holds(&value)
+        {
+            return Ok(TakenIf::Unmet(value));
+        }
+        Ok(match self.take(key, receipt, keep).await? {
+            Taken::Now(value) if condition.holds(&value) => TakenIf::Now(value),
+            // Changed between the read and the take: give it back untouched.
+            Taken::Now(value) => {
+                self.untake(key, receipt).await?;
+                TakenIf::Unmet(value)
+            }
+            Taken::Before { value, receipt } => TakenIf::Before { value, receipt },
+            Taken::Absent => TakenIf::Absent,
+        })
+    }
+
     /// Writes `value` only when `key` holds nothing (live); `true` when it was written.
     /// Replay markers use it: `false` means "seen before".
     ///
@@ -202,6 +245,41 @@ pub async fn best_effort_take<S: Store>(
     };
     put_json(store, &receipt_key, &kept, Some(keep)).await?;
     Ok(Taken::Now(value))
+}
+
+/// [`Store::take_if`] as [`best_effort_take`] with the condition checked between the read
+/// of `key` and the write of `taken:{key}` (Workers KV: best effort; an unmet condition
+/// writes nothing).
+///
+/// # Errors
+/// As [`Store::take`].
+pub async fn best_effort_take_if<S: Store>(
+    store: &S,
+    key: &str,
+    condition: &Condition,
+    receipt: &str,
+    keep: u64,
+) -> Result<TakenIf, StoreError> {
+    let receipt_key = taken_key(key);
+    check_put(&receipt_key, Some(keep))?;
+    if let Some(kept) = get_json::<S, TakenRecord>(store, &receipt_key).await? {
+        return Ok(TakenIf::Before {
+            value: kept.value,
+            receipt: kept.receipt,
+        });
+    }
+    let Some(value) = store.get(key).await? else {
+        return Ok(TakenIf::Absent);
+    };
+    if !condition.holds(&value) {
+        return Ok(TakenIf::Unmet(value));
+    }
+    let kept = TakenRecord {
+        value: value.clone(),
+        receipt: receipt.to_owned(),
+    };
+    put_json(store, &receipt_key, &kept, Some(keep)).await?;
+    Ok(TakenIf::Now(value))
 }
 
 /// [`Store::untake`] as a read and a delete of `taken:{key}` (best effort).
@@ -274,6 +352,74 @@ pub enum Taken {
     },
     /// Nothing under the key (never written, or expired).
     Absent,
+}
+
+/// The answer of [`Store::take_if`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TakenIf {
+    /// The value met the condition and is taken by this call.
+    Now(String),
+    /// Taken before: the value and the receipt of the call that took it.
+    Before {
+        /// The value as it was taken.
+        value: String,
+        /// The first taker's receipt.
+        receipt: String,
+    },
+    /// The value did not meet the condition; it is left as it was.
+    Unmet(String),
+    /// Nothing under the key (never written, or expired).
+    Absent,
+}
+
+/// A condition on the top-level fields of a JSON object record, for [`Store::take_if`]:
+/// each named field must hold one of its allowed values, `None` standing for a field that
+/// is absent or `null`. Only string fields can match a `Some`; a field of another type
+/// meets no condition on it. It is data, so a Durable Object can check it where the record
+/// lives.
+///
+/// ```
+/// use edge_oauth_worker::store::Condition;
+///
+/// let c = Condition::default()
+///     .field("client_id", &[Some("spa")])
+///     .field("dpop_jkt", &[None, Some("jkt-1")]);
+/// assert!(c.holds(r#"{"client_id":"spa"}"#));
+/// assert!(c.holds(r#"{"client_id":"spa","dpop_jkt":"jkt-1"}"#));
+/// assert!(!c.holds(r#"{"client_id":"spa","dpop_jkt":"jkt-2"}"#));
+/// assert!(!c.holds(r#"{"client_id":"web"}"#));
+/// assert!(!c.holds("not json"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Condition(pub Vec<(String, Vec<Option<String>>)>);
+
+impl Condition {
+    /// Adds: field `name` holds one of `allowed` (an empty list can never hold).
+    #[must_use]
+    pub fn field(mut self, name: &str, allowed: &[Option<&str>]) -> Self {
+        self.0.push((
+            name.to_owned(),
+            allowed.iter().map(|v| v.map(str::to_owned)).collect(),
+        ));
+        self
+    }
+
+    /// Whether the JSON object `value` meets every clause (a value that is not a JSON
+    /// object meets none).
+    #[must_use]
+    pub fn holds(&self, value: &str) -> bool {
+        let Ok(serde_json::Value::Object(record)) = serde_json::from_str(value) else {
+            return false;
+        };
+        self.0.iter().all(|(name, allowed)| {
+            let field = match record.get(name) {
+                None | Some(serde_json::Value::Null) => None,
+                Some(serde_json::Value::String(s)) => Some(s.as_str()),
+                Some(_) => return false,
+            };
+            allowed.iter().any(|a| a.as_deref() == field)
+        })
+    }
 }
 
 /// The answer of [`Store::compare_and_swap`].
