@@ -909,6 +909,7 @@ fn ct_str_eq(a: &str, b: &str) -> bool {
 /// let get = VerifyPolicy { htm: "GET", ..policy };
 /// assert_eq!(verify_proof(proof, &get).unwrap_err().dpop_wire_error(), Some("invalid_dpop_proof"));
 /// ```
+#[cfg(not(all(feature = "wasm", not(feature = "wasm-p256"))))]
 pub fn verify_proof(proof: &str, policy: &VerifyPolicy<'_>) -> Result<VerifiedProof> {
     // Checks 1 and 2.
     check_header_value(proof)?;

@@ -459,6 +459,7 @@ impl<'a> DecodedJws<'a> {
     /// let d = decode("eyJhbGciOiJFUzI1NiJ9.e30.AA", &[Algorithm::Es256]).unwrap();
     /// assert_eq!(d.verify_es256(&key).unwrap_err().code(), "JWS_SIGNATURE_INVALID");
     /// ```
+    #[cfg(not(all(feature = "wasm", not(feature = "wasm-p256"))))]
     pub fn verify_es256(&self, key: &EcPublicJwk) -> Result<()> {
         if self.alg != Algorithm::Es256 {
             return Err(Error::JwsAlgNotAllowed);

@@ -24,11 +24,12 @@ export function registerP256(backend) {
   p256 = backend;
 }
 
-function requireP256(what) {
+/** The p256 backend, or `KEY_BACKEND_UNSUPPORTED` naming `what` and `edge-oauth/p256`. */
+export function requireP256(what, prefix = 'not available for this DPoP key: ') {
   if (p256 === null) {
     throw edgeError(
       'KEY_BACKEND_UNSUPPORTED',
-      `not available for this DPoP key: ${what} needs the p256 backend: import init from "edge-oauth/p256" and await init() (or initSync) first`,
+      `${prefix}${what} needs the p256 backend: import init from "edge-oauth/p256" and await init() (or initSync) first`,
     );
   }
   return p256;

@@ -116,7 +116,7 @@ pub fn finish_proof(
 ) -> Result<String, JsValue> {
     let mut out = string_arg(input, "input must be a string")?;
     let signature = signature.to_vec();
-    if p256::ecdsa::Signature::from_slice(&signature).is_err() {
+    if !crate::curve::is_es256_signature_shape(&signature) {
         return Err(js_error(&Error::JwsSignatureInvalid));
     }
     out.push('.');

@@ -53,7 +53,7 @@ pub use client::{
 #[cfg(feature = "wasm")]
 pub use dpop::{DpopPublicKey, calculate_jwk_thumbprint, finish_proof};
 #[cfg(feature = "wasm-p256")]
-pub use p256::P256Key;
+pub use p256::{P256Key, verify_id_token_signature_js};
 #[cfg(feature = "wasm")]
 pub use pkce::{calculate_code_challenge, generate_code_verifier, generate_pkce};
 #[cfg(feature = "wasm")]
