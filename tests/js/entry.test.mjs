@@ -70,6 +70,54 @@ test('rfc7518_3_4_finish_proof_refuses_signature_scalars_out_of_range', () => {
   assertFails(() => wasm.finishProof(input, new Uint8Array(63).fill(1)), 'JWS_SIGNATURE_INVALID');
 });
 
+const TOKEN_ENDPOINT = 'https://as.example/oauth/token';
+
+test('rfc9449_4_2_webcrypto_proofs_without_edge_oauth_p256_carry_the_options', async () => {
+  const key = await edge.DpopKey.generateNonExtractable();
+  const proof = await key.createProof({ htm: 'POST', htu: `${TOKEN_ENDPOINT}?x=1#f`, nonce: 'n-1', accessToken: 'at-1', iat: 1_700_000_000, jti: 'j-1' });
+  const { payload, protectedHeader } = await jose.compactVerify(proof, jose.EmbeddedJWK);
+  assert.deepEqual(protectedHeader, { alg: 'ES256', typ: 'dpop+jwt', jwk: key.publicJwk });
+  const claims = JSON.parse(new TextDecoder().decode(payload));
+  assert.deepEqual(claims, {
+    ath: Buffer.from(await crypto.subtle.digest('SHA-256', new TextEncoder().encode('at-1'))).toString('base64url'),
+    htm: 'POST',
+    htu: TOKEN_ENDPOINT,
+    iat: 1_700_000_000,
+    jti: 'j-1',
+    nonce: 'n-1',
+  });
+  // Without iat and jti: now, and a fresh random jti per proof.
+  const a = JSON.parse(new TextDecoder().decode((await jose.compactVerify(await key.createProof({ htm: 'GET', htu: TOKEN_ENDPOINT }), jose.EmbeddedJWK)).payload));
+  const b = JSON.parse(new TextDecoder().decode((await jose.compactVerify(await key.createProof({ htm: 'GET', htu: TOKEN_ENDPOINT, iat: null }), jose.EmbeddedJWK)).payload));
+  assert.ok(Math.abs(a.iat - nowSeconds()) <= 2);
+  assert.notEqual(a.jti, b.jti);
+});
+
+test('rfc9449_4_2_webcrypto_proof_options_are_checked_as_the_core_checks_them', async () => {
+  const key = await edge.DpopKey.generateNonExtractable();
+  const cases = [
+    ['POST', 'createProof options must be an object'],
+    [{ htu: TOKEN_ENDPOINT }, 'htm must be a string'],
+    [{ htm: 'POST' }, 'htu must be a string'],
+    [{ htm: 'POST', htu: 7 }, 'htu must be a string'],
+    [{ htm: 'POST', htu: TOKEN_ENDPOINT, nonce: 1 }, 'nonce must be a string'],
+    [{ htm: 'POST', htu: TOKEN_ENDPOINT, accessToken: 7 }, 'accessToken must be a string'],
+    [{ htm: 'POST', htu: TOKEN_ENDPOINT, jti: {} }, 'jti must be a string'],
+    [{ htm: 'POST', htu: TOKEN_ENDPOINT, iat: 1.5 }, 'iat must be an integer number of seconds'],
+    [{ htm: 'POST', htu: TOKEN_ENDPOINT, iat: '1' }, 'iat must be an integer number of seconds'],
+    [{ htm: 'POST', htu: TOKEN_ENDPOINT, iat: 2 ** 53 }, 'iat must be an integer number of seconds'],
+    [{ htm: 'POST', htu: TOKEN_ENDPOINT, iat: NaN }, 'iat must be an integer number of seconds'],
+  ];
+  for (const [options, message] of cases) {
+    await assert.rejects(key.createProof(options), (err) => err.code === 'ARGUMENT_INVALID' && err.message === `invalid argument: ${message}`, message);
+  }
+  // The core's own checks still apply behind the JS ones.
+  await assert.rejects(key.createProof({ htm: 'PO ST', htu: TOKEN_ENDPOINT }), { code: 'ARGUMENT_INVALID', message: 'invalid argument: htm must be an HTTP method' });
+  await assert.rejects(key.createProof({ htm: 'POST', htu: 'not a url' }), { code: 'URL_INVALID' });
+  await assert.rejects(key.createProof({ htm: 'POST', htu: TOKEN_ENDPOINT, jti: '' }), { code: 'ARGUMENT_INVALID', message: 'invalid argument: jti must not be empty' });
+  await assert.rejects(key.createProof({ htm: 'POST', htu: TOKEN_ENDPOINT, nonce: 'a"b' }), { code: 'ARGUMENT_INVALID' });
+});
+
 test('oidc_core_3_1_3_7_validate_id_token_claims_with_jwks_needs_edge_oauth_p256', async () => {
   const { token, jwks } = await signed();
   const opts = { issuer: ISSUER, clientId: 'spa' };
