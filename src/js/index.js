@@ -20,6 +20,6 @@ export {
   refreshTokenGrantBody,
 } from '../../pkg/edge_oauth.js';
 export { DpopKey } from './key.js';
-export { validateIdTokenClaims, verifyIdToken } from './idtoken.js';
+export { validateIdTokenClaims, verifyIdToken } from './claims.js';
 export { TokenClient, fetchWithDpop } from './client.js';
 export { IndexedDbTokenStore, MemoryTokenStore } from './store.js';

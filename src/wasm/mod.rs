@@ -62,27 +62,6 @@ pub use token::{
     endpoint_origin, parse_token_response_js, refresh_token_grant_body,
 };
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_ERROR: &'static str = r#"
-/** Every function of this package throws an `EdgeOAuthError` on failure. */
-export interface EdgeOAuthError extends Error {
-  /** The stable library error code, e.g. `DPOP_HTU_MISMATCH` or `OAUTH_ERROR`. */
-  code: string;
-  /** For `OAUTH_ERROR`: the RFC 6749 `error` code sent by the server. */
-  error?: string;
-  /** For `OAUTH_ERROR`: the server's `error_description`. */
-  errorDescription?: string;
-  /** For `OAUTH_ERROR`: the server's `error_uri`. */
-  errorUri?: string;
-  /** For `OAUTH_ERROR`: the HTTP status of the response. */
-  status?: number;
-  /** For `OAUTH_ERROR`: the `DPoP-Nonce` header of the response, if any. */
-  dpopNonce?: string;
-  /** For `FETCH_FAILED`, `WEBCRYPTO_FAILED`, `STORAGE_FAILED`: the platform error. */
-  cause?: unknown;
-}
-"#;
-
 /// The owned form of [`ProofOptions`], read from a JS options object
 /// (`CreateProofOptions`: `htm`, `htu`, `nonce?`, `accessToken?`, `iat?`, `jti?`).
 pub(crate) struct ProofRequest {
