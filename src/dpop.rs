@@ -610,7 +610,8 @@ fn remove_dot_segments(mut input: &str) -> String {
                 .get(skip..)
                 .and_then(|rest| rest.find('/'))
                 .map_or(input.len(), |i| i + skip);
-            let (segment, rest) = input.split_at(end);
+            // `end` is at a '/' or the end: a character boundary (split without a panic path).
+            let (segment, rest) = input.split_at_checked(end).unwrap_or((input, ""));
             output.push_str(segment);
             input = rest;
         }
@@ -663,7 +664,9 @@ fn normalize_uri(uri: &str) -> core::result::Result<(String, bool), &'static str
         .strip_prefix("//")
         .ok_or("must have an authority (scheme://host)")?;
     let (authority, path) = match after_slashes.find('/') {
-        Some(i) => after_slashes.split_at(i),
+        Some(i) => after_slashes
+            .split_at_checked(i)
+            .unwrap_or((after_slashes, "")),
         None => (after_slashes, ""),
     };
     if authority.contains('@') {
@@ -673,7 +676,9 @@ fn normalize_uri(uri: &str) -> core::result::Result<(String, bool), &'static str
     // host [ ":" port ]
     let (host, port) = if authority.starts_with('[') {
         let end = authority.find(']').ok_or("malformed IP literal")?;
-        let (literal, after) = authority.split_at(end + 1);
+        let (literal, after) = authority
+            .split_at_checked(end + 1)
+            .ok_or("malformed IP literal")?;
         let inner = literal
             .get(1..literal.len() - 1)
             .ok_or("malformed IP literal")?;

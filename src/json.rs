@@ -993,7 +993,7 @@ impl Parser<'_> {
                 .iter()
                 .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
                 .ok_or(JsonError::new("unterminated string", self.text.len()))?;
-            out.push_str(&self.text[self.pos..self.pos + run]);
+            out.push_str(self.text.get(self.pos..self.pos + run).unwrap_or_default());
             self.pos += run;
             match self.next()? {
                 b'"' => return Ok(out),
@@ -1104,7 +1104,8 @@ impl Parser<'_> {
             }
         }
         Ok(Number {
-            text: String::from(&self.text[start..self.pos]),
+            // ASCII digits, signs and points: always on character boundaries.
+            text: String::from(self.text.get(start..self.pos).unwrap_or_default()),
         })
     }
 }

@@ -53,7 +53,11 @@ pub const MAX_NONCE_ORIGINS: usize = 32;
 pub fn origin(url: &str) -> Result<String> {
     let mut normalized = normalize_htu(url)?;
     // normalize_htu always yields `scheme://authority/path`.
-    let authority_start = normalized.find("://").map_or(0, |i| i + 3);
+    let authority_start = normalized
+        .as_bytes()
+        .windows(3)
+        .position(|w| w == b"://")
+        .map_or(0, |i| i + 3);
     if let Some(slash) = normalized
         .get(authority_start..)
         .and_then(|rest| rest.find('/'))
