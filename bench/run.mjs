@@ -6,6 +6,7 @@
 //
 //   npm run bench              everything
 //   npm run bench -- --check   the client part only; exits 1 when a goal below is missed
+//   npm run bench -- --sizes   the size tables only (no timing runs, no browser)
 import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -19,6 +20,7 @@ import { bundleSpa, packAndInstall } from './spa/pack.mjs';
 import { byCrate, profile } from './wasm-size.mjs';
 
 const CHECK = process.argv.includes('--check');
+const SIZES_ONLY = process.argv.includes('--sizes');
 // The goals of the package (gzipped sizes in bytes, ratios edge-oauth / peer).
 const GOALS = {
   spaInitialGzip: 25 * 1024,
@@ -104,7 +106,7 @@ const fileSize = (rel) => {
 
 /** Each entry's files as they are published (unbundled), and the wasm profiles. */
 function sizes() {
-  const js = ['util.js', 'idb.js', 'key.js', 'store.js', 'client.js', 'index.js'].map((f) => `src/js/${f}`);
+  const js = ['util.js', 'idb.js', 'key.js', 'store.js', 'claims.js', 'idtoken.js', 'client.js', 'index.js'].map((f) => `src/js/${f}`);
   const entries = [
     { entry: 'edge-oauth', files: [...js, 'pkg/edge_oauth.js', 'pkg/edge_oauth_bg.wasm'].map(fileSize) },
     { entry: 'edge-oauth/p256 (added)', files: ['src/js/p256.js', 'pkg/edge_oauth_p256.js', 'pkg/edge_oauth_p256_bg.wasm'].map(fileSize) },
@@ -125,7 +127,15 @@ async function spaSizes() {
   try {
     const { files } = await bundleSpa(installed.project);
     const sum = (list) => list.reduce((t, f) => ({ raw: t.raw + f.raw, gzip: t.gzip + f.gzip }), { raw: 0, gzip: 0 });
-    return { files, initial: sum(files.filter((f) => f.initial)), lazy: sum(files.filter((f) => !f.initial)) };
+    // Lazily loaded: the edge-oauth/p256 chunk and module, and chunks of other dynamic
+    // imports (verifyIdToken's WebCrypto code).
+    const p256 = (f) => !f.initial && /p256/.test(f.file);
+    return {
+      files,
+      initial: sum(files.filter((f) => f.initial)),
+      lazy: sum(files.filter(p256)),
+      otherLazy: sum(files.filter((f) => !f.initial && !p256(f))),
+    };
   } finally {
     rmSync(installed.dir, { recursive: true, force: true });
   }
@@ -135,6 +145,11 @@ const us = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 
 function printTable(run, size, spa) {
+  if (run) printTimings(run);
+  printSizes(size, spa);
+}
+
+function printTimings(run) {
   console.log(`\nedge-oauth benchmark: ${run.browser}, headless, one page, one run`);
   console.log(`median µs per operation (lower is better); ratio = edge-oauth / peer\n`);
   const rows = run.results.map((r) => [r.name, us(r.ours.medianUs), us(r.peer.medianUs), `${r.ratio.toFixed(2)}x`]);
@@ -149,6 +164,9 @@ function printTable(run, size, spa) {
     console.log(`  ${r.name}: ${r.peer.what} (${r.peer.samples} samples x ${r.peer.batch} calls)`);
     console.log(`  ${' '.repeat(r.name.length)}  vs ${r.ours.what} (${r.ours.samples} samples x ${r.ours.batch} calls)`);
   }
+}
+
+function printSizes(size, spa) {
 
   const pad = (c, w, left) => (left ? c.padEnd(w) : c.padStart(w));
   const table = (head, rows) => {
@@ -164,9 +182,10 @@ function printTable(run, size, spa) {
   ]));
   console.log('\nan SPA with a WebCrypto key (bench/spa/app.mjs), esbuild --bundle --minify --splitting\n');
   table(['file', 'loaded', 'raw', 'gzip'], [
-    ...spa.files.map((f) => [f.file, f.initial ? 'at start' : 'on p256 use', kb(f.raw), kb(f.gzip)]),
+    ...spa.files.map((f) => [f.file, f.initial ? 'at start' : /p256/.test(f.file) ? 'on p256 use' : 'on use', kb(f.raw), kb(f.gzip)]),
     ['what the SPA loads at start (JS + wasm)', '', kb(spa.initial.raw), kb(spa.initial.gzip)],
     ['what edge-oauth/p256 adds when used', '', kb(spa.lazy.raw), kb(spa.lazy.gzip)],
+    ['what other dynamic imports add when used', '', kb(spa.otherLazy.raw), kb(spa.otherLazy.gzip)],
   ]);
   for (const w of size.wasm) {
     if (w.missing) {
@@ -186,11 +205,29 @@ function missedGoals(run, spa) {
   const ratio = (name) => run.results.find((r) => r.name === name)?.ratio;
   if (spa.initial.gzip > GOALS.spaInitialGzip) missed.push(`the SPA loads ${kb(spa.initial.gzip)} gzipped at start, goal at most ${kb(GOALS.spaInitialGzip)}`);
   if (spa.lazy.gzip > GOALS.p256AddedGzip) missed.push(`edge-oauth/p256 adds ${kb(spa.lazy.gzip)} gzipped, goal at most ${kb(GOALS.p256AddedGzip)}`);
+  if (!run) return missed;
   const p256 = ratio('DPoP proof with ath (ES256)');
   if (!(p256 <= GOALS.p256ProofRatio)) missed.push(`p256 DPoP proof ${p256?.toFixed(2)}x the dpop package, goal at most ${GOALS.p256ProofRatio}x`);
   const web = ratio('DPoP proof with ath (ES256), non-extractable WebCrypto key');
   if (!(web <= GOALS.webcryptoProofRatio)) missed.push(`WebCrypto DPoP proof ${web?.toFixed(2)}x the dpop package, goal at most ${GOALS.webcryptoProofRatio}x`);
   return missed;
+}
+
+if (SIZES_ONLY) {
+  try {
+    const size = sizes();
+    const spa = await spaSizes();
+    printSizes(size, spa);
+    const missed = missedGoals(null, spa);
+    console.log(missed.length ? `\nsize goals missed:\n${missed.map((m) => `  - ${m}`).join('\n')}` : '\nsize goals met');
+  } catch (err) {
+    console.error(`bench: ${err?.stack || err}`);
+    process.exitCode = 1;
+  } finally {
+    clearTimeout(watchdog);
+    server.close();
+  }
+  process.exit();
 }
 
 try {

@@ -33,14 +33,15 @@ FEATURES=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-e
 TARGET=wasm32-unknown-unknown
 mkdir -p pkg target/wasm-names
 
-# build <out name> <cargo profile> <cargo feature> <wasm-opt level> [RUSTFLAGS]
+# build <out name> <cargo profile> <cargo feature> <wasm-opt passes> [RUSTFLAGS]
 build() {
-    local name=$1 profile=$2 feature=$3 level=$4
+    local name=$1 profile=$2 feature=$3 level
+    read -ra level <<<"$4"
     RUSTFLAGS="${5:-}" cargo build --lib --target "$TARGET" --profile "$profile" --no-default-features --features "$feature"
     wasm-bindgen --target web --no-typescript --out-dir pkg --out-name "$name" \
         "target/$TARGET/$profile/edge_oauth.wasm"
     # Fresh wasm memory is zero-filled and Rust never uses the first KiB of it.
-    wasm-opt "$level" --low-memory-unused --zero-filled-memory -g "${FEATURES[@]}" "pkg/${name}_bg.wasm" -o "target/wasm-names/${name}_bg.wasm"
+    wasm-opt "${level[@]}" --low-memory-unused --zero-filled-memory -g "${FEATURES[@]}" "pkg/${name}_bg.wasm" -o "target/wasm-names/${name}_bg.wasm"
     wasm-opt --strip-debug --strip-producers "${FEATURES[@]}" \
         "target/wasm-names/${name}_bg.wasm" -o "pkg/${name}_bg.wasm"
     for f in "$name.js" "${name}_bg.wasm"; do
@@ -49,7 +50,9 @@ build() {
 }
 
 # The default entry: the rolled SHA-256 loop (about 6 KB less code; it hashes short inputs).
-build edge_oauth release-pkg wasm -Oz '--cfg sha2_backend_soft="compact"'
+# Flattening and re-looping before two -Oz rounds: 0.7 KB less gzipped than one -Oz
+# (-Oz --converge: 0.35 KB; measured on this module).
+build edge_oauth release-pkg wasm '--flatten --rereloop -Oz -Oz' '--cfg sha2_backend_soft="compact"'
 build edge_oauth_p256 release-p256 wasm-p256 -O3
 
 printf 'build: pkg/ ready (wasm-opt: %s)\n' "$(wasm-opt --version)"

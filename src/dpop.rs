@@ -354,6 +354,91 @@ pub fn proof_signing_input<R: CryptoRng + ?Sized>(
     options: &ProofOptions<'_>,
     rng: &mut R,
 ) -> Result<SigningInput> {
+    ProofHeader::new(public).signing_input(options, rng)
+}
+
+/// The protected header of every proof of one key, `{"alg":"ES256","jwk":{...},
+/// "typ":"dpop+jwt"}`, base64url-encoded once: a key that signs many proofs (the JS
+/// layer's WebCrypto keys) keeps it and encodes only the claims per proof.
+///
+/// ```
+/// use edge_oauth::dpop::{proof_signing_input, ProofHeader, ProofOptions};
+/// use edge_oauth::jwk::EcPublicJwk;
+///
+/// let jwk = EcPublicJwk::parse(r#"{"kty":"EC","crv":"P-256","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA"}"#).unwrap();
+/// let options = ProofOptions { jti: Some("j-1"), ..ProofOptions::new("GET", "https://rs.example/", 1) };
+/// let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+/// let header = ProofHeader::new(&jwk);
+/// assert_eq!(
+///     header.signing_input(&options, &mut rng).unwrap().as_str(),
+///     proof_signing_input(&jwk, &options, &mut rng).unwrap().as_str()
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProofHeader {
+    encoded: String,
+}
+
+impl ProofHeader {
+    /// The header for `public` (members in lexicographic order; `jwk` with only `crv`,
+    /// `kty`, `x`, `y`).
+    ///
+    /// ```
+    /// # use edge_oauth::{dpop::ProofHeader, jwk::EcPublicJwk};
+    /// # let jwk = EcPublicJwk::parse(r#"{"kty":"EC","crv":"P-256","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA"}"#).unwrap();
+    /// assert!(ProofHeader::new(&jwk).encoded().starts_with("eyJhbGciOiJFUzI1NiIsImp3ayI6"));
+    /// ```
+    #[must_use]
+    pub fn new(public: &EcPublicJwk) -> Self {
+        let header = ObjectWriter::new()
+            .string("alg", Algorithm::Es256.as_str())
+            .raw("jwk", &public.to_json())
+            .string("typ", TYP)
+            .finish();
+        ProofHeader {
+            encoded: base64url::encode(header.as_bytes()),
+        }
+    }
+
+    /// `BASE64URL(header)`, the first segment of every proof of the key.
+    ///
+    /// ```
+    /// # use edge_oauth::{dpop::ProofHeader, jwk::EcPublicJwk};
+    /// # let jwk = EcPublicJwk::parse(r#"{"kty":"EC","crv":"P-256","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA"}"#).unwrap();
+    /// assert!(!ProofHeader::new(&jwk).encoded().contains('='));
+    /// ```
+    #[must_use]
+    pub fn encoded(&self) -> &str {
+        &self.encoded
+    }
+
+    /// The signing input of one proof with this header: as [`proof_signing_input`].
+    ///
+    /// # Errors
+    ///
+    /// As [`proof_signing_input`].
+    ///
+    /// ```
+    /// # use edge_oauth::{dpop::{ProofHeader, ProofOptions}, jwk::EcPublicJwk};
+    /// # let jwk = EcPublicJwk::parse(r#"{"kty":"EC","crv":"P-256","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA"}"#).unwrap();
+    /// let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    /// let err = ProofHeader::new(&jwk).signing_input(&ProofOptions::new("G ET", "https://rs.example/", 1), &mut rng);
+    /// assert_eq!(err.unwrap_err().code(), "ARGUMENT_INVALID");
+    /// ```
+    pub fn signing_input<R: CryptoRng + ?Sized>(
+        &self,
+        options: &ProofOptions<'_>,
+        rng: &mut R,
+    ) -> Result<SigningInput> {
+        proof_signing_input_with(&self.encoded, options, rng)
+    }
+}
+
+fn proof_signing_input_with<R: CryptoRng + ?Sized>(
+    encoded_header: &str,
+    options: &ProofOptions<'_>,
+    rng: &mut R,
+) -> Result<SigningInput> {
     if options.htm.is_empty() || !options.htm.bytes().all(is_tchar) {
         return Err(Error::ArgumentInvalid("htm must be an HTTP method"));
     }
@@ -384,13 +469,7 @@ pub fn proof_signing_input<R: CryptoRng + ?Sized>(
         return Err(Error::ArgumentInvalid("access_token must not be empty"));
     }
 
-    // Members in lexicographic order, as before (a BTreeMap used to write them).
-    let header = ObjectWriter::new()
-        .string("alg", Algorithm::Es256.as_str())
-        .raw("jwk", &public.to_json())
-        .string("typ", TYP)
-        .finish();
-
+    // Members in lexicographic order, as in the header.
     let mut claims = ObjectWriter::new();
     if let Some(token) = options.access_token {
         claims = claims.string("ath", &ath(token));
@@ -403,9 +482,9 @@ pub fn proof_signing_input<R: CryptoRng + ?Sized>(
     if let Some(nonce) = options.nonce {
         claims = claims.string("nonce", nonce);
     }
-    Ok(SigningInput::from_parts(
+    Ok(SigningInput::from_encoded_header(
         Algorithm::Es256,
-        &header,
+        encoded_header,
         claims.finish().as_bytes(),
     ))
 }
@@ -531,7 +610,8 @@ fn remove_dot_segments(mut input: &str) -> String {
                 .get(skip..)
                 .and_then(|rest| rest.find('/'))
                 .map_or(input.len(), |i| i + skip);
-            let (segment, rest) = input.split_at(end);
+            // `end` is at a '/' or the end: a character boundary (split without a panic path).
+            let (segment, rest) = input.split_at_checked(end).unwrap_or((input, ""));
             output.push_str(segment);
             input = rest;
         }
@@ -584,7 +664,9 @@ fn normalize_uri(uri: &str) -> core::result::Result<(String, bool), &'static str
         .strip_prefix("//")
         .ok_or("must have an authority (scheme://host)")?;
     let (authority, path) = match after_slashes.find('/') {
-        Some(i) => after_slashes.split_at(i),
+        Some(i) => after_slashes
+            .split_at_checked(i)
+            .unwrap_or((after_slashes, "")),
         None => (after_slashes, ""),
     };
     if authority.contains('@') {
@@ -594,7 +676,9 @@ fn normalize_uri(uri: &str) -> core::result::Result<(String, bool), &'static str
     // host [ ":" port ]
     let (host, port) = if authority.starts_with('[') {
         let end = authority.find(']').ok_or("malformed IP literal")?;
-        let (literal, after) = authority.split_at(end + 1);
+        let (literal, after) = authority
+            .split_at_checked(end + 1)
+            .ok_or("malformed IP literal")?;
         let inner = literal
             .get(1..literal.len() - 1)
             .ok_or("malformed IP literal")?;
@@ -909,6 +993,7 @@ fn ct_str_eq(a: &str, b: &str) -> bool {
 /// let get = VerifyPolicy { htm: "GET", ..policy };
 /// assert_eq!(verify_proof(proof, &get).unwrap_err().dpop_wire_error(), Some("invalid_dpop_proof"));
 /// ```
+#[cfg(not(all(feature = "wasm", not(feature = "wasm-p256"))))]
 pub fn verify_proof(proof: &str, policy: &VerifyPolicy<'_>) -> Result<VerifiedProof> {
     // Checks 1 and 2.
     check_header_value(proof)?;

@@ -993,7 +993,7 @@ impl Parser<'_> {
                 .iter()
                 .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
                 .ok_or(JsonError::new("unterminated string", self.text.len()))?;
-            out.push_str(&self.text[self.pos..self.pos + run]);
+            out.push_str(self.text.get(self.pos..self.pos + run).unwrap_or_default());
             self.pos += run;
             match self.next()? {
                 b'"' => return Ok(out),
@@ -1104,7 +1104,8 @@ impl Parser<'_> {
             }
         }
         Ok(Number {
-            text: String::from(&self.text[start..self.pos]),
+            // ASCII digits, signs and points: always on character boundaries.
+            text: String::from(self.text.get(start..self.pos).unwrap_or_default()),
         })
     }
 }
@@ -1169,31 +1170,33 @@ fn sift_down(v: &mut [&str], mut root: usize, end: usize) {
 /// ```
 pub fn write_str(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(s.len() + 2);
     out.push('"');
-    let mut plain = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let short = match b {
-            b'"' => '"',
-            b'\\' => '\\',
-            0x08 => 'b',
-            0x0c => 'f',
-            b'\n' => 'n',
-            b'\r' => 'r',
-            b'\t' => 't',
-            0..=0x1f => 'u',
-            _ => continue,
+    // Char by char, without slicing `s`: no char-boundary panic path in the wasm.
+    for c in s.chars() {
+        let short = match c {
+            '"' => '"',
+            '\\' => '\\',
+            '\u{8}' => 'b',
+            '\u{c}' => 'f',
+            '\n' => 'n',
+            '\r' => 'r',
+            '\t' => 't',
+            '\0'..='\u{1f}' => 'u',
+            _ => {
+                out.push(c);
+                continue;
+            }
         };
-        out.push_str(&s[plain..i]);
-        plain = i + 1;
         out.push('\\');
         out.push(short);
         if short == 'u' {
+            let b = c as u8;
             out.push_str("00");
             out.push(char::from(HEX[usize::from(b >> 4)]));
             out.push(char::from(HEX[usize::from(b & 0xf)]));
         }
     }
-    out.push_str(&s[plain..]);
     out.push('"');
 }
 

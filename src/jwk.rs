@@ -138,6 +138,9 @@ fn coordinate(jwk: &Object, name: &str) -> Result<[u8; 32]> {
 pub struct EcPublicJwk {
     x: [u8; 32],
     y: [u8; 32],
+    /// Absent in the default npm entry (feature `wasm` alone), which never verifies: it
+    /// checks the point with [`crate::curve`] instead of p256's arithmetic.
+    #[cfg(not(all(feature = "wasm", not(feature = "wasm-p256"))))]
     key: VerifyingKey,
 }
 
@@ -206,6 +209,29 @@ impl EcPublicJwk {
     ///     "JWK_KEY_INVALID"
     /// );
     /// ```
+    #[cfg(all(feature = "wasm", not(feature = "wasm-p256")))]
+    pub fn from_coordinates(x: &[u8; 32], y: &[u8; 32]) -> Result<Self> {
+        if crate::curve::is_on_curve(x, y) {
+            Ok(EcPublicJwk { x: *x, y: *y })
+        } else {
+            Err(Error::JwkKeyInvalid)
+        }
+    }
+
+    /// Builds the key from its big-endian affine coordinates.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::JwkKeyInvalid`] if `(x, y)` is not a point on P-256.
+    ///
+    /// ```
+    /// use edge_oauth::jwk::EcPublicJwk;
+    /// assert_eq!(
+    ///     EcPublicJwk::from_coordinates(&[1; 32], &[2; 32]).unwrap_err().code(),
+    ///     "JWK_KEY_INVALID"
+    /// );
+    /// ```
+    #[cfg(not(all(feature = "wasm", not(feature = "wasm-p256"))))]
     pub fn from_coordinates(x: &[u8; 32], y: &[u8; 32]) -> Result<Self> {
         let mut sec1 = [0u8; 65];
         sec1[0] = 0x04;
@@ -228,6 +254,7 @@ impl EcPublicJwk {
         EcPublicJwk {
             x: point.x().into(),
             y: point.y().into(),
+            #[cfg(not(all(feature = "wasm", not(feature = "wasm-p256"))))]
             key: *key,
         }
     }
@@ -289,6 +316,7 @@ impl EcPublicJwk {
     /// assert_eq!(jwk.verifying_key().to_sec1_point(false).as_bytes().len(), 65);
     /// ```
     #[must_use]
+    #[cfg(not(all(feature = "wasm", not(feature = "wasm-p256"))))]
     pub fn verifying_key(&self) -> &VerifyingKey {
         &self.key
     }

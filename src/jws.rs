@@ -459,6 +459,7 @@ impl<'a> DecodedJws<'a> {
     /// let d = decode("eyJhbGciOiJFUzI1NiJ9.e30.AA", &[Algorithm::Es256]).unwrap();
     /// assert_eq!(d.verify_es256(&key).unwrap_err().code(), "JWS_SIGNATURE_INVALID");
     /// ```
+    #[cfg(not(all(feature = "wasm", not(feature = "wasm-p256"))))]
     pub fn verify_es256(&self, key: &EcPublicJwk) -> Result<()> {
         if self.alg != Algorithm::Es256 {
             return Err(Error::JwsAlgNotAllowed);
@@ -591,9 +592,20 @@ impl SigningInput {
 
     /// The signing input for a header the caller built itself with this `alg`.
     pub(crate) fn from_parts(alg: Algorithm, header_json: &str, payload: &[u8]) -> Self {
-        let mut text = base64url::encode(header_json.as_bytes());
+        Self::from_encoded_header(alg, &base64url::encode(header_json.as_bytes()), payload)
+    }
+
+    /// The signing input for a header the caller built and encoded itself with this `alg`.
+    pub(crate) fn from_encoded_header(
+        alg: Algorithm,
+        encoded_header: &str,
+        payload: &[u8],
+    ) -> Self {
+        let payload = base64url::encode(payload);
+        let mut text = String::with_capacity(encoded_header.len() + 1 + payload.len());
+        text.push_str(encoded_header);
         text.push('.');
-        text.push_str(&base64url::encode(payload));
+        text.push_str(&payload);
         SigningInput { text, alg }
     }
 

@@ -491,6 +491,7 @@ fn check_at_hash(at_hash: &str, access_token: &str, alg: Algorithm) -> Result<()
 
 /// Verifies an ES256 ID token against a JWKS: the keys with the header's `kid` (all
 /// keys when the header has none) that are P-256 signing keys.
+#[cfg(not(all(feature = "wasm", not(feature = "wasm-p256"))))]
 fn verify_with_jwks(decoded: &DecodedJws<'_>, jwks: &str) -> Result<()> {
     if decoded.alg() != Algorithm::Es256 {
         return Err(Error::IdTokenSignatureUnsupported);
@@ -525,6 +526,36 @@ fn verify_with_jwks(decoded: &DecodedJws<'_>, jwks: &str) -> Result<()> {
     } else {
         Err(Error::JwsSignatureInvalid)
     }
+}
+
+/// Verifies an ID token's signature against a JWKS (ES256; the first step of
+/// [`validate_id_token`] when `jwks` is given): the compact JWS and its `alg` (one of
+/// `algorithms`; never `none` or HMAC), then the signature by one of the P-256 signing
+/// keys of the set with the header's `kid` (any of them when the header has none).
+///
+/// # Errors
+///
+/// The JWS errors of [`jws::decode`], [`Error::IdTokenSignatureUnsupported`] for an
+/// `alg` other than ES256, [`Error::IdTokenKeyNotFound`], [`Error::JwsSignatureInvalid`],
+/// [`Error::JwkInvalid`] for a malformed JWKS.
+///
+/// ```
+/// use edge_oauth::oidc::{DEFAULT_ID_TOKEN_ALGORITHMS, verify_id_token_signature};
+///
+/// let err = verify_id_token_signature("eyJhbGciOiJFUzI1NiJ9.e30.AA", &DEFAULT_ID_TOKEN_ALGORITHMS, r#"{"keys":[]}"#);
+/// assert_eq!(err.unwrap_err().code(), "ID_TOKEN_KEY_NOT_FOUND");
+/// ```
+#[cfg(not(all(feature = "wasm", not(feature = "wasm-p256"))))]
+pub fn verify_id_token_signature(
+    id_token: &str,
+    algorithms: &[Algorithm],
+    jwks: &str,
+) -> Result<()> {
+    let decoded = jws::decode(id_token, algorithms)?;
+    if decoded.alg().is_symmetric() {
+        return Err(Error::JwsAlgNotAllowed);
+    }
+    verify_with_jwks(&decoded, jwks)
 }
 
 /// Validates an ID token (OIDC Core §3.1.3.7) and returns its claims.
@@ -579,9 +610,18 @@ pub fn validate_id_token(id_token: &str, v: &IdTokenValidation<'_>) -> Result<Id
         return Err(Error::JwsAlgNotAllowed);
     }
     let signature_verified = match v.jwks {
+        #[cfg(not(all(feature = "wasm", not(feature = "wasm-p256"))))]
         Some(jwks) => {
             verify_with_jwks(&decoded, jwks)?;
             true
+        }
+        // The default npm entry carries no P-256 arithmetic: its JS layer verifies
+        // through edge-oauth/p256 (verify_id_token_signature) or WebCrypto.
+        #[cfg(all(feature = "wasm", not(feature = "wasm-p256")))]
+        Some(_) => {
+            return Err(Error::KeyBackendUnsupported(
+                "an ID token is verified against a JWKS by edge-oauth/p256 (import init from \"edge-oauth/p256\" and await init() first) or by verifyIdToken (WebCrypto)",
+            ));
         }
         None => false,
     };

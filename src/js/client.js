@@ -5,7 +5,7 @@
 import * as core from '../../pkg/edge_oauth.js';
 import { DpopKey, noncesOf } from './key.js';
 import { MemoryTokenStore } from './store.js';
-import { verifyIdToken } from './idtoken.js';
+import { verifyIdToken } from './claims.js';
 import { auth0DeviceEndpoint, pollDeviceToken, requestDeviceAuthorization } from './device.js';
 import { edgeError, fetchOrFail, fetchText, invalid, isObject, options as opts, optString, reqString, subtle } from './util.js';
 

@@ -1,9 +1,10 @@
 // ID token signatures through WebCrypto (RS256, PS256, ES256), then the claim checks of the
-// wasm core (validateIdTokenClaims). The core verifies ES256 itself only where it carries
+// wasm core (validateIdTokenClaims). Loaded on first use (claims.js imports it
+// dynamically): a bundler puts it in a chunk of its own. The core verifies ES256 itself only where it carries
 // p256 arithmetic; WebCrypto verifies every algorithm an OpenID provider signs with, RS256
 // (OIDC Core §15.1) included, natively and without adding to the wasm.
 
-import { validateIdTokenClaims } from '../../pkg/edge_oauth.js';
+import { validateIdTokenClaims as validateClaims } from '../../pkg/edge_oauth.js';
 import { crypto, edgeError, invalid, isObject } from './util.js';
 
 /** The WebCrypto parameters of each JWS algorithm an ID token may be signed with. */
@@ -93,5 +94,5 @@ export async function verifyIdToken(idToken, options) {
   }
   if (!verified) throw edgeError('JWS_SIGNATURE_INVALID', 'the ID token signature does not verify against the JWKS');
   const { jwks: _ignored, ...claimOptions } = options;
-  return validateIdTokenClaims(idToken, { ...claimOptions, algorithms: [header.alg] });
+  return validateClaims(idToken, { ...claimOptions, algorithms: [header.alg] });
 }

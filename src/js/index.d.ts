@@ -370,7 +370,11 @@ export interface IdTokenValidationOptions {
   trustedAudiences?: string[];
   /** Accepted `alg` values (default every asymmetric one; never `none` or HMAC). */
   algorithms?: string[];
-  /** The issuer's JWKS: when given, the ES256 signature is verified. */
+  /**
+   * The issuer's JWKS: when given, the ES256 signature is verified first, synchronously,
+   * by `edge-oauth/p256` (`KEY_BACKEND_UNSUPPORTED` until it is initialised; the default
+   * entry has no P-256 arithmetic). `verifyIdToken` verifies through WebCrypto instead.
+   */
   jwks?: Jwks | string;
 }
 
@@ -398,7 +402,7 @@ export function parseParResponse(status: number, body: string): ParResponse;
 export function parseAuthorizationResponse(url: string | URL, options: AuthorizationResponseOptions): AuthorizationResponse;
 /** Parses server metadata strictly: its `issuer` must equal `expectedIssuer`. */
 export function parseServerMetadata(json: string, expectedIssuer: string): ServerMetadata;
-/** Validates an ID token's claims (and, with `jwks`, its ES256 signature). */
+/** Validates an ID token's claims (and, with `jwks` and `edge-oauth/p256` initialised, its ES256 signature). */
 export function validateIdTokenClaims(idToken: string, options: IdTokenValidationOptions): IdTokenClaims;
 
 /** Options of `verifyIdToken`: the claim checks, and the issuer's JWKS (required). */

@@ -11,7 +11,6 @@ export {
   parseAuthorizationResponse,
   parseParResponse,
   parseServerMetadata,
-  validateIdTokenClaims,
   calculateCodeChallenge,
   calculateJwkThumbprint,
   clientCredentialsGrantBody,
@@ -24,6 +23,6 @@ export {
   refreshTokenGrantBody,
 } from '../../pkg/edge_oauth.js';
 export { DpopKey } from './key.js';
-export { verifyIdToken } from './idtoken.js';
+export { validateIdTokenClaims, verifyIdToken } from './claims.js';
 export { TokenClient, fetchWithDpop } from './client.js';
 export { IndexedDbTokenStore, MemoryTokenStore } from './store.js';

@@ -7,7 +7,7 @@
 //   synchronously. That module registers itself here when it is initialised.
 import { DpopPublicKey, NonceCache, finishProof } from '../../pkg/edge_oauth.js';
 import { idbRequest, requireIndexedDb } from './idb.js';
-import { crypto, edgeError, invalid, isObject } from './util.js';
+import { crypto, edgeError, invalid, isObject, optString, reqString } from './util.js';
 
 const ECDSA_P256 = { name: 'ECDSA', namedCurve: 'P-256' };
 const ES256 = { name: 'ECDSA', hash: 'SHA-256' };
@@ -24,11 +24,12 @@ export function registerP256(backend) {
   p256 = backend;
 }
 
-function requireP256(what) {
+/** The p256 backend, or `KEY_BACKEND_UNSUPPORTED` naming `what` and `edge-oauth/p256`. */
+export function requireP256(what, prefix = 'not available for this DPoP key: ') {
   if (p256 === null) {
     throw edgeError(
       'KEY_BACKEND_UNSUPPORTED',
-      `not available for this DPoP key: ${what} needs the p256 backend: import init from "edge-oauth/p256" and await init() (or initSync) first`,
+      `${prefix}${what} needs the p256 backend: import init from "edge-oauth/p256" and await init() (or initSync) first`,
     );
   }
   return p256;
@@ -189,7 +190,20 @@ export class DpopKey {
   /** A DPoP proof JWT for one request, with either backend. Never throws: rejects. */
   async createProof(options) {
     if (this.#p256) return this.#p256.createProof(options);
-    const input = this.#pub.signingInput(options);
+    // The core's checks of CreateProofOptions, in its order and words: the core then takes
+    // the members as arguments (no property reads across the wasm boundary).
+    if (!isObject(options)) throw invalid('createProof options must be an object');
+    const htm = reqString(options, 'htm');
+    const htu = reqString(options, 'htu');
+    const nonce = optString(options, 'nonce');
+    const accessToken = optString(options, 'accessToken');
+    const jti = optString(options, 'jti');
+    let iat = options.iat;
+    if (iat === null) iat = undefined;
+    if (iat !== undefined && !(typeof iat === 'number' && Number.isSafeInteger(iat))) {
+      throw invalid('iat must be an integer number of seconds');
+    }
+    const input = this.#pub.proofInput(htm, htu, nonce, accessToken, iat, jti);
     const signature = await crypto('sign (ECDSA P-256 SHA-256)', (s) => s.sign(ES256, this.#pair.privateKey, encoder.encode(input)));
     return finishProof(input, new Uint8Array(signature));
   }

@@ -2,12 +2,14 @@
 // createProofSync), a separate wasm module built for speed. Load it only where it is
 // used: `await init()` (browsers, bundlers) or `initSync({ module })` (Node, with the
 // bytes of edge_oauth_p256_bg.wasm). The default entry must be initialised as well.
-import initWasm, { P256Key, initSync as initWasmSync } from '../../pkg/edge_oauth_p256.js';
+import initWasm, { P256Key, initSync as initWasmSync, verifyIdTokenSignature } from '../../pkg/edge_oauth_p256.js';
 import { registerP256 } from './key.js';
 
 const backend = {
   generate: () => P256Key.generate(),
   fromJwk: (jwk) => P256Key.fromJwk(jwk),
+  // validateIdTokenClaims({ jwks }) of the default entry, which has no P-256 arithmetic.
+  verifyIdTokenSignature,
 };
 
 /** Loads the p256 wasm module (fetched next to this file unless given) and enables the backend. */

@@ -24,7 +24,7 @@
 //! assert_eq!(nonces.get("https://AS.example:443/oauth/revoke"), Some("n-1"));
 //! ```
 
-use alloc::{collections::BTreeMap, string::String};
+use alloc::{string::String, vec::Vec};
 
 use super::response::parse_www_authenticate;
 use super::response::{TokenSet, TokenType, parse_dpop_nonce, parse_error_response};
@@ -53,7 +53,11 @@ pub const MAX_NONCE_ORIGINS: usize = 32;
 pub fn origin(url: &str) -> Result<String> {
     let mut normalized = normalize_htu(url)?;
     // normalize_htu always yields `scheme://authority/path`.
-    let authority_start = normalized.find("://").map_or(0, |i| i + 3);
+    let authority_start = normalized
+        .as_bytes()
+        .windows(3)
+        .position(|w| w == b"://")
+        .map_or(0, |i| i + 3);
     if let Some(slash) = normalized
         .get(authority_start..)
         .and_then(|rest| rest.find('/'))
@@ -81,7 +85,10 @@ pub fn origin(url: &str) -> Result<String> {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NonceCache {
-    by_origin: BTreeMap<String, String>,
+    /// `(origin, nonce)`, sorted by origin, at most [`MAX_NONCE_ORIGINS`]. A sorted `Vec`
+    /// rather than a `BTreeMap`: the same order and lookups for a handful of entries,
+    /// without the B-tree's code in the npm package's wasm.
+    by_origin: Vec<(String, String)>,
 }
 
 impl NonceCache {
@@ -106,7 +113,8 @@ impl NonceCache {
     #[must_use]
     pub fn get(&self, url: &str) -> Option<&str> {
         let origin = origin(url).ok()?;
-        self.by_origin.get(&origin).map(String::as_str)
+        let i = self.find(&origin).ok()?;
+        self.by_origin.get(i).map(|(_, nonce)| nonce.as_str())
     }
 
     /// Records the `DPoP-Nonce` header of a response from `url` (any status). Returns
@@ -130,14 +138,31 @@ impl NonceCache {
         let Ok(origin) = origin(url) else {
             return false;
         };
-        if self.by_origin.get(&origin) == Some(&nonce) {
-            return false;
+        match self.find(&origin) {
+            Ok(i) => match self.by_origin.get_mut(i) {
+                Some((_, cached)) if *cached == nonce => false,
+                Some((_, cached)) => {
+                    *cached = nonce;
+                    true
+                }
+                None => false,
+            },
+            Err(mut i) => {
+                if self.by_origin.len() >= MAX_NONCE_ORIGINS {
+                    // The first-sorting origin makes room.
+                    self.by_origin.remove(0);
+                    i = i.saturating_sub(1);
+                }
+                self.by_origin.insert(i, (origin, nonce));
+                true
+            }
         }
-        if !self.by_origin.contains_key(&origin) && self.by_origin.len() >= MAX_NONCE_ORIGINS {
-            self.by_origin.pop_first();
-        }
-        self.by_origin.insert(origin, nonce);
-        true
+    }
+
+    /// Where `origin` is (`Ok`), or where it would be inserted (`Err`).
+    fn find(&self, origin: &str) -> core::result::Result<usize, usize> {
+        self.by_origin
+            .binary_search_by(|(o, _)| o.as_str().cmp(origin))
     }
 
     /// After a `use_dpop_nonce` answer ([`is_use_dpop_nonce`]) to an attempt whose proof
@@ -263,6 +288,31 @@ mod tests {
         assert!(!c.remember("https://as.example/token", Some("a\"b")));
         assert!(!c.remember("/relative", Some("n")));
         assert_eq!(c.get("https://as.example/x"), Some("three"));
+    }
+
+    #[test]
+    fn the_cache_keeps_the_order_and_eviction_of_a_sorted_map() {
+        // A model: BTreeMap, dropping its first entry when a new origin comes in full.
+        let mut model = alloc::collections::BTreeMap::<String, String>::new();
+        let mut c = NonceCache::new();
+        let mut seed = 7u32;
+        for step in 0..2000 {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let host = (seed >> 8) % 50;
+            let nonce = ["a", "b"][(seed >> 20) as usize % 2];
+            let url = format!("https://h{host}.example/p");
+            let origin = format!("https://h{host}.example");
+            let changed = model.get(&origin).map(String::as_str) != Some(nonce);
+            if changed {
+                if !model.contains_key(&origin) && model.len() >= MAX_NONCE_ORIGINS {
+                    model.pop_first();
+                }
+                model.insert(origin.clone(), nonce.into());
+            }
+            assert_eq!(c.remember(&url, Some(nonce)), changed, "step {step}");
+            let entries: Vec<(String, String)> = model.clone().into_iter().collect();
+            assert_eq!(c.by_origin, entries, "step {step}");
+        }
     }
 
     #[test]

@@ -609,12 +609,13 @@ impl Challenge {
 
 /// `tchar` (RFC 9110 §5.6.2).
 fn is_tchar(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+    // On bytes: `str::contains(char)` with a runtime char brings in the substring searcher.
+    c.is_ascii_alphanumeric() || (c.is_ascii() && b"!#$%&'*+-.^_`|~".contains(&(c as u8)))
 }
 
 /// The token68 characters before the trailing `=` (RFC 9110 §11.2).
 fn is_token68_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "-._~+/".contains(c)
+    c.is_ascii_alphanumeric() || (c.is_ascii() && b"-._~+/".contains(&(c as u8)))
 }
 
 /// A cursor over the header value. All positions stay on character boundaries, and

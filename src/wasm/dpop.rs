@@ -10,9 +10,9 @@ use alloc::string::String;
 use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
 
-use super::{ProofRequest, js, js_error, jwk_json, rng, string_arg};
+use super::{ProofRequest, js, js_error, jwk_json, now_seconds, rng, string_arg};
 use crate::base64url;
-use crate::dpop::proof_signing_input;
+use crate::dpop::{ProofHeader, ProofOptions};
 use crate::error::Error;
 use crate::jwk::{self, EcPublicJwk};
 
@@ -46,6 +46,8 @@ pub fn calculate_jwk_thumbprint(jwk: &JsJwk) -> Result<String, JsValue> {
 #[wasm_bindgen(js_name = DpopPublicKey)]
 pub struct DpopPublicKey {
     key: EcPublicJwk,
+    /// The protected header of every proof of the key, encoded once.
+    header: ProofHeader,
 }
 
 #[wasm_bindgen(js_class = DpopPublicKey)]
@@ -60,8 +62,10 @@ impl DpopPublicKey {
         #[wasm_bindgen(js_name = jwkJson, unchecked_param_type = "string")] jwk_json: &JsValue,
     ) -> Result<DpopPublicKey, JsValue> {
         let json = string_arg(jwk_json, "jwkJson must be a string")?;
+        let key = js(EcPublicJwk::parse(&json))?;
         Ok(DpopPublicKey {
-            key: js(EcPublicJwk::parse(&json))?,
+            header: ProofHeader::new(&key),
+            key,
         })
     }
 
@@ -94,11 +98,38 @@ impl DpopPublicKey {
     #[wasm_bindgen(js_name = signingInput)]
     pub fn signing_input(&self, options: &JsValue) -> Result<String, JsValue> {
         let request = ProofRequest::read(options)?;
-        let input = js(proof_signing_input(
-            &self.key,
-            &request.options(),
-            &mut rng(),
-        ))?;
+        let input = js(self.header.signing_input(&request.options(), &mut rng()))?;
+        Ok(String::from(input.as_str()))
+    }
+
+    /// [`signing_input`](Self::signing_input) with the options as arguments, already
+    /// type-checked by the JS layer (`DpopKey.createProof`): one string per member
+    /// instead of a property read each, on the path of every WebCrypto proof. `iat` is
+    /// an integer number of seconds, `undefined` for now.
+    ///
+    /// ```js
+    /// const input = key.proofInput("GET", htu, nonce, accessToken, undefined, undefined);
+    /// ```
+    #[wasm_bindgen(js_name = proofInput)]
+    pub fn proof_input(
+        &self,
+        htm: &str,
+        htu: &str,
+        nonce: Option<String>,
+        #[wasm_bindgen(js_name = accessToken)] access_token: Option<String>,
+        iat: Option<f64>,
+        jti: Option<String>,
+    ) -> Result<String, JsValue> {
+        let options = ProofOptions {
+            htm,
+            htu,
+            // The JS layer passes a safe integer: the conversion is exact.
+            iat: iat.map_or_else(now_seconds, |n| n as i64),
+            jti: jti.as_deref(),
+            nonce: nonce.as_deref(),
+            access_token: access_token.as_deref(),
+        };
+        let input = js(self.header.signing_input(&options, &mut rng()))?;
         Ok(String::from(input.as_str()))
     }
 }
@@ -116,7 +147,7 @@ pub fn finish_proof(
 ) -> Result<String, JsValue> {
     let mut out = string_arg(input, "input must be a string")?;
     let signature = signature.to_vec();
-    if p256::ecdsa::Signature::from_slice(&signature).is_err() {
+    if !crate::curve::is_es256_signature_shape(&signature) {
         return Err(js_error(&Error::JwsSignatureInvalid));
     }
     out.push('.');

@@ -60,7 +60,7 @@ pub use device::{
 #[cfg(feature = "wasm")]
 pub use dpop::{DpopPublicKey, calculate_jwk_thumbprint, finish_proof};
 #[cfg(feature = "wasm-p256")]
-pub use p256::P256Key;
+pub use p256::{P256Key, verify_id_token_signature_js};
 #[cfg(feature = "wasm")]
 pub use pkce::{calculate_code_challenge, generate_code_verifier, generate_pkce};
 #[cfg(feature = "wasm")]
@@ -68,27 +68,6 @@ pub use token::{
     authorization_code_grant_body, basic_credentials, client_credentials_grant_body,
     endpoint_origin, parse_token_response_js, refresh_token_grant_body,
 };
-
-#[wasm_bindgen(typescript_custom_section)]
-const TS_ERROR: &'static str = r#"
-/** Every function of this package throws an `EdgeOAuthError` on failure. */
-export interface EdgeOAuthError extends Error {
-  /** The stable library error code, e.g. `DPOP_HTU_MISMATCH` or `OAUTH_ERROR`. */
-  code: string;
-  /** For `OAUTH_ERROR`: the RFC 6749 `error` code sent by the server. */
-  error?: string;
-  /** For `OAUTH_ERROR`: the server's `error_description`. */
-  errorDescription?: string;
-  /** For `OAUTH_ERROR`: the server's `error_uri`. */
-  errorUri?: string;
-  /** For `OAUTH_ERROR`: the HTTP status of the response. */
-  status?: number;
-  /** For `OAUTH_ERROR`: the `DPoP-Nonce` header of the response, if any. */
-  dpopNonce?: string;
-  /** For `FETCH_FAILED`, `WEBCRYPTO_FAILED`, `STORAGE_FAILED`: the platform error. */
-  cause?: unknown;
-}
-"#;
 
 /// The owned form of [`ProofOptions`], read from a JS options object
 /// (`CreateProofOptions`: `htm`, `htu`, `nonce?`, `accessToken?`, `iat?`, `jti?`).

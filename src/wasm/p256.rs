@@ -9,8 +9,12 @@ use alloc::string::String;
 
 use wasm_bindgen::prelude::*;
 
-use super::{ProofRequest, js, jwk_json, rng};
+use super::{ProofRequest, js, js_error, jwk_json, rng, string_arg};
 use crate::dpop::DpopKey;
+use crate::error::Error;
+use crate::json::{self, Value};
+use crate::jws::Algorithm;
+use crate::oidc::{DEFAULT_ID_TOKEN_ALGORITHMS, verify_id_token_signature};
 
 /// A P-256 DPoP key in wasm memory (internal to the JS layer; applications use
 /// `DpopKey.generate()` and `DpopKey.fromJwk()` of `edge-oauth/p256`).
@@ -97,4 +101,41 @@ impl P256Key {
         let request = ProofRequest::read(options)?;
         js(self.key.create_proof(&request.options(), &mut rng()))
     }
+}
+
+/// Verifies an ID token's ES256 signature against a JWKS (JSON text), for the default
+/// entry's `validateIdTokenClaims({ jwks })`, which carries no P-256 arithmetic (internal
+/// to the JS layer). `algorithms` is the JSON text of the accepted `alg` names, or
+/// `undefined` for the default list.
+///
+/// ```js
+/// verifyIdTokenSignature(idToken, JSON.stringify(jwks), JSON.stringify(["ES256"]));
+/// ```
+#[wasm_bindgen(js_name = verifyIdTokenSignature)]
+pub fn verify_id_token_signature_js(
+    #[wasm_bindgen(js_name = idToken, unchecked_param_type = "string")] id_token: &JsValue,
+    #[wasm_bindgen(js_name = jwksJson, unchecked_param_type = "string")] jwks_json: &JsValue,
+    #[wasm_bindgen(js_name = algorithmsJson, unchecked_param_type = "string | undefined")]
+    algorithms_json: &JsValue,
+) -> Result<(), JsValue> {
+    const ALGORITHMS: &str = "algorithms must be an array of JWS alg names";
+    let id_token = string_arg(id_token, "idToken must be a string")?;
+    let jwks = string_arg(jwks_json, "jwks must be a JWKS object or its JSON text")?;
+    let algorithms = match algorithms_json.as_string() {
+        None => DEFAULT_ID_TOKEN_ALGORITHMS.to_vec(),
+        Some(text) => {
+            let Ok(Value::Array(names)) = json::parse(text.as_bytes()) else {
+                return Err(js_error(&Error::ArgumentInvalid(ALGORITHMS)));
+            };
+            let mut out = alloc::vec::Vec::with_capacity(names.len());
+            for name in &names {
+                let name = name
+                    .as_str()
+                    .ok_or_else(|| js_error(&Error::ArgumentInvalid(ALGORITHMS)))?;
+                out.push(js(Algorithm::parse(name))?);
+            }
+            out
+        }
+    };
+    js(verify_id_token_signature(&id_token, &algorithms, &jwks))
 }

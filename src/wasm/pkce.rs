@@ -7,19 +7,6 @@ use wasm_bindgen::prelude::*;
 use super::{js, object, rng, set, string_arg};
 use crate::pkce::CodeVerifier;
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_PKCE: &'static str = r#"
-/** A PKCE pair, ready for an authorization request and the code exchange. */
-export interface Pkce {
-  /** The secret `code_verifier` (43 characters), kept until the code exchange. */
-  codeVerifier: string;
-  /** `BASE64URL(SHA-256(codeVerifier))`. */
-  codeChallenge: string;
-  /** Always `"S256"`. */
-  codeChallengeMethod: "S256";
-}
-"#;
-
 #[wasm_bindgen]
 extern "C" {
     /// The TypeScript `Pkce` interface.

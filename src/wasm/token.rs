@@ -15,56 +15,6 @@ use crate::token::request::{
 };
 use crate::token::response::{TokenSet, TokenType, parse_dpop_nonce, parse_token_response};
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_TOKEN: &'static str = r#"
-/** Parameters of an `authorization_code` token request (RFC 6749 §4.1.3, RFC 7636 §4.5). */
-export interface AuthorizationCodeGrantOptions {
-  code: string;
-  redirectUri: string;
-  codeVerifier: string;
-  /** Sent in the body for public clients. */
-  clientId?: string;
-}
-
-/** Parameters of a `refresh_token` request (RFC 6749 §6). */
-export interface RefreshTokenGrantOptions {
-  refreshToken: string;
-  /** Narrows the scope; omit to keep the original scope. */
-  scope?: string;
-  clientId?: string;
-}
-
-/** Parameters of a `client_credentials` request (RFC 6749 §4.4, Auth0 style). */
-export interface ClientCredentialsGrantOptions {
-  /** The API identifier (Auth0's `audience`). */
-  audience?: string;
-  /** An RFC 8707 resource indicator. */
-  resource?: string;
-  /** An Auth0 organization id or name. */
-  organization?: string;
-  scope?: string;
-  clientId?: string;
-}
-
-/** A validated token response (RFC 6749 §5.1). */
-export interface TokenSet {
-  accessToken: string;
-  /** `"Bearer"` or `"DPoP"`, normalised from the case-insensitive wire value. */
-  tokenType: "Bearer" | "DPoP";
-  /** Lifetime in seconds, as sent. */
-  expiresIn?: number;
-  /** Expiry in seconds since the epoch: now + expiresIn. */
-  expiresAt?: number;
-  refreshToken?: string;
-  idToken?: string;
-  /** The granted scope, when the server sent it. */
-  scope?: string;
-}
-
-/** Response headers: a `Headers` instance or a plain object. */
-export type HeadersLike = Headers | Record<string, string>;
-"#;
-
 #[wasm_bindgen]
 extern "C" {
     /// The TypeScript `AuthorizationCodeGrantOptions` interface.
