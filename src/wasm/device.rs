@@ -15,37 +15,6 @@ use crate::token::device::{
     parse_device_authorization_response,
 };
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_DEVICE: &'static str = r#"
-/** Parameters of a device authorization request (RFC 8628 §3.1). */
-export interface DeviceAuthorizationRequestOptions {
-  scope?: string;
-  /** The API identifier (Auth0's `audience`). */
-  audience?: string;
-  /** An RFC 8707 resource indicator. */
-  resource?: string;
-  /** Sent in the body for public clients. */
-  clientId?: string;
-}
-
-/** Parameters of a device access token request (RFC 8628 §3.4). */
-export interface DeviceCodeGrantOptions {
-  deviceCode: string;
-  clientId?: string;
-}
-
-/** A device authorization answer (RFC 8628 §3.2), camelCase. */
-export interface DeviceAuthorization {
-  deviceCode: string;
-  userCode: string;
-  verificationUri: string;
-  verificationUriComplete?: string;
-  expiresIn: number;
-  expiresAt: number;
-  interval: number;
-}
-"#;
-
 #[wasm_bindgen]
 extern "C" {
     /// The TypeScript `DeviceAuthorizationRequestOptions` interface.
