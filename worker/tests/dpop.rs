@@ -1284,3 +1284,71 @@ fn rfc9449_5_rotated_out_bound_token_without_the_key_does_not_revoke() {
     assert_eq!(revoked_families(&h.app.store), 0);
     assert_dpop_bound(&h.refresh("spa", &current, Some(&h.proof(&k1, true))), &k1);
 }
+
+/// RFC 7009 §2.1 with RFC 9449 §5: an old token of a DPoP-bound family is useless without
+/// the key (a key mismatch at the token endpoint), so `/oauth/revoke`, which proves no key,
+/// does not let it end the session; the current token and the one it replaced still do.
+#[test]
+fn rfc7009_2_1_an_old_token_of_a_bound_family_does_not_revoke_it() {
+    let h = harness();
+    let k1 = key("dpop_key_1");
+    let (_, r1) = h.spa_tokens(API);
+    let r2 = json_str(
+        &h.refresh("spa", &r1, Some(&h.proof(&k1, true))),
+        "refresh_token",
+    );
+    h.clock.advance(1);
+    let r3 = json_str(
+        &h.refresh("spa", &r2, Some(&h.proof(&k1, true))),
+        "refresh_token",
+    );
+    h.clock.advance(1);
+    let _ = h.refresh("spa", &r1, None);
+    assert_eq!(revoked_families(&h.app.store), 0);
+    let revoke = |token: &str| {
+        h.send(
+            &HttpRequest::new("POST", "/oauth/revoke")
+                .with_header("content-type", "application/x-www-form-urlencoded")
+                .with_body(format!("client_id=spa&token={token}").into_bytes()),
+        )
+    };
+    assert_eq!(revoke(&r1).status, 200);
+    assert_eq!(
+        revoked_families(&h.app.store),
+        0,
+        "an old token revoked a bound family"
+    );
+    let r4 = h.refresh("spa", &r3, Some(&h.proof(&k1, true)));
+    assert_eq!(r4.status, 200);
+    // The token just rotated out (the previous one) still revokes.
+    assert_eq!(revoke(&r3).status, 200);
+    assert_eq!(revoked_families(&h.app.store), 1);
+}
+
+/// RFC 9449 §11.1 with RFC 6749 §4.1.2: a captured code exchange replayed with its own
+/// proof is `invalid_dpop_proof` and revokes nothing (whoever replays it may hold no key);
+/// the same code with a fresh proof of the key is a replay and revokes.
+#[test]
+fn rfc9449_11_1_replayed_code_exchange_with_its_proof_does_not_revoke() {
+    let h = harness();
+    let k1 = key("dpop_key_1");
+    let code = h.spa_code("spa", API, "");
+    let captured = h.proof(&k1, true);
+    let rt = json_str(&h.exchange("spa", &code, Some(&captured)), "refresh_token");
+    let replay = h.exchange("spa", &code, Some(&captured));
+    assert_error(&replay, 400, "invalid_dpop_proof", "");
+    assert_eq!(revoked_families(&h.app.store), 0);
+    h.clock.advance(1);
+    let rt2 = json_str(
+        &h.refresh("spa", &rt, Some(&h.proof(&k1, true))),
+        "refresh_token",
+    );
+    h.clock.advance(1);
+    let fresh = h.exchange("spa", &code, Some(&h.proof(&k1, true)));
+    assert_error(&fresh, 400, "invalid_grant", "already used");
+    assert_eq!(revoked_families(&h.app.store), 1);
+    assert_eq!(
+        h.refresh("spa", &rt2, Some(&h.proof(&k1, true))).status,
+        400
+    );
+}

@@ -122,7 +122,9 @@ async fn grant<S: Store, P: Platform>(
             .await?;
     let jkt = proof.as_ref().map(|p| p.jkt.as_str());
     let mut response = match grant_type {
-        "authorization_code" => authorization_code::grant(app, client, params, jkt).await?,
+        "authorization_code" => {
+            authorization_code::grant(app, client, params, proof.as_ref()).await?
+        }
         "client_credentials" => client_credentials::grant(app, client, params, jkt).await?,
         "password" | password::PASSWORD_REALM_GRANT => {
             password::grant(app, client, req, params, jkt).await?

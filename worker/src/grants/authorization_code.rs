@@ -44,6 +44,7 @@ use crate::store::{Condition, Store, TakenIf};
 use crate::tokens::{
     AccessTokenSpec, IdTokenSpec, TokenResponse, mint_access_token, mint_id_token, random_id,
 };
+use edge_oauth::dpop::VerifiedProof;
 use edge_oauth::pkce::{self, CodeChallengeMethod};
 use serde_json::{Map, json};
 
@@ -59,9 +60,10 @@ pub async fn grant<S: Store, P: Platform>(
     app: &App<S, P>,
     auth: &AuthenticatedClient,
     params: &Params,
-    dpop_jkt: Option<&str>,
+    proof: Option<&VerifiedProof>,
 ) -> Result<TokenResponse, OAuthError> {
     let client = &auth.client;
+    let dpop_jkt = proof.map(|p| p.jkt.as_str());
     require_grant(client, "authorization_code")?;
     let hash = required_credential_hash(params, "code")?;
     let key = format!("code:{hash}");
@@ -81,7 +83,7 @@ pub async fn grant<S: Store, P: Platform>(
     {
         TakenIf::Absent => return Err(invalid()),
         TakenIf::Before { value, receipt } => {
-            return Err(replayed(app, client, params, &value, &receipt).await);
+            return Err(replayed(app, client, params, proof, &value, &receipt).await);
         }
         TakenIf::Unmet(value) => {
             // The precise answer; the condition is never weaker than these checks.
@@ -124,11 +126,14 @@ pub async fn grant<S: Store, P: Platform>(
 }
 
 /// A code taken before: `invalid_grant`, after revoking its family when the request comes
-/// from the code's own client (and proves its PKCE verifier).
+/// from the code's own client (and proves its PKCE verifier). With a DPoP proof, its `jti`
+/// is recorded first (RFC 9449 §11.1): a captured exchange replayed with its own proof is
+/// `invalid_dpop_proof` and revokes nothing, since whoever sent it may hold no key at all.
 async fn replayed<S: Store, P: Platform>(
     app: &App<S, P>,
     client: &Client,
     params: &Params,
+    proof: Option<&VerifiedProof>,
     value: &str,
     receipt: &str,
 ) -> OAuthError {
@@ -141,10 +146,15 @@ async fn replayed<S: Store, P: Platform>(
     let family = serde_json::from_str::<CodeReceipt>(receipt)
         .ok()
         .and_then(|r| r.family_id);
-    if same_client
-        && let Some(family) = family
-        && let Err(err) = revoke_family(app, &family, "code_replay").await
+    let Some(family) = family.filter(|_| same_client) else {
+        return used;
+    };
+    if let Some(proof) = proof
+        && let Err(err) = crate::dpop::record_token_request_jti(app, proof).await
     {
+        return err;
+    }
+    if let Err(err) = revoke_family(app, &family, "code_replay").await {
         return err;
     }
     used

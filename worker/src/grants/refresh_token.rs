@@ -355,7 +355,7 @@ pub async fn grant<S: Store, P: Platform>(
     Err(OAuthError::new(
         "temporarily_unavailable",
         503,
-        "the refresh token is being used by several requests at once; retry",
+        "the refresh token is being used by several requests at once; retry (with a new DPoP proof, if the request had one)",
     ))
 }
 
@@ -531,12 +531,24 @@ pub async fn revoke<S: Store, P: Platform>(
         Some(r) if r.client_id != client_id => Err(OAuthError::invalid_grant(
             "the token was issued to another client",
         )),
-        // RFC 7009 §2.1: any token the family issued (current or rotated out) revokes it;
-        // a secret it never issued revokes nothing.
+        // RFC 7009 §2.1: any token the family issued (current or rotated out) revokes an
+        // unbound family, whose rotated-out tokens are reuse at the token endpoint anyway;
+        // a secret it never issued revokes nothing. A DPoP-bound family's older tokens are
+        // useless without its key (a key mismatch at the token endpoint), and this request
+        // proves no key: only the current token and the one it replaced revoke it, so an
+        // old token leaked long ago cannot end the session.
         Some(r) => {
             let hash = sha256_b64(token.as_bytes());
             let secret = &app.config.transaction_secret;
-            if presented(secret, family_id, token, &hash, &r).is_some() {
+            let revokes = match presented(secret, family_id, token, &hash, &r) {
+                Some(Presented::Current) => true,
+                Some(Presented::RotatedOut(_)) if r.jkt.is_some() => {
+                    r.previous.as_deref() == Some(hash.as_str())
+                }
+                Some(Presented::RotatedOut(_)) => true,
+                None => false,
+            };
+            if revokes {
                 revoke_family(app, family_id, "revoked").await
             } else {
                 Ok(())
