@@ -119,7 +119,8 @@ function owner(frame) {
   if (name.startsWith('(')) return name;
   if (frame.url && !frame.url.includes('wasm')) return `js: ${frame.url.split('/').pop()}`;
   // Demangled Rust: `crate::path::fn`, `<crate::T as other::Trait>::fn`, `core::ptr::...`.
-  const m = name.replace(/^<+/, '').match(/^([A-Za-z_][A-Za-z0-9_]*)::/);
+  // (Names of the standard library carry a crate hash: `<dlmalloc[e24a...]::...`.)
+  const m = name.replace(/^<+/, '').replace(/\[[0-9a-f]+\]/g, '').match(/^([A-Za-z_][A-Za-z0-9_]*)::/);
   if (m) return m[1];
   return frame.url ? 'wasm (unnamed)' : `js: ${name}`;
 }
@@ -143,7 +144,13 @@ function summarize(profile, n) {
     crates.set(c, (crates.get(c) ?? 0) + ms);
   }
   const rank = (m) => [...m].sort((a, b) => b[1] - a[1]).map(([name, ms]) => ({ name, ms, pct: (100 * ms) / busy, msPerRequest: ms / n }));
-  return { requests: n, busyMs: busy, idleMs: idle, busyMsPerRequest: busy / n, crates: rank(crates), functions: rank(fns).slice(0, top) };
+  // Everything that ran as wasm (the worker's Rust, its crates and wasm-bindgen's shims).
+  let wasmMs = 0;
+  for (const [id, ms] of self) {
+    const f = byId.get(id).callFrame;
+    if (f.url.startsWith('wasm://')) wasmMs += ms;
+  }
+  return { requests: n, busyMs: busy, idleMs: idle, busyMsPerRequest: busy / n, wasmMs, wasmMsPerRequest: wasmMs / n, wasmPct: (100 * wasmMs) / busy, crates: rank(crates), functions: rank(fns).slice(0, top) };
 }
 
 const srv = await startServer({ rateLimit: 1000000 });
@@ -217,6 +224,7 @@ try {
     mkdirSync(join(REPO, 'bench-results'), { recursive: true });
     writeFileSync(join(REPO, 'bench-results', `profile-${flow}.cpuprofile`), JSON.stringify(profile));
     console.log(`\n${flow}: ${s.requests} requests at concurrency ${concurrency} in ${seconds.toFixed(2)} s; isolate busy ${s.busyMs.toFixed(0)} ms = ${s.busyMsPerRequest.toFixed(2)} ms per request (sampled)${s.errors ? `  !!! ${s.errors} ERRORS: ${s.errorSamples.join(' | ')}` : ''}`);
+    console.log(`  wasm (all Rust code and wasm-bindgen shims): ${s.wasmMsPerRequest.toFixed(2)} ms per request, ${s.wasmPct.toFixed(1)}% of busy`);
     console.log('  by crate / script (self time, % of busy, ms per request):');
     for (const c of s.crates.slice(0, 15)) console.log(`    ${c.name.padEnd(40)} ${c.ms.toFixed(1).padStart(8)} ms ${c.pct.toFixed(1).padStart(5)}% ${c.msPerRequest.toFixed(3).padStart(7)}`);
     console.log(`  top ${Math.min(top, s.functions.length)} functions (self time):`);
