@@ -17,6 +17,9 @@
 // non-idle sampled time over the requests of the round (wall clock of the isolate's thread
 // while it runs JS or wasm: a profile of one isolate, not the process's CPU time).
 //
+// After each flow it reads the size of the isolate's WebAssembly memories
+// (Runtime.queryObjects), to see whether the worker's memory keeps growing.
+//
 // Output: a table per flow, bench-results/profile-<flow>.cpuprofile (open it in Chrome
 // DevTools) and bench-results/profile-<time>.json with the summaries.
 //
@@ -76,8 +79,10 @@ async function devtools(port) {
   await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = (e) => reject(new Error(`inspector: ${e.message ?? e}`)); });
   let id = 0;
   const pending = new Map();
+  const contexts = [];
   ws.onmessage = (ev) => {
     const msg = JSON.parse(typeof ev.data === 'string' ? ev.data : ev.data.toString());
+    if (msg.method === 'Runtime.executionContextCreated') contexts.push(msg.params.context.id);
     const p = msg.id !== undefined && pending.get(msg.id);
     if (!p) return;
     pending.delete(msg.id);
@@ -92,6 +97,8 @@ async function devtools(port) {
       setTimeout(() => { if (pending.delete(n)) reject(new Error(`${method}: no answer in 60 s`)); }, 60000);
     }),
     close: () => ws.close(),
+    /** Execution context ids seen since Runtime.enable. */
+    contexts,
   };
 }
 
@@ -153,12 +160,40 @@ function summarize(profile, n) {
   return { requests: n, busyMs: busy, idleMs: idle, busyMsPerRequest: busy / n, wasmMs, wasmMsPerRequest: wasmMs / n, wasmPct: (100 * wasmMs) / busy, crates: rank(crates), functions: rank(fns).slice(0, top) };
 }
 
+/**
+ * The sizes (MiB) of the isolate's WebAssembly memories, found with Runtime.queryObjects
+ * (the worker's memory is not reachable from globalThis); `null` if the runtime refuses.
+ * dlmalloc never returns memory, so a size that keeps growing from flow to flow would be
+ * a leak or an unbounded cache.
+ */
+async function wasmMemoryMiB(session) {
+  try {
+    const sizes = [];
+    for (const contextId of [...new Set(session.contexts)]) {
+      const proto = await session.send('Runtime.evaluate', { expression: 'WebAssembly.Memory.prototype', contextId });
+      const found = await session.send('Runtime.queryObjects', { prototypeObjectId: proto.result.objectId });
+      const each = await session.send('Runtime.callFunctionOn', {
+        objectId: found.objects.objectId, returnByValue: true,
+        functionDeclaration: 'function () { return this.map((m) => m.buffer.byteLength / 1048576); }',
+      });
+      sizes.push(...each.result.value);
+      // queryObjects sees every context of the isolate: one is enough.
+      if (sizes.length) break;
+    }
+    return sizes.length ? sizes : null;
+  } catch (e) {
+    if (process.env.PROFILE_DEBUG) console.error(e);
+    return null;
+  }
+}
+
 const srv = await startServer({ rateLimit: 1000000 });
 const out = { started: new Date().toISOString(), requests, concurrency, intervalUs, method: 'V8 CPU profile of the worker isolate (DevTools Profiler) over one round per flow; self time = sum of sample time deltas', flows: {} };
 let failed = false;
 let session;
 try {
   session = await devtools(inspectorPort(srv.port));
+  await session.send('Runtime.enable');
   await session.send('Profiler.enable');
   await session.send('Profiler.setSamplingInterval', { interval: intervalUs });
   const tokenUrl = `${srv.url}/oauth/token`;
@@ -217,6 +252,7 @@ try {
     const { profile } = await session.send('Profiler.stop');
     const errors = results.filter((r) => r.status !== 200);
     const s = summarize(profile, results.length);
+    s.wasmMemoryMiB = await wasmMemoryMiB(session);
     s.seconds = seconds;
     s.errors = errors.length;
     s.errorSamples = [...new Set(errors.map((r) => `${r.status} ${r.text.slice(0, 120)}`))].slice(0, 3);
@@ -224,7 +260,7 @@ try {
     mkdirSync(join(REPO, 'bench-results'), { recursive: true });
     writeFileSync(join(REPO, 'bench-results', `profile-${flow}.cpuprofile`), JSON.stringify(profile));
     console.log(`\n${flow}: ${s.requests} requests at concurrency ${concurrency} in ${seconds.toFixed(2)} s; isolate busy ${s.busyMs.toFixed(0)} ms = ${s.busyMsPerRequest.toFixed(2)} ms per request (sampled)${s.errors ? `  !!! ${s.errors} ERRORS: ${s.errorSamples.join(' | ')}` : ''}`);
-    console.log(`  wasm (all Rust code and wasm-bindgen shims): ${s.wasmMsPerRequest.toFixed(2)} ms per request, ${s.wasmPct.toFixed(1)}% of busy`);
+    console.log(`  wasm (all Rust code and wasm-bindgen shims): ${s.wasmMsPerRequest.toFixed(2)} ms per request, ${s.wasmPct.toFixed(1)}% of busy; wasm memories after the round: ${s.wasmMemoryMiB ? s.wasmMemoryMiB.map((m) => `${m.toFixed(1)} MiB`).join(', ') : 'unknown'}`);
     console.log('  by crate / script (self time, % of busy, ms per request):');
     for (const c of s.crates.slice(0, 15)) console.log(`    ${c.name.padEnd(40)} ${c.ms.toFixed(1).padStart(8)} ms ${c.pct.toFixed(1).padStart(5)}% ${c.msPerRequest.toFixed(3).padStart(7)}`);
     console.log(`  top ${Math.min(top, s.functions.length)} functions (self time):`);
