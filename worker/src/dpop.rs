@@ -117,6 +117,26 @@ fn peek_nonce(proof: &str) -> Option<String> {
 /// # Errors
 /// The core's error for the first check that fails; a signature the platform refuses or
 /// cannot check is `DPOP_SIGNATURE_INVALID`.
+///
+/// ```
+/// use edge_oauth::dpop::{DpopKey, ProofOptions, VerifyPolicy};
+/// use edge_oauth_worker::dpop::verify_proof_with;
+/// use edge_oauth_worker::platform::NativePlatform;
+/// use edge_oauth_worker::store::memory::Clock;
+/// use edge_oauth_worker::testing::block_on;
+///
+/// let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+/// let key = DpopKey::generate(&mut rng);
+/// let htu = "https://as.example/oauth/token";
+/// let proof = key.create_proof(&ProofOptions::new("POST", htu, 5), &mut rng).unwrap();
+/// let platform = NativePlatform::new(Clock::new(5));
+/// let policy = VerifyPolicy::new("POST", htu, 5);
+/// let verified = block_on(verify_proof_with(&platform, &proof, &policy)).unwrap();
+/// assert_eq!(verified.jkt, key.thumbprint());
+/// let get = VerifyPolicy { htm: "GET", ..policy };
+/// let refused = block_on(verify_proof_with(&platform, &proof, &get)).unwrap_err();
+/// assert_eq!(refused.code(), "DPOP_HTM_MISMATCH");
+/// ```
 pub async fn verify_proof_with<P: Platform>(
     platform: &P,
     proof: &str,
