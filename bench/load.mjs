@@ -21,6 +21,11 @@
 // 32 and 64 for every flow both have, zero errors anywhere, and workerd CPU per token
 // request of ours at most 2 ms.
 //
+// Before each timed round a server gets 5.5 s without requests, untimed (bench/keepalive.mjs:
+// wrangler dev's ProxyWorker answers a POST that meets a keep-alive connection closed after
+// 5 s idle with `503 Your worker restarted mid-request`). The resident memory of each
+// server's workerd processes is recorded before and after.
+//
 // Bounded: a fixed number of requests per round (--requests N scales it, at most 2000),
 // a per-request timeout of 10 s and a time limit for the whole run (--max-seconds, default
 // 600); both servers are stopped at the end, also on failure.
@@ -38,6 +43,7 @@ import * as jose from 'jose';
 import { freePort, startWranglerDev } from '../scripts/lib/dev.mjs';
 import { API, USER_PASSWORD, authorize, basic, startServer } from '../tests/e2e/harness.mjs';
 import { renderChart } from './chart.mjs';
+import { quietSince } from './keepalive.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = join(HERE, '..');
@@ -68,23 +74,26 @@ const overTime = () => Date.now() > deadline;
 // ------------------------------------------------------------------------------ HTTP
 
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+/** port -> performance.now() of the last answer from that server (bench/keepalive.mjs). */
+const lastUse = new Map();
 
 /** One request over a kept-alive socket; resolves { status, body, ms } (status 0: network error). */
 function send(url, { method = 'GET', headers = {}, body } = {}) {
   return new Promise((resolve) => {
     const t = performance.now();
     const u = new URL(url);
+    const done = (r) => { lastUse.set(u.port, performance.now()); resolve(r); };
     const req = httpRequest({
       host: '127.0.0.1', port: u.port, path: u.pathname + u.search, method, agent, timeout: TIMEOUT_MS,
       headers: body === undefined ? headers : { ...headers, 'content-length': Buffer.byteLength(body) },
     }, (res) => {
       const chunks = [];
       res.on('data', (d) => chunks.push(d));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString(), ms: performance.now() - t }));
-      res.on('error', (e) => resolve({ status: 0, body: String(e), ms: performance.now() - t }));
+      res.on('end', () => done({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString(), ms: performance.now() - t }));
+      res.on('error', (e) => done({ status: 0, body: String(e), ms: performance.now() - t }));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => resolve({ status: 0, body: String(e.message ?? e), ms: performance.now() - t }));
+    req.on('error', (e) => done({ status: 0, body: String(e.message ?? e), ms: performance.now() - t }));
     if (body !== undefined) req.write(body);
     req.end();
   });
@@ -142,6 +151,27 @@ function workerdCpu(port) {
   }
   if (!leader) return null;
   return procs.filter((p) => p.pgrp === leader && p.cmd.some((a) => a.includes('workerd'))).reduce((s, p) => s + p.cpu, 0);
+}
+
+/** Resident memory (MiB) of the workerd processes of the wrangler dev on `port`, largest first. */
+function workerdRss(port) {
+  let leader = null;
+  const procs = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const pgrp = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2];
+      const p = cmd.indexOf('--port');
+      if (cmd.includes('dev') && p >= 0 && cmd[p + 1] === String(port)) leader = pgrp;
+      if (cmd.some((a) => a.includes('workerd'))) {
+        const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+        procs.push({ pid, pgrp, mib: rss ? Number(rss[1]) / 1024 : 0 });
+      }
+    } catch { /* gone */ }
+  }
+  return procs.filter((p) => p.pgrp === leader).map((p) => Math.round(p.mib)).sort((a, b) => b - a);
 }
 
 // ------------------------------------------------------------------------------ servers
@@ -273,8 +303,9 @@ console.log(`server bench: flows ${flows.join(', ')}; concurrency ${levels.join(
 const [ours, peer] = await Promise.all([startOurs(), startPeer()]);
 // `wrangler dev` reloads a worker whose bundle or assets change (a build in this checkout,
 // `npm start`, the e2e harness): every request in flight is then answered `503 Your worker
-// restarted mid-request` (wrangler's proxy; only GET and HEAD are retried). That, not the
-// worker, was the cause of those 503s: the bench watches the files and says so.
+// restarted mid-request` (wrangler's proxy; only GET and HEAD are retried). The bench
+// watches the files and says so. (The same 503 without any reload is the keep-alive race
+// of bench/keepalive.mjs.)
 const changed = [];
 const watchers = [join(REPO, 'worker', 'build'), join(REPO, 'www')].map((dir) => {
   try {
@@ -316,6 +347,7 @@ try {
       }
     }
   }
+  report.rssMiBStart = Object.fromEntries(servers.map((s) => [s.name, workerdRss(s.port)]));
   const cpuStart = Object.fromEntries(servers.map((s) => [s.name, workerdCpu(s.port)]));
   const tokenRequests = Object.fromEntries(servers.map((s) => [s.name, 0]));
   const allRequests = Object.fromEntries(servers.map((s) => [s.name, 0]));
@@ -328,14 +360,23 @@ try {
       for (let r = 0; r < rounds; r++) {
         const order = roundNo++ % 2 ? [peer, ours] : [ours, peer];
         const row = {};
+        // Codes live a minute: each row's are minted just before it (untimed), for both
+        // servers first, so that one's quiet time below overlaps the other's round.
+        if (flow === 'authorization_code') {
+          for (const srv of order) prepared.codes[srv.name] = await mintCodes(srv, perRound(c));
+        }
         for (const srv of order) {
           if (PEERLESS.has(flow) && srv === peer) continue;
-          // Codes live a minute: each round's are minted just before it (untimed).
-          if (flow === 'authorization_code') prepared.codes[srv.name] = await mintCodes(srv, perRound(c));
+          // wrangler dev's keep-alive race (bench/keepalive.mjs): no burst on connections
+          // that may be closing.
+          const waitStart = performance.now();
+          await quietSince(lastUse.get(String(srv.port)));
+          const quietWaitMs = performance.now() - waitStart;
           const before = workerdCpu(srv.port);
           const s = summarize(await round(srv, flow, c, prepared));
           const after = workerdCpu(srv.port);
           s.cpuMsPerRequest = before !== null && after !== null ? ((after - before) * 1000) / s.requests : null;
+          s.quietWaitMs = quietWaitMs;
           row[srv.name] = s;
           allRequests[srv.name] += s.requests;
           if (TOKEN_FLOWS.has(flow)) { tokenRequests[srv.name] += s.requests; cpuTokenOnly[srv.name] += (after - before); }
@@ -352,6 +393,7 @@ try {
     }
   }
   const cpuEnd = Object.fromEntries(servers.map((s) => [s.name, workerdCpu(s.port)]));
+  report.rssMiBEnd = Object.fromEntries(servers.map((s) => [s.name, workerdRss(s.port)]));
   for (const s of servers) {
     report.cpu[s.name] = {
       method: 'utime+stime of the workerd processes (/proc) over all rounds / requests: an upper bound (includes the runtime and the local KV/DO simulation)',
@@ -381,7 +423,7 @@ if (changed.length) {
   console.log(`\n!!! THE WORKER'S FILES CHANGED DURING THE RUN (${report.filesChangedDuringRun.join(', ')}): wrangler dev reloaded it, and requests in flight got 503 "Your worker restarted mid-request". THIS RUN DOES NOT COUNT: build first, and run no build in this checkout while the bench runs.`);
 }
 const restarts = report.results.flatMap((e) => e.rounds.flatMap((row) => Object.values(row).flatMap((x) => x.errorSamples))).filter((x) => x.includes('restarted mid-request'));
-if (restarts.length) console.log('!!! 503 "Your worker restarted mid-request": wrangler dev reloaded a worker during the run (see above).');
+if (restarts.length) console.log(`!!! 503 "Your worker restarted mid-request" in a timed round: ${changed.length ? 'wrangler dev reloaded a worker during the run (see above)' : "no file changed, so wrangler dev's keep-alive race (bench/keepalive.mjs) hit inside the round"}.`);
 
 function fmt(s) {
   if (!s) return '—';
@@ -436,6 +478,9 @@ for (const e of report.results) {
 }
 for (const [name, c] of Object.entries(report.cpu)) {
   console.log(`  workerd CPU (${name}): ${c.msPerRequest?.toFixed(2)} ms per request, ${c.msPerTokenRequest?.toFixed(2) ?? '—'} ms per token request (upper bound, /proc utime+stime)`);
+}
+for (const s of servers) {
+  if (report.rssMiBEnd?.[s.name]) console.log(`  workerd RSS (${s.name}): ${report.rssMiBStart[s.name].join('+')} MiB before the rounds, ${report.rssMiBEnd[s.name].join('+')} MiB after`);
 }
 if (report.bundle) console.log(`  worker bundle: ${(report.bundle.bytes / 1024).toFixed(0)} KiB, ${(report.bundle.gzipBytes / 1024).toFixed(0)} KiB gzipped (limit 3072 KiB)`);
 const missed = goals.filter((g) => !g.met);

@@ -995,6 +995,55 @@ fn ct_str_eq(a: &str, b: &str) -> bool {
 /// ```
 #[cfg(not(all(feature = "wasm", not(feature = "wasm-p256"))))]
 pub fn verify_proof(proof: &str, policy: &VerifyPolicy<'_>) -> Result<VerifiedProof> {
+    let parsed = parse_proof(proof, policy)?;
+    parsed.verify_signature()?;
+    parsed.check_claims(policy)
+}
+
+/// A DPoP proof whose header value, JWS structure, `alg`, `typ` and embedded `jwk`
+/// passed checks 1, 2 and 4 to 7 of RFC 9449 §4.3, but whose signature has not been
+/// checked yet: the sans-IO half of [`verify_proof`] for a caller that verifies the
+/// ES256 signature with its own crypto (WebCrypto), then calls
+/// [`ParsedProof::check_claims`]. The checks run in
+/// [`verify_proof`]'s order when the caller verifies [`ParsedProof::signing_input`] and
+/// [`ParsedProof::signature`] under [`ParsedProof::jwk`] between the two calls, and
+/// refuses with [`Error::DpopSignatureInvalid`] if that fails.
+///
+/// ```
+/// use edge_oauth::dpop::{parse_proof, VerifyPolicy};
+/// use edge_oauth::jws::verify_es256;
+///
+/// // RFC 9449 §4.1 Figure 2.
+/// let proof = "eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6IkVDIiwieCI6Imw4dEZyaHgtMzR0VjNoUklDUkRZOXpDa0RscEJoRjQyVVFVZldWQVdCRnMiLCJ5IjoiOVZFNGpmX09rX282NHpiVFRsY3VOSmFqSG10NnY5VERWclUwQ2R2R1JEQSIsImNydiI6IlAtMjU2In19.eyJqdGkiOiItQndDM0VTYzZhY2MybFRjIiwiaHRtIjoiUE9TVCIsImh0dSI6Imh0dHBzOi8vc2VydmVyLmV4YW1wbGUuY29tL3Rva2VuIiwiaWF0IjoxNTYyMjYyNjE2fQ.2-GxA6T8lP4vfrg8v-FdWP0A0zdrj8igiMLvqRMUvwnQg4PtFLbdLXiOSsX0x7NVY-FNyJK70nfbV37xRZT3Lg";
+/// let policy = VerifyPolicy::new("POST", "https://server.example.com/token", 1_562_262_616);
+/// let parsed = parse_proof(proof, &policy).unwrap();
+/// // Any ES256 verifier (here the core's own, in software).
+/// let message = parsed.signing_input().as_bytes();
+/// assert!(verify_es256(message, parsed.signature(), parsed.jwk().verifying_key()).is_ok());
+/// let verified = parsed.check_claims(&policy).unwrap();
+/// assert_eq!(verified.jkt, "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+/// ```
+#[derive(Debug, Clone)]
+pub struct ParsedProof<'a> {
+    decoded: jws::DecodedJws<'a>,
+    jwk: EcPublicJwk,
+}
+
+/// Checks 1, 2 and 4 to 7 of [`verify_proof`] (everything before the signature), without
+/// crypto: the caller verifies the signature itself and then calls
+/// [`ParsedProof::check_claims`].
+///
+/// # Errors
+/// [`Error::DpopMultipleHeaders`], [`Error::DpopMalformed`], [`Error::DpopAlgNotAllowed`],
+/// [`Error::DpopTypInvalid`], [`Error::DpopJwkInvalid`], [`Error::DpopJwkPrivate`], as
+/// [`verify_proof`] reports them.
+///
+/// ```
+/// use edge_oauth::dpop::{parse_proof, VerifyPolicy};
+/// let policy = VerifyPolicy::new("POST", "https://as.example/token", 0);
+/// assert_eq!(parse_proof("a.b", &policy).unwrap_err().code(), "DPOP_MALFORMED");
+/// ```
+pub fn parse_proof<'a>(proof: &'a str, policy: &VerifyPolicy<'_>) -> Result<ParsedProof<'a>> {
     // Checks 1 and 2.
     check_header_value(proof)?;
     let allowed: &[Algorithm] = if policy.allowed_algs.contains(&Algorithm::Es256) {
@@ -1010,110 +1059,200 @@ pub fn verify_proof(proof: &str, policy: &VerifyPolicy<'_>) -> Result<VerifiedPr
         return Err(Error::DpopTypInvalid);
     }
 
-    // Checks 6 and 7: the embedded key, then the signature.
+    // Checks 6 and 7: the embedded key (its signature is the caller's next step).
     let jwk = match header.get("jwk") {
         None => return Err(Error::DpopJwkInvalid("the jwk header is missing")),
         Some(value) => EcPublicJwk::from_json_value(value).map_err(map_jwk_error)?,
     };
-    decoded
-        .verify_es256(&jwk)
-        .map_err(|_| Error::DpopSignatureInvalid)?;
+    Ok(ParsedProof { decoded, jwk })
+}
 
-    // Checks 2 and 3: the claims.
-    let claims = parse_object(decoded.payload()).map_err(|p| {
-        Error::DpopMalformed(match p {
-            JsonProblem::Duplicate => "the payload repeats a member",
-            JsonProblem::Syntax | JsonProblem::NotObject => "the payload is not a JSON object",
-        })
-    })?;
-    let jti = string_claim(
-        &claims,
-        "jti",
-        "jti is missing",
-        "jti must be a non-empty string",
-    )?;
-    if jti.len() > MAX_JTI_LEN {
-        return Err(Error::DpopClaimInvalid("jti is longer than 256 octets"));
-    }
-    let htm = string_claim(
-        &claims,
-        "htm",
-        "htm is missing",
-        "htm must be a non-empty string",
-    )?;
-    let htu = string_claim(
-        &claims,
-        "htu",
-        "htu is missing",
-        "htu must be a non-empty string",
-    )?;
-    let iat = match claims.get("iat") {
-        None => return Err(Error::DpopClaimInvalid("iat is missing")),
-        Some(value) => numeric_date(value).ok_or(Error::DpopClaimInvalid(
-            "iat must be a number (NumericDate)",
-        ))?,
-    };
-    let nonce = match claims.get("nonce") {
-        None => None,
-        Some(Value::String(s)) => Some(s.as_str()),
-        Some(_) => return Err(Error::DpopClaimInvalid("nonce must be a string")),
-    };
-
-    // Check 8: methods are case-sensitive (RFC 9110 §9.1).
-    if htm != policy.htm {
-        return Err(Error::DpopHtmMismatch);
+impl ParsedProof<'_> {
+    /// The JWS signing input (`header.payload`, ASCII) the signature covers.
+    ///
+    /// ```
+    /// # use edge_oauth::dpop::{parse_proof, DpopKey, ProofOptions, VerifyPolicy};
+    /// # let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    /// # let key = DpopKey::generate(&mut rng);
+    /// let proof = key.create_proof(&ProofOptions::new("GET", "https://rs.example/", 5), &mut rng).unwrap();
+    /// let parsed = parse_proof(&proof, &VerifyPolicy::new("GET", "https://rs.example/", 5)).unwrap();
+    /// assert!(proof.starts_with(&format!("{}.", parsed.signing_input())));
+    /// ```
+    #[must_use]
+    pub fn signing_input(&self) -> &str {
+        self.decoded.signing_input()
     }
 
-    // Check 9.
-    let expected_htu = normalize_htu(policy.htu)?;
-    match normalize_uri(htu) {
-        Ok((normalized, false)) if normalized == expected_htu => {}
-        _ => return Err(Error::DpopHtuMismatch),
+    /// The signature octets (for ES256, `r || s`; any other length never verifies).
+    ///
+    /// ```
+    /// # use edge_oauth::dpop::{parse_proof, DpopKey, ProofOptions, VerifyPolicy};
+    /// # let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    /// # let key = DpopKey::generate(&mut rng);
+    /// let proof = key.create_proof(&ProofOptions::new("GET", "https://rs.example/", 5), &mut rng).unwrap();
+    /// let parsed = parse_proof(&proof, &VerifyPolicy::new("GET", "https://rs.example/", 5)).unwrap();
+    /// assert_eq!(parsed.signature().len(), 64);
+    /// ```
+    #[must_use]
+    pub fn signature(&self) -> &[u8] {
+        self.decoded.signature()
     }
 
-    // Check 10.
-    if let Some(expected) = policy.nonce {
-        match nonce {
-            None => return Err(Error::DpopNonceMissing),
-            Some(n) if n != expected => return Err(Error::DpopNonceMismatch),
-            Some(_) => {}
+    /// The proof key from the `jwk` header (a public P-256 key, checked on the curve).
+    ///
+    /// ```
+    /// # use edge_oauth::dpop::{parse_proof, DpopKey, ProofOptions, VerifyPolicy};
+    /// # let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    /// # let key = DpopKey::generate(&mut rng);
+    /// let proof = key.create_proof(&ProofOptions::new("GET", "https://rs.example/", 5), &mut rng).unwrap();
+    /// let parsed = parse_proof(&proof, &VerifyPolicy::new("GET", "https://rs.example/", 5)).unwrap();
+    /// assert_eq!(parsed.jwk(), key.public_jwk());
+    /// ```
+    #[must_use]
+    pub fn jwk(&self) -> &EcPublicJwk {
+        &self.jwk
+    }
+
+    /// Check 6's signature, in software (p256).
+    ///
+    /// # Errors
+    /// [`Error::DpopSignatureInvalid`].
+    ///
+    /// ```
+    /// # use edge_oauth::dpop::{parse_proof, DpopKey, ProofOptions, VerifyPolicy};
+    /// # let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    /// # let key = DpopKey::generate(&mut rng);
+    /// let proof = key.create_proof(&ProofOptions::new("GET", "https://rs.example/", 5), &mut rng).unwrap();
+    /// let policy = VerifyPolicy::new("GET", "https://rs.example/", 5);
+    /// assert!(parse_proof(&proof, &policy).unwrap().verify_signature().is_ok());
+    /// ```
+    pub fn verify_signature(&self) -> Result<()> {
+        self.decoded
+            .verify_es256(&self.jwk)
+            .map_err(|_| Error::DpopSignatureInvalid)
+    }
+
+    /// Checks 2, 3 and 8 to 12 (claims, `htm`, `htu`, `nonce`, `iat`, `ath`, key binding)
+    /// once the caller has verified the signature; the result is what [`verify_proof`]
+    /// returns.
+    ///
+    /// # Errors
+    /// [`Error::DpopMalformed`], [`Error::DpopClaimInvalid`], [`Error::DpopHtmMismatch`],
+    /// [`Error::DpopHtuMismatch`], [`Error::DpopNonceMissing`],
+    /// [`Error::DpopNonceMismatch`], [`Error::DpopIatTooOld`], [`Error::DpopIatInFuture`],
+    /// [`Error::DpopAthMissing`], [`Error::DpopAthMismatch`], [`Error::DpopKeyMismatch`],
+    /// [`Error::UrlInvalid`], as [`verify_proof`] reports them.
+    ///
+    /// ```
+    /// # use edge_oauth::dpop::{parse_proof, DpopKey, ProofOptions, VerifyPolicy};
+    /// # let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    /// # let key = DpopKey::generate(&mut rng);
+    /// let proof = key.create_proof(&ProofOptions::new("GET", "https://rs.example/", 5), &mut rng).unwrap();
+    /// let policy = VerifyPolicy::new("GET", "https://rs.example/", 5);
+    /// let parsed = parse_proof(&proof, &policy).unwrap();
+    /// let post = VerifyPolicy { htm: "POST", ..policy };
+    /// assert_eq!(parsed.check_claims(&post).unwrap_err().code(), "DPOP_HTM_MISMATCH");
+    /// assert_eq!(parsed.check_claims(&policy).unwrap().iat, 5);
+    /// ```
+    pub fn check_claims(&self, policy: &VerifyPolicy<'_>) -> Result<VerifiedProof> {
+        let decoded = &self.decoded;
+        let jwk = &self.jwk;
+        // Checks 2 and 3: the claims.
+        let claims = parse_object(decoded.payload()).map_err(|p| {
+            Error::DpopMalformed(match p {
+                JsonProblem::Duplicate => "the payload repeats a member",
+                JsonProblem::Syntax | JsonProblem::NotObject => "the payload is not a JSON object",
+            })
+        })?;
+        let jti = string_claim(
+            &claims,
+            "jti",
+            "jti is missing",
+            "jti must be a non-empty string",
+        )?;
+        if jti.len() > MAX_JTI_LEN {
+            return Err(Error::DpopClaimInvalid("jti is longer than 256 octets"));
         }
-    }
-
-    // Check 11 (replay is the caller's).
-    let now = i128::from(policy.now);
-    let iat_wide = i128::from(iat);
-    if iat_wide < now - i128::from(policy.max_age) {
-        return Err(Error::DpopIatTooOld);
-    }
-    if iat_wide > now + i128::from(policy.max_future) {
-        return Err(Error::DpopIatInFuture);
-    }
-
-    // Check 12.
-    if let Some(token) = policy.access_token {
-        let presented = match claims.get("ath") {
-            None => return Err(Error::DpopAthMissing),
-            Some(Value::String(s)) => s,
-            Some(_) => return Err(Error::DpopClaimInvalid("ath must be a string")),
+        let htm = string_claim(
+            &claims,
+            "htm",
+            "htm is missing",
+            "htm must be a non-empty string",
+        )?;
+        let htu = string_claim(
+            &claims,
+            "htu",
+            "htu is missing",
+            "htu must be a non-empty string",
+        )?;
+        let iat = match claims.get("iat") {
+            None => return Err(Error::DpopClaimInvalid("iat is missing")),
+            Some(value) => numeric_date(value).ok_or(Error::DpopClaimInvalid(
+                "iat must be a number (NumericDate)",
+            ))?,
         };
-        if !ct_str_eq(presented, &ath(token)) {
-            return Err(Error::DpopAthMismatch);
-        }
-    }
-    let jkt = jwk.thumbprint();
-    if let Some(expected) = policy.expected_jkt
-        && !ct_str_eq(&jkt, expected)
-    {
-        return Err(Error::DpopKeyMismatch);
-    }
+        let nonce = match claims.get("nonce") {
+            None => None,
+            Some(Value::String(s)) => Some(s.as_str()),
+            Some(_) => return Err(Error::DpopClaimInvalid("nonce must be a string")),
+        };
 
-    Ok(VerifiedProof {
-        jkt,
-        jti: jti.to_string(),
-        iat,
-        jwk,
-    })
+        // Check 8: methods are case-sensitive (RFC 9110 §9.1).
+        if htm != policy.htm {
+            return Err(Error::DpopHtmMismatch);
+        }
+
+        // Check 9.
+        let expected_htu = normalize_htu(policy.htu)?;
+        match normalize_uri(htu) {
+            Ok((normalized, false)) if normalized == expected_htu => {}
+            _ => return Err(Error::DpopHtuMismatch),
+        }
+
+        // Check 10.
+        if let Some(expected) = policy.nonce {
+            match nonce {
+                None => return Err(Error::DpopNonceMissing),
+                Some(n) if n != expected => return Err(Error::DpopNonceMismatch),
+                Some(_) => {}
+            }
+        }
+
+        // Check 11 (replay is the caller's).
+        let now = i128::from(policy.now);
+        let iat_wide = i128::from(iat);
+        if iat_wide < now - i128::from(policy.max_age) {
+            return Err(Error::DpopIatTooOld);
+        }
+        if iat_wide > now + i128::from(policy.max_future) {
+            return Err(Error::DpopIatInFuture);
+        }
+
+        // Check 12.
+        if let Some(token) = policy.access_token {
+            let presented = match claims.get("ath") {
+                None => return Err(Error::DpopAthMissing),
+                Some(Value::String(s)) => s,
+                Some(_) => return Err(Error::DpopClaimInvalid("ath must be a string")),
+            };
+            if !ct_str_eq(presented, &ath(token)) {
+                return Err(Error::DpopAthMismatch);
+            }
+        }
+        let jkt = jwk.thumbprint();
+        if let Some(expected) = policy.expected_jkt
+            && !ct_str_eq(&jkt, expected)
+        {
+            return Err(Error::DpopKeyMismatch);
+        }
+
+        Ok(VerifiedProof {
+            jkt,
+            jti: jti.to_string(),
+            iat,
+            jwk: jwk.clone(),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -475,7 +475,7 @@ async fn verify_private_key_jwt<S: Store, P: Platform>(
     };
     for key in candidates {
         let ok = if kty == "EC" {
-            es256_key_from_jwk(key).is_ok_and(|k| jwt.verify_es256(&k).is_ok())
+            es256_assertion_verifies(&app.platform, key, jwt).await
         } else {
             app.platform
                 .verify_rsa(alg, key, jwt.signing_input.as_bytes(), &jwt.signature)
@@ -487,6 +487,22 @@ async fn verify_private_key_jwt<S: Store, P: Platform>(
         }
     }
     Err(fail("signature does not verify with the registered keys"))
+}
+
+/// Whether the ES256 signature of `jwt` verifies under the registered EC JWK `key`, through
+/// the platform (WebCrypto on Workers); an unusable key or a backend failure is `false`.
+async fn es256_assertion_verifies<P: Platform>(
+    platform: &P,
+    key: &Value,
+    jwt: &DecodedJwt,
+) -> bool {
+    match es256_key_from_jwk(key) {
+        Ok(public) => platform
+            .verify_es256_key(&public, jwt.signing_input.as_bytes(), &jwt.signature)
+            .await
+            .unwrap_or(false),
+        Err(_) => false,
+    }
 }
 
 async fn verify_client_secret_jwt<S: Store, P: Platform>(
@@ -525,4 +541,59 @@ async fn verify_client_secret_jwt<S: Store, P: Platform>(
     }
     jwt.verify_hs256(&secret)
         .map_err(|_| fail("MAC does not verify"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::es256_assertion_verifies;
+    use crate::jwt::DecodedJwt;
+    use crate::platform::PlatformError;
+    use crate::testing::{RecordingPlatform, block_on};
+    use edge_oauth::jwk::EcPrivateJwk;
+    use serde_json::Value;
+
+    #[test]
+    fn rfc7523_2_2_es256_assertion_signature_is_verified_by_the_platform() {
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        let key = EcPrivateJwk::generate(&mut rng);
+        let registered: Value = serde_json::from_str(&key.public().to_json()).unwrap();
+        let token = edge_oauth::jws::sign_es256(
+            r#"{"alg":"ES256","typ":"JWT"}"#,
+            br#"{"iss":"c1","sub":"c1","aud":"https://as.example/oauth/token","jti":"j1","exp":2000}"#,
+            key.signing_key(),
+        )
+        .unwrap();
+        let jwt = DecodedJwt::decode(&token).unwrap();
+
+        let platform = RecordingPlatform::new(1_000, None);
+        assert!(block_on(es256_assertion_verifies(
+            &platform,
+            &registered,
+            &jwt
+        )));
+        assert_eq!(platform.calls.get(), 1);
+
+        // Another key's signature is refused (software default of the platform).
+        let other = EcPrivateJwk::generate(&mut rng);
+        let other: Value = serde_json::from_str(&other.public().to_json()).unwrap();
+        assert!(!block_on(es256_assertion_verifies(&platform, &other, &jwt)));
+
+        // The platform's verdict counts: a refusal or a failure refuses a genuine assertion.
+        for answer in [Ok(false), Err(PlatformError::Crypto)] {
+            let platform = RecordingPlatform::new(1_000, Some(answer));
+            assert!(!block_on(es256_assertion_verifies(
+                &platform,
+                &registered,
+                &jwt
+            )));
+            assert_eq!(platform.calls.get(), 1);
+        }
+        // A private JWK as the registered key is never used.
+        let private: Value = serde_json::from_str(&key.to_json()).unwrap();
+        let platform = RecordingPlatform::new(1_000, Some(Ok(true)));
+        assert!(!block_on(es256_assertion_verifies(
+            &platform, &private, &jwt
+        )));
+        assert_eq!(platform.calls.get(), 0);
+    }
 }

@@ -1,8 +1,10 @@
 //! DPoP (RFC 9449) on the server: proof checks at the token endpoint, PAR and
 //! `/userinfo`, single-use `jti`s, and stateless nonces.
 //!
-//! Every check of RFC 9449 §4.3 runs in the core verifier
-//! ([`edge_oauth::dpop::verify_proof`]); this module supplies the policy (method, the
+//! Every check of RFC 9449 §4.3 runs in the core verifier, in its order
+//! ([`edge_oauth::dpop::parse_proof`], then the ES256 signature through
+//! [`Platform::verify_es256_key`]: WebCrypto on Workers, then
+//! [`edge_oauth::dpop::ParsedProof::check_claims`]); this module supplies the policy (method, the
 //! issuer-derived endpoint URL, the `iat` window of [`crate::config::DpopConfig`], the
 //! expected nonce, the access token and its `cnf.jkt`) and does what needs the store:
 //!
@@ -37,7 +39,7 @@ use crate::jwt::{hmac_sha256, sha256_b64};
 use crate::platform::Platform;
 use crate::store::{MIN_TTL_SECONDS, Store, StoreError};
 use edge_oauth::base64url;
-use edge_oauth::dpop::{MAX_PROOF_LEN, VerifiedProof, VerifyPolicy, verify_proof};
+use edge_oauth::dpop::{MAX_PROOF_LEN, VerifiedProof, VerifyPolicy, parse_proof};
 
 /// The proof algorithms the server accepts (`dpop_signing_alg_values_supported`).
 pub const SIGNING_ALGS: [&str; 1] = ["ES256"];
@@ -106,6 +108,52 @@ fn peek_nonce(proof: &str) -> Option<String> {
     let bytes = base64url::decode(payload).ok()?;
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     claims.get("nonce")?.as_str().map(str::to_owned)
+}
+
+/// [`edge_oauth::dpop::verify_proof`] with the signature verified by the platform
+/// (natively in the runtime on Workers, where p256 in wasm costs milliseconds): the core
+/// checks the header, `typ` and key, the platform the signature, the core the claims.
+///
+/// # Errors
+/// The core's error for the first check that fails; a signature the platform refuses or
+/// cannot check is `DPOP_SIGNATURE_INVALID`.
+///
+/// ```
+/// use edge_oauth::dpop::{DpopKey, ProofOptions, VerifyPolicy};
+/// use edge_oauth_worker::dpop::verify_proof_with;
+/// use edge_oauth_worker::platform::NativePlatform;
+/// use edge_oauth_worker::store::memory::Clock;
+/// use edge_oauth_worker::testing::block_on;
+///
+/// let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+/// let key = DpopKey::generate(&mut rng);
+/// let htu = "https://as.example/oauth/token";
+/// let proof = key.create_proof(&ProofOptions::new("POST", htu, 5), &mut rng).unwrap();
+/// let platform = NativePlatform::new(Clock::new(5));
+/// let policy = VerifyPolicy::new("POST", htu, 5);
+/// let verified = block_on(verify_proof_with(&platform, &proof, &policy)).unwrap();
+/// assert_eq!(verified.jkt, key.thumbprint());
+/// let get = VerifyPolicy { htm: "GET", ..policy };
+/// let refused = block_on(verify_proof_with(&platform, &proof, &get)).unwrap_err();
+/// assert_eq!(refused.code(), "DPOP_HTM_MISMATCH");
+/// ```
+pub async fn verify_proof_with<P: Platform>(
+    platform: &P,
+    proof: &str,
+    policy: &VerifyPolicy<'_>,
+) -> Result<VerifiedProof, edge_oauth::Error> {
+    let parsed = parse_proof(proof, policy)?;
+    let verified = platform
+        .verify_es256_key(
+            parsed.jwk(),
+            parsed.signing_input().as_bytes(),
+            parsed.signature(),
+        )
+        .await;
+    if verified != Ok(true) {
+        return Err(edge_oauth::Error::DpopSignatureInvalid);
+    }
+    parsed.check_claims(policy)
 }
 
 /// A DPoP failure: the core's verdict, or a storage failure while recording the `jti`.
@@ -196,7 +244,9 @@ pub async fn verify_token_request<S: Store, P: Platform>(
         nonce: expected,
         ..VerifyPolicy::new("POST", htu, app.platform.now())
     };
-    let verified = verify_proof(proof, &policy).map_err(|e| token_endpoint_error(app, &e))?;
+    let verified = verify_proof_with(&app.platform, proof, &policy)
+        .await
+        .map_err(|e| token_endpoint_error(app, &e))?;
     Ok(Some(verified))
 }
 
@@ -242,7 +292,9 @@ pub async fn verify_resource_request<S: Store, P: Platform>(
         expected_jkt: Some(jkt),
         ..VerifyPolicy::new(&req.method, htu, app.platform.now())
     };
-    let verified = verify_proof(proof, &policy).map_err(DpopFailure::Proof)?;
+    let verified = verify_proof_with(&app.platform, proof, &policy)
+        .await
+        .map_err(DpopFailure::Proof)?;
     record_jti(app, &verified).await?;
     Ok(verified)
 }
@@ -260,6 +312,82 @@ pub fn is_thumbprint(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::PlatformError;
+    use crate::testing::{RecordingPlatform, block_on};
+    use edge_oauth::dpop::{DpopKey, ProofOptions, verify_proof};
+
+    fn recording(answer: Option<Result<bool, PlatformError>>) -> RecordingPlatform {
+        RecordingPlatform::new(1_000, answer)
+    }
+
+    const HTU: &str = "https://as.example/oauth/token";
+
+    fn proof(key: &DpopKey, iat: i64) -> String {
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        key.create_proof(&ProofOptions::new("POST", HTU, iat), &mut rng)
+            .unwrap()
+    }
+
+    /// Flips one bit of the signature segment's first character (still base64url).
+    fn tampered_signature(proof: &str) -> String {
+        let (head, sig) = proof.rsplit_once('.').unwrap();
+        let first = if sig.starts_with('A') { 'B' } else { 'A' };
+        format!("{head}.{first}{}", &sig[1..])
+    }
+
+    #[test]
+    fn rfc9449_4_3_signature_is_verified_by_the_platform() {
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        let key = DpopKey::generate(&mut rng);
+        let good = proof(&key, 1_000);
+        let policy = VerifyPolicy::new("POST", HTU, 1_000);
+
+        // A genuine proof passes, with one platform verification, as the core alone says.
+        let platform = recording(None);
+        let verified = block_on(verify_proof_with(&platform, &good, &policy)).unwrap();
+        assert_eq!(platform.calls.get(), 1);
+        assert_eq!(verified, verify_proof(&good, &policy).unwrap());
+
+        // A tampered signature is refused through the platform's software default.
+        let bad = tampered_signature(&good);
+        let platform = recording(None);
+        let err = block_on(verify_proof_with(&platform, &bad, &policy)).unwrap_err();
+        assert_eq!(err.code(), "DPOP_SIGNATURE_INVALID");
+        assert_eq!(platform.calls.get(), 1);
+        assert_eq!(
+            verify_proof(&bad, &policy).unwrap_err().code(),
+            "DPOP_SIGNATURE_INVALID"
+        );
+
+        // The platform's verdict is the one that counts: a refusal or a backend failure
+        // refuses even a genuine proof.
+        for answer in [Ok(false), Err(PlatformError::Crypto)] {
+            let platform = recording(Some(answer));
+            let err = block_on(verify_proof_with(&platform, &good, &policy)).unwrap_err();
+            assert_eq!(err.code(), "DPOP_SIGNATURE_INVALID");
+        }
+    }
+
+    #[test]
+    fn rfc9449_4_3_checks_keep_their_order_with_the_platform_signature() {
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        let key = DpopKey::generate(&mut rng);
+        // Stale iat and a bad signature: the signature check (6) comes before iat (11).
+        let stale_bad = tampered_signature(&proof(&key, 1));
+        let policy = VerifyPolicy::new("POST", HTU, 1_000);
+        let platform = recording(None);
+        let err = block_on(verify_proof_with(&platform, &stale_bad, &policy)).unwrap_err();
+        assert_eq!(err.code(), "DPOP_SIGNATURE_INVALID");
+        // A good signature, stale iat: the claims are checked after the platform said yes.
+        let stale = proof(&key, 1);
+        let err = block_on(verify_proof_with(&platform, &stale, &policy)).unwrap_err();
+        assert_eq!(err.code(), "DPOP_IAT_TOO_OLD");
+        // Not a JWS: refused before any crypto.
+        let platform = recording(Some(Ok(true)));
+        let err = block_on(verify_proof_with(&platform, "a.b", &policy)).unwrap_err();
+        assert_eq!(err.code(), "DPOP_MALFORMED");
+        assert_eq!(platform.calls.get(), 0);
+    }
 
     #[test]
     fn rfc9449_8_1_nonce_is_nqchar_and_changes_per_step() {

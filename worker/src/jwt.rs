@@ -121,6 +121,12 @@ impl SigningKey {
         self.key.public().verifying_key()
     }
 
+    /// The public half as the core's key type (for [`crate::platform::Platform::verify_es256_key`]).
+    #[must_use]
+    pub fn public(&self) -> &EcPublicJwk {
+        self.key.public()
+    }
+
     /// The ES256 signature (`r || s`, RFC 7518 §3.4) of `message`, in software (RFC 6979).
     ///
     /// # Errors
@@ -446,12 +452,12 @@ impl DecodedJwt {
     }
 }
 
-/// A P-256 verifying key from a public EC JWK (`kty` EC, `crv` P-256, `x`, `y`); a JWK
+/// A P-256 public key from a public EC JWK (`kty` EC, `crv` P-256, `x`, `y`); a JWK
 /// holding `d` is refused.
 ///
 /// # Errors
 /// [`JwtError::Key`] when the JWK is not a valid P-256 public key.
-pub fn es256_key_from_jwk(jwk: &Value) -> Result<VerifyingKey, JwtError> {
+pub fn es256_key_from_jwk(jwk: &Value) -> Result<EcPublicJwk, JwtError> {
     // The core parser refuses unknown members: keep the key material only (a `d` is kept
     // so that a private key is refused, not silently stripped).
     let mut material = Map::new();
@@ -460,9 +466,7 @@ pub fn es256_key_from_jwk(jwk: &Value) -> Result<VerifyingKey, JwtError> {
             material.insert(name.into(), v.clone());
         }
     }
-    EcPublicJwk::parse(&Value::Object(material).to_string())
-        .map(|k| *k.verifying_key())
-        .map_err(|_| JwtError::Key)
+    EcPublicJwk::parse(&Value::Object(material).to_string()).map_err(|_| JwtError::Key)
 }
 
 /// base64url(SHA-256(data)).
@@ -522,7 +526,7 @@ mod tests {
         let case = &v["rfc9068_access_token"]["rfc9068_example_access_token"];
         let key = es256_key_from_jwk(&case["as_public_jwk"]).unwrap();
         let jwt = DecodedJwt::decode(case["access_token"].as_str().unwrap()).unwrap();
-        jwt.verify_es256(&key).unwrap();
+        jwt.verify_es256(key.verifying_key()).unwrap();
         assert_eq!(jwt.header_str("typ"), Some("at+jwt"));
 
         let mut private = case["as_private_jwk"].clone();

@@ -89,14 +89,32 @@ pub trait Platform {
     }
 
     /// Verifies an ES256 signature (`r || s`) of `message` under this server's own signing
-    /// key (its access tokens at `/userinfo`). The default verifies in software (p256); on
-    /// Workers WebCrypto verifies with the public key imported once per isolate.
+    /// key (its access tokens at `/userinfo`): [`Platform::verify_es256_key`] with the
+    /// key's public half.
     ///
     /// # Errors
     /// [`PlatformError::Crypto`] when the backend fails (a wrong signature is `Ok(false)`).
     async fn verify_es256(
         &self,
         key: &crate::jwt::SigningKey,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, PlatformError> {
+        self.verify_es256_key(key.public(), message, signature)
+            .await
+    }
+
+    /// Verifies an ES256 signature (`r || s`, 64 octets; any other length is `Ok(false)`)
+    /// of `message` under a P-256 public key: a DPoP proof's `jwk`, a client's registered
+    /// key, or this server's own. The default verifies in software (p256); on Workers the
+    /// runtime's WebCrypto verifies natively, the key imported once per isolate
+    /// (`webcrypto::WebPlatform`, a bounded cache).
+    ///
+    /// # Errors
+    /// [`PlatformError::Crypto`] when the backend fails (a wrong signature is `Ok(false)`).
+    async fn verify_es256_key(
+        &self,
+        key: &edge_oauth::jwk::EcPublicJwk,
         message: &[u8],
         signature: &[u8],
     ) -> Result<bool, PlatformError> {
@@ -121,6 +139,62 @@ pub trait Platform {
         client_id: &str,
         sealed: &[u8],
     ) -> Result<Vec<u8>, PlatformError>;
+}
+
+/// A per-isolate cache that never holds more than its capacity: inserting a new key into a
+/// full cache empties it first (the entries are cheap to make again; an isolate lives for
+/// many requests, so an unbounded map would grow with every distinct key it ever saw).
+///
+/// ```
+/// use edge_oauth_worker::platform::BoundedCache;
+///
+/// let mut cache = BoundedCache::new(2);
+/// cache.insert("a", 1);
+/// cache.insert("b", 2);
+/// cache.insert("c", 3); // full: emptied, then "c"
+/// assert_eq!((cache.get(&"a"), cache.get(&"c"), cache.len()), (None, Some(&3), 1));
+/// ```
+#[derive(Debug, Clone)]
+pub struct BoundedCache<K, V> {
+    capacity: usize,
+    entries: std::collections::BTreeMap<K, V>,
+}
+
+impl<K: Ord, V> BoundedCache<K, V> {
+    /// An empty cache of at most `capacity` entries (at least one).
+    #[must_use]
+    pub const fn new(capacity: usize) -> Self {
+        Self {
+            capacity: if capacity == 0 { 1 } else { capacity },
+            entries: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// The value of `key`, if cached.
+    #[must_use]
+    pub fn get(&self, key: &K) -> Option<&V> {
+        self.entries.get(key)
+    }
+
+    /// Caches `value` under `key` (replacing an older value of the same key).
+    pub fn insert(&mut self, key: K, value: V) {
+        if self.entries.len() >= self.capacity && !self.entries.contains_key(&key) {
+            self.entries.clear();
+        }
+        self.entries.insert(key, value);
+    }
+
+    /// How many entries are cached.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the cache is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
 }
 
 /// PBKDF2-HMAC-SHA256 (RFC 8018 §5.2) in software, one 32-byte block.
@@ -312,7 +386,46 @@ mod native_rsa {
 
 #[cfg(test)]
 mod tests {
-    use super::pbkdf2_hmac_sha256;
+    use super::{BoundedCache, NativePlatform, Platform, pbkdf2_hmac_sha256};
+    use crate::store::memory::Clock;
+    use crate::testing::block_on;
+
+    #[test]
+    fn bounded_cache_never_exceeds_its_capacity() {
+        let mut cache = BoundedCache::new(64);
+        for i in 0u32..10_000 {
+            cache.insert(i, i * 2);
+            assert!(cache.len() <= 64, "{} entries after {i}", cache.len());
+            assert_eq!(cache.get(&i), Some(&(i * 2)), "the newest entry is kept");
+        }
+        // Replacing a key of a full cache keeps the others.
+        let mut full = BoundedCache::new(2);
+        full.insert("a", 1);
+        full.insert("b", 2);
+        full.insert("a", 3);
+        assert_eq!(
+            (full.get(&"a"), full.get(&"b"), full.len()),
+            (Some(&3), Some(&2), 2)
+        );
+        assert!(!full.is_empty());
+        let zero: BoundedCache<u8, u8> = BoundedCache::new(0);
+        assert!(zero.is_empty());
+    }
+
+    #[test]
+    fn rfc7518_3_4_verify_es256_key_refuses_a_bad_signature() {
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        let key = edge_oauth::jwk::EcPrivateJwk::generate(&mut rng);
+        let sig = edge_oauth::jws::sign_es256_raw(b"message", key.signing_key()).unwrap();
+        let platform = NativePlatform::new(Clock::new(0));
+        let verify = |m: &[u8], s: &[u8]| block_on(platform.verify_es256_key(key.public(), m, s));
+        assert_eq!(verify(b"message", &sig), Ok(true));
+        assert_eq!(verify(b"messagf", &sig), Ok(false));
+        let mut flipped = sig;
+        flipped[10] ^= 1;
+        assert_eq!(verify(b"message", &flipped), Ok(false));
+        assert_eq!(verify(b"message", &sig[..63]), Ok(false));
+    }
 
     /// RFC 7914 §11 test vector for PBKDF2-HMAC-SHA256 (P="passwd", S="salt", c=1).
     #[test]

@@ -9,6 +9,8 @@
 //! "Performance").
 
 use crate::platform::{Platform, PlatformError};
+use edge_oauth::base64url;
+use edge_oauth::jwk::EcPublicJwk;
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use std::cell::RefCell;
 use wasm_bindgen::{JsCast, JsValue};
@@ -132,6 +134,57 @@ async fn imported_key(
     .unchecked_into();
     remember_key(id, key.clone());
     Ok(key)
+}
+
+/// `{name: "ECDSA", namedCurve: "P-256"}`, the import algorithm of every ES256 key.
+fn ecdsa_p256() -> Result<Object, PlatformError> {
+    object(&[
+        ("name", JsValue::from_str("ECDSA")),
+        ("namedCurve", JsValue::from_str("P-256")),
+    ])
+}
+
+/// `{name: "ECDSA", hash: "SHA-256"}`: ES256 signing and verification parameters.
+fn ecdsa_sha256() -> Result<Object, PlatformError> {
+    object(&[
+        ("name", JsValue::from_str("ECDSA")),
+        ("hash", JsValue::from_str("SHA-256")),
+    ])
+}
+
+/// The most P-256 verification keys an isolate keeps: DPoP proof keys and clients'
+/// registered keys come and go, so the cache is bounded (emptied when full, like
+/// [`SIGNING_KEY_CACHE_ENTRIES`]) and never holds more than this many `CryptoKey`s.
+pub const VERIFY_KEY_CACHE_ENTRIES: usize = 64;
+
+thread_local! {
+    /// Imported public keys of this isolate: the uncompressed point -> key. Borrowed only
+    /// synchronously in [`verify_key`], never across an await.
+    static VERIFY_KEY_CACHE: RefCell<crate::platform::BoundedCache<[u8; 65], CryptoKey>> =
+        const { RefCell::new(crate::platform::BoundedCache::new(VERIFY_KEY_CACHE_ENTRIES)) };
+}
+
+/// `key` imported for ECDSA P-256 verification (`raw`: the uncompressed point), once per
+/// isolate while it stays in [`VERIFY_KEY_CACHE`].
+async fn verify_key(subtle: &SubtleCrypto, key: &EcPublicJwk) -> Result<CryptoKey, PlatformError> {
+    let mut point = [4u8; 65];
+    point[1..33].copy_from_slice(key.x());
+    point[33..].copy_from_slice(key.y());
+    if let Some(found) = VERIFY_KEY_CACHE.with(|c| c.borrow().get(&point).cloned()) {
+        return Ok(found);
+    }
+    let data = Uint8Array::from(&point[..]);
+    let imported: CryptoKey = await_promise(subtle.import_key_with_object(
+        "raw",
+        &data,
+        &ecdsa_p256()?,
+        true,
+        &usages(&["verify"]),
+    ))
+    .await?
+    .unchecked_into();
+    VERIFY_KEY_CACHE.with(|c| c.borrow_mut().insert(point, imported.clone()));
+    Ok(imported)
 }
 
 impl Platform for WebPlatform {
@@ -275,41 +328,33 @@ impl Platform for WebPlatform {
         message: &[u8],
     ) -> Result<Vec<u8>, PlatformError> {
         let subtle = subtle()?;
-        let public = key.public_jwk();
-        let member = |name: &str| public.get(name).and_then(serde_json::Value::as_str);
-        let (Some(x), Some(y)) = (member("x"), member("y")) else {
-            return Err(PlatformError::Crypto);
-        };
-        let algorithm = object(&[
-            ("name", JsValue::from_str("ECDSA")),
-            ("namedCurve", JsValue::from_str("P-256")),
-        ])?;
+        let public = key.public();
+        let (x, y) = (base64url::encode(public.x()), base64url::encode(public.y()));
         let key_data = || {
             object(&[
                 ("kty", JsValue::from_str("EC")),
                 ("crv", JsValue::from_str("P-256")),
-                ("x", JsValue::from_str(x)),
-                ("y", JsValue::from_str(y)),
+                ("x", JsValue::from_str(&x)),
+                ("y", JsValue::from_str(&y)),
                 ("d", JsValue::from_str(&key.private_d())),
                 ("ext", JsValue::FALSE),
             ])
         };
         let id = format!("ES256 {} {x} {y}", key.kid());
-        let crypto_key = imported_key(&subtle, id, key_data, &algorithm, "sign").await?;
-        let params = object(&[
-            ("name", JsValue::from_str("ECDSA")),
-            ("hash", JsValue::from_str("SHA-256")),
-        ])?;
+        let crypto_key = imported_key(&subtle, id, key_data, &ecdsa_p256()?, "sign").await?;
         // WebCrypto's ECDSA signature is r || s (IEEE P1363), the JWS form.
-        let signature =
-            await_promise(subtle.sign_with_object_and_u8_array(&params, &crypto_key, message))
-                .await?;
+        let signature = await_promise(subtle.sign_with_object_and_u8_array(
+            &ecdsa_sha256()?,
+            &crypto_key,
+            message,
+        ))
+        .await?;
         Ok(Uint8Array::new(&signature).to_vec())
     }
 
-    async fn verify_es256(
+    async fn verify_es256_key(
         &self,
-        key: &crate::jwt::SigningKey,
+        key: &EcPublicJwk,
         message: &[u8],
         signature: &[u8],
     ) -> Result<bool, PlatformError> {
@@ -317,32 +362,9 @@ impl Platform for WebPlatform {
             return Ok(false);
         }
         let subtle = subtle()?;
-        let public = key.public_jwk();
-        let member = |name: &str| public.get(name).and_then(serde_json::Value::as_str);
-        let (Some(x), Some(y)) = (member("x"), member("y")) else {
-            return Err(PlatformError::Crypto);
-        };
-        let algorithm = object(&[
-            ("name", JsValue::from_str("ECDSA")),
-            ("namedCurve", JsValue::from_str("P-256")),
-        ])?;
-        let key_data = || {
-            object(&[
-                ("kty", JsValue::from_str("EC")),
-                ("crv", JsValue::from_str("P-256")),
-                ("x", JsValue::from_str(x)),
-                ("y", JsValue::from_str(y)),
-                ("ext", JsValue::TRUE),
-            ])
-        };
-        let id = format!("ES256 verify {} {x} {y}", key.kid());
-        let crypto_key = imported_key(&subtle, id, key_data, &algorithm, "verify").await?;
-        let params = object(&[
-            ("name", JsValue::from_str("ECDSA")),
-            ("hash", JsValue::from_str("SHA-256")),
-        ])?;
+        let crypto_key = verify_key(&subtle, key).await?;
         let ok = await_promise(subtle.verify_with_object_and_u8_array_and_u8_array(
-            &params,
+            &ecdsa_sha256()?,
             &crypto_key,
             signature,
             message,
