@@ -1126,6 +1126,7 @@ impl ParsedProof<'_> {
     /// let policy = VerifyPolicy::new("GET", "https://rs.example/", 5);
     /// assert!(parse_proof(&proof, &policy).unwrap().verify_signature().is_ok());
     /// ```
+    #[cfg(not(all(feature = "wasm", not(feature = "wasm-p256"))))]
     pub fn verify_signature(&self) -> Result<()> {
         self.decoded
             .verify_es256(&self.jwk)
