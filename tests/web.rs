@@ -103,7 +103,7 @@ fn thumbprint_of_a_non_object_is_argument_invalid() {
 
 #[wasm_bindgen_test]
 fn dpop_key_from_jwk_round_trips_and_has_the_vector_thumbprint() {
-    let key = P256Key::from_jwk(&obj(DPOP_KEY_1)).expect("key");
+    let key = P256Key::from_jwk(DPOP_KEY_1.to_string()).expect("key");
     assert_eq!(
         key.thumbprint(),
         "VIqXp_dbQ5G9BGpq6Gi9cYH2ZiAmVtMTo-MUc4zEGGo"
@@ -115,18 +115,19 @@ fn dpop_key_from_jwk_round_trips_and_has_the_vector_thumbprint() {
         prop(&public, "d").is_undefined(),
         "public JWK must not carry d"
     );
-    let private = obj(&key.private_jwk_json().as_string().expect("json"));
+    let private_json = key.private_jwk_json().as_string().expect("json");
+    let private = obj(&private_json);
     assert_eq!(
         prop(&private, "d").as_string().as_deref(),
         Some("ecphCvUxFH0Ay874QennDfSNd357LCA9QVdDenqL9vM")
     );
-    let again = P256Key::from_jwk(&private).expect("re-import");
+    let again = P256Key::from_jwk(private_json).expect("re-import");
     assert_eq!(again.thumbprint(), key.thumbprint());
 }
 
 #[wasm_bindgen_test]
 fn dpop_key_from_public_jwk_is_rejected() {
-    let err = P256Key::from_jwk(&obj(RFC9449_JWK))
+    let err = P256Key::from_jwk(RFC9449_JWK.to_string())
         .err()
         .expect("must fail");
     assert_eq!(code_of(err), "JWK_INVALID");
@@ -135,10 +136,16 @@ fn dpop_key_from_public_jwk_is_rejected() {
 #[wasm_bindgen_test]
 fn dpop_proof_verifies_with_the_core_verifier() {
     let key = P256Key::generate();
-    let options = obj(
-        r#"{"htm":"GET","htu":"https://api.example.com/items?x=1#f","accessToken":"tok","nonce":"n-1","iat":1700000000,"jti":"jti-123456789"}"#,
-    );
-    let proof = key.create_proof(&options).expect("proof");
+    let proof = key
+        .create_proof(
+            "GET",
+            "https://api.example.com/items?x=1#f",
+            1_700_000_000.0,
+            Some("jti-123456789".into()),
+            Some("n-1".into()),
+            Some("tok".into()),
+        )
+        .expect("proof");
     let policy = edge_oauth::dpop::VerifyPolicy {
         nonce: Some("n-1"),
         access_token: Some("tok"),
@@ -151,12 +158,17 @@ fn dpop_proof_verifies_with_the_core_verifier() {
 }
 
 #[wasm_bindgen_test]
-fn dpop_proof_defaults_iat_to_now_and_jti_to_random() {
+fn dpop_proof_defaults_jti_to_random() {
+    // `iat` defaults to now in src/js/p256.js (tests/js/p256.test.mjs).
     let key = P256Key::generate();
-    let options = obj(r#"{"htm":"POST","htu":"https://auth.example.com/oauth/token"}"#);
-    let a = key.create_proof(&options).expect("proof");
-    let b = key.create_proof(&options).expect("proof");
-    let now = (js_sys::Date::now() / 1000.0) as i64;
+    let now = (js_sys::Date::now() / 1000.0).floor() as i64;
+    let htu = "https://auth.example.com/oauth/token";
+    let a = key
+        .create_proof("POST", htu, now as f64, None, None, None)
+        .expect("proof");
+    let b = key
+        .create_proof("POST", htu, now as f64, None, None, None)
+        .expect("proof");
     let policy =
         edge_oauth::dpop::VerifyPolicy::new("POST", "https://auth.example.com/oauth/token", now);
     let va = edge_oauth::dpop::verify_proof(&a, &policy).expect("valid");
@@ -167,21 +179,25 @@ fn dpop_proof_defaults_iat_to_now_and_jti_to_random() {
 }
 
 #[wasm_bindgen_test]
-fn dpop_proof_options_are_type_checked() {
+fn dpop_proof_arguments_are_checked() {
+    // The option types are checked in src/js/p256.js (tests/js/p256.test.mjs); the wasm
+    // still refuses a fractional or unsafe `iat` and a relative `htu`.
     let key = P256Key::generate();
-    let bad = obj(r#"{"htm":"POST","htu":42}"#);
+    let htu = "https://a.example/t";
+    for iat in [1.5, f64::NAN, f64::INFINITY, 9_007_199_254_740_992.0] {
+        assert_eq!(
+            code_of(
+                key.create_proof("POST", htu, iat, None, None, None)
+                    .unwrap_err()
+            ),
+            "ARGUMENT_INVALID"
+        );
+    }
     assert_eq!(
-        code_of(key.create_proof(&bad).unwrap_err()),
-        "ARGUMENT_INVALID"
-    );
-    let bad_iat = obj(r#"{"htm":"POST","htu":"https://a.example/t","iat":1.5}"#);
-    assert_eq!(
-        code_of(key.create_proof(&bad_iat).unwrap_err()),
-        "ARGUMENT_INVALID"
-    );
-    let relative = obj(r#"{"htm":"POST","htu":"/oauth/token"}"#);
-    assert_eq!(
-        code_of(key.create_proof(&relative).unwrap_err()),
+        code_of(
+            key.create_proof("POST", "/oauth/token", 0.0, None, None, None)
+                .unwrap_err()
+        ),
         "URL_INVALID"
     );
 }
@@ -446,12 +462,18 @@ fn nonce_cache_is_per_origin_and_retries_only_with_a_new_nonce() {
 
 #[wasm_bindgen_test]
 fn p256_key_signs_deterministically_rfc6979() {
-    let key = P256Key::from_jwk(&obj(DPOP_KEY_1)).expect("key");
-    let options =
-        obj(r#"{"htm":"POST","htu":"https://as.example/token","iat":1700000000,"jti":"j-1"}"#);
+    let key = P256Key::from_jwk(DPOP_KEY_1.to_string()).expect("key");
+    let sign = || {
+        key.create_proof(
+            "POST",
+            "https://as.example/token",
+            1_700_000_000.0,
+            Some("j-1".into()),
+            None,
+            None,
+        )
+        .expect("proof")
+    };
     // RFC 6979: the same input gives the same signature.
-    assert_eq!(
-        key.create_proof(&options).expect("proof"),
-        key.create_proof(&options).expect("proof")
-    );
+    assert_eq!(sign(), sign());
 }

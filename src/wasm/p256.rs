@@ -9,12 +9,17 @@ use alloc::string::String;
 
 use wasm_bindgen::prelude::*;
 
-use super::{ProofRequest, js, js_error, jwk_json, rng, string_arg};
-use crate::dpop::DpopKey;
+use zeroize::Zeroizing;
+
+use super::{js, js_error, rng, string_arg};
+use crate::dpop::{DpopKey, ProofOptions};
 use crate::error::Error;
 use crate::json::{self, Value};
 use crate::jws::Algorithm;
 use crate::oidc::{DEFAULT_ID_TOKEN_ALGORITHMS, verify_id_token_signature};
+
+/// `Number.MAX_SAFE_INTEGER`: larger JS numbers are not exact integers.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// A P-256 DPoP key in wasm memory (internal to the JS layer; applications use
 /// `DpopKey.generate()` and `DpopKey.fromJwk()` of `edge-oauth/p256`).
@@ -42,19 +47,17 @@ impl P256Key {
         }
     }
 
-    /// Imports a private EC P-256 JWK (object or JSON text), checked strictly.
+    /// Imports a private EC P-256 JWK from its JSON text, checked strictly (`src/js/p256.js`
+    /// turns a JWK object into that text). The text is wiped when the import is done.
     ///
     /// ```js
-    /// const key = P256Key.fromJwk(savedPrivateJwk);
+    /// const key = P256Key.fromJwk(JSON.stringify(savedPrivateJwk));
     /// ```
     #[wasm_bindgen(js_name = fromJwk)]
     pub fn from_jwk(
-        #[wasm_bindgen(js_name = privateJwk)] private_jwk: &JsValue,
+        #[wasm_bindgen(js_name = privateJwkJson)] private_jwk_json: String,
     ) -> Result<P256Key, JsValue> {
-        let json = jwk_json(
-            private_jwk,
-            "privateJwk must be a JWK object or JSON string",
-        )?;
+        let json = Zeroizing::new(private_jwk_json);
         Ok(P256Key {
             key: js(DpopKey::from_private_jwk_json(&json))?,
         })
@@ -91,15 +94,38 @@ impl P256Key {
         JsValue::from_str(self.key.to_private_jwk().to_json().as_str())
     }
 
-    /// Signs a proof (`CreateProofOptions`) synchronously.
+    /// Signs a proof synchronously. The members of `CreateProofOptions` come as plain
+    /// arguments, already type-checked by `src/js/p256.js` (reading them from a JS object
+    /// here cost about 4 KB of glue per member); `iat` must be an integer number of seconds.
     ///
     /// ```js
-    /// key.createProof({ htm: "GET", htu, accessToken });
+    /// key.createProof("GET", htu, Math.floor(Date.now() / 1000), undefined, nonce, accessToken);
     /// ```
     #[wasm_bindgen(js_name = createProof)]
-    pub fn create_proof(&self, options: &JsValue) -> Result<String, JsValue> {
-        let request = ProofRequest::read(options)?;
-        js(self.key.create_proof(&request.options(), &mut rng()))
+    pub fn create_proof(
+        &self,
+        htm: &str,
+        htu: &str,
+        iat: f64,
+        jti: Option<String>,
+        nonce: Option<String>,
+        #[wasm_bindgen(js_name = accessToken)] access_token: Option<String>,
+    ) -> Result<String, JsValue> {
+        if iat.fract() != 0.0 || iat.abs() > MAX_SAFE_INTEGER {
+            return Err(js_error(&Error::ArgumentInvalid(
+                "iat must be an integer number of seconds",
+            )));
+        }
+        let options = ProofOptions {
+            htm,
+            htu,
+            // Integral and in range (checked above): the conversion is exact.
+            iat: iat as i64,
+            jti: jti.as_deref(),
+            nonce: nonce.as_deref(),
+            access_token: access_token.as_deref(),
+        };
+        js(self.key.create_proof(&options, &mut rng()))
     }
 }
 
