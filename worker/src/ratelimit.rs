@@ -30,6 +30,7 @@
 //! Without the binding (a misconfigured deployment) the server fails *open*: requests
 //! are allowed and a warning without secrets is logged, so logins keep working.
 
+use crate::http::HttpRequest;
 use crate::jwt::sha256_b64;
 use crate::store::memory::Clock;
 use std::cell::RefCell;
@@ -93,6 +94,22 @@ pub fn ip_prefix(ip: &str) -> String {
         },
         Err(_) => "invalid".to_owned(),
     }
+}
+
+/// The client's address as Cloudflare gives it (`CF-Connecting-IP`); `None` without the
+/// header or when it is longer than any address (64 bytes), so a forged value never
+/// becomes a long rate-limit key.
+///
+/// ```
+/// # use edge_oauth_worker::http::HttpRequest;
+/// # use edge_oauth_worker::ratelimit::client_ip;
+/// let req = HttpRequest::new("POST", "/oauth/token").with_header("cf-connecting-ip", "203.0.113.7");
+/// assert_eq!(client_ip(&req), Some("203.0.113.7"));
+/// assert_eq!(client_ip(&HttpRequest::new("POST", "/oauth/token")), None);
+/// ```
+#[must_use]
+pub fn client_ip(req: &HttpRequest) -> Option<&str> {
+    req.header("cf-connecting-ip").filter(|ip| ip.len() <= 64)
 }
 
 /// The key for failed client authentications of one client.

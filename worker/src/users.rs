@@ -27,7 +27,7 @@ pub async fn login_allowed<S: Store, P: Platform>(
             .rate_limit(&crate::ratelimit::login_email_key(username))
             .await;
     }
-    if let Some(ip) = req.header("cf-connecting-ip").filter(|ip| ip.len() <= 64) {
+    if let Some(ip) = crate::ratelimit::client_ip(req) {
         allowed &= app
             .platform
             .rate_limit(&crate::ratelimit::login_ip_key(ip))

@@ -373,10 +373,7 @@ async fn push<S: Store, P: Platform>(
     // A public client's pushed request is an unauthenticated KV write: rate-limited per
     // client and address (crate::ratelimit).
     if client.is_public() {
-        let ip = req
-            .header("cf-connecting-ip")
-            .filter(|ip| ip.len() <= 64)
-            .unwrap_or("unknown");
+        let ip = crate::ratelimit::client_ip(req).unwrap_or("unknown");
         let key = crate::ratelimit::par_key(&client.client_id, ip);
         if !app.platform.rate_limit(&key).await {
             return Err(OAuthError::rate_limited(

@@ -83,10 +83,7 @@ async fn start<S: Store, P: Platform>(
     let client = auth.client;
     require_grant(&client, DEVICE_CODE_GRANT)?;
     if client.is_public() {
-        let ip = req
-            .header("cf-connecting-ip")
-            .filter(|ip| ip.len() <= 64)
-            .unwrap_or("unknown");
+        let ip = crate::ratelimit::client_ip(req).unwrap_or("unknown");
         let key = crate::ratelimit::device_authorization_key(&client.client_id, ip);
         if !app.platform.rate_limit(&key).await {
             return Err(OAuthError::rate_limited(
@@ -235,7 +232,7 @@ pub async fn activate<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest)
     if typed.is_empty() {
         return code_page(Some("Enter the code shown on your device."), "", 400);
     }
-    if let Some(ip) = req.header("cf-connecting-ip").filter(|ip| ip.len() <= 64)
+    if let Some(ip) = crate::ratelimit::client_ip(req)
         && !app
             .platform
             .rate_limit(&crate::ratelimit::activate_ip_key(ip))

@@ -157,7 +157,7 @@ async fn limit_public_failure<S: Store, P: Platform>(
         .platform
         .rate_limit(&crate::ratelimit::token_failure_client_key(client_id))
         .await;
-    if let Some(ip) = req.header("cf-connecting-ip").filter(|ip| ip.len() <= 64) {
+    if let Some(ip) = crate::ratelimit::client_ip(req) {
         allowed &= app
             .platform
             .rate_limit(&crate::ratelimit::token_failure_ip_key(ip))
