@@ -31,3 +31,17 @@ pub mod token;
 pub mod wasm;
 
 pub use error::{Error, Result};
+
+// The default npm entry (feature `wasm` without `std`) links no std: nothing in it needs
+// std, and std's panic machinery formats messages and locations with `core::fmt`. A panic
+// (none is reachable from input: the core returns errors) traps without formatting, so the
+// linker drops the message text and the formatting code.
+#[cfg(all(target_arch = "wasm32", feature = "wasm", not(feature = "std")))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    core::arch::wasm32::unreachable()
+}
+
+#[cfg(all(target_arch = "wasm32", feature = "wasm", not(feature = "std")))]
+#[global_allocator]
+static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;

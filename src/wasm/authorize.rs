@@ -254,14 +254,7 @@ pub fn parse_par_response_js(
     #[wasm_bindgen(unchecked_param_type = "number")] status: &JsValue,
     #[wasm_bindgen(unchecked_param_type = "string")] body: &JsValue,
 ) -> Result<JsParResponse, JsValue> {
-    let status = match status.as_f64() {
-        Some(n) if n.fract() == 0.0 && (100.0..=599.0).contains(&n) => n as u16,
-        _ => {
-            return Err(js_error(&Error::ArgumentInvalid(
-                "status must be an integer from 100 to 599",
-            )));
-        }
-    };
+    let status = super::token::http_status(status)?;
     let body = string_arg(body, "body must be a string")?;
     let response = js(parse_par_response(status, &body))?;
     let out = object();
@@ -502,7 +495,8 @@ pub fn validate_id_token_claims(
         None => u64::try_from(now_seconds()).unwrap_or(0),
         Some(v) => match v.as_f64() {
             // Seconds; a fraction is floored like NumericDate claims.
-            Some(n) if (0.0..=9_007_199_254_740_991.0).contains(&n) => n.floor() as u64,
+            // Non-negative: the truncation is the floor.
+            Some(n) if (0.0..=9_007_199_254_740_991.0).contains(&n) => n as u64,
             _ => {
                 return Err(js_error(&Error::ArgumentInvalid(
                     "now must be a non-negative number of seconds",

@@ -129,8 +129,8 @@ pub fn next_device_poll_interval(
     #[wasm_bindgen(unchecked_param_type = "number")] interval: &JsValue,
 ) -> Result<Option<f64>, JsValue> {
     let error = string_arg(error, "error must be a string")?;
-    let interval = match interval.as_f64() {
-        Some(n) if n.fract() == 0.0 && (1.0..=4_294_967_295.0).contains(&n) => n as u64,
+    let interval = match interval.as_f64().and_then(super::safe_integer) {
+        Some(n @ 1..=4_294_967_295) => n as u64,
         _ => {
             return Err(js_error(&Error::ArgumentInvalid(
                 "interval must be a positive integer number of seconds",

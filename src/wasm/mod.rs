@@ -199,14 +199,23 @@ pub(crate) fn opt_integer(
 ) -> Result<Option<i64>, JsValue> {
     match get(obj, key) {
         None => Ok(None),
-        Some(v) => match v.as_f64() {
-            Some(n) if n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0 => {
-                // In range and integral: the conversion is exact.
-                Ok(Some(n as i64))
-            }
-            _ => Err(js_error(&Error::ArgumentInvalid(what))),
+        Some(v) => match v.as_f64().and_then(safe_integer) {
+            Some(n) => Ok(Some(n)),
+            None => Err(js_error(&Error::ArgumentInvalid(what))),
         },
     }
+}
+
+/// `n` as an integer when it is one in the safe range (±(2^53 - 1)): no fraction, not
+/// NaN or infinite. (No `f64::fract` without std: the range check comes first, so the
+/// conversion either is exact or drops a fraction, which the comparison then sees.)
+pub(crate) fn safe_integer(n: f64) -> Option<i64> {
+    const MAX: f64 = 9_007_199_254_740_991.0;
+    if !(-MAX..=MAX).contains(&n) {
+        return None;
+    }
+    let i = n as i64;
+    (i as f64 == n).then_some(i)
 }
 
 /// Accepts a JWK either as a JS object or as a JSON string and returns its JSON text,
@@ -263,7 +272,8 @@ pub(crate) fn header(headers: &JsValue, name: &str) -> Result<Option<String>, Js
 /// The current time in whole seconds since the Unix epoch, from `Date.now()`.
 pub(crate) fn now_seconds() -> i64 {
     // Date.now() is a finite millisecond count well inside i64 range.
-    (js_sys::Date::now() / 1000.0).floor() as i64
+    // Positive: the truncation is the floor.
+    (js_sys::Date::now() / 1000.0) as i64
 }
 
 /// The platform CSPRNG (`crypto.getRandomValues`), as an infallible rand_core RNG.

@@ -139,11 +139,9 @@ pub fn parse_token_response_js(
 /// An HTTP status code: a JS number that is an integer from 100 to 599 (a `u16`
 /// parameter would wrap 65736 to 200, truncate 200.7 and coerce `"200"`).
 pub(crate) fn http_status(value: &JsValue) -> Result<u16, JsValue> {
-    match value.as_f64() {
-        Some(n) if n.fract() == 0.0 && (100.0..=599.0).contains(&n) => {
-            // In range and integral: the conversion is exact.
-            Ok(n as u16)
-        }
+    match value.as_f64().and_then(super::safe_integer) {
+        // In range: the conversion is exact.
+        Some(n @ 100..=599) => Ok(n as u16),
         _ => Err(js_error(&Error::ArgumentInvalid(
             "status must be an integer from 100 to 599",
         ))),
