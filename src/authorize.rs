@@ -38,10 +38,7 @@
 //! # Ok::<(), edge_oauth::Error>(())
 //! ```
 
-use alloc::{
-    string::{String, ToString},
-    vec::Vec,
-};
+use alloc::{string::String, vec::Vec};
 
 use subtle::ConstantTimeEq;
 
@@ -338,7 +335,11 @@ impl<'a> AuthorizationRequest<'a> {
                 ));
             }
         }
-        let max_age = self.max_age.map(|n| n.to_string());
+        let max_age = self.max_age.map(|n| {
+            let mut digits = String::new();
+            crate::json::write_u64(&mut digits, n);
+            digits
+        });
         let login_hint = optional(self.login_hint);
         let response_mode = optional(self.response_mode);
         if response_mode.is_some_and(|mode| mode != "query" && mode != "fragment") {
@@ -794,6 +795,7 @@ pub fn parse_authorization_response(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
     const ISSUER: &str = "https://as.example/";

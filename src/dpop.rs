@@ -732,7 +732,7 @@ fn normalize_uri(uri: &str) -> core::result::Result<(String, bool), &'static str
     out.push_str(&host);
     if let Some(port) = port {
         out.push(':');
-        out.push_str(&port.to_string());
+        crate::json::write_u64(&mut out, u64::from(port));
     }
     out.push_str(path);
     Ok((out, had_extra))

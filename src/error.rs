@@ -372,192 +372,209 @@ impl Error {
     }
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Base64urlInvalid => f.write_str("input is not unpadded base64url"),
-            Error::JsonInvalid(what) => write!(f, "invalid JSON: {what}"),
-            Error::RngFailure => f.write_str("the random number generator failed"),
-            Error::ArgumentInvalid(why) => write!(f, "invalid argument: {why}"),
-            Error::PkceVerifierInvalid(why) => write!(f, "invalid PKCE code_verifier: {why}"),
-            Error::PkceChallengeInvalid(why) => write!(f, "invalid PKCE code_challenge: {why}"),
-            Error::PkceMethodUnsupported => f.write_str(
+impl Error {
+    /// The message [`Display`](fmt::Display) writes, built without `core::fmt` (the JS
+    /// errors of the wasm entries carry it: the formatting machinery stays out of them).
+    pub(crate) fn message(&self) -> String {
+        let mut out = String::new();
+        if let Error::UrlInsecure(_) = self {
+            out.push_str("insecure URL: ");
+        }
+        let (text, detail): (&str, &str) = match self {
+            Error::Base64urlInvalid => ("input is not unpadded base64url", ""),
+            Error::JsonInvalid(what) => ("invalid JSON: ", what),
+            Error::RngFailure => ("the random number generator failed", ""),
+            Error::ArgumentInvalid(why) => ("invalid argument: ", why),
+            Error::PkceVerifierInvalid(why) => ("invalid PKCE code_verifier: ", why),
+            Error::PkceChallengeInvalid(why) => ("invalid PKCE code_challenge: ", why),
+            Error::PkceMethodUnsupported => (
                 "unsupported code_challenge_method (S256, or plain only when explicitly allowed)",
+                "",
             ),
-            Error::PkceMismatch => f.write_str("code_verifier does not match code_challenge"),
-            Error::JwkInvalid(why) => write!(f, "invalid JWK: {why}"),
-            Error::JwkUnsupported(what) => write!(f, "unsupported JWK: {what}"),
-            Error::JwkKeyInvalid => f.write_str("invalid JWK: not a valid P-256 key"),
-            Error::JwkPrivateMember => {
-                f.write_str("invalid JWK: a public key must not contain private members")
-            }
-            Error::JwsMalformed(why) => write!(f, "malformed JWS: {why}"),
-            Error::JwsHeaderInvalid(why) => write!(f, "invalid JWS header: {why}"),
-            Error::JwsAlgNotAllowed => f.write_str("JWS alg is not allowed"),
-            Error::JwsCritUnsupported => f.write_str("JWS crit names an unsupported extension"),
-            Error::JwsSignatureInvalid => f.write_str("JWS signature is invalid"),
-            Error::JwtClaimInvalid(why) => write!(f, "invalid JWT claim: {why}"),
-            Error::DpopMultipleHeaders => f.write_str("more than one DPoP header"),
-            Error::DpopMalformed(why) => write!(f, "malformed DPoP proof: {why}"),
-            Error::DpopClaimInvalid(why) => write!(f, "invalid DPoP proof claim: {why}"),
-            Error::DpopTypInvalid => f.write_str("DPoP proof typ must be dpop+jwt"),
-            Error::DpopAlgNotAllowed => f.write_str("DPoP proof alg is not allowed"),
-            Error::DpopJwkInvalid(why) => write!(f, "invalid DPoP proof jwk: {why}"),
-            Error::DpopSignatureInvalid => f.write_str("DPoP proof signature is invalid"),
-            Error::DpopJwkPrivate => f.write_str("DPoP proof jwk must not contain a private key"),
-            Error::DpopHtmMismatch => {
-                f.write_str("DPoP proof htm does not match the request method")
-            }
-            Error::DpopHtuMismatch => f.write_str("DPoP proof htu does not match the request URI"),
-            Error::DpopNonceMissing => f.write_str("DPoP proof nonce is required"),
-            Error::DpopNonceMismatch => f.write_str("DPoP proof nonce is not the expected nonce"),
-            Error::DpopIatTooOld => f.write_str("DPoP proof iat is too old"),
-            Error::DpopIatInFuture => f.write_str("DPoP proof iat is in the future"),
-            Error::DpopJtiReplayed => f.write_str("DPoP proof jti has already been used"),
-            Error::DpopAthMissing => f.write_str("DPoP proof ath is required with an access token"),
-            Error::DpopAthMismatch => f.write_str("DPoP proof ath does not match the access token"),
-            Error::DpopKeyMismatch => {
-                f.write_str("DPoP proof key does not match the key the token is bound to")
-            }
-            Error::UrlInvalid(why) => write!(f, "invalid URL: {why}"),
-            Error::FormEncodingInvalid => f.write_str("form body has a malformed percent-escape"),
-            Error::FormUtf8Invalid => f.write_str("form body is not valid UTF-8"),
+            Error::PkceMismatch => ("code_verifier does not match code_challenge", ""),
+            Error::JwkInvalid(why) => ("invalid JWK: ", why),
+            Error::JwkUnsupported(what) => ("unsupported JWK: ", what),
+            Error::JwkKeyInvalid => ("invalid JWK: not a valid P-256 key", ""),
+            Error::JwkPrivateMember => (
+                "invalid JWK: a public key must not contain private members",
+                "",
+            ),
+            Error::JwsMalformed(why) => ("malformed JWS: ", why),
+            Error::JwsHeaderInvalid(why) => ("invalid JWS header: ", why),
+            Error::JwsAlgNotAllowed => ("JWS alg is not allowed", ""),
+            Error::JwsCritUnsupported => ("JWS crit names an unsupported extension", ""),
+            Error::JwsSignatureInvalid => ("JWS signature is invalid", ""),
+            Error::JwtClaimInvalid(why) => ("invalid JWT claim: ", why),
+            Error::DpopMultipleHeaders => ("more than one DPoP header", ""),
+            Error::DpopMalformed(why) => ("malformed DPoP proof: ", why),
+            Error::DpopClaimInvalid(why) => ("invalid DPoP proof claim: ", why),
+            Error::DpopTypInvalid => ("DPoP proof typ must be dpop+jwt", ""),
+            Error::DpopAlgNotAllowed => ("DPoP proof alg is not allowed", ""),
+            Error::DpopJwkInvalid(why) => ("invalid DPoP proof jwk: ", why),
+            Error::DpopSignatureInvalid => ("DPoP proof signature is invalid", ""),
+            Error::DpopJwkPrivate => ("DPoP proof jwk must not contain a private key", ""),
+            Error::DpopHtmMismatch => ("DPoP proof htm does not match the request method", ""),
+            Error::DpopHtuMismatch => ("DPoP proof htu does not match the request URI", ""),
+            Error::DpopNonceMissing => ("DPoP proof nonce is required", ""),
+            Error::DpopNonceMismatch => ("DPoP proof nonce is not the expected nonce", ""),
+            Error::DpopIatTooOld => ("DPoP proof iat is too old", ""),
+            Error::DpopIatInFuture => ("DPoP proof iat is in the future", ""),
+            Error::DpopJtiReplayed => ("DPoP proof jti has already been used", ""),
+            Error::DpopAthMissing => ("DPoP proof ath is required with an access token", ""),
+            Error::DpopAthMismatch => ("DPoP proof ath does not match the access token", ""),
+            Error::DpopKeyMismatch => (
+                "DPoP proof key does not match the key the token is bound to",
+                "",
+            ),
+            Error::UrlInvalid(why) => ("invalid URL: ", why),
+            Error::FormEncodingInvalid => ("form body has a malformed percent-escape", ""),
+            Error::FormUtf8Invalid => ("form body is not valid UTF-8", ""),
             Error::FormDuplicateParameter(name) => {
-                write!(f, "form parameter is repeated: ")?;
-                write_printable(f, name)
+                out.push_str("form parameter is repeated: ");
+                push_printable(&mut out, name);
+                return out;
             }
-            Error::RequestParameterMissing(name) => write!(f, "missing parameter: {name}"),
-            Error::RequestParameterInvalid(why) => write!(f, "invalid parameter: {why}"),
-            Error::TokenResponseNotJson => f.write_str("token response body is not a JSON object"),
-            Error::TokenResponseInvalid(why) => write!(f, "invalid token response: {why}"),
-            Error::TokenTypeUnsupported => {
-                f.write_str("invalid token response: token_type must be Bearer or DPoP")
-            }
+            Error::RequestParameterMissing(name) => ("missing parameter: ", name),
+            Error::RequestParameterInvalid(why) => ("invalid parameter: ", why),
+            Error::TokenResponseNotJson => ("token response body is not a JSON object", ""),
+            Error::TokenResponseInvalid(why) => ("invalid token response: ", why),
+            Error::TokenTypeUnsupported => (
+                "invalid token response: token_type must be Bearer or DPoP",
+                "",
+            ),
             Error::OAuth(e) => {
-                f.write_str("authorization server error: ")?;
-                write_printable(f, &e.error)?;
-                if let Some(d) = &e.error_description {
-                    f.write_str(" (")?;
-                    write_printable(f, d)?;
-                    f.write_str(")")?;
-                }
-                Ok(())
+                out.push_str("authorization server error: ");
+                push_error(&mut out, &e.error, e.error_description.as_deref());
+                return out;
             }
-            Error::ChallengeInvalid(why) => write!(f, "invalid WWW-Authenticate header: {why}"),
-            Error::DpopNonceInvalid(why) => write!(f, "invalid DPoP-Nonce header: {why}"),
-            Error::TokenTypeMismatch => f.write_str(
+            Error::ChallengeInvalid(why) => ("invalid WWW-Authenticate header: ", why),
+            Error::DpopNonceInvalid(why) => ("invalid DPoP-Nonce header: ", why),
+            Error::TokenTypeMismatch => (
                 "token_type is not DPoP after a request with a DPoP proof: the token is not bound to the key",
+                "",
             ),
-            Error::UrlInsecure(what) => write!(
-                f,
-                "insecure URL: {what} must be https (http only for a loopback host)"
-            ),
-            Error::AuthorizationResponseInvalid(why) => {
-                write!(f, "invalid authorization response: {why}")
+            Error::UrlInsecure(what) => {
+                out.push_str(what);
+                (" must be https (http only for a loopback host)", "")
             }
+            Error::AuthorizationResponseInvalid(why) => ("invalid authorization response: ", why),
             Error::AuthorizationResponseParameterRepeated(name) => {
-                f.write_str("authorization response parameter is repeated: ")?;
-                write_printable(f, name)
+                out.push_str("authorization response parameter is repeated: ");
+                push_printable(&mut out, name);
+                return out;
             }
-            Error::AuthorizationResponseStateMissing => {
-                f.write_str("authorization response has no state, but the request sent one")
-            }
-            Error::AuthorizationResponseStateMismatch => {
-                f.write_str("authorization response state is not the state of the request")
-            }
-            Error::AuthorizationResponseStateUnexpected => {
-                f.write_str("authorization response has a state, but the request sent none")
-            }
-            Error::AuthorizationResponseIssMissing => f.write_str(
+            Error::AuthorizationResponseStateMissing => (
+                "authorization response has no state, but the request sent one",
+                "",
+            ),
+            Error::AuthorizationResponseStateMismatch => (
+                "authorization response state is not the state of the request",
+                "",
+            ),
+            Error::AuthorizationResponseStateUnexpected => (
+                "authorization response has a state, but the request sent none",
+                "",
+            ),
+            Error::AuthorizationResponseIssMissing => (
                 "authorization response has no iss, but the server advertises authorization_response_iss_parameter_supported",
+                "",
             ),
             Error::AuthorizationResponseIssMismatch => {
-                f.write_str("authorization response iss is not the expected issuer")
+                ("authorization response iss is not the expected issuer", "")
             }
             Error::AuthorizationResponseCodeMissing => {
-                f.write_str("authorization response has neither code nor error")
+                ("authorization response has neither code nor error", "")
             }
             Error::AuthorizationError(e) => {
-                f.write_str("authorization failed: ")?;
-                write_printable(f, &e.error)?;
-                if let Some(d) = &e.error_description {
-                    f.write_str(" (")?;
-                    write_printable(f, d)?;
-                    f.write_str(")")?;
-                }
-                Ok(())
+                out.push_str("authorization failed: ");
+                push_error(&mut out, &e.error, e.error_description.as_deref());
+                return out;
             }
-            Error::ParResponseInvalid(why) => {
-                write!(f, "invalid pushed authorization response: {why}")
-            }
+            Error::ParResponseInvalid(why) => ("invalid pushed authorization response: ", why),
             Error::DeviceAuthorizationResponseInvalid(why) => {
-                write!(f, "invalid device authorization response: {why}")
+                ("invalid device authorization response: ", why)
             }
-            Error::DeviceCodeExpired => {
-                f.write_str("the device code expired before the user approved the request")
-            }
-            Error::Aborted => f.write_str("the operation was aborted (see cause)"),
-            Error::MetadataInvalid(why) => write!(f, "invalid server metadata: {why}"),
-            Error::MetadataIssuerMismatch => {
-                f.write_str("server metadata issuer is not the issuer it was fetched for")
-            }
-            Error::IdTokenClaimInvalid(why) => write!(f, "invalid ID token: {why}"),
-            Error::IdTokenIssMismatch => f.write_str("ID token iss is not the expected issuer"),
-            Error::IdTokenAudMismatch => f.write_str("ID token aud does not contain the client_id"),
-            Error::IdTokenAudUntrusted => {
-                f.write_str("ID token aud contains an audience the client does not trust")
-            }
-            Error::IdTokenAzpMissing => f.write_str("ID token has several audiences and no azp"),
-            Error::IdTokenAzpMismatch => f.write_str("ID token azp is not the client_id"),
-            Error::IdTokenExpired => f.write_str("ID token has expired (exp)"),
-            Error::IdTokenIatInFuture => f.write_str("ID token iat is in the future"),
-            Error::IdTokenNonceMissing => {
-                f.write_str("ID token has no nonce, but the request sent one")
-            }
-            Error::IdTokenNonceMismatch => {
-                f.write_str("ID token nonce is not the nonce of the request")
-            }
+            Error::DeviceCodeExpired => (
+                "the device code expired before the user approved the request",
+                "",
+            ),
+            Error::Aborted => ("the operation was aborted (see cause)", ""),
+            Error::MetadataInvalid(why) => ("invalid server metadata: ", why),
+            Error::MetadataIssuerMismatch => (
+                "server metadata issuer is not the issuer it was fetched for",
+                "",
+            ),
+            Error::IdTokenClaimInvalid(why) => ("invalid ID token: ", why),
+            Error::IdTokenIssMismatch => ("ID token iss is not the expected issuer", ""),
+            Error::IdTokenAudMismatch => ("ID token aud does not contain the client_id", ""),
+            Error::IdTokenAudUntrusted => (
+                "ID token aud contains an audience the client does not trust",
+                "",
+            ),
+            Error::IdTokenAzpMissing => ("ID token has several audiences and no azp", ""),
+            Error::IdTokenAzpMismatch => ("ID token azp is not the client_id", ""),
+            Error::IdTokenExpired => ("ID token has expired (exp)", ""),
+            Error::IdTokenIatInFuture => ("ID token iat is in the future", ""),
+            Error::IdTokenNonceMissing => ("ID token has no nonce, but the request sent one", ""),
+            Error::IdTokenNonceMismatch => ("ID token nonce is not the nonce of the request", ""),
             Error::IdTokenAtHashMismatch => {
-                f.write_str("ID token at_hash does not match the access token")
+                ("ID token at_hash does not match the access token", "")
             }
             Error::IdTokenAuthTimeMissing => {
-                f.write_str("ID token has no auth_time, but max_age was requested")
+                ("ID token has no auth_time, but max_age was requested", "")
             }
-            Error::IdTokenAuthTimeTooOld => {
-                f.write_str("ID token auth_time is older than max_age allows")
-            }
-            Error::IdTokenKeyNotFound => f.write_str("no JWKS key can verify the ID token"),
-            Error::IdTokenSignatureUnsupported => f.write_str(
+            Error::IdTokenAuthTimeTooOld => ("ID token auth_time is older than max_age allows", ""),
+            Error::IdTokenKeyNotFound => ("no JWKS key can verify the ID token", ""),
+            Error::IdTokenSignatureUnsupported => (
                 "the ID token signature algorithm cannot be verified here (only ES256): verify it with WebCrypto",
+                "",
             ),
-            Error::KeyBackendUnsupported(why) => {
-                write!(f, "not available for this DPoP key: {why}")
-            }
-            Error::WebCryptoUnavailable => f.write_str(
+            Error::KeyBackendUnsupported(why) => ("not available for this DPoP key: ", why),
+            Error::WebCryptoUnavailable => (
                 "WebCrypto (crypto.subtle) is not available: it needs a secure context (https or localhost)",
+                "",
             ),
-            Error::WebCryptoFailed(why) => write!(f, "WebCrypto failed: {why}"),
-            Error::StorageUnavailable => f.write_str(
+            Error::WebCryptoFailed(why) => ("WebCrypto failed: ", why),
+            Error::StorageUnavailable => (
                 "IndexedDB is not available in this runtime: DpopKey.persist and DpopKey.load need a browser",
+                "",
             ),
-            Error::StorageFailed(why) => write!(f, "IndexedDB failed: {why}"),
-            Error::FetchFailed => {
-                f.write_str("the HTTP request failed before a response arrived (see cause)")
-            }
-        }
+            Error::StorageFailed(why) => ("IndexedDB failed: ", why),
+            Error::FetchFailed => (
+                "the HTTP request failed before a response arrived (see cause)",
+                "",
+            ),
+        };
+        out.push_str(text);
+        out.push_str(detail);
+        out
     }
 }
 
-/// Writes `s` with everything outside printable ASCII replaced, so that attacker-chosen
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+/// Appends `s` with everything outside printable ASCII replaced, so that attacker-chosen
 /// names never smuggle control characters into logs or error descriptions (RFC 6749
 /// §5.2 limits `error_description` to `%x20-21 / %x23-5B / %x5D-7E`).
-fn write_printable(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
-    use fmt::Write;
+fn push_printable(out: &mut String, s: &str) {
     for c in s.chars().take(64) {
         let ok = matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e');
-        f.write_char(if ok { c } else { '?' })?;
+        out.push(if ok { c } else { '?' });
     }
-    Ok(())
+}
+
+/// Appends an OAuth `error` and, when there is one, its description in parentheses.
+fn push_error(out: &mut String, error: &str, description: Option<&str>) {
+    push_printable(out, error);
+    if let Some(d) = description {
+        out.push_str(" (");
+        push_printable(out, d);
+        out.push(')');
+    }
 }
 
 impl core::error::Error for Error {}

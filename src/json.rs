@@ -1205,7 +1205,12 @@ fn write_int(out: &mut String, n: i64) {
     if n < 0 {
         out.push('-');
     }
-    let mut magnitude = n.unsigned_abs();
+    write_u64(out, n.unsigned_abs());
+}
+
+/// Appends the decimal digits of `magnitude` (without `core::fmt`, which the wasm entries
+/// leave out).
+pub(crate) fn write_u64(out: &mut String, mut magnitude: u64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     loop {

@@ -19,7 +19,7 @@
 // Each entry compiles only the helpers its exports use.
 #![cfg_attr(not(all(feature = "wasm", feature = "wasm-p256")), allow(dead_code))]
 
-use alloc::string::{String, ToString};
+use alloc::string::String;
 
 use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
@@ -108,7 +108,7 @@ impl ProofRequest {
 
 /// Turns a core error into a JS `Error` with `.code` (and the OAuth error members).
 pub(crate) fn js_error(err: &Error) -> JsValue {
-    let js = js_sys::Error::new(&err.to_string());
+    let js = js_sys::Error::new(&err.message());
     js.set_name("EdgeOAuthError");
     let obj: &JsValue = js.as_ref();
     set(obj, "code", &JsValue::from_str(err.code()));

@@ -192,8 +192,9 @@ pub fn endpoint_origin(
     #[wasm_bindgen(unchecked_param_type = "string")] what: &JsValue,
 ) -> Result<String, JsValue> {
     let Some(url) = url.as_string() else {
-        let what = what.as_string().unwrap_or_default();
-        let js = js_sys::Error::new(&alloc::format!("invalid argument: {what}"));
+        let mut message = String::from("invalid argument: ");
+        message.push_str(&what.as_string().unwrap_or_default());
+        let js = js_sys::Error::new(&message);
         js.set_name("EdgeOAuthError");
         super::set(&js, "code", &JsValue::from_str("ARGUMENT_INVALID"));
         return Err(js.into());
