@@ -407,9 +407,16 @@ async fn webcrypto_signs_the_core_signing_input_and_the_proof_verifies() {
         key.thumbprint()
     );
 
-    let options =
-        obj(r#"{"htm":"GET","htu":"https://api.example.com/items?x=1","accessToken":"tok"}"#);
-    let input = key.signing_input(&options).expect("signing input");
+    let input = key
+        .proof_input(
+            "GET",
+            "https://api.example.com/items?x=1",
+            None,
+            Some("tok".into()),
+            None,
+            None,
+        )
+        .expect("signing input");
     let bytes = Uint8Array::from(input.as_bytes());
     let signature = subtle_call(
         "sign",
@@ -433,7 +440,7 @@ async fn webcrypto_signs_the_core_signing_input_and_the_proof_verifies() {
         assert_eq!(code_of(err), "JWS_SIGNATURE_INVALID");
     }
     let err = key
-        .signing_input(&obj(r#"{"htm":"GET","htu":"/relative"}"#))
+        .proof_input("GET", "/relative", None, None, None, None)
         .unwrap_err();
     assert_eq!(code_of(err), "URL_INVALID");
     let err = DpopPublicKey::new(&r#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}"#.into())

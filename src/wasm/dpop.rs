@@ -1,6 +1,6 @@
 //! DPoP proofs (RFC 9449) for a WebCrypto key, and JWK thumbprints (RFC 7638).
 //!
-//! The private key never enters wasm: [`DpopPublicKey::signing_input`] builds the
+//! The private key never enters wasm: [`DpopPublicKey::proof_input`] builds the
 //! proof's header and claims for the key's public JWK, `crypto.subtle.sign` (in
 //! `src/js/`) signs them, and [`finish_proof`] appends the raw `r || s`. Only the
 //! `edge-oauth/p256` entry (`super::p256`) signs inside wasm.
@@ -10,7 +10,7 @@ use alloc::string::String;
 use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
 
-use super::{ProofRequest, js, js_error, jwk_json, now_seconds, rng, string_arg};
+use super::{js, js_error, jwk_json, now_seconds, rng, string_arg};
 use crate::base64url;
 use crate::dpop::{ProofHeader, ProofOptions};
 use crate::error::Error;
@@ -41,7 +41,7 @@ pub fn calculate_jwk_thumbprint(jwk: &JsJwk) -> Result<String, JsValue> {
 ///
 /// ```js
 /// const key = new DpopPublicKey(JSON.stringify(await crypto.subtle.exportKey("jwk", pair.publicKey)));
-/// const input = key.signingInput({ htm: "POST", htu: tokenEndpoint });
+/// const input = key.proofInput("POST", tokenEndpoint, undefined, undefined, undefined, undefined);
 /// ```
 #[wasm_bindgen(js_name = DpopPublicKey)]
 pub struct DpopPublicKey {
@@ -89,23 +89,11 @@ impl DpopPublicKey {
         self.key.thumbprint()
     }
 
-    /// The ASCII JWS signing input of a proof (`CreateProofOptions`), to be signed with
-    /// ECDSA P-256 SHA-256 and completed by [`finish_proof`].
-    ///
-    /// ```js
-    /// const input = key.signingInput({ htm: "GET", htu, accessToken, nonce });
-    /// ```
-    #[wasm_bindgen(js_name = signingInput)]
-    pub fn signing_input(&self, options: &JsValue) -> Result<String, JsValue> {
-        let request = ProofRequest::read(options)?;
-        let input = js(self.header.signing_input(&request.options(), &mut rng()))?;
-        Ok(String::from(input.as_str()))
-    }
-
-    /// [`signing_input`](Self::signing_input) with the options as arguments, already
-    /// type-checked by the JS layer (`DpopKey.createProof`): one string per member
-    /// instead of a property read each, on the path of every WebCrypto proof. `iat` is
-    /// an integer number of seconds, `undefined` for now.
+    /// The ASCII JWS signing input of a proof, to be signed with ECDSA P-256 SHA-256 and
+    /// completed by [`finish_proof`]. The members of `CreateProofOptions` come as
+    /// arguments, already type-checked by the JS layer (`DpopKey.createProof`): one
+    /// string per member instead of a property read each. `iat` is an integer number of
+    /// seconds, `undefined` for now.
     ///
     /// ```js
     /// const input = key.proofInput("GET", htu, nonce, accessToken, undefined, undefined);

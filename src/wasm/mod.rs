@@ -25,7 +25,6 @@ use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
 
-use crate::dpop::ProofOptions;
 use crate::error::Error;
 
 #[cfg(feature = "wasm")]
@@ -68,43 +67,6 @@ pub use token::{
     authorization_code_grant_body, basic_credentials, client_credentials_grant_body,
     endpoint_origin, parse_token_response_js, refresh_token_grant_body,
 };
-
-/// The owned form of [`ProofOptions`], read from a JS options object
-/// (`CreateProofOptions`: `htm`, `htu`, `nonce?`, `accessToken?`, `iat?`, `jti?`).
-pub(crate) struct ProofRequest {
-    htm: String,
-    htu: String,
-    iat: i64,
-    jti: Option<String>,
-    nonce: Option<String>,
-    access_token: Option<String>,
-}
-
-impl ProofRequest {
-    pub(crate) fn read(options: &JsValue) -> Result<ProofRequest, JsValue> {
-        expect_object(options, "createProof options must be an object")?;
-        Ok(ProofRequest {
-            htm: req_string(options, "htm", "htm must be a string")?,
-            htu: req_string(options, "htu", "htu must be a string")?,
-            nonce: opt_string(options, "nonce", "nonce must be a string")?,
-            access_token: opt_string(options, "accessToken", "accessToken must be a string")?,
-            jti: opt_string(options, "jti", "jti must be a string")?,
-            iat: opt_integer(options, "iat", "iat must be an integer number of seconds")?
-                .unwrap_or_else(now_seconds),
-        })
-    }
-
-    pub(crate) fn options(&self) -> ProofOptions<'_> {
-        ProofOptions {
-            htm: &self.htm,
-            htu: &self.htu,
-            iat: self.iat,
-            jti: self.jti.as_deref(),
-            nonce: self.nonce.as_deref(),
-            access_token: self.access_token.as_deref(),
-        }
-    }
-}
 
 /// Turns a core error into a JS `Error` with `.code` (and the OAuth error members).
 pub(crate) fn js_error(err: &Error) -> JsValue {
