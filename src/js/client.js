@@ -6,8 +6,27 @@ import * as core from '../../pkg/edge_oauth.js';
 import { DpopKey, noncesOf } from './key.js';
 import { MemoryTokenStore } from './store.js';
 import { verifyIdToken } from './claims.js';
-import { auth0DeviceEndpoint, pollDeviceToken, requestDeviceAuthorization } from './device.js';
 import { edgeError, fetchOrFail, fetchText, invalid, isObject, options as opts, optString, reqString, subtle } from './util.js';
+
+/**
+ * The device flow (device.js), loaded on the first deviceAuthorization / pollDeviceToken:
+ * a bundler puts it in a chunk of its own, which an app that never uses it does not load.
+ */
+const deviceFlow = () => import('./device.js');
+
+/**
+ * Auth0's device authorization endpoint for a token endpoint at `.../oauth/token`: the
+ * `.../oauth/device/code` beside it. `undefined` for any other token endpoint path, where
+ * a guess would be only that.
+ */
+function auth0DeviceEndpoint(tokenEndpoint) {
+  const url = new URL(tokenEndpoint);
+  if (!url.pathname.endsWith('/oauth/token')) return undefined;
+  url.pathname = `${url.pathname.slice(0, -'token'.length)}device/code`;
+  url.search = '';
+  url.hash = '';
+  return url.href;
+}
 
 /** Refreshes in flight in this runtime, by store key + refresh token + scope. */
 const inflight = new Map();
@@ -472,6 +491,7 @@ export class TokenClient {
         ? 'deviceAuthorizationEndpoint is not known: pass it to the TokenClient or use TokenClient.discover'
         : "deviceAuthorizationEndpoint is not known: the server's metadata has no device_authorization_endpoint");
     }
+    const { requestDeviceAuthorization } = await deviceFlow();
     return requestDeviceAuthorization(options, this.#bodyClientId, (body, signal) => post(endpoint, body, this.#headers(), undefined, signal));
   }
 
@@ -489,6 +509,7 @@ export class TokenClient {
     if (o.verifySignature && this.#issuer === undefined) {
       throw invalid('checking the ID token needs the issuer: pass issuer to the TokenClient or use TokenClient.discover');
     }
+    const { pollDeviceToken } = await deviceFlow();
     return pollDeviceToken(authorization, o, {
       clientId: this.#bodyClientId,
       request: (body, signal) => this.#tokenRequest(body, signal),

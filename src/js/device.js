@@ -1,5 +1,5 @@
 // The device authorization grant (RFC 8628) behind TokenClient.deviceAuthorization and
-// TokenClient.pollDeviceToken. The wasm core makes every protocol decision (the request
+// TokenClient.pollDeviceToken, which load this module on first use. The wasm core makes every protocol decision (the request
 // bodies, the strict parse of the device authorization answer, what each polling error
 // means and how the interval changes); this module waits, polls and cancels.
 import * as core from '../../pkg/edge_oauth.js';
@@ -50,20 +50,6 @@ export function sleep(ms, signal) {
     signal?.addEventListener('abort', onAbort, { once: true });
     arm(Math.max(0, ms));
   });
-}
-
-/**
- * Auth0's device authorization endpoint for a token endpoint at `.../oauth/token`: the
- * `.../oauth/device/code` beside it. `undefined` for any other token endpoint path, where
- * a guess would be only that.
- */
-export function auth0DeviceEndpoint(tokenEndpoint) {
-  const url = new URL(tokenEndpoint);
-  if (!url.pathname.endsWith('/oauth/token')) return undefined;
-  url.pathname = `${url.pathname.slice(0, -'token'.length)}device/code`;
-  url.search = '';
-  url.hash = '';
-  return url.href;
 }
 
 /**
