@@ -182,35 +182,7 @@ export class TokenClient {
    * client with every endpoint filled in. `options` are the other TokenClient options.
    */
   static async discover(issuer, options) {
-    if (typeof issuer !== 'string') throw invalid('issuer must be a string');
-    const rest = opts(options, 'discover options must be an object');
-    core.endpointOrigin(issuer, 'issuer must be a string');
-    const url = new URL(issuer);
-    const path = url.pathname.replace(/\/$/, '');
-    const candidates = [
-      `${url.origin}${path}/.well-known/openid-configuration`,
-      `${url.origin}/.well-known/oauth-authorization-server${path}`,
-    ];
-    let lastError;
-    for (const candidate of candidates) {
-      const { response, body } = await fetchText(candidate, { headers: { accept: 'application/json' } });
-      if (response.status !== 200) {
-        lastError = edgeError('METADATA_INVALID', `server metadata is invalid: ${candidate} answered ${response.status}`);
-        continue;
-      }
-      const metadata = core.parseServerMetadata(body, issuer);
-      return new TokenClient({
-        ...rest,
-        issuer: metadata.issuer,
-        metadata,
-        tokenEndpoint: metadata.tokenEndpoint,
-        revocationEndpoint: rest.revocationEndpoint ?? metadata.revocationEndpoint,
-        authorizationEndpoint: metadata.authorizationEndpoint,
-        pushedAuthorizationRequestEndpoint: metadata.pushedAuthorizationRequestEndpoint,
-        jwksUri: metadata.jwksUri,
-      });
-    }
-    throw lastError;
+    return (await import('./discover.js')).discover(TokenClient, issuer, options);
   }
 
   /** The issuer identifier (from `discover` or the `issuer` option), if known. */

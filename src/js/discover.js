@@ -1,0 +1,38 @@
+// TokenClient.discover (OIDC Discovery, then RFC 8414), loaded on its first call: a bundler
+// puts it in a chunk of its own, which an app configured without discovery does not load.
+// The strict checks of the metadata are the wasm core's (parseServerMetadata).
+import * as core from '../../pkg/edge_oauth.js';
+import { edgeError, fetchText, invalid, options as opts } from './util.js';
+
+/** `TokenClient.discover(issuer, options)`, making its clients with `Client`. */
+export async function discover(Client, issuer, options) {
+  if (typeof issuer !== 'string') throw invalid('issuer must be a string');
+  const rest = opts(options, 'discover options must be an object');
+  core.endpointOrigin(issuer, 'issuer must be a string');
+  const url = new URL(issuer);
+  const path = url.pathname.replace(/\/$/, '');
+  const candidates = [
+    `${url.origin}${path}/.well-known/openid-configuration`,
+    `${url.origin}/.well-known/oauth-authorization-server${path}`,
+  ];
+  let lastError;
+  for (const candidate of candidates) {
+    const { response, body } = await fetchText(candidate, { headers: { accept: 'application/json' } });
+    if (response.status !== 200) {
+      lastError = edgeError('METADATA_INVALID', `server metadata is invalid: ${candidate} answered ${response.status}`);
+      continue;
+    }
+    const metadata = core.parseServerMetadata(body, issuer);
+    return new Client({
+      ...rest,
+      issuer: metadata.issuer,
+      metadata,
+      tokenEndpoint: metadata.tokenEndpoint,
+      revocationEndpoint: rest.revocationEndpoint ?? metadata.revocationEndpoint,
+      authorizationEndpoint: metadata.authorizationEndpoint,
+      pushedAuthorizationRequestEndpoint: metadata.pushedAuthorizationRequestEndpoint,
+      jwksUri: metadata.jwksUri,
+    });
+  }
+  throw lastError;
+}
