@@ -19,6 +19,7 @@ use core::fmt;
 use base64ct::{Base64, Encoding};
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::base64url;
 use crate::error::{Error, Result};
 
 // ----- the form codec ------------------------------------------------------------------
@@ -716,11 +717,22 @@ pub fn encode_basic_credentials(client_id: &str, client_secret: &str) -> Result<
     encode_component_into(&mut joined, client_id);
     joined.push(':');
     encode_component_into(&mut joined, client_secret);
-    let encoded = Zeroizing::new(Base64::encode_string(joined.as_bytes()));
+    // Standard base64 (RFC 4648 §4) is base64url with `+` and `/` for `-` and `_`, padded
+    // to a multiple of 4 characters: mapped here, the wasm entries carry one base64 encoder
+    // (base64ct's, constant-time) instead of two. The mapping does not branch on the
+    // characters of the secret.
+    let encoded = Zeroizing::new(base64url::encode(joined.as_bytes()));
+    let padded = encoded.len().div_ceil(4) * 4 + 6;
     // Sized exactly, so that no reallocation leaves a copy behind.
-    let mut header = Zeroizing::new(String::with_capacity(encoded.len() + 6));
+    let mut header = Zeroizing::new(String::with_capacity(padded));
     header.push_str("Basic ");
-    header.push_str(&encoded);
+    for b in encoded.bytes() {
+        let b = b ^ (u8::from(b == b'-') * (b'-' ^ b'+')) ^ (u8::from(b == b'_') * (b'_' ^ b'/'));
+        header.push(char::from(b));
+    }
+    while header.len() < padded {
+        header.push('=');
+    }
     Ok(header)
 }
 
@@ -792,6 +804,7 @@ pub fn decode_basic_credentials(header_value: &str) -> Result<(String, String)> 
 mod tests {
     use super::*;
     use alloc::string::ToString;
+    use alloc::vec;
 
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
@@ -1164,6 +1177,33 @@ mod tests {
             header.len(),
             "no spare copy in a reallocation"
         );
+    }
+
+    #[test]
+    fn rfc4648_4_basic_encode_is_padded_standard_base64() {
+        // Every secret of up to two printable ASCII characters: all three paddings, and
+        // the `+` that the mapping from base64url produces. (`/` needs an octet ending in
+        // six 1 bits in the third place of a group, which form encoding never leaves
+        // unescaped: `?`, DEL and non-ASCII are percent-encoded.)
+        let mut seen = [false; 3];
+        let chars: Vec<char> = (' '..='~').collect();
+        let mut secrets = vec![String::new()];
+        secrets.extend(chars.iter().map(|c| c.to_string()));
+        for a in &chars {
+            secrets.extend(chars.iter().map(|b| [*a, *b].iter().collect::<String>()));
+        }
+        for secret in &secrets {
+            let header = encode_basic_credentials("svc", secret).unwrap();
+            let mut joined = String::from("svc:");
+            encode_component_into(&mut joined, secret);
+            let expected = alloc::format!("Basic {}", Base64::encode_string(joined.as_bytes()));
+            assert_eq!(header.as_str(), expected, "secret {secret:?}");
+            assert_eq!(header.capacity(), header.len());
+            for (i, probe) in ["+", "=", "=="].iter().enumerate() {
+                seen[i] |= header.contains(probe);
+            }
+        }
+        assert_eq!(seen, [true; 3], "+, = and == all occur");
     }
 
     #[test]
