@@ -1,7 +1,7 @@
 //! The `edge-oauth/p256` entry: a DPoP key (RFC 9449, ES256) whose private scalar lives
 //! in wasm memory. The core signs (RFC 6979), so proofs are available synchronously; the
-//! build keeps the crypto crates at `opt-level = 3` with the precomputed base-point
-//! tables (`[profile.release-p256]`, feature `std`).
+//! build keeps the field and point arithmetic inlined, with the precomputed base-point
+//! tables (`[profile.release-p256]` and scripts/build.sh, feature `std`).
 //!
 //! The JS `DpopKey` class of `src/js/` wraps a [`P256Key`] as its `p256` backend.
 
