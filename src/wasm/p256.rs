@@ -1,7 +1,7 @@
 //! The `edge-oauth/p256` entry: a DPoP key (RFC 9449, ES256) whose private scalar lives
 //! in wasm memory. The core signs (RFC 6979), so proofs are available synchronously; the
-//! build keeps the crypto crates at `opt-level = 3` with the precomputed base-point
-//! tables (`[profile.release-p256]`, feature `std`).
+//! build keeps the field and point arithmetic inlined, with the precomputed base-point
+//! tables (`[profile.release-p256]` and scripts/build.sh, feature `std`).
 //!
 //! The JS `DpopKey` class of `src/js/` wraps a [`P256Key`] as its `p256` backend.
 
@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use zeroize::Zeroizing;
 
-use super::{js, js_error, rng, string_arg};
+use super::{js, js_error, rng};
 use crate::dpop::{DpopKey, ProofOptions};
 use crate::error::Error;
 use crate::json::{self, Value};
@@ -131,7 +131,8 @@ impl P256Key {
 
 /// Verifies an ID token's ES256 signature against a JWKS (JSON text), for the default
 /// entry's `validateIdTokenClaims({ jwks })`, which carries no P-256 arithmetic (internal
-/// to the JS layer). `algorithms` is the JSON text of the accepted `alg` names, or
+/// to the JS layer: `src/js/claims.js` checks that `idToken` is a string and turns `jwks`
+/// into its JSON text). `algorithms` is the JSON text of the accepted `alg` names, or
 /// `undefined` for the default list.
 ///
 /// ```js
@@ -139,15 +140,12 @@ impl P256Key {
 /// ```
 #[wasm_bindgen(js_name = verifyIdTokenSignature)]
 pub fn verify_id_token_signature_js(
-    #[wasm_bindgen(js_name = idToken, unchecked_param_type = "string")] id_token: &JsValue,
-    #[wasm_bindgen(js_name = jwksJson, unchecked_param_type = "string")] jwks_json: &JsValue,
-    #[wasm_bindgen(js_name = algorithmsJson, unchecked_param_type = "string | undefined")]
-    algorithms_json: &JsValue,
+    #[wasm_bindgen(js_name = idToken)] id_token: &str,
+    #[wasm_bindgen(js_name = jwksJson)] jwks_json: &str,
+    #[wasm_bindgen(js_name = algorithmsJson)] algorithms_json: Option<String>,
 ) -> Result<(), JsValue> {
     const ALGORITHMS: &str = "algorithms must be an array of JWS alg names";
-    let id_token = string_arg(id_token, "idToken must be a string")?;
-    let jwks = string_arg(jwks_json, "jwks must be a JWKS object or its JSON text")?;
-    let algorithms = match algorithms_json.as_string() {
+    let algorithms = match algorithms_json {
         None => DEFAULT_ID_TOKEN_ALGORITHMS.to_vec(),
         Some(text) => {
             let Ok(Value::Array(names)) = json::parse(text.as_bytes()) else {
@@ -163,5 +161,5 @@ pub fn verify_id_token_signature_js(
             out
         }
     };
-    js(verify_id_token_signature(&id_token, &algorithms, &jwks))
+    js(verify_id_token_signature(id_token, &algorithms, jwks_json))
 }
