@@ -387,7 +387,8 @@ pub fn family_id_in_shard<P: Platform>(platform: &P, shard: u32) -> Result<Strin
         bytes[14] = high;
         bytes[15] = low;
         let id = edge_oauth::base64url::encode(&bytes);
-        if crate::store::shard_of(&family_key(&id)) == shard {
+        // The shard of `family:{id}` is that of its owner `id` (base64url has no `:`).
+        if crate::store::shard_of(&id) == shard {
             return Ok(id);
         }
     }
