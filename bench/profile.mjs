@@ -20,21 +20,29 @@
 // After each flow it reads the size of the isolate's WebAssembly memories
 // (Runtime.queryObjects), to see whether the worker's memory keeps growing.
 //
+// With --peer the same is done for the peer of the server bench instead
+// (@cloudflare/workers-oauth-provider in bench/peers/workers-oauth-provider/, flows
+// authorization_code, refresh_token and userinfo), so that both isolates' profiles can be
+// set side by side; its JS is grouped by script and function.
+//
 // Output: a table per flow, bench-results/profile-<flow>.cpuprofile (open it in Chrome
-// DevTools) and bench-results/profile-<time>.json with the summaries.
+// DevTools) and bench-results/profile-<time>.json with the summaries (with --peer:
+// profile-peer-<flow>.cpuprofile and profile-peer-<time>.json).
 //
 //   node bench/profile.mjs [--flows authorization_code,refresh_token,userinfo,client_credentials_dpop]
-//                          [--requests 200] [--concurrency 8] [--interval 100] [--top 25]
+//                          [--requests 200] [--concurrency 8] [--interval 100] [--top 25] [--peer]
 //
 // Bounded: at most 2000 requests per flow, a 10 s timeout per request, 300 s for the run;
 // the server is stopped at the end, also on failure. Talks to 127.0.0.1 only.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as jose from 'jose';
+import { freePort, startWranglerDev } from '../scripts/lib/dev.mjs';
 import { API, USER_PASSWORD, authorize, basic, form, startServer } from '../tests/e2e/harness.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -44,8 +52,10 @@ const opt = (name, fallback) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
 };
-const ALL_FLOWS = ['authorization_code', 'refresh_token', 'userinfo', 'client_credentials', 'client_credentials_dpop'];
-const flows = opt('flows', 'authorization_code,refresh_token,userinfo,client_credentials_dpop').split(',').filter((f) => ALL_FLOWS.includes(f));
+const peer = argv.includes('--peer');
+const PEER_FLOWS = ['authorization_code', 'refresh_token', 'userinfo'];
+const ALL_FLOWS = peer ? PEER_FLOWS : ['authorization_code', 'refresh_token', 'userinfo', 'client_credentials', 'client_credentials_dpop'];
+const flows = opt('flows', peer ? PEER_FLOWS.join(',') : 'authorization_code,refresh_token,userinfo,client_credentials_dpop').split(',').filter((f) => ALL_FLOWS.includes(f));
 const requests = Math.min(Math.max(Number(opt('requests', 200)) || 200, 8), 2000);
 const concurrency = Math.min(Math.max(Number(opt('concurrency', 8)) || 8, 1), 64);
 const intervalUs = Math.min(Math.max(Number(opt('interval', 100)) || 100, 50), 10000);
@@ -187,8 +197,41 @@ async function wasmMemoryMiB(session) {
   }
 }
 
-const srv = await startServer({ rateLimit: 1000000 });
-const out = { started: new Date().toISOString(), requests, concurrency, intervalUs, method: 'V8 CPU profile of the worker isolate (DevTools Profiler) over one round per flow; self time = sum of sample time deltas', flows: {} };
+/**
+ * The peer of the server bench under `wrangler dev` (as bench/load.mjs starts it), with
+ * the same `code()` / `refreshBody()` shape as ours below.
+ */
+async function startPeer() {
+  const dir = mkdtempSync(join(tmpdir(), 'edge-oauth-peer-'));
+  const port = await freePort();
+  const config = join(HERE, 'peers', 'workers-oauth-provider', 'wrangler.toml');
+  const srv = await startWranglerDev({ port, persistTo: join(dir, 'state'), extraArgs: ['--config', config], timeoutMs: 120000 });
+  const redirectUri = `${srv.url}/cb`;
+  const reg = await send(`${srv.url}/bench/client`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirectUri }) });
+  const clientId = JSON.parse(reg.text).client_id;
+  if (!clientId) throw new Error(`peer: client registration failed: ${reg.status} ${reg.text}`);
+  return {
+    url: srv.url,
+    port,
+    stop: async () => { await srv.stop(); rmSync(dir, { recursive: true, force: true }); },
+    async code() {
+      const verifier = randomBytes(32).toString('base64url');
+      const q = form({
+        response_type: 'code', client_id: clientId, redirect_uri: redirectUri, scope: 'read offline_access', state: 's',
+        code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+      });
+      const res = await fetch(`${srv.url}/authorize?${q}`, { redirect: 'manual', signal: AbortSignal.timeout(10000) });
+      await res.arrayBuffer();
+      const code = res.headers.get('location') && new URL(res.headers.get('location')).searchParams.get('code');
+      if (!code) throw new Error(`peer /authorize: ${res.status}`);
+      return form({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: clientId, code_verifier: verifier });
+    },
+    refreshBody: (rt) => form({ grant_type: 'refresh_token', refresh_token: rt, client_id: clientId }),
+  };
+}
+
+const srv = peer ? await startPeer() : await startServer({ rateLimit: 1000000 });
+const out = { started: new Date().toISOString(), server: peer ? 'workers-oauth-provider (bench/peers)' : 'edge-oauth', requests, concurrency, intervalUs, method: 'V8 CPU profile of the worker isolate (DevTools Profiler) over one round per flow; self time = sum of sample time deltas', flows: {} };
 let failed = false;
 let session;
 try {
@@ -198,7 +241,7 @@ try {
   await session.send('Profiler.setSamplingInterval', { interval: intervalUs });
   const tokenUrl = `${srv.url}/oauth/token`;
   const post = (body, headers = {}) => send(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
-  const codeBody = async () => {
+  const codeBody = peer ? () => srv.code() : async () => {
     const verifier = randomBytes(32).toString('base64url');
     const r = await authorize(srv.url, {
       response_type: 'code', client_id: 'demo-spa', redirect_uri: `${srv.url}/`, scope: 'openid offline_access', audience: API,
@@ -207,8 +250,9 @@ try {
     const code = new URL(r.location).searchParams.get('code');
     return form({ grant_type: 'authorization_code', code, redirect_uri: `${srv.url}/`, client_id: 'demo-spa', code_verifier: verifier });
   };
-  const m2m = srv.tenant['demo-m2m'];
-  const cc = { authorization: basic(m2m.client_id, m2m.client_secret) };
+  const m2m = srv.tenant?.['demo-m2m'];
+  const cc = m2m && { authorization: basic(m2m.client_id, m2m.client_secret) };
+  const refreshBody = peer ? srv.refreshBody : (rt) => form({ grant_type: 'refresh_token', client_id: 'demo-spa', refresh_token: rt });
   const { privateKey, publicKey } = await jose.generateKeyPair('ES256');
   const dpopJwk = await jose.exportJWK(publicKey);
   for (const flow of flows) {
@@ -227,7 +271,7 @@ try {
         jobs = starts.map((s) => async () => {
           const rs = [];
           for (let i = 0; i < steps; i++) {
-            const r = await post(form({ grant_type: 'refresh_token', client_id: 'demo-spa', refresh_token: s.refresh_token }));
+            const r = await post(refreshBody(s.refresh_token));
             rs.push(r);
             if (r.status === 200) s.refresh_token = JSON.parse(r.text).refresh_token;
           }
@@ -258,7 +302,7 @@ try {
     s.errorSamples = [...new Set(errors.map((r) => `${r.status} ${r.text.slice(0, 120)}`))].slice(0, 3);
     out.flows[flow] = s;
     mkdirSync(join(REPO, 'bench-results'), { recursive: true });
-    writeFileSync(join(REPO, 'bench-results', `profile-${flow}.cpuprofile`), JSON.stringify(profile));
+    writeFileSync(join(REPO, 'bench-results', `profile-${peer ? 'peer-' : ''}${flow}.cpuprofile`), JSON.stringify(profile));
     console.log(`\n${flow}: ${s.requests} requests at concurrency ${concurrency} in ${seconds.toFixed(2)} s; isolate busy ${s.busyMs.toFixed(0)} ms = ${s.busyMsPerRequest.toFixed(2)} ms per request (sampled)${s.errors ? `  !!! ${s.errors} ERRORS: ${s.errorSamples.join(' | ')}` : ''}`);
     console.log(`  wasm (all Rust code and wasm-bindgen shims): ${s.wasmMsPerRequest.toFixed(2)} ms per request, ${s.wasmPct.toFixed(1)}% of busy; wasm memories after the round: ${s.wasmMemoryMiB ? s.wasmMemoryMiB.map((m) => `${m.toFixed(1)} MiB`).join(', ') : 'unknown'}`);
     console.log('  by crate / script (self time, % of busy, ms per request):');
@@ -276,6 +320,7 @@ try {
   clearTimeout(deadline);
 }
 const stamp = out.started.replace(/[:.]/g, '-');
-writeFileSync(join(REPO, 'bench-results', `profile-${stamp}.json`), `${JSON.stringify(out, null, 2)}\n`);
-console.log(`\nwrote bench-results/profile-${stamp}.json and bench-results/profile-<flow>.cpuprofile`);
+const name = peer ? 'profile-peer' : 'profile';
+writeFileSync(join(REPO, 'bench-results', `${name}-${stamp}.json`), `${JSON.stringify(out, null, 2)}\n`);
+console.log(`\nwrote bench-results/${name}-${stamp}.json and bench-results/${name}-<flow>.cpuprofile`);
 process.exit(failed ? 1 : 0);

@@ -134,7 +134,8 @@ mod entry {
     use crate::store::kv::KvStore;
     use crate::webcrypto::WebPlatform;
     use std::cell::RefCell;
-    use worker::{Context, Env, Request, Response, console_error, console_warn, event};
+    use wasm_bindgen::JsValue;
+    use worker::{Context, Env, ObjectNamespace, console_error, console_warn, event};
     use zeroize::Zeroizing;
 
     fn env_string(env: &Env, name: &str) -> Option<String> {
@@ -160,18 +161,85 @@ mod entry {
         "TOKEN_EXCHANGE_REFRESH_TOKENS",
     ];
 
+    /// What a request needs from the environment besides the configuration: `ISSUER`,
+    /// `STORE` and the bindings.
+    #[derive(Clone)]
+    struct Bindings {
+        issuer: Option<String>,
+        kv_only: bool,
+        kv: Option<worker::kv::KvStore>,
+        shards: Option<ObjectNamespace>,
+        /// The rate-limit binding (a `worker::RateLimiter`, which is not `Clone`).
+        limiter: Option<JsValue>,
+    }
+
+    impl Bindings {
+        fn read(env: &Env) -> Self {
+            Self {
+                issuer: env_string(env, "ISSUER"),
+                kv_only: env_string(env, "STORE").as_deref() == Some("kv"),
+                kv: env.kv("OAUTH_KV").ok(),
+                shards: env.durable_object(crate::store::durable::BINDING).ok(),
+                // The Workers Rate Limiting binding, read without the constructor-name check
+                // of `Env::rate_limiter`. Missing: fail open, with a warning
+                // (crate::ratelimit).
+                limiter: js_sys::Reflect::get(env, &crate::ratelimit::BINDING.into())
+                    .ok()
+                    .filter(JsValue::is_object),
+            }
+        }
+    }
+
+    /// Whether `env` is the very object `seen` (the runtime hands every request of an
+    /// isolate the same `env`, whose bindings never change).
+    fn same_env(env: &Env, seen: &JsValue) -> bool {
+        js_sys::Object::is(env, seen)
+    }
+
     thread_local! {
         /// The configuration of this isolate, parsed once (signing keys checked, secrets
-        /// decoded), with the SHA-256 of the issuer and environment values it was made
-        /// from, so that a changed environment is parsed again. Borrowed only in
-        /// [`cached_config`], never across an await.
-        static CONFIG: RefCell<Option<(String, Config)>> = const { RefCell::new(None) };
+        /// decoded), with the `env` object, the issuer and the SHA-256 of the issuer and
+        /// environment values it was made from: the same `env` object and issuer reuse it
+        /// without reading the environment, another `env` whose values have the same
+        /// digest reuses it after reading them, anything else is parsed again. Borrowed
+        /// only in [`cached_config`], never across an await.
+        static CONFIG: RefCell<Option<(JsValue, String, String, Config)>> = const { RefCell::new(None) };
+
+        /// The bindings read from the `env` object this isolate saw last.
+        static BINDINGS: RefCell<Option<(JsValue, Bindings)>> = const { RefCell::new(None) };
+    }
+
+    /// The bindings of `env`: read on the first request of an isolate (about twenty calls
+    /// into JavaScript), then a copy while `env` is the same object.
+    fn cached_bindings(env: &Env) -> Bindings {
+        let hit = BINDINGS.with(|b| {
+            b.borrow()
+                .as_ref()
+                .filter(|(seen, _)| same_env(env, seen))
+                .map(|(_, bindings)| bindings.clone())
+        });
+        if let Some(bindings) = hit {
+            return bindings;
+        }
+        let bindings = Bindings::read(env);
+        let seen: &JsValue = env;
+        BINDINGS.with(|b| *b.borrow_mut() = Some((seen.clone(), bindings.clone())));
+        bindings
     }
 
     /// The configuration for `issuer` and this environment: parsed on the first request of
     /// an isolate, then a copy of the parsed one (parsing SIGNING_KEYS checks each P-256
     /// point and costs more than the copy).
     fn cached_config(env: &Env, issuer: &str) -> Result<Config, ConfigError> {
+        let same = CONFIG.with(|c| {
+            c.borrow()
+                .as_ref()
+                .filter(|(seen, i, _, _)| i == issuer && same_env(env, seen))
+                .map(|(_, _, _, config)| config.clone())
+        });
+        if let Some(config) = same {
+            return Ok(config);
+        }
         let values: Vec<Option<Zeroizing<String>>> = CONFIG_VARS
             .iter()
             .map(|name| env_string(env, name).map(Zeroizing::new))
@@ -183,11 +251,13 @@ mod entry {
             material.push_str(value.as_ref().map_or("\u{1}", |v| v.as_str()));
         }
         let fingerprint = crate::jwt::sha256_b64(material.as_bytes());
+        let seen: &JsValue = env;
         let hit = CONFIG.with(|c| {
-            c.borrow()
-                .as_ref()
-                .filter(|(f, _)| *f == fingerprint)
-                .map(|(_, config)| config.clone())
+            let mut c = c.borrow_mut();
+            let entry = c.as_mut().filter(|(_, _, f, _)| *f == fingerprint)?;
+            entry.0 = seen.clone();
+            entry.1 = issuer.to_owned();
+            Some(entry.3.clone())
         });
         if let Some(config) = hit {
             return Ok(config);
@@ -200,71 +270,78 @@ mod entry {
             .and_then(|config| config.with_organization_names(value(8)))
             .and_then(|config| config.with_mtls_proxy_secret(value(9)))
             .and_then(|config| config.with_token_exchange_refresh_tokens(value(10)))?;
-        CONFIG.with(|c| *c.borrow_mut() = Some((fingerprint, config.clone())));
+        CONFIG.with(|c| {
+            *c.borrow_mut() = Some((seen.clone(), issuer.to_owned(), fingerprint, config.clone()));
+        });
         Ok(config)
     }
 
+    /// The fetch handler, on the runtime's own `Request` and `Response` (read and built by
+    /// [`HttpRequest::from_web`] and [`crate::http::HttpResponse::into_web`] with few calls
+    /// into JavaScript).
     #[event(fetch)]
-    async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-        let Ok(http) = HttpRequest::from_worker(&mut req).await else {
+    async fn fetch(
+        req: web_sys::Request,
+        env: Env,
+        _ctx: Context,
+    ) -> worker::Result<web_sys::Response> {
+        let Ok(http) = HttpRequest::from_web(req).await else {
             return OAuthError::invalid_request("the request could not be read")
                 .to_response()
-                .into_worker();
+                .into_web();
         };
         // Before the configuration: without ISSUER it derives from the request origin.
         if !http.is_secure_or_loopback() {
-            return super::refuse_plain_http(&http).into_worker();
+            return super::refuse_plain_http(&http).into_web();
         }
-        let issuer = env_string(&env, "ISSUER").unwrap_or_else(|| format!("{}/", http.origin));
+        let bindings = cached_bindings(&env);
+        let issuer = bindings
+            .issuer
+            .clone()
+            .unwrap_or_else(|| format!("{}/", http.origin));
         let config = match cached_config(&env, &issuer) {
             Ok(config) => config,
             Err(err) => {
                 console_error!("edge-oauth configuration error: {err}");
                 return super::with_hsts(&http, OAuthError::server_error().to_response())
-                    .into_worker();
+                    .into_web();
             }
         };
-        let kv = match env.kv("OAUTH_KV") {
-            Ok(kv) => kv,
-            Err(_) => {
-                console_error!("edge-oauth configuration error: KV binding OAUTH_KV is missing");
-                return super::with_hsts(&http, OAuthError::server_error().to_response())
-                    .into_worker();
-            }
+        let Some(kv) = bindings.kv else {
+            console_error!("edge-oauth configuration error: KV binding OAUTH_KV is missing");
+            return super::with_hsts(&http, OAuthError::server_error().to_response()).into_web();
         };
-        // The Workers Rate Limiting binding, read without the constructor-name check of
-        // `Env::rate_limiter`. Missing: fail open, with a warning (crate::ratelimit).
-        let limiter = js_sys::Reflect::get(&env, &crate::ratelimit::BINDING.into())
-            .ok()
-            .filter(wasm_bindgen::JsValue::is_object)
-            .map(wasm_bindgen::JsCast::unchecked_into::<worker::RateLimiter>);
-        if limiter.is_none() {
+        if bindings.limiter.is_none() {
             console_warn!(
                 "edge-oauth configuration warning: rate-limit binding RATE_LIMITER is missing; rate limiting is off"
             );
         }
-        let platform = WebPlatform::new(limiter);
+        let platform = WebPlatform::new(
+            bindings
+                .limiter
+                .map(wasm_bindgen::JsCast::unchecked_into::<worker::RateLimiter>),
+        );
         // STORE = "kv" selects the KV-only store (README, "Consistency"); the default keeps
         // server state in the OAUTH_STATE Durable Objects.
-        if env_string(&env, "STORE").as_deref() == Some("kv") {
+        if bindings.kv_only {
             let app = App {
                 config,
                 store: KvStore::new(kv),
                 platform,
             };
-            return route(&app, &http).await.into_worker();
+            return route(&app, &http).await.into_web();
         }
-        let Ok(shards) = env.durable_object(crate::store::durable::BINDING) else {
+        let Some(shards) = bindings.shards else {
             console_error!(
                 "edge-oauth configuration error: Durable Object binding OAUTH_STATE is missing (set STORE = \"kv\" for the KV-only store)"
             );
-            return OAuthError::server_error().to_response().into_worker();
+            return OAuthError::server_error().to_response().into_web();
         };
         let app = App {
             config,
             store: DurableStore::new(KvStore::new(kv), shards),
             platform,
         };
-        route(&app, &http).await.into_worker()
+        route(&app, &http).await.into_web()
     }
 }

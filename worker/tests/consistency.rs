@@ -608,12 +608,161 @@ fn storage_operations_per_flow() {
             "{backend:?}: code exchange {exchange:?}; refresh (warm isolate) {refresh:?}; refresh (cold isolate) {cold:?}; client credentials {cc:?}"
         );
         if backend == Backend::Durable {
-            assert_eq!(exchange.durable_calls, 2, "take the code, start the family");
+            assert_eq!(
+                exchange.durable_calls, 2,
+                "a code this isolate did not issue: take the code, start the family"
+            );
             assert_eq!(refresh.durable_calls, 1, "the compare-and-swap alone");
             assert_eq!(cold.durable_calls, 2, "read the family, swap it");
             assert_eq!(cc.durable_calls, 0);
         }
+        let code = h.spa_code(API);
+        issued_here(&store, &code);
+        let (status, here, _) = count_request(
+            &h,
+            &store,
+            &token_request(&spa_exchange_body("spa", &code), &[]),
+        );
+        assert_eq!(status, 200);
+        println!("{backend:?}: code exchange, code issued by this isolate {here:?}");
+        if backend == Backend::Durable {
+            assert_eq!(
+                here.durable_calls, 1,
+                "take the code and start the family in its shard, in one call"
+            );
+        }
     }
+}
+
+/// Gives `store` (an isolate) the copy of `code`'s record it keeps when it writes the code
+/// at `/authorize` (the write is counted there, not by the exchange that follows).
+fn issued_here(store: &CountingStore<MemoryStore>, code: &str) {
+    let key = format!(
+        "code:{}",
+        edge_oauth_worker::jwt::sha256_b64(code.as_bytes())
+    );
+    let value = block_on_get(store.inner(), &key);
+    edge_oauth_worker::testing::block_on(store.put(&key, &value, Some(60))).unwrap();
+    let _ = store.take_counts();
+}
+
+/// A code exchange decided on the isolate's copy of the code (one call) is still single
+/// use: a second redemption is `invalid_grant` and, from the code's own client with its
+/// verifier, revokes the family the first one started; the family lives in the code's
+/// shard.
+#[test]
+fn rfc6749_4_1_2_one_call_exchange_is_single_use_and_replay_revokes() {
+    let (h, store) = counted(Backend::Durable);
+    let code = h.spa_code(API);
+    issued_here(&store, &code);
+    let body = spa_exchange_body("spa", &code);
+    let (status, _, first) = count_request(&h, &store, &token_request(&body, &[]));
+    assert_eq!(status, 200, "{first:?}");
+    let rt = first["refresh_token"].as_str().unwrap().to_owned();
+    let family = rt.split_once('.').unwrap().0.to_owned();
+    let code_key = format!(
+        "code:{}",
+        edge_oauth_worker::jwt::sha256_b64(code.as_bytes())
+    );
+    assert_eq!(
+        edge_oauth_worker::store::shard_of(&format!("family:{family}")),
+        edge_oauth_worker::store::shard_of(&code_key)
+    );
+    for store_of_replay in [
+        store.clone(),
+        CountingStore::new(h.app.store.clone(), Backend::Durable),
+    ] {
+        let (status, _, replay) = count_request(&h, &store_of_replay, &token_request(&body, &[]));
+        assert_eq!(
+            (status, replay["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+    }
+    assert_eq!(
+        error_of(&h.refresh(&rt)),
+        "invalid_grant",
+        "the family is revoked"
+    );
+    assert_eq!(revoked_families(&h.app.store), 1);
+}
+
+/// A copy that no longer matches the stored code (taken by another isolate, or changed)
+/// decides nothing: a taken code is a replay, a changed one is decided on the stored
+/// record; a request that fails a check on the copy is answered as on the stored record
+/// and leaves the code to the real client.
+#[test]
+fn rfc6749_4_1_2_one_call_exchange_on_a_stale_or_failing_copy() {
+    let (h, store) = counted(Backend::Durable);
+    // Redeemed elsewhere after this isolate wrote it.
+    let code = h.spa_code(API);
+    issued_here(&store, &code);
+    let elsewhere = h.exchange_spa("spa", &code);
+    assert_eq!(elsewhere.status, 200);
+    let (status, _, body) = count_request(
+        &h,
+        &store,
+        &token_request(&spa_exchange_body("spa", &code), &[]),
+    );
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(
+        error_of(&h.refresh(&json_str(&elsewhere, "refresh_token"))),
+        "invalid_grant",
+        "the replay by the code's own client revoked the family"
+    );
+    // This isolate's copy differs from the stored record: decided on the stored one.
+    let code = h.spa_code(API);
+    let key = format!(
+        "code:{}",
+        edge_oauth_worker::jwt::sha256_b64(code.as_bytes())
+    );
+    let stored = block_on_get(&h.app.store, &key);
+    let mut copy: Value = serde_json::from_str(&stored).unwrap();
+    copy["scope"] = json!("openid");
+    edge_oauth_worker::testing::block_on(store.put(&key, &copy.to_string(), Some(60))).unwrap();
+    edge_oauth_worker::testing::block_on(h.app.store.put(&key, &stored, Some(60))).unwrap();
+    let (status, counts, body) = count_request(
+        &h,
+        &store,
+        &token_request(&spa_exchange_body("spa", &code), &[]),
+    );
+    assert_eq!(status, 200, "{body:?}");
+    assert!(
+        body["refresh_token"].is_string(),
+        "the stored scope (offline_access) counts"
+    );
+    assert_eq!(
+        counts.durable_calls, 3,
+        "the stale try, then take and start"
+    );
+    // A wrong verifier on a fresh copy: the precise error, the code untouched.
+    let code = h.spa_code(API);
+    issued_here(&store, &code);
+    let (status, counts, body) = count_request(
+        &h,
+        &store,
+        &token_request(
+            &format!(
+                "grant_type=authorization_code&client_id=spa&code={code}&redirect_uri={}&code_verifier={}",
+                enc(SPA_CB),
+                "x".repeat(43)
+            ),
+            &[],
+        ),
+    );
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(counts.durable_calls, 1, "the conditional take alone");
+    let (status, _, _) = count_request(
+        &h,
+        &store,
+        &token_request(&spa_exchange_body("spa", &code), &[]),
+    );
+    assert_eq!(status, 200, "the real client still redeems it");
 }
 
 /// An isolate's copy of a family may be stale: a newer token still rotates (decided again

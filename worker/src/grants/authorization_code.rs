@@ -25,14 +25,24 @@
 //! authenticates as the client the code was issued to and, for a PKCE code, proves the
 //! verifier: a leaked used code sent with some other `client_id` revokes nothing.
 //!
+//! **One call when this isolate issued the code.** With a copy of the code record from
+//! the write at `/authorize` ([`Store::copy`]), every check runs on the copy first and the
+//! tokens and family record are made; then one [`Store::take_if_then_put`] takes the
+//! code only if it still is that copy and passes the condition, and starts the family in
+//! the same step: its id is picked so that it lives in the code's Durable Object shard
+//! ([`super::family_id_in_shard`]), so that is one call. A stale copy, or any check that
+//! fails on the copy, falls back to the steps above on the stored record (so errors and
+//! their side effects are exactly those of the two-call path), having written nothing.
+//!
 //! A code issued for an organization needs the user still to be a member
 //! ([`crate::orgs`]); an API with `enforce_rbac` narrows the scope to the user's roles
 //! ([`crate::rbac`]).
 
 use super::{
-    CODE_USED_TTL, CodeReceipt, CodeRecord, FamilyRecord, access_token_lifetime, bind_claims,
-    family_lifetimes, has_scope, load_record_api, require_dpop_for_api, require_grant,
-    required_credential_hash, revoke_family, start_family, token_type,
+    CODE_USED_TTL, CodeReceipt, CodeRecord, FamilyRecord, FirstToken, access_token_lifetime,
+    bind_claims, family_id_in_shard, family_key, family_lifetimes, family_taken, first_token,
+    has_scope, load_record_api, require_dpop_for_api, require_grant, required_credential_hash,
+    revoke_family, token_type,
 };
 use crate::App;
 use crate::client_auth::AuthenticatedClient;
@@ -40,7 +50,7 @@ use crate::config::{Api, Client};
 use crate::error::OAuthError;
 use crate::params::Params;
 use crate::platform::Platform;
-use crate::store::{Condition, Store, TakenIf};
+use crate::store::{Condition, PutIfAbsent, Store, TakenIf, shard_of};
 use crate::tokens::{
     AccessTokenSpec, IdTokenSpec, TokenResponse, mint_access_token, mint_id_token, random_id,
 };
@@ -67,6 +77,12 @@ pub async fn grant<S: Store, P: Platform>(
     require_grant(client, "authorization_code")?;
     let hash = required_credential_hash(params, "code")?;
     let key = format!("code:{hash}");
+    if let Some(copy) = app.store.copy(&key)
+        && let FromCopy::Done(response) =
+            exchange_copy(app, auth, params, proof, &key, &copy).await?
+    {
+        return Ok(response);
+    }
     // The family id is chosen before the take, so that its receipt can name it.
     let family_id = random_id(&app.platform)?;
     let receipt = serde_json::to_string(&CodeReceipt {
@@ -239,6 +255,101 @@ async fn check<S: Store, P: Platform>(
     Ok(api)
 }
 
+/// What the exchange decided on this isolate's copy of the code record.
+enum FromCopy {
+    /// The code is taken and the family started: the response.
+    Done(TokenResponse),
+    /// Decide on the stored record instead (nothing was written).
+    Fallback,
+}
+
+/// The code exchange on this isolate's copy `copy` of the code record under `key` (the
+/// module docs): [`FromCopy::Fallback`] whenever anything but the one
+/// [`Store::take_if_then_put`] call would decide.
+async fn exchange_copy<S: Store, P: Platform>(
+    app: &App<S, P>,
+    auth: &AuthenticatedClient,
+    params: &Params,
+    proof: Option<&VerifiedProof>,
+    key: &str,
+    copy: &str,
+) -> Result<FromCopy, OAuthError> {
+    let client = &auth.client;
+    let dpop_jkt = proof.map(|p| p.jkt.as_str());
+    let condition = request_condition(client, params, dpop_jkt);
+    let Ok(record) = serde_json::from_str::<CodeRecord>(copy) else {
+        return Ok(FromCopy::Fallback);
+    };
+    if record.expires_at <= app.platform.now() || !condition.holds(copy) {
+        return Ok(FromCopy::Fallback);
+    }
+    let Ok(api) = check(app, client, params, dpop_jkt, &record).await else {
+        return Ok(FromCopy::Fallback);
+    };
+    let family_id = family_id_in_shard(&app.platform, shard_of(key))?;
+    let receipt = serde_json::to_string(&CodeReceipt {
+        family_id: Some(family_id.clone()),
+    })
+    .map_err(|_| OAuthError::server_error())?;
+    let x5t_s256 = auth.x5t_s256.as_deref();
+    let Ok(prepared) = prepare(
+        app,
+        client,
+        dpop_jkt,
+        x5t_s256,
+        &record,
+        api.as_ref(),
+        &family_id,
+    )
+    .await
+    else {
+        return Ok(FromCopy::Fallback);
+    };
+    let family = family_key(&family_id);
+    let then = prepared.family.as_ref().map(|first| PutIfAbsent {
+        key: &family,
+        value: &first.record,
+        ttl: Some(first.ttl),
+    });
+    let (taken, written) = app
+        .store
+        .take_if_then_put(
+            key,
+            copy,
+            &condition,
+            &receipt,
+            CODE_USED_TTL,
+            then.as_ref(),
+        )
+        .await?;
+    match taken {
+        TakenIf::Now(_) => {
+            let mut response = prepared.response;
+            if let Some(first) = prepared.family {
+                if !written {
+                    return Err(family_taken());
+                }
+                response.refresh_token = Some(first.token);
+                super::tag_family(&mut response, &family_id);
+            }
+            Ok(FromCopy::Done(response))
+        }
+        TakenIf::Absent => Err(invalid()),
+        TakenIf::Before { value, receipt } => {
+            Err(replayed(app, client, params, proof, &value, &receipt).await)
+        }
+        // The copy was stale (or, impossibly, the condition failed on it there).
+        TakenIf::Unmet(_) => Ok(FromCopy::Fallback),
+    }
+}
+
+/// The tokens of a redeemed code (unsigned) and, when it grants `offline_access`, the
+/// first token and record of its refresh-token family `family_id`, not written yet.
+struct Prepared {
+    response: TokenResponse,
+    family: Option<FirstToken>,
+}
+
 /// Mints the tokens of a redeemed code and starts its refresh-token family.
 async fn issue<S: Store, P: Platform>(
     app: &App<S, P>,
@@ -249,6 +360,32 @@ async fn issue<S: Store, P: Platform>(
     api: Option<&Api>,
     family_id: String,
 ) -> Result<TokenResponse, OAuthError> {
+    let prepared = prepare(app, client, dpop_jkt, x5t_s256, record, api, &family_id).await?;
+    let mut response = prepared.response;
+    if let Some(first) = prepared.family {
+        let written = app
+            .store
+            .put_if_absent(&family_key(&family_id), &first.record, Some(first.ttl))
+            .await?;
+        if !written {
+            return Err(family_taken());
+        }
+        response.refresh_token = Some(first.token);
+        super::tag_family(&mut response, &family_id);
+    }
+    Ok(response)
+}
+
+/// Everything of [`issue`] but the family's write.
+async fn prepare<S: Store, P: Platform>(
+    app: &App<S, P>,
+    client: &Client,
+    dpop_jkt: Option<&str>,
+    x5t_s256: Option<&str>,
+    record: &CodeRecord,
+    api: Option<&Api>,
+    family_id: &str,
+) -> Result<Prepared, OAuthError> {
     let offline = has_scope(&record.scope, "offline_access")
         && api.is_some_and(|a| a.allow_offline_access)
         && client.allows_grant("refresh_token");
@@ -286,10 +423,11 @@ async fn issue<S: Store, P: Platform>(
         permissions: granted.permissions.as_deref(),
         x5t_s256,
     };
-    let mut response = issue_user_tokens(app, client, &grant)?;
+    let response = issue_user_tokens(app, client, &grant)?;
+    let mut family = None;
     if offline {
         let (absolute, idle) = family_lifetimes(api);
-        let family = FamilyRecord {
+        let family_record = FamilyRecord {
             client_id: client.client_id.clone(),
             sub: record.sub.clone(),
             email: record.email.clone(),
@@ -305,10 +443,9 @@ async fn issue<S: Store, P: Platform>(
             idle_lifetime: idle,
             ..FamilyRecord::default()
         };
-        response.refresh_token = Some(start_family(app, &family_id, family).await?);
-        super::tag_family(&mut response, &family_id);
+        family = Some(first_token(app, family_id, family_record)?);
     }
-    Ok(response)
+    Ok(Prepared { response, family })
 }
 
 /// RFC 7636 §4.6 with downgrade protection (RFC 9700 §2.1.1).

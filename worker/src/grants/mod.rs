@@ -288,17 +288,27 @@ pub fn access_token_lifetime(api: Option<&Api>) -> u64 {
     })
 }
 
-/// Starts a refresh-token family `family_id` for `record` (generation 1) and returns its
-/// first token (a random chain part under the family's tag, [`refresh_token::family_token`]). The family record is written only if absent: a code replay that raced
-/// this exchange may have revoked the id already, and then no token is issued.
+/// The first token of a new refresh-token family and the family record that goes with
+/// it, not written yet ([`first_token`]). No `Debug`: it holds the token.
+pub struct FirstToken {
+    /// `{family id}.{secret}`, generation 1.
+    pub token: String,
+    /// The family record (JSON) holding the token's hash.
+    pub record: String,
+    /// The record's storage TTL ([`family_ttl`]).
+    pub ttl: u64,
+}
+
+/// The first token of family `family_id` for `record` (generation 1: a random chain part
+/// under the family's tag, [`refresh_token::family_token`]) and its family record.
 ///
 /// # Errors
-/// RNG or storage failures; `invalid_grant` when the family was revoked meanwhile.
-pub async fn start_family<S: Store, P: Platform>(
+/// RNG failures.
+pub fn first_token<S: Store, P: Platform>(
     app: &App<S, P>,
     family_id: &str,
     record: FamilyRecord,
-) -> Result<String, OAuthError> {
+) -> Result<FirstToken, OAuthError> {
     let mut chain = zeroize::Zeroizing::new([0u8; refresh_token::CHAIN_BYTES]);
     app.platform
         .fill_random(chain.as_mut_slice())
@@ -320,20 +330,69 @@ pub async fn start_family<S: Store, P: Platform>(
         ..record
     };
     let text = serde_json::to_string(&record).map_err(|_| OAuthError::server_error())?;
+    Ok(FirstToken {
+        token,
+        record: text,
+        ttl: family_ttl(&record, now),
+    })
+}
+
+/// Starts a refresh-token family `family_id` for `record` (generation 1) and returns its
+/// first token ([`first_token`]). The family record is written only if absent: a code
+/// replay that raced this exchange may have revoked the id already, and then no token is
+/// issued.
+///
+/// # Errors
+/// RNG or storage failures; `invalid_grant` when the family was revoked meanwhile.
+pub async fn start_family<S: Store, P: Platform>(
+    app: &App<S, P>,
+    family_id: &str,
+    record: FamilyRecord,
+) -> Result<String, OAuthError> {
+    let first = first_token(app, family_id, record)?;
     let written = app
         .store
-        .put_if_absent(
-            &family_key(family_id),
-            &text,
-            Some(family_ttl(&record, now)),
-        )
+        .put_if_absent(&family_key(family_id), &first.record, Some(first.ttl))
         .await?;
     if !written {
-        return Err(OAuthError::invalid_grant(
-            "the authorization code was already used",
-        ));
+        return Err(family_taken());
     }
-    Ok(token)
+    Ok(first.token)
+}
+
+/// The answer when a new family's id already holds a record (revoked by a code replay
+/// that raced the exchange).
+#[must_use]
+pub fn family_taken() -> OAuthError {
+    OAuthError::invalid_grant("the authorization code was already used")
+}
+
+/// A random family id whose record `family:{id}` lives in the state shard `shard`
+/// ([`crate::store::shard_of`]): 14 random bytes and a 2-byte counter, base64url, the
+/// first counter that lands there (on average 64 tries of one SHA-256 each; a plain
+/// [`random_id`](crate::tokens::random_id) in the practically impossible case that none
+/// does). A family id is no secret (access tokens carry it as `sid`); 112 random bits
+/// keep ids unique. A code exchange uses it to start the family in the code's shard, in
+/// the call that takes the code.
+///
+/// # Errors
+/// `server_error` when the platform RNG fails.
+pub fn family_id_in_shard<P: Platform>(platform: &P, shard: u32) -> Result<String, OAuthError> {
+    let mut bytes = [0u8; 16];
+    platform
+        .fill_random(&mut bytes)
+        .map_err(|_| OAuthError::server_error())?;
+    for n in 0..=u16::MAX {
+        let [high, low] = n.to_be_bytes();
+        bytes[14] = high;
+        bytes[15] = low;
+        let id = edge_oauth::base64url::encode(&bytes);
+        // The shard of `family:{id}` is that of its owner `id` (base64url has no `:`).
+        if crate::store::shard_of(&id) == shard {
+            return Ok(id);
+        }
+    }
+    crate::tokens::random_id(platform)
 }
 
 /// The absolute and idle lifetimes of a family for `api`.

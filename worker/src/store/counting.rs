@@ -5,8 +5,9 @@
 //! only tenant records are KV reads ([`is_tenant_key`]).
 
 use super::{
-    Condition, Store, StoreError, Swap, Taken, TakenIf, best_effort_compare_and_swap,
-    best_effort_put_if_absent, best_effort_take, best_effort_take_if, best_effort_untake,
+    Condition, PutIfAbsent, Store, StoreError, Swap, Taken, TakenIf, best_effort_compare_and_swap,
+    best_effort_put_if_absent, best_effort_take, best_effort_take_if, best_effort_take_if_then_put,
+    best_effort_untake, shard_of,
 };
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -150,6 +151,10 @@ impl<S: Store> Store for CountingStore<S> {
         self.get(key).await
     }
 
+    fn copy(&self, key: &str) -> Option<String> {
+        self.copies.borrow().get(key).cloned()
+    }
+
     async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
         self.count(key, true);
         self.inner.put(key, value, ttl).await?;
@@ -192,6 +197,40 @@ impl<S: Store> Store for CountingStore<S> {
                 self.inner.take_if(key, condition, receipt, keep).await
             }
         }
+    }
+
+    /// Durable: one call when both keys live in the same shard (as `durable.rs`), else the
+    /// calls of [`best_effort_take_if_then_put`].
+    async fn take_if_then_put(
+        &self,
+        key: &str,
+        expected: &str,
+        condition: &Condition,
+        receipt: &str,
+        keep: u64,
+        then: Option<&PutIfAbsent<'_>>,
+    ) -> Result<(TakenIf, bool), StoreError> {
+        let one_shard = then.is_none_or(|t| shard_of(t.key) == shard_of(key));
+        if self.backend == Backend::Kv || !one_shard {
+            return best_effort_take_if_then_put(
+                self, key, expected, condition, receipt, keep, then,
+            )
+            .await;
+        }
+        self.count_call();
+        let (taken, written) = self
+            .inner
+            .take_if_then_put(key, expected, condition, receipt, keep, then)
+            .await?;
+        match &taken {
+            TakenIf::Now(_) => self.keep(key, None),
+            TakenIf::Unmet(current) => self.keep(key, Some(current)),
+            _ => {}
+        }
+        if written && let Some(then) = then {
+            self.keep(then.key, Some(then.value));
+        }
+        Ok((taken, written))
     }
 
     async fn untake(&self, key: &str, receipt: &str) -> Result<(), StoreError> {

@@ -31,14 +31,21 @@
 
 use super::counting::is_tenant_key;
 use super::kv::KvStore;
-use super::{Condition, SHARDS, Store, StoreError, Swap, Taken, TakenIf, check_put, shard_of};
+use super::{
+    Condition, PutIfAbsent, SHARDS, Store, StoreError, Swap, Taken, TakenIf,
+    best_effort_take_if_then_put, check_put, shard_of,
+};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use worker::{Method, ObjectNamespace, Request, RequestInit, wasm_bindgen};
+use worker::{ObjectNamespace, wasm_bindgen};
 
 /// The Durable Object namespace binding.
 pub const BINDING: &str = "OAUTH_STATE";
+
+/// The text of a shard's `400` for a call it cannot read (also an operation it does not
+/// know).
+const MALFORMED_CALL: &str = "malformed state call";
 
 /// How many expired rows a write removes at most.
 pub const SWEEP_ROWS: u32 = 32;
@@ -63,6 +70,18 @@ struct Call {
     /// take_if: the condition the value must meet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     condition: Option<Condition>,
+    /// take_if_then_put: what to write (if absent) once the value is taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    then: Option<Then>,
+}
+
+/// The write of a `take_if_then_put` call.
+#[derive(Debug, Serialize, Deserialize)]
+struct Then {
+    key: String,
+    value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ttl: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +95,7 @@ enum Op {
     Untake,
     PutIfAbsent,
     CompareAndSwap,
+    TakeIfThenPut,
 }
 
 /// A shard's answer.
@@ -90,6 +110,9 @@ struct Reply {
     /// without a receipt did not meet the condition).
     #[serde(default)]
     receipt: Option<String>,
+    /// take_if_then_put: the `then` write happened.
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    written: bool,
 }
 
 /// How many state records an isolate keeps for [`Store::get_cached`].
@@ -136,23 +159,44 @@ impl DurableStore {
         Self { kv, shards }
     }
 
+    /// Sends one call to the key's shard: a `POST` of the call as JSON through the stub's
+    /// `fetch`, the reply read with one `text()` (the runtime's own objects, without the
+    /// chunk-by-chunk body stream of `worker::Response::json`).
     async fn call(&self, call: &Call) -> Result<Reply, StoreError> {
+        use wasm_bindgen::JsCast;
+        use wasm_bindgen_futures::JsFuture;
         let backend = |e: worker::Error| StoreError::Backend(e.to_string());
-        let stub = self
+        let js = |e: wasm_bindgen::JsValue| {
+            StoreError::Backend(
+                e.as_string()
+                    .unwrap_or_else(|| "state shard call failed".into()),
+            )
+        };
+        let stub: worker::worker_sys::DurableObject = self
             .shards
             .get_by_name(&shard_name(&call.key))
-            .map_err(backend)?;
+            .map_err(backend)?
+            .into_rpc();
         let body = serde_json::to_string(call).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
-        let req = Request::new_with_init("https://state.edge-oauth/", &init).map_err(backend)?;
-        let mut resp = stub.fetch_with_request(req).await.map_err(backend)?;
-        if resp.status_code() != 200 {
-            let text = resp.text().await.unwrap_or_default();
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        init.set_body(&wasm_bindgen::JsValue::from_str(&body));
+        let req = web_sys::Request::new_with_str_and_init("https://state.edge-oauth/", &init)
+            .map_err(js)?;
+        let resp: web_sys::Response = JsFuture::from(stub.fetch_with_request(&req).map_err(js)?)
+            .await
+            .map_err(js)?
+            .dyn_into()
+            .map_err(js)?;
+        let text = JsFuture::from(resp.text().map_err(js)?)
+            .await
+            .map_err(js)?
+            .as_string()
+            .unwrap_or_default();
+        if resp.status() != 200 {
             return Err(StoreError::Backend(format!("state shard: {text}")));
         }
-        resp.json().await.map_err(backend)
+        serde_json::from_str(&text).map_err(|e| StoreError::Backend(e.to_string()))
     }
 
     fn op(op: Op, key: &str) -> Call {
@@ -163,6 +207,7 @@ impl DurableStore {
             expected: None,
             ttl: None,
             condition: None,
+            then: None,
         }
     }
 }
@@ -175,6 +220,13 @@ impl Store for DurableStore {
         let value = self.call(&Self::op(Op::Get, key)).await?.value;
         cache_set(key, value.as_deref());
         Ok(value)
+    }
+
+    fn copy(&self, key: &str) -> Option<String> {
+        if is_tenant_key(key) {
+            return None;
+        }
+        cache_get(key)
     }
 
     async fn get_cached(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -255,6 +307,72 @@ impl Store for DurableStore {
         })
     }
 
+    /// One call when both keys live in the same shard (a code exchange picks its family
+    /// id so that they do): the object compares, checks, takes and writes in one step.
+    /// Otherwise, or when the object answers that it does not know the operation (an
+    /// older version during a rollout), the calls of [`best_effort_take_if_then_put`].
+    async fn take_if_then_put(
+        &self,
+        key: &str,
+        expected: &str,
+        condition: &Condition,
+        receipt: &str,
+        keep: u64,
+        then: Option<&PutIfAbsent<'_>>,
+    ) -> Result<(TakenIf, bool), StoreError> {
+        check_put(key, Some(keep))?;
+        if let Some(then) = then {
+            check_put(then.key, then.ttl)?;
+        }
+        let one_shard = then.is_none_or(|t| shard_of(t.key) == shard_of(key));
+        if !one_shard {
+            return best_effort_take_if_then_put(
+                self, key, expected, condition, receipt, keep, then,
+            )
+            .await;
+        }
+        let call = Call {
+            value: Some(receipt.to_owned()),
+            expected: Some(expected.to_owned()),
+            ttl: Some(keep),
+            condition: Some(condition.clone()),
+            then: then.map(|t| Then {
+                key: t.key.to_owned(),
+                value: t.value.to_owned(),
+                ttl: t.ttl,
+            }),
+            ..Self::op(Op::TakeIfThenPut, key)
+        };
+        let reply = match self.call(&call).await {
+            Ok(reply) => reply,
+            Err(StoreError::Backend(message)) if message.contains(MALFORMED_CALL) => {
+                return best_effort_take_if_then_put(
+                    self, key, expected, condition, receipt, keep, then,
+                )
+                .await;
+            }
+            Err(err) => return Err(err),
+        };
+        let taken = match (reply.ok, reply.value, reply.receipt) {
+            (true, Some(value), _) => {
+                cache_set(key, None);
+                TakenIf::Now(value)
+            }
+            (false, Some(value), Some(receipt)) => TakenIf::Before { value, receipt },
+            (false, Some(value), None) => {
+                cache_set(key, Some(&value));
+                TakenIf::Unmet(value)
+            }
+            _ => TakenIf::Absent,
+        };
+        if reply.written
+            && let Some(then) = then
+        {
+            cache_set(then.key, Some(then.value));
+        }
+        Ok((taken, reply.written))
+    }
+
     async fn untake(&self, key: &str, receipt: &str) -> Result<(), StoreError> {
         let call = Call {
             value: Some(receipt.to_owned()),
@@ -312,7 +430,7 @@ pub use shard::StateShard;
 /// The Durable Object class (its `#[durable_object]` glue has no docs of its own).
 #[allow(missing_docs)]
 mod shard {
-    use super::{Call, Op, Reply, SWEEP_ROWS};
+    use super::{Call, MALFORMED_CALL, Op, Reply, SWEEP_ROWS};
     use serde::Deserialize;
     use worker::{
         DurableObject, Env, Request, Response, SqlStorage, SqlStorageValue, State, durable_object,
@@ -406,9 +524,9 @@ mod shard {
                         value: taken,
                         receipt: Some(first),
                     }) => Reply {
-                        ok: false,
                         value: Some(taken),
                         receipt: Some(first),
+                        ..Reply::default()
                     },
                     Some(Row { value: taken, .. }) => {
                         self.sql.exec(
@@ -418,7 +536,7 @@ mod shard {
                         Reply {
                             ok: true,
                             value: Some(taken),
-                            receipt: None,
+                            ..Reply::default()
                         }
                     }
                 },
@@ -453,6 +571,46 @@ mod shard {
                         }
                     }
                 },
+                Op::TakeIfThenPut => match self.live_row(&call.key, now)? {
+                    None => Reply::default(),
+                    Some(Row {
+                        value: taken,
+                        receipt: Some(first),
+                    }) => Reply {
+                        value: Some(taken),
+                        receipt: Some(first),
+                        ..Reply::default()
+                    },
+                    // Not the caller's copy, or not met: the row stays exactly as it is.
+                    Some(Row { value: current, .. })
+                        if call.expected.as_deref() != Some(current.as_str())
+                            || !call.condition.as_ref().is_some_and(|c| c.holds(&current)) =>
+                    {
+                        Reply {
+                            value: Some(current),
+                            ..Reply::default()
+                        }
+                    }
+                    Some(Row { value: taken, .. }) => {
+                        self.sql.exec(
+                            "UPDATE kv SET receipt = ?, value_expires_at = expires_at, expires_at = ? WHERE key = ?",
+                            vec![value.into(), expiry(now, call.ttl), call.key.as_str().into()],
+                        )?;
+                        let written = match &call.then {
+                            Some(then) if self.live_row(&then.key, now)?.is_none() => {
+                                self.write(&then.key, &then.value, then.ttl, now)?;
+                                true
+                            }
+                            _ => false,
+                        };
+                        Reply {
+                            ok: true,
+                            value: Some(taken),
+                            written,
+                            ..Reply::default()
+                        }
+                    }
+                },
                 Op::Untake => {
                     self.sql.exec(
                         "UPDATE kv SET receipt = NULL, expires_at = value_expires_at, value_expires_at = NULL WHERE key = ? AND receipt = ?",
@@ -483,9 +641,8 @@ mod shard {
                         }
                     } else {
                         Reply {
-                            ok: false,
                             value: current,
-                            receipt: None,
+                            ..Reply::default()
                         }
                     }
                 }
@@ -515,7 +672,7 @@ mod shard {
         async fn fetch(&self, req: Request) -> worker::Result<Response> {
             let mut req = req;
             let Ok(call) = req.json::<Call>().await else {
-                return Response::error("malformed state call", 400);
+                return Response::error(MALFORMED_CALL, 400);
             };
             match self.run(&call) {
                 Ok(reply) => Response::from_json(&reply),

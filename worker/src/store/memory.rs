@@ -11,9 +11,9 @@
 //!   are KV's best-effort read-then-write.
 
 use super::{
-    Condition, Store, StoreError, Swap, Taken, TakenIf, best_effort_compare_and_swap,
-    best_effort_put_if_absent, best_effort_take, best_effort_take_if, best_effort_untake,
-    check_put,
+    Condition, PutIfAbsent, Store, StoreError, Swap, Taken, TakenIf, best_effort_compare_and_swap,
+    best_effort_put_if_absent, best_effort_take, best_effort_take_if, best_effort_take_if_then_put,
+    best_effort_untake, check_put,
 };
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -247,6 +247,54 @@ impl Store for MemoryStore {
         Ok(TakenIf::Now(entry.value.clone()))
     }
 
+    async fn take_if_then_put(
+        &self,
+        key: &str,
+        expected: &str,
+        condition: &Condition,
+        receipt: &str,
+        keep: u64,
+        then: Option<&PutIfAbsent<'_>>,
+    ) -> Result<(TakenIf, bool), StoreError> {
+        if self.lag.get().is_some() {
+            return best_effort_take_if_then_put(
+                self, key, expected, condition, receipt, keep, then,
+            )
+            .await;
+        }
+        check_put(key, Some(keep))?;
+        if let Some(then) = then {
+            check_put(then.key, then.ttl)?;
+        }
+        let now = self.clock.now();
+        {
+            let mut entries = self.entries.borrow_mut();
+            let Some(entry) = entries.get_mut(key).filter(|e| e.live(now)) else {
+                return Ok((TakenIf::Absent, false));
+            };
+            if let Some((first, _)) = &entry.taken {
+                return Ok((
+                    TakenIf::Before {
+                        value: entry.value.clone(),
+                        receipt: first.clone(),
+                    },
+                    false,
+                ));
+            }
+            if entry.value != expected || !condition.holds(&entry.value) {
+                return Ok((TakenIf::Unmet(entry.value.clone()), false));
+            }
+            self.injected_failure()?;
+            let until = ttl_to_exp(now, Some(keep)).unwrap_or(i64::MAX);
+            entry.taken = Some((receipt.to_owned(), until));
+        }
+        let written = match then {
+            Some(then) => self.put_if_absent(then.key, then.value, then.ttl).await?,
+            None => false,
+        };
+        Ok((TakenIf::Now(expected.to_owned()), written))
+    }
+
     async fn untake(&self, key: &str, receipt: &str) -> Result<(), StoreError> {
         if self.lag.get().is_some() {
             return best_effort_untake(self, key, receipt).await;
@@ -367,6 +415,111 @@ mod tests {
                 backend,
             );
             take_if_contract(&counted, backend == crate::store::counting::Backend::Kv);
+        }
+    }
+
+    /// The contract of [`Store::take_if_then_put`], for any store: a value that is not
+    /// the expected copy, or misses the condition, is left as it was and nothing is
+    /// written; a met one is taken once and the other key written unless it holds
+    /// something; a second take answers the first receipt and writes nothing.
+    pub(crate) fn take_if_then_put_contract<S: Store>(store: &S) {
+        let value = r#"{"client_id":"spa"}"#;
+        block_on(store.put("code:c", value, Some(60))).unwrap();
+        let spa = Condition::default().field("client_id", &[Some("spa")]);
+        let web = Condition::default().field("client_id", &[Some("web")]);
+        let family = PutIfAbsent {
+            key: "family:f",
+            value: "first",
+            ttl: Some(600),
+        };
+        let stale = r#"{"client_id":"spa","old":true}"#;
+        for (expected, c) in [(stale, &spa), (value, &web)] {
+            assert_eq!(
+                block_on(store.take_if_then_put(
+                    "code:c",
+                    expected,
+                    c,
+                    "r-bad",
+                    600,
+                    Some(&family)
+                ))
+                .unwrap(),
+                (TakenIf::Unmet(value.to_owned()), false)
+            );
+            assert_eq!(
+                block_on(store.get("family:f")).unwrap(),
+                None,
+                "nothing written"
+            );
+        }
+        assert_eq!(
+            block_on(store.take_if_then_put("code:c", value, &spa, "r-1", 600, Some(&family)))
+                .unwrap(),
+            (TakenIf::Now(value.to_owned()), true)
+        );
+        assert_eq!(
+            block_on(store.get("family:f")).unwrap().as_deref(),
+            Some("first")
+        );
+        let second = PutIfAbsent {
+            value: "second",
+            ..family
+        };
+        assert_eq!(
+            block_on(store.take_if_then_put("code:c", value, &spa, "r-2", 600, Some(&second)))
+                .unwrap(),
+            (
+                TakenIf::Before {
+                    value: value.to_owned(),
+                    receipt: "r-1".to_owned()
+                },
+                false
+            )
+        );
+        assert_eq!(
+            block_on(store.get("family:f")).unwrap().as_deref(),
+            Some("first")
+        );
+        // Taken, but the other key already holds something: not overwritten.
+        block_on(store.put("code:d", value, Some(60))).unwrap();
+        assert_eq!(
+            block_on(store.take_if_then_put("code:d", value, &spa, "r-3", 600, Some(&second)))
+                .unwrap(),
+            (TakenIf::Now(value.to_owned()), false)
+        );
+        assert_eq!(
+            block_on(store.get("family:f")).unwrap().as_deref(),
+            Some("first")
+        );
+        // Without a write.
+        block_on(store.put("code:e", value, Some(60))).unwrap();
+        assert_eq!(
+            block_on(store.take_if_then_put("code:e", value, &spa, "r-4", 600, None)).unwrap(),
+            (TakenIf::Now(value.to_owned()), false)
+        );
+        assert_eq!(
+            block_on(store.take_if_then_put("code:none", value, &spa, "r", 600, Some(&family)))
+                .unwrap(),
+            (TakenIf::Absent, false)
+        );
+        assert!(block_on(store.take_if_then_put("code:c", value, &spa, "r", 59, None)).is_err());
+    }
+
+    #[test]
+    fn contract_take_if_then_put_exact_stale_and_counted() {
+        take_if_then_put_contract(&MemoryStore::new(Clock::new(1_000)));
+        let stale = MemoryStore::new(Clock::new(1_000));
+        stale.stale_reads(Some(0));
+        take_if_then_put_contract(&stale);
+        for backend in [
+            crate::store::counting::Backend::Kv,
+            crate::store::counting::Backend::Durable,
+        ] {
+            let counted = crate::store::counting::CountingStore::new(
+                MemoryStore::new(Clock::new(1_000)),
+                backend,
+            );
+            take_if_then_put_contract(&counted);
         }
     }
 

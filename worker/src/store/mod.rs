@@ -11,7 +11,12 @@
 //! - [`Store::put_if_absent`]: write a replay marker unless it exists (assertion `jti`,
 //!   DPoP `jti`);
 //! - [`Store::compare_and_swap`]: replace a record only if it still holds what was read
-//!   (a refresh-token family's current generation).
+//!   (a refresh-token family's current generation);
+//! - [`Store::take_if_then_put`]: [`Store::take_if`] of a value the caller already holds a
+//!   copy of, and when it is taken, a [`Store::put_if_absent`] of another key, in one step
+//!   (a code exchange decided on this isolate's copy of the code: the code is taken and
+//!   its refresh-token family started in one Durable Object call when both keys live in
+//!   the same shard).
 //!
 //! The default methods implement the atomic operations as a read followed by a write:
 //! that is all Workers KV allows, and it is best effort (two requests in flight at once,
@@ -109,6 +114,15 @@ pub trait Store {
         self.get(key).await
     }
 
+    /// The copy of `key` this isolate read or wrote before, if it holds one, without any
+    /// round trip (possibly stale, as [`Store::get_cached`]'s); `None` otherwise. Decide
+    /// on it only through an operation that checks it ([`Store::take_if_then_put`]). The
+    /// default holds no copies.
+    fn copy(&self, key: &str) -> Option<String> {
+        let _ = key;
+        None
+    }
+
     /// Takes a single-use value: when `key` holds a value not taken before, marks it taken,
     /// remembers `receipt` beside it for `keep` seconds (at least 60) and answers
     /// [`Taken::Now`]; a second take answers [`Taken::Before`] with the value and the first
@@ -178,6 +192,35 @@ pub trait Store {
             Taken::Before { value, receipt } => TakenIf::Before { value, receipt },
             Taken::Absent => TakenIf::Absent,
         })
+    }
+
+    /// [`Store::take_if`] of `key` when it meets `condition` **and still is `expected`**
+    /// (a copy the caller decided on, from [`Store::copy`]), and, when it is taken and
+    /// `then` is given, [`Store::put_if_absent`] of `then` in the same step. Answers the
+    /// take as [`Store::take_if`] does (a value that is not `expected` is
+    /// [`TakenIf::Unmet`] with what the key holds, and nothing is written) and whether
+    /// `then` was written (`false` when it was not given, the take did not happen, or its
+    /// key held something).
+    ///
+    /// The default is [`best_effort_take_if_then_put`] (a read, [`Store::take_if`], then
+    /// [`Store::put_if_absent`]: as exact as the backend's own operations); the Durable
+    /// Object store does it in one call when both keys live in the same shard.
+    ///
+    /// # Errors
+    /// As [`Store::take`] and [`Store::put_if_absent`].
+    async fn take_if_then_put(
+        &self,
+        key: &str,
+        expected: &str,
+        condition: &Condition,
+        receipt: &str,
+        keep: u64,
+        then: Option<&PutIfAbsent<'_>>,
+    ) -> Result<(TakenIf, bool), StoreError>
+    where
+        Self: Sized,
+    {
+        best_effort_take_if_then_put(self, key, expected, condition, receipt, keep, then).await
     }
 
     /// Writes `value` only when `key` holds nothing (live); `true` when it was written.
@@ -280,6 +323,60 @@ pub async fn best_effort_take_if<S: Store>(
     };
     put_json(store, &receipt_key, &kept, Some(keep)).await?;
     Ok(TakenIf::Now(value))
+}
+
+/// The write of [`Store::take_if_then_put`]: `value` under `key` unless it holds
+/// something, expiring after `ttl` seconds when given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PutIfAbsent<'a> {
+    /// The key.
+    pub key: &'a str,
+    /// The value.
+    pub value: &'a str,
+    /// Its TTL (at least 60 s).
+    pub ttl: Option<u64>,
+}
+
+/// [`Store::take_if_then_put`] from the other operations: a read of `key` (a value that
+/// is not `expected` answers [`TakenIf::Unmet`] and writes nothing), [`Store::take_if`],
+/// then [`Store::put_if_absent`] of `then` when taken (as exact as those operations of
+/// `store`).
+///
+/// # Errors
+/// As [`Store::take_if_then_put`].
+pub async fn best_effort_take_if_then_put<S: Store>(
+    store: &S,
+    key: &str,
+    expected: &str,
+    condition: &Condition,
+    receipt: &str,
+    keep: u64,
+    then: Option<&PutIfAbsent<'_>>,
+) -> Result<(TakenIf, bool), StoreError> {
+    check_put(key, Some(keep))?;
+    if let Some(then) = then {
+        check_put(then.key, then.ttl)?;
+    }
+    if let Some(value) = store.get(key).await?
+        && value != expected
+    {
+        return Ok((TakenIf::Unmet(value), false));
+    }
+    match store.take_if(key, condition, receipt, keep).await? {
+        TakenIf::Now(value) if value != expected => {
+            // Changed between the read and the take: give it back untouched.
+            store.untake(key, receipt).await?;
+            Ok((TakenIf::Unmet(value), false))
+        }
+        TakenIf::Now(value) => {
+            let written = match then {
+                Some(then) => store.put_if_absent(then.key, then.value, then.ttl).await?,
+                None => false,
+            };
+            Ok((TakenIf::Now(value), written))
+        }
+        other => Ok((other, false)),
+    }
 }
 
 /// [`Store::untake`] as a read and a delete of `taken:{key}` (best effort).
