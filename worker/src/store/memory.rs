@@ -9,6 +9,11 @@
 //! - **stale** ([`MemoryStore::stale_reads`]): like Workers KV seen from another location,
 //!   every read answers the value as it was `lag` seconds ago, and the atomic operations
 //!   are KV's best-effort read-then-write.
+//!
+//! With [`MemoryStore::keep_copies`] it also answers [`Store::copy`] like the Durable
+//! Object store's per-isolate cache on the isolate that wrote the record: the stored value
+//! of a state key, taken or not (a copy of a taken code is the stale case), so that the
+//! grants' paths on a copy run in the server tests as they do on Workers.
 
 use super::{
     Condition, PutIfAbsent, Store, StoreError, Swap, Taken, TakenIf, best_effort_compare_and_swap,
@@ -76,6 +81,7 @@ pub struct MemoryStore {
     lag: Rc<Cell<Option<i64>>>,
     clock: Clock,
     fail_writes: Rc<RefCell<Option<StoreError>>>,
+    copies: Rc<Cell<bool>>,
 }
 
 fn ttl_to_exp(now: i64, ttl: Option<u64>) -> Option<i64> {
@@ -102,6 +108,12 @@ impl MemoryStore {
     /// the atomic operations are best effort, as on Workers KV; `None` is exact again.
     pub fn stale_reads(&self, lag: Option<i64>) {
         self.lag.set(lag);
+    }
+
+    /// From now on [`Store::copy`] answers the stored value of a state key (see the module
+    /// docs), or, with `false`, no copies (the default: an isolate that wrote nothing).
+    pub fn keep_copies(&self, on: bool) {
+        self.copies.set(on);
     }
 
     /// The number of live keys starting with `prefix`.
@@ -146,6 +158,18 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
+    fn copy(&self, key: &str) -> Option<String> {
+        if !self.copies.get() || super::counting::is_tenant_key(key) {
+            return None;
+        }
+        let now = self.clock.now();
+        self.entries
+            .borrow()
+            .get(key)
+            .filter(|e| e.live(now))
+            .map(|e| e.value.clone())
+    }
+
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         let now = self.clock.now();
         if let Some(lag) = self.lag.get() {

@@ -77,10 +77,14 @@ pub struct Harness {
 }
 
 impl Harness {
-    /// A fresh clock at `NOW` and an empty store on it.
+    /// A fresh clock at `NOW` and an empty store on it, answering [`Store::copy`] as the
+    /// Durable Object store does on the isolate that wrote a record (so a code exchange
+    /// takes its one-call path; a failing check on the copy falls back to the stored
+    /// record, which the tests then see decide).
     pub fn clock_and_store() -> (Clock, MemoryStore) {
         let clock = Clock::new(NOW);
         let store = MemoryStore::new(clock.clone());
+        store.keep_copies(true);
         (clock, store)
     }
 
