@@ -12,7 +12,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// path and header names only: values, query and body may hold credentials.
 #[derive(Clone, Default)]
 pub struct HttpRequest {
-    /// The method, upper case (`GET`, `POST`, ...).
+    /// The method, upper case (`GET`, `POST`, ...; any other method as sent, upper-cased).
     pub method: String,
     /// `scheme://host[:port]` of the request URL, without a trailing slash.
     pub origin: String,
@@ -384,7 +384,9 @@ mod convert {
             let content_length = super::first_header(&headers, "content-length")
                 .map(|v| v.trim().parse::<usize>().ok());
             let declared_too_large = content_length.flatten().is_some_and(|n| n > MAX_BODY_BYTES);
-            let method = req.method();
+            // Upper case, as the handlers compare it; an extension method (`PROPFIND`)
+            // stays what it is, so the endpoints answer it 405.
+            let method = req.method().to_ascii_uppercase();
             let mut body = Vec::new();
             let mut body_too_large = declared_too_large;
             let tls_client_auth = cf_tls_client_auth(&req);

@@ -191,6 +191,28 @@ fn rule_2_other_methods_get_405_with_allow_post() {
     assert_no_store(&resp);
 }
 
+/// An extension method is never taken for another one: `/authorize`, `/userinfo` and the
+/// metadata answer it `405` with `Allow`, in RFC 6749 JSON, never with a page.
+#[test]
+fn rule_2_extension_methods_get_405_everywhere() {
+    let h = harness();
+    for path in [
+        "/authorize?response_type=code&client_id=spa",
+        "/userinfo",
+        "/.well-known/openid-configuration",
+        "/oauth/token",
+    ] {
+        let resp = h.send(&HttpRequest::new("PROPFIND", path));
+        assert_eq!(resp.status, 405, "{path}");
+        assert!(
+            resp.header("allow").is_some_and(|a| !a.is_empty()),
+            "{path}"
+        );
+        assert_eq!(json_str(&resp, "error"), "invalid_request", "{path}");
+        assert_no_store(&resp);
+    }
+}
+
 #[test]
 fn rule_3_bad_utf8_and_bad_escape_are_invalid_request() {
     let h = harness();
