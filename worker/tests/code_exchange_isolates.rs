@@ -298,25 +298,7 @@ fn concurrent_exchanges_across_isolates_have_at_most_one_winner() {
 /// racing the real client, cost the real client nothing.
 #[test]
 fn hostile_requests_on_copy_isolates_never_cost_the_user() {
-    let attacks = [
-        format!(
-            "grant_type=authorization_code&client_id=spa&code={{code}}&redirect_uri={}&code_verifier={}",
-            enc(SPA_CB),
-            "x".repeat(43)
-        ),
-        format!(
-            "grant_type=authorization_code&client_id=spa&code={{code}}&redirect_uri={}",
-            enc(SPA_CB)
-        ),
-        format!(
-            "grant_type=authorization_code&client_id=spa2&code={{code}}&redirect_uri={}&code_verifier={VERIFIER}",
-            enc(SPA_CB)
-        ),
-        format!(
-            "grant_type=authorization_code&client_id=spa&code={{code}}&redirect_uri={}&code_verifier={VERIFIER}",
-            enc("https://evil.example/cb")
-        ),
-    ];
+    let attacks = hostile_code_exchange_bodies();
     for attack in &attacks {
         for legacy in [false, true] {
             let h = harness();

@@ -917,25 +917,7 @@ fn rfc9700_4_14_2_families_from_before_keep_working() {
 #[test]
 fn rfc6749_4_1_2_failed_checks_leave_the_code_untouched_for_the_real_client() {
     let h = harness();
-    for attack in [
-        format!(
-            "grant_type=authorization_code&client_id=spa&code={{code}}&redirect_uri={}&code_verifier={}",
-            enc(SPA_CB),
-            "x".repeat(43)
-        ),
-        format!(
-            "grant_type=authorization_code&client_id=spa&code={{code}}&redirect_uri={}",
-            enc(SPA_CB)
-        ),
-        format!(
-            "grant_type=authorization_code&client_id=spa2&code={{code}}&redirect_uri={}&code_verifier={VERIFIER}",
-            enc(SPA_CB)
-        ),
-        format!(
-            "grant_type=authorization_code&client_id=spa&code={{code}}&redirect_uri={}&code_verifier={VERIFIER}",
-            enc("https://evil.example/cb")
-        ),
-    ] {
+    for attack in hostile_code_exchange_bodies() {
         let code = h.spa_code(API);
         let mut requests: Vec<HttpRequest> = (0..8)
             .map(|_| token_request(&attack.replace("{code}", &code), &[]))

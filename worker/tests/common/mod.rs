@@ -160,6 +160,31 @@ pub fn enc(s: &str) -> String {
     edge_oauth_worker::params::form_encode(s)
 }
 
+/// Token request bodies (with `{code}` where the code goes) that fail the checks of a code
+/// issued to `spa` for `SPA_CB` with `VERIFIER`: a wrong verifier, none, another client,
+/// another redirect URI. None of them may consume or revoke anything.
+pub fn hostile_code_exchange_bodies() -> [String; 4] {
+    [
+        format!(
+            "grant_type=authorization_code&client_id=spa&code={{code}}&redirect_uri={}&code_verifier={}",
+            enc(SPA_CB),
+            "x".repeat(43)
+        ),
+        format!(
+            "grant_type=authorization_code&client_id=spa&code={{code}}&redirect_uri={}",
+            enc(SPA_CB)
+        ),
+        format!(
+            "grant_type=authorization_code&client_id=spa2&code={{code}}&redirect_uri={}&code_verifier={VERIFIER}",
+            enc(SPA_CB)
+        ),
+        format!(
+            "grant_type=authorization_code&client_id=spa&code={{code}}&redirect_uri={}&code_verifier={VERIFIER}",
+            enc("https://evil.example/cb")
+        ),
+    ]
+}
+
 pub fn basic(id: &str, secret: &str) -> String {
     format!(
         "Basic {}",
