@@ -540,38 +540,9 @@ mod shard {
                         }
                     }
                 },
-                Op::TakeIf => match self.live_row(&call.key, now)? {
-                    None => Reply::default(),
-                    Some(Row {
-                        value: taken,
-                        receipt: Some(first),
-                    }) => Reply {
-                        value: Some(taken),
-                        receipt: Some(first),
-                        ..Reply::default()
-                    },
-                    // Not met: the row stays exactly as it is (a value without a receipt).
-                    Some(Row { value: current, .. })
-                        if !call.condition.as_ref().is_some_and(|c| c.holds(&current)) =>
-                    {
-                        Reply {
-                            value: Some(current),
-                            ..Reply::default()
-                        }
-                    }
-                    Some(Row { value: taken, .. }) => {
-                        self.sql.exec(
-                            "UPDATE kv SET receipt = ?, value_expires_at = expires_at, expires_at = ? WHERE key = ?",
-                            vec![value.into(), expiry(now, call.ttl), call.key.as_str().into()],
-                        )?;
-                        Reply {
-                            ok: true,
-                            value: Some(taken),
-                            ..Reply::default()
-                        }
-                    }
-                },
-                Op::TakeIfThenPut => match self.live_row(&call.key, now)? {
+                // take_if is take_if_then_put without the copy to compare and with nothing
+                // to write after (its calls carry no `then`).
+                Op::TakeIf | Op::TakeIfThenPut => match self.live_row(&call.key, now)? {
                     None => Reply::default(),
                     Some(Row {
                         value: taken,
@@ -583,7 +554,8 @@ mod shard {
                     },
                     // Not the caller's copy, or not met: the row stays exactly as it is.
                     Some(Row { value: current, .. })
-                        if call.expected.as_deref() != Some(current.as_str())
+                        if (call.op == Op::TakeIfThenPut
+                            && call.expected.as_deref() != Some(current.as_str()))
                             || !call.condition.as_ref().is_some_and(|c| c.holds(&current)) =>
                     {
                         Reply {
