@@ -412,26 +412,33 @@ impl EcPrivateJwk {
     /// assert_eq!(err.to_string(), "invalid JWK: d must be a string");
     /// ```
     pub fn parse(json: &str) -> Result<Self> {
-        let jwk = parse_jwk_object(json)?;
-        if ["p", "q", "dp", "dq", "qi", "oth", "k"]
-            .iter()
-            .any(|m| jwk.contains_key(m))
-        {
-            return Err(Error::JwkInvalid(
-                "an EC key has no p, q, dp, dq, qi, oth or k",
-            ));
-        }
-        check_p256_header(&jwk)?;
-        let x = coordinate(&jwk, "x")?;
-        let y = coordinate(&jwk, "y")?;
-        let d_text = req_str(&jwk, "d", "d must be a string")?;
-        let d = Zeroizing::new(
-            base64url::decode_array::<32>(d_text)
-                .map_err(|_| Error::JwkInvalid("d must be 43 base64url characters (32 octets)"))?,
-        );
-        let signing = SigningKey::from_slice(d.as_ref()).map_err(|_| Error::JwkKeyInvalid)?;
+        let members = PrivateJwkMembers::parse(json)?;
+        Self::from_members(&members)
+    }
+
+    /// The key of members already read by [`PrivateJwkMembers::parse`]: `d` must be in
+    /// `[1, n-1]` and `(x, y)` must be its public point (so on the curve).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::JwkKeyInvalid`] if `d` is out of range or does not match `x` and `y`.
+    ///
+    /// ```
+    /// use edge_oauth::jwk::{EcPrivateJwk, PrivateJwkMembers};
+    /// let json = r#"{"kty":"EC","crv":"P-256",
+    ///     "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+    ///     "y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+    ///     "d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}"#;
+    /// let mut members = PrivateJwkMembers::parse(json).unwrap();
+    /// assert!(EcPrivateJwk::from_members(&members).is_ok());
+    /// members.y[31] ^= 1;
+    /// assert_eq!(EcPrivateJwk::from_members(&members).unwrap_err().code(), "JWK_KEY_INVALID");
+    /// ```
+    pub fn from_members(members: &PrivateJwkMembers) -> Result<Self> {
+        let signing =
+            SigningKey::from_slice(members.d.as_ref()).map_err(|_| Error::JwkKeyInvalid)?;
         let key = Self::from_signing_key(signing);
-        if key.public.x != x || key.public.y != y {
+        if key.public.x != members.x || key.public.y != members.y {
             return Err(Error::JwkKeyInvalid);
         }
         Ok(key)
@@ -504,6 +511,75 @@ impl EcPrivateJwk {
     #[must_use]
     pub fn signing_key(&self) -> &SigningKey {
         &self.signing
+    }
+}
+
+/// The members of a private P-256 JWK, decoded and checked as far as that is possible
+/// without P-256 arithmetic: everything [`EcPrivateJwk::parse`] checks except that `d` is
+/// in range and matches `x` and `y` ([`EcPrivateJwk::from_members`]). The default npm
+/// entry reads a private JWK with it and `edge-oauth/p256` checks the key. `d` is zeroized
+/// on drop.
+///
+/// ```
+/// use edge_oauth::jwk::PrivateJwkMembers;
+/// let err = PrivateJwkMembers::parse(r#"{"kty":"EC","crv":"P-256",
+///     "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+///     "y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#).unwrap_err();
+/// assert_eq!(err.to_string(), "invalid JWK: d must be a string");
+/// ```
+pub struct PrivateJwkMembers {
+    /// The private scalar, big-endian (not yet checked to be in range).
+    pub d: Zeroizing<[u8; 32]>,
+    /// The big-endian `x` coordinate.
+    pub x: [u8; 32],
+    /// The big-endian `y` coordinate.
+    pub y: [u8; 32],
+}
+
+impl PrivateJwkMembers {
+    /// Parses a private JWK's JSON text: `kty` `EC`, `crv` `P-256`, `alg` (if present)
+    /// `ES256`, `use` (if present) `sig`, no RSA or symmetric private member, and `x`, `y`,
+    /// `d` exactly 32 octets each (43 base64url characters).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::JwkInvalid`] for bad JSON or a missing / mistyped / short member,
+    /// [`Error::JwkUnsupported`] for another key type, curve, `alg` or `use`.
+    ///
+    /// ```
+    /// use edge_oauth::jwk::PrivateJwkMembers;
+    /// let err = PrivateJwkMembers::parse(r#"{"kty":"RSA"}"#).unwrap_err();
+    /// assert_eq!(err.code(), "JWK_UNSUPPORTED");
+    /// ```
+    pub fn parse(json: &str) -> Result<Self> {
+        let jwk = parse_jwk_object(json)?;
+        if ["p", "q", "dp", "dq", "qi", "oth", "k"]
+            .iter()
+            .any(|m| jwk.contains_key(m))
+        {
+            return Err(Error::JwkInvalid(
+                "an EC key has no p, q, dp, dq, qi, oth or k",
+            ));
+        }
+        check_p256_header(&jwk)?;
+        let x = coordinate(&jwk, "x")?;
+        let y = coordinate(&jwk, "y")?;
+        let d_text = req_str(&jwk, "d", "d must be a string")?;
+        let d = Zeroizing::new(
+            base64url::decode_array::<32>(d_text)
+                .map_err(|_| Error::JwkInvalid("d must be 43 base64url characters (32 octets)"))?,
+        );
+        Ok(PrivateJwkMembers { d, x, y })
+    }
+}
+
+impl fmt::Debug for PrivateJwkMembers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrivateJwkMembers")
+            .field("x", &base64url::encode(&self.x))
+            .field("y", &base64url::encode(&self.y))
+            .field("d", &"[redacted]")
+            .finish()
     }
 }
 

@@ -489,10 +489,16 @@ fn check_at_hash(at_hash: &str, access_token: &str, alg: Algorithm) -> Result<()
     }
 }
 
-/// Verifies an ES256 ID token against a JWKS: the keys with the header's `kid` (all
-/// keys when the header has none) that are P-256 signing keys.
-#[cfg(not(all(feature = "wasm", not(feature = "wasm-p256"))))]
-fn verify_with_jwks(decoded: &DecodedJws<'_>, jwks: &str) -> Result<()> {
+/// The keys of a JWKS that may have signed an ES256 ID token: the P-256 signing keys with
+/// the header's `kid` (all of them when the header has none), in the order of the set.
+/// Entries that are not valid P-256 public keys are skipped.
+///
+/// # Errors
+///
+/// [`Error::IdTokenSignatureUnsupported`] for an `alg` other than ES256,
+/// [`Error::JwkInvalid`] for a JWKS that is not an object with a `keys` array,
+/// [`Error::IdTokenKeyNotFound`] when no key qualifies.
+fn jwks_candidates(decoded: &DecodedJws<'_>, jwks: &str) -> Result<Vec<EcPublicJwk>> {
     if decoded.alg() != Algorithm::Es256 {
         return Err(Error::IdTokenSignatureUnsupported);
     }
@@ -502,7 +508,7 @@ fn verify_with_jwks(decoded: &DecodedJws<'_>, jwks: &str) -> Result<()> {
         return Err(Error::JwkInvalid("the JWKS has no keys array"));
     };
     let kid = decoded.kid();
-    let mut candidates = 0usize;
+    let mut candidates = Vec::new();
     for key in keys {
         let Value::Object(k) = key else { continue };
         if kid.is_some() && k.get("kid").and_then(Value::as_str) != kid {
@@ -513,16 +519,54 @@ fn verify_with_jwks(decoded: &DecodedJws<'_>, jwks: &str) -> Result<()> {
         {
             continue;
         }
-        let Ok(public) = EcPublicJwk::from_json_value(key) else {
-            continue;
-        };
-        candidates += 1;
-        if decoded.verify_es256(&public).is_ok() {
-            return Ok(());
+        if let Ok(public) = EcPublicJwk::from_json_value(key) {
+            candidates.push(public);
         }
     }
-    if candidates == 0 {
-        Err(Error::IdTokenKeyNotFound)
+    if candidates.is_empty() {
+        return Err(Error::IdTokenKeyNotFound);
+    }
+    Ok(candidates)
+}
+
+/// What verifying an ID token's signature against a JWKS takes, read without P-256
+/// arithmetic: the decoded JWS (its signing input and raw signature) and the candidate
+/// keys, one of which must verify it ([`verify_id_token_signature`] does; the default
+/// npm entry hands these to `edge-oauth/p256`).
+///
+/// # Errors
+///
+/// As [`verify_id_token_signature`], except [`Error::JwsSignatureInvalid`], which only
+/// the verification itself can give.
+///
+/// ```
+/// use edge_oauth::oidc::{DEFAULT_ID_TOKEN_ALGORITHMS, id_token_signature_keys};
+///
+/// let err = id_token_signature_keys("eyJhbGciOiJSUzI1NiJ9.e30.AA", &DEFAULT_ID_TOKEN_ALGORITHMS, r#"{"keys":[]}"#);
+/// assert_eq!(err.unwrap_err().code(), "ID_TOKEN_SIGNATURE_UNSUPPORTED");
+/// ```
+pub fn id_token_signature_keys<'a>(
+    id_token: &'a str,
+    algorithms: &[Algorithm],
+    jwks: &str,
+) -> Result<(DecodedJws<'a>, Vec<EcPublicJwk>)> {
+    let decoded = jws::decode(id_token, algorithms)?;
+    if decoded.alg().is_symmetric() {
+        return Err(Error::JwsAlgNotAllowed);
+    }
+    let keys = jwks_candidates(&decoded, jwks)?;
+    Ok((decoded, keys))
+}
+
+/// Verifies an ES256 ID token against the candidate keys of a JWKS.
+#[cfg(not(all(feature = "wasm", not(feature = "wasm-p256"))))]
+fn verify_with_jwks(decoded: &DecodedJws<'_>, jwks: &str) -> Result<()> {
+    let candidates = jwks_candidates(decoded, jwks)?;
+    if candidates
+        .iter()
+        .any(|public| decoded.verify_es256(public).is_ok())
+    {
+        Ok(())
     } else {
         Err(Error::JwsSignatureInvalid)
     }

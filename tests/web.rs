@@ -6,7 +6,8 @@
 use edge_oauth::wasm::{
     DpopPublicKey, NonceCache, P256Key, authorization_code_grant_body, calculate_code_challenge,
     calculate_jwk_thumbprint, client_credentials_grant_body, finish_proof, generate_code_verifier,
-    generate_pkce, parse_token_response_js, refresh_token_grant_body,
+    generate_pkce, parse_token_response_js, private_jwk_members, refresh_token_grant_body,
+    verify_es256_js,
 };
 use js_sys::{JSON, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
@@ -101,74 +102,198 @@ fn thumbprint_of_a_non_object_is_argument_invalid() {
     assert_eq!(code_of(err), "ARGUMENT_INVALID");
 }
 
+/// A p256 key from a private JWK as `src/js/p256.js` makes it: the default module reads
+/// the JWK strictly, the p256 module checks `d` against `x` and `y` and keeps the key.
+fn p256_from_jwk(json: &str) -> Result<P256Key, JsValue> {
+    let members = private_jwk_members(json.to_string())?;
+    P256Key::from_members(members.to_vec()).ok_or(JsValue::NULL)
+}
+
+/// The public key of a p256 key in the default module, as `src/js/p256.js` holds it.
+fn public_of(key: &P256Key) -> DpopPublicKey {
+    let xy = key.public_key();
+    let json = format!(
+        r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+        edge_oauth::base64url::encode(&xy[..32]),
+        edge_oauth::base64url::encode(&xy[32..])
+    );
+    DpopPublicKey::new(&json.into()).expect("public key")
+}
+
+/// A proof of a p256 key, as `DpopKey.createProofSync` makes it.
+fn p256_proof(
+    key: &P256Key,
+    public: &DpopPublicKey,
+    htm: &str,
+    htu: &str,
+    iat: Option<f64>,
+    jti: Option<&str>,
+    nonce: Option<&str>,
+    access_token: Option<&str>,
+) -> Result<String, JsValue> {
+    let input = public.proof_input(
+        htm,
+        htu,
+        nonce.map(String::from),
+        access_token.map(String::from),
+        iat,
+        jti.map(String::from),
+    )?;
+    let signature = js_sys::Uint8Array::from(key.sign(&input).as_slice());
+    finish_proof(&input.as_str().into(), &signature)
+}
+
 #[wasm_bindgen_test]
 fn dpop_key_from_jwk_round_trips_and_has_the_vector_thumbprint() {
-    let key = P256Key::from_jwk(DPOP_KEY_1.to_string()).expect("key");
+    let key = p256_from_jwk(DPOP_KEY_1).expect("key");
+    let public = public_of(&key);
     assert_eq!(
-        key.thumbprint(),
+        public.thumbprint(),
         "VIqXp_dbQ5G9BGpq6Gi9cYH2ZiAmVtMTo-MUc4zEGGo"
     );
-    let public = obj(&key.public_jwk_json());
-    assert_eq!(prop(&public, "kty").as_string().as_deref(), Some("EC"));
-    assert_eq!(prop(&public, "crv").as_string().as_deref(), Some("P-256"));
+    let jwk = obj(DPOP_KEY_1);
+    let public_jwk = obj(&public.jwk_json());
+    for name in ["kty", "crv", "x", "y"] {
+        assert_eq!(
+            prop(&public_jwk, name).as_string(),
+            prop(&jwk, name).as_string()
+        );
+    }
     assert!(
-        prop(&public, "d").is_undefined(),
+        prop(&public_jwk, "d").is_undefined(),
         "public JWK must not carry d"
     );
-    let private_json = key.private_jwk_json().as_string().expect("json");
-    let private = obj(&private_json);
+    let d = key.private_key().to_vec();
     assert_eq!(
-        prop(&private, "d").as_string().as_deref(),
-        Some("ecphCvUxFH0Ay874QennDfSNd357LCA9QVdDenqL9vM")
+        edge_oauth::base64url::encode(&d),
+        "ecphCvUxFH0Ay874QennDfSNd357LCA9QVdDenqL9vM"
     );
-    let again = P256Key::from_jwk(private_json).expect("re-import");
-    assert_eq!(again.thumbprint(), key.thumbprint());
+    let private_json = format!(
+        r#"{{"kty":"EC","crv":"P-256","x":"{}","y":"{}","d":"{}"}}"#,
+        prop(&public_jwk, "x").as_string().expect("x"),
+        prop(&public_jwk, "y").as_string().expect("y"),
+        edge_oauth::base64url::encode(&d)
+    );
+    let again = p256_from_jwk(&private_json).expect("re-import");
+    assert_eq!(public_of(&again).thumbprint(), public.thumbprint());
+    assert_eq!(again.public_key(), key.public_key());
 }
 
 #[wasm_bindgen_test]
 fn dpop_key_from_public_jwk_is_rejected() {
-    let err = P256Key::from_jwk(RFC9449_JWK.to_string())
-        .err()
-        .expect("must fail");
+    let err = p256_from_jwk(RFC9449_JWK).err().expect("must fail");
     assert_eq!(code_of(err), "JWK_INVALID");
+}
+
+#[wasm_bindgen_test]
+fn p256_key_from_members_checks_d_against_x_and_y() {
+    let members = private_jwk_members(DPOP_KEY_1.to_string())
+        .expect("members")
+        .to_vec();
+    assert_eq!(members.len(), 96);
+    assert!(P256Key::from_members(members.clone()).is_some());
+    // y changed: no longer d's point (and not on the curve).
+    let mut wrong_y = members.clone();
+    wrong_y[95] ^= 1;
+    assert!(P256Key::from_members(wrong_y).is_none());
+    // Another key's point.
+    let other = P256Key::generate().public_key();
+    let mut other_point = members.clone();
+    other_point[32..].copy_from_slice(&other);
+    assert!(P256Key::from_members(other_point).is_none());
+    // d = 0 and d = n are out of range.
+    let n = b64url_decode("_____wAAAAD__________7zm-q2nF56E87nKwvxjJVE");
+    for d in [vec![0u8; 32], n] {
+        let mut out_of_range = members.clone();
+        out_of_range[..32].copy_from_slice(&d);
+        assert!(P256Key::from_members(out_of_range).is_none());
+    }
+    for len in [0, 64, 95, 97] {
+        assert!(P256Key::from_members(vec![1; len]).is_none());
+    }
+}
+
+#[wasm_bindgen_test]
+fn p256_verify_takes_the_point_the_message_and_r_s() {
+    let key = p256_from_jwk(DPOP_KEY_1).expect("key");
+    let point = key.public_key();
+    let signature = key.sign("eyJhbGciOiJFUzI1NiJ9.e30");
+    assert_eq!(signature.len(), 64);
+    assert!(verify_es256_js(
+        &point,
+        "eyJhbGciOiJFUzI1NiJ9.e30",
+        &signature
+    ));
+    assert!(!verify_es256_js(
+        &point,
+        "eyJhbGciOiJFUzI1NiJ9.e31",
+        &signature
+    ));
+    let mut flipped = signature.clone();
+    flipped[10] ^= 1;
+    assert!(!verify_es256_js(
+        &point,
+        "eyJhbGciOiJFUzI1NiJ9.e30",
+        &flipped
+    ));
+    assert!(!verify_es256_js(
+        &point,
+        "eyJhbGciOiJFUzI1NiJ9.e30",
+        &signature[..63]
+    ));
+    assert!(!verify_es256_js(
+        &point[..63],
+        "eyJhbGciOiJFUzI1NiJ9.e30",
+        &signature
+    ));
+    let mut off_curve = point.clone();
+    off_curve[63] ^= 1;
+    assert!(!verify_es256_js(
+        &off_curve,
+        "eyJhbGciOiJFUzI1NiJ9.e30",
+        &signature
+    ));
+    assert!(!verify_es256_js(
+        &P256Key::generate().public_key(),
+        "eyJhbGciOiJFUzI1NiJ9.e30",
+        &signature
+    ));
 }
 
 #[wasm_bindgen_test]
 fn dpop_proof_verifies_with_the_core_verifier() {
     let key = P256Key::generate();
-    let proof = key
-        .create_proof(
-            "GET",
-            "https://api.example.com/items?x=1#f",
-            1_700_000_000.0,
-            Some("jti-123456789".into()),
-            Some("n-1".into()),
-            Some("tok".into()),
-        )
-        .expect("proof");
+    let public = public_of(&key);
+    let proof = p256_proof(
+        &key,
+        &public,
+        "GET",
+        "https://api.example.com/items?x=1#f",
+        Some(1_700_000_000.0),
+        Some("jti-123456789"),
+        Some("n-1"),
+        Some("tok"),
+    )
+    .expect("proof");
     let policy = edge_oauth::dpop::VerifyPolicy {
         nonce: Some("n-1"),
         access_token: Some("tok"),
         ..edge_oauth::dpop::VerifyPolicy::new("GET", "https://api.example.com/items", 1_700_000_000)
     };
     let verified = edge_oauth::dpop::verify_proof(&proof, &policy).expect("valid proof");
-    assert_eq!(verified.jkt, key.thumbprint());
+    assert_eq!(verified.jkt, public.thumbprint());
     assert_eq!(verified.jti, "jti-123456789");
     assert_eq!(verified.iat, 1_700_000_000);
 }
 
 #[wasm_bindgen_test]
-fn dpop_proof_defaults_jti_to_random() {
-    // `iat` defaults to now in src/js/p256.js (tests/js/p256.test.mjs).
+fn dpop_proof_defaults_jti_to_random_and_iat_to_now() {
     let key = P256Key::generate();
+    let public = public_of(&key);
     let now = (js_sys::Date::now() / 1000.0).floor() as i64;
     let htu = "https://auth.example.com/oauth/token";
-    let a = key
-        .create_proof("POST", htu, now as f64, None, None, None)
-        .expect("proof");
-    let b = key
-        .create_proof("POST", htu, now as f64, None, None, None)
-        .expect("proof");
+    let a = p256_proof(&key, &public, "POST", htu, None, None, None, None).expect("proof");
+    let b = p256_proof(&key, &public, "POST", htu, None, None, None, None).expect("proof");
     let policy =
         edge_oauth::dpop::VerifyPolicy::new("POST", "https://auth.example.com/oauth/token", now);
     let va = edge_oauth::dpop::verify_proof(&a, &policy).expect("valid");
@@ -180,23 +305,23 @@ fn dpop_proof_defaults_jti_to_random() {
 
 #[wasm_bindgen_test]
 fn dpop_proof_arguments_are_checked() {
-    // The option types are checked in src/js/p256.js (tests/js/p256.test.mjs); the wasm
-    // still refuses a fractional or unsafe `iat` and a relative `htu`.
+    // The option types (and a fractional or unsafe `iat`) are checked in src/js/key.js
+    // (tests/js/p256.test.mjs); the default module refuses a relative `htu`.
     let key = P256Key::generate();
-    let htu = "https://a.example/t";
-    for iat in [1.5, f64::NAN, f64::INFINITY, 9_007_199_254_740_992.0] {
-        assert_eq!(
-            code_of(
-                key.create_proof("POST", htu, iat, None, None, None)
-                    .unwrap_err()
-            ),
-            "ARGUMENT_INVALID"
-        );
-    }
+    let public = public_of(&key);
     assert_eq!(
         code_of(
-            key.create_proof("POST", "/oauth/token", 0.0, None, None, None)
-                .unwrap_err()
+            p256_proof(
+                &key,
+                &public,
+                "POST",
+                "/oauth/token",
+                Some(0.0),
+                None,
+                None,
+                None
+            )
+            .unwrap_err()
         ),
         "URL_INVALID"
     );
@@ -469,18 +594,18 @@ fn nonce_cache_is_per_origin_and_retries_only_with_a_new_nonce() {
 
 #[wasm_bindgen_test]
 fn p256_key_signs_deterministically_rfc6979() {
-    let key = P256Key::from_jwk(DPOP_KEY_1.to_string()).expect("key");
-    let sign = || {
-        key.create_proof(
+    let key = p256_from_jwk(DPOP_KEY_1).expect("key");
+    let public = public_of(&key);
+    let input = public
+        .proof_input(
             "POST",
             "https://as.example/token",
-            1_700_000_000.0,
+            None,
+            None,
+            Some(1_700_000_000.0),
             Some("j-1".into()),
-            None,
-            None,
         )
-        .expect("proof")
-    };
+        .expect("input");
     // RFC 6979: the same input gives the same signature.
-    assert_eq!(sign(), sign());
+    assert_eq!(key.sign(&input), key.sign(&input));
 }

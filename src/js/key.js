@@ -4,7 +4,8 @@
 //   for the public JWK, crypto.subtle.sign signs it, the core appends the raw r || s: the
 //   private key never enters wasm or JS memory.
 // - p256: a P-256 scalar in the memory of the `edge-oauth/p256` wasm module, which signs
-//   synchronously. That module registers itself here when it is initialised.
+//   the same signing input synchronously. That module registers itself here when it is
+//   initialised.
 import { DpopPublicKey, NonceCache, finishProof } from '../../pkg/edge_oauth.js';
 import { idbRequest, requireIndexedDb } from './idb.js';
 import { crypto, edgeError, invalid, isObject, optString, reqString } from './util.js';
@@ -94,16 +95,11 @@ export class DpopKey {
   /** Internal: use the static constructors. */
   constructor(token, backend) {
     if (token !== INTERNAL) throw invalid('use DpopKey.generateNonExtractable(), fromCryptoKeyPair(), load(), generate() or fromJwk()');
-    if (backend.p256) {
-      this.#p256 = backend.p256;
-      this.#publicJson = backend.p256.publicJwkJson;
-      this.#thumbprint = backend.p256.thumbprint;
-    } else {
-      this.#pair = backend.pair;
-      this.#pub = backend.pub;
-      this.#publicJson = backend.pub.jwkJson;
-      this.#thumbprint = backend.pub.thumbprint;
-    }
+    this.#p256 = backend.p256;
+    this.#pair = backend.pair;
+    this.#pub = backend.p256 ? backend.p256.pub : backend.pub;
+    this.#publicJson = this.#pub.jwkJson;
+    this.#thumbprint = this.#pub.thumbprint;
     nonceCaches.set(this, new NonceCache());
   }
 
@@ -183,13 +179,29 @@ export class DpopKey {
   /** The private JWK of a `p256` key. Keep it secret. */
   toJwk() {
     if (!this.#p256) throw unsupported('toJwk: a WebCrypto key is not exported');
-    const { crv, d, kty, x, y } = JSON.parse(this.#p256.privateJwkJson());
-    return { kty, crv, x, y, d };
+    return this.#p256.toJwk();
   }
 
   /** A DPoP proof JWT for one request, with either backend. Never throws: rejects. */
   async createProof(options) {
-    if (this.#p256) return this.#p256.createProof(options);
+    if (this.#p256) return this.createProofSync(options);
+    const input = this.#proofInput(options);
+    const signature = await crypto('sign (ECDSA P-256 SHA-256)', (s) => s.sign(ES256, this.#pair.privateKey, encoder.encode(input)));
+    return finishProof(input, new Uint8Array(signature));
+  }
+
+  /** A DPoP proof, synchronously: `p256` keys only. */
+  createProofSync(options) {
+    if (!this.#p256) {
+      if (!isObject(options)) throw invalid('createProof options must be an object');
+      throw unsupported('createProofSync needs a p256 key; await createProof() with a WebCrypto key');
+    }
+    const input = this.#proofInput(options);
+    return finishProof(input, this.#p256.sign(input));
+  }
+
+  /** The signing input of a proof (either backend). */
+  #proofInput(options) {
     // The core's checks of CreateProofOptions, in its order and words: the core then takes
     // the members as arguments (no property reads across the wasm boundary).
     if (!isObject(options)) throw invalid('createProof options must be an object');
@@ -203,17 +215,6 @@ export class DpopKey {
     if (iat !== undefined && !(typeof iat === 'number' && Number.isSafeInteger(iat))) {
       throw invalid('iat must be an integer number of seconds');
     }
-    const input = this.#pub.proofInput(htm, htu, nonce, accessToken, iat, jti);
-    const signature = await crypto('sign (ECDSA P-256 SHA-256)', (s) => s.sign(ES256, this.#pair.privateKey, encoder.encode(input)));
-    return finishProof(input, new Uint8Array(signature));
-  }
-
-  /** A DPoP proof, synchronously: `p256` keys only. */
-  createProofSync(options) {
-    if (!this.#p256) {
-      if (!isObject(options)) throw invalid('createProof options must be an object');
-      throw unsupported('createProofSync needs a p256 key; await createProof() with a WebCrypto key');
-    }
-    return this.#p256.createProof(options);
+    return this.#pub.proofInput(htm, htu, nonce, accessToken, iat, jti);
   }
 }

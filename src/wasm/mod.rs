@@ -5,7 +5,8 @@
 //! - feature `wasm`, `pkg/edge_oauth_bg.wasm`: PKCE, thumbprints, the DPoP signing input
 //!   for a WebCrypto key, token bodies, strict parsing and the nonce cache. No signing.
 //! - feature `wasm-p256`, `pkg/edge_oauth_p256_bg.wasm`: a P-256 key in wasm memory that
-//!   generates, imports, exports and signs proofs synchronously.
+//!   signs synchronously, and ES256 verification, over bytes (the default module reads
+//!   the JWKs and JWSs and builds the proofs around it).
 //!
 //! The hand-written JS layer in `src/js/` (fetch, WebCrypto, IndexedDB, the token store
 //! and its cross-tab single flight) is the package's public face: it re-exports the
@@ -38,6 +39,8 @@ mod dpop;
 #[cfg(feature = "wasm-p256")]
 mod p256;
 #[cfg(feature = "wasm")]
+mod p256_support;
+#[cfg(feature = "wasm")]
 mod pkce;
 #[cfg(feature = "wasm")]
 mod token;
@@ -59,7 +62,9 @@ pub use device::{
 #[cfg(feature = "wasm")]
 pub use dpop::{DpopPublicKey, calculate_jwk_thumbprint, finish_proof};
 #[cfg(feature = "wasm-p256")]
-pub use p256::{P256Key, verify_id_token_signature_js};
+pub use p256::{P256Key, verify_es256_js};
+#[cfg(feature = "wasm")]
+pub use p256_support::{id_token_signature_keys_js, private_jwk_members};
 #[cfg(feature = "wasm")]
 pub use pkce::{calculate_code_challenge, generate_code_verifier, generate_pkce};
 #[cfg(feature = "wasm")]

@@ -1,36 +1,43 @@
-//! The `edge-oauth/p256` entry: a DPoP key (RFC 9449, ES256) whose private scalar lives
-//! in wasm memory. The core signs (RFC 6979), so proofs are available synchronously; the
-//! build keeps the field and point arithmetic inlined, with the precomputed base-point
-//! tables (`[profile.release-p256]` and scripts/build.sh, feature `std`).
+//! The `edge-oauth/p256` entry: ECDSA P-256 with SHA-256 over bytes, with the private
+//! scalar in wasm memory. It signs synchronously (RFC 6979), so DPoP proofs are available
+//! without WebCrypto; the build keeps the field and point arithmetic inlined, with the
+//! precomputed base-point tables (`[profile.release-p256]` and scripts/build.sh, feature
+//! `std`).
 //!
-//! The JS `DpopKey` class of `src/js/` wraps a [`P256Key`] as its `p256` backend.
+//! Everything around the arithmetic is the default entry's: it reads a private JWK
+//! strictly (`privateJwkMembers`, all but the checks that need the curve), builds the
+//! proof's signing input and finishes it (`DpopPublicKey`, `finishProof`), and picks the
+//! keys an ID token may be signed with (`idTokenSignatureKeys`). `src/js/p256.js` joins
+//! the two modules, so this one carries no JSON, base64url or error texts. A key that
+//! fails a check here is `undefined` (or `false`), which the JS layer turns into the
+//! core's coded error.
 
-use alloc::string::String;
+use alloc::vec::Vec;
 
+use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
-
 use zeroize::Zeroizing;
 
-use super::{js, js_error, rng};
-use crate::dpop::{DpopKey, ProofOptions};
-use crate::error::Error;
-use crate::json::{self, Value};
-use crate::jws::Algorithm;
-use crate::oidc::{DEFAULT_ID_TOKEN_ALGORITHMS, verify_id_token_signature};
+use super::rng;
+use crate::jwk::{EcPrivateJwk, EcPublicJwk, PrivateJwkMembers};
+use crate::jws;
 
-/// `Number.MAX_SAFE_INTEGER`: larger JS numbers are not exact integers.
-const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
-
-/// A P-256 DPoP key in wasm memory (internal to the JS layer; applications use
-/// `DpopKey.generate()` and `DpopKey.fromJwk()` of `edge-oauth/p256`).
+/// A P-256 key in wasm memory (internal to the JS layer; applications use
+/// `DpopKey.generate()` and `DpopKey.fromJwk()` of `edge-oauth/p256`). The scalar is
+/// zeroized when the key is freed.
 ///
 /// ```js
 /// const key = P256Key.generate();
-/// const proof = key.createProof({ htm: "POST", htu: tokenEndpoint });
+/// const signature = key.sign(signingInput); // 64 octets, r || s
 /// ```
 #[wasm_bindgen(js_name = P256Key)]
 pub struct P256Key {
-    key: DpopKey,
+    key: EcPrivateJwk,
+}
+
+/// `bytes` as a 32-octet array, when it is one.
+fn octets32(bytes: &[u8]) -> Option<[u8; 32]> {
+    bytes.try_into().ok()
 }
 
 #[wasm_bindgen(js_class = P256Key)]
@@ -43,123 +50,93 @@ impl P256Key {
     #[wasm_bindgen(js_name = generate)]
     pub fn generate() -> P256Key {
         P256Key {
-            key: DpopKey::generate(&mut rng()),
+            key: EcPrivateJwk::generate(&mut rng()),
         }
     }
 
-    /// Imports a private EC P-256 JWK from its JSON text, checked strictly (`src/js/p256.js`
-    /// turns a JWK object into that text). The text is wiped when the import is done.
+    /// The key of a private JWK's members `d || x || y` (96 octets, as the default entry's
+    /// `privateJwkMembers` returns them): `undefined` unless `d` is in `[1, n-1]` and
+    /// `(x, y)` is its public point (so also on the curve). The bytes are wiped here; the
+    /// caller wipes its own copy.
     ///
     /// ```js
-    /// const key = P256Key.fromJwk(JSON.stringify(savedPrivateJwk));
+    /// const key = P256Key.fromMembers(privateJwkMembers(JSON.stringify(jwk)));
     /// ```
-    #[wasm_bindgen(js_name = fromJwk)]
-    pub fn from_jwk(
-        #[wasm_bindgen(js_name = privateJwkJson)] private_jwk_json: String,
-    ) -> Result<P256Key, JsValue> {
-        let json = Zeroizing::new(private_jwk_json);
-        Ok(P256Key {
-            key: js(DpopKey::from_private_jwk_json(&json))?,
-        })
-    }
-
-    /// The canonical public JWK as JSON text.
-    ///
-    /// ```js
-    /// JSON.parse(key.publicJwkJson); // { crv, kty, x, y }
-    /// ```
-    #[wasm_bindgen(getter, js_name = publicJwkJson)]
-    pub fn public_jwk_json(&self) -> String {
-        self.key.public_jwk().to_json()
-    }
-
-    /// The RFC 7638 thumbprint of the public key.
-    ///
-    /// ```js
-    /// key.thumbprint;
-    /// ```
-    #[wasm_bindgen(getter)]
-    pub fn thumbprint(&self) -> String {
-        self.key.thumbprint()
-    }
-
-    /// The private JWK as JSON text. Keep it secret.
-    ///
-    /// ```js
-    /// JSON.parse(key.privateJwkJson()); // { crv, d, kty, x, y }
-    /// ```
-    #[wasm_bindgen(js_name = privateJwkJson, unchecked_return_type = "string")]
-    pub fn private_jwk_json(&self) -> JsValue {
-        // Copied straight from the wiped buffer into a JS string: no Rust copy is left.
-        JsValue::from_str(self.key.to_private_jwk().to_json().as_str())
-    }
-
-    /// Signs a proof synchronously. The members of `CreateProofOptions` come as plain
-    /// arguments, already type-checked by `src/js/p256.js` (reading them from a JS object
-    /// here cost about 4 KB of glue per member); `iat` must be an integer number of seconds.
-    ///
-    /// ```js
-    /// key.createProof("GET", htu, Math.floor(Date.now() / 1000), undefined, nonce, accessToken);
-    /// ```
-    #[wasm_bindgen(js_name = createProof)]
-    pub fn create_proof(
-        &self,
-        htm: &str,
-        htu: &str,
-        iat: f64,
-        jti: Option<String>,
-        nonce: Option<String>,
-        #[wasm_bindgen(js_name = accessToken)] access_token: Option<String>,
-    ) -> Result<String, JsValue> {
-        if iat.fract() != 0.0 || iat.abs() > MAX_SAFE_INTEGER {
-            return Err(js_error(&Error::ArgumentInvalid(
-                "iat must be an integer number of seconds",
-            )));
-        }
-        let options = ProofOptions {
-            htm,
-            htu,
-            // Integral and in range (checked above): the conversion is exact.
-            iat: iat as i64,
-            jti: jti.as_deref(),
-            nonce: nonce.as_deref(),
-            access_token: access_token.as_deref(),
+    #[wasm_bindgen(js_name = fromMembers)]
+    pub fn from_members(members: Vec<u8>) -> Option<P256Key> {
+        let members = Zeroizing::new(members);
+        let (d, xy) = members.split_at_checked(32)?;
+        let (x, y) = xy.split_at_checked(32)?;
+        let members = PrivateJwkMembers {
+            d: Zeroizing::new(octets32(d)?),
+            x: octets32(x)?,
+            y: octets32(y)?,
         };
-        js(self.key.create_proof(&options, &mut rng()))
+        EcPrivateJwk::from_members(&members)
+            .ok()
+            .map(|key| P256Key { key })
+    }
+
+    /// The public point `x || y` (big-endian, 64 octets).
+    ///
+    /// ```js
+    /// const xy = key.publicKey();
+    /// ```
+    #[wasm_bindgen(js_name = publicKey)]
+    pub fn public_key(&self) -> Vec<u8> {
+        let public = self.key.public();
+        [public.x().as_slice(), public.y().as_slice()].concat()
+    }
+
+    /// The private scalar `d` (big-endian, 32 octets). Keep it secret; copied straight
+    /// from a wiped buffer into the JS array, so no copy is left in wasm memory.
+    ///
+    /// ```js
+    /// const d = key.privateKey();
+    /// ```
+    #[wasm_bindgen(js_name = privateKey)]
+    pub fn private_key(&self) -> Uint8Array {
+        let d = Zeroizing::new(self.key.signing_key().to_bytes());
+        let out = Uint8Array::new_with_length(32);
+        out.copy_from(d.as_slice());
+        out
+    }
+
+    /// Signs `message` (a JWS signing input: its UTF-8 octets) with ECDSA P-256 SHA-256
+    /// and returns the raw `r || s` (64 octets; empty if the signature primitive failed,
+    /// which it does not for a valid key, and which the default entry's `finishProof`
+    /// refuses).
+    ///
+    /// ```js
+    /// const proof = finishProof(input, key.sign(input));
+    /// ```
+    pub fn sign(&self, message: &str) -> Vec<u8> {
+        jws::sign_es256_raw(message.as_bytes(), self.key.signing_key())
+            .map(|signature| signature.to_vec())
+            .unwrap_or_default()
     }
 }
 
-/// Verifies an ID token's ES256 signature against a JWKS (JSON text), for the default
-/// entry's `validateIdTokenClaims({ jwks })`, which carries no P-256 arithmetic (internal
-/// to the JS layer: `src/js/claims.js` checks that `idToken` is a string and turns `jwks`
-/// into its JSON text). `algorithms` is the JSON text of the accepted `alg` names, or
-/// `undefined` for the default list.
+/// Whether `signature` (raw `r || s`, 64 octets) is a valid ECDSA P-256 SHA-256 signature
+/// of `message` (its UTF-8 octets) by the public point `x || y` (64 octets, big-endian).
+/// Any malformed input is `false`.
 ///
 /// ```js
-/// verifyIdTokenSignature(idToken, JSON.stringify(jwks), JSON.stringify(["ES256"]));
+/// verify(keys.subarray(0, 64), signingInput, signature);
 /// ```
-#[wasm_bindgen(js_name = verifyIdTokenSignature)]
-pub fn verify_id_token_signature_js(
-    #[wasm_bindgen(js_name = idToken)] id_token: &str,
-    #[wasm_bindgen(js_name = jwksJson)] jwks_json: &str,
-    #[wasm_bindgen(js_name = algorithmsJson)] algorithms_json: Option<String>,
-) -> Result<(), JsValue> {
-    const ALGORITHMS: &str = "algorithms must be an array of JWS alg names";
-    let algorithms = match algorithms_json {
-        None => DEFAULT_ID_TOKEN_ALGORITHMS.to_vec(),
-        Some(text) => {
-            let Ok(Value::Array(names)) = json::parse(text.as_bytes()) else {
-                return Err(js_error(&Error::ArgumentInvalid(ALGORITHMS)));
-            };
-            let mut out = alloc::vec::Vec::with_capacity(names.len());
-            for name in &names {
-                let name = name
-                    .as_str()
-                    .ok_or_else(|| js_error(&Error::ArgumentInvalid(ALGORITHMS)))?;
-                out.push(js(Algorithm::parse(name))?);
-            }
-            out
-        }
+#[wasm_bindgen(js_name = verify)]
+pub fn verify_es256_js(
+    #[wasm_bindgen(js_name = publicKey)] public_key: &[u8],
+    message: &str,
+    signature: &[u8],
+) -> bool {
+    let Some((x, y)) = public_key.split_at_checked(32) else {
+        return false;
     };
-    js(verify_id_token_signature(id_token, &algorithms, jwks_json))
+    let (Some(x), Some(y)) = (octets32(x), octets32(y)) else {
+        return false;
+    };
+    EcPublicJwk::from_coordinates(&x, &y).is_ok_and(|key| {
+        jws::verify_es256(message.as_bytes(), signature, key.verifying_key()).is_ok()
+    })
 }
