@@ -89,7 +89,7 @@ impl P256Key {
     }
 
     /// The private scalar `d` (big-endian, 32 octets). Keep it secret; copied straight
-    /// from a wiped buffer into the JS array, so no copy is left in wasm memory.
+    /// from a wiped stack buffer into a new JS array, so no copy is left in wasm memory.
     ///
     /// ```js
     /// const d = key.privateKey();
@@ -97,9 +97,7 @@ impl P256Key {
     #[wasm_bindgen(js_name = privateKey)]
     pub fn private_key(&self) -> Uint8Array {
         let d = Zeroizing::new(self.key.signing_key().to_bytes());
-        let out = Uint8Array::new_with_length(32);
-        out.copy_from(d.as_slice());
-        out
+        Uint8Array::from(d.as_slice())
     }
 
     /// Signs `message` (a JWS signing input: its UTF-8 octets) with ECDSA P-256 SHA-256
