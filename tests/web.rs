@@ -120,10 +120,9 @@ fn public_of(key: &P256Key) -> DpopPublicKey {
     DpopPublicKey::new(&json.into()).expect("public key")
 }
 
-/// A proof of a p256 key, as `DpopKey.createProofSync` makes it.
+/// A proof of a p256 key (with its public key), as `DpopKey.createProofSync` makes it.
 fn p256_proof(
-    key: &P256Key,
-    public: &DpopPublicKey,
+    (key, public): (&P256Key, &DpopPublicKey),
     htm: &str,
     htu: &str,
     iat: Option<f64>,
@@ -265,8 +264,7 @@ fn dpop_proof_verifies_with_the_core_verifier() {
     let key = P256Key::generate();
     let public = public_of(&key);
     let proof = p256_proof(
-        &key,
-        &public,
+        (&key, &public),
         "GET",
         "https://api.example.com/items?x=1#f",
         Some(1_700_000_000.0),
@@ -292,8 +290,8 @@ fn dpop_proof_defaults_jti_to_random_and_iat_to_now() {
     let public = public_of(&key);
     let now = (js_sys::Date::now() / 1000.0).floor() as i64;
     let htu = "https://auth.example.com/oauth/token";
-    let a = p256_proof(&key, &public, "POST", htu, None, None, None, None).expect("proof");
-    let b = p256_proof(&key, &public, "POST", htu, None, None, None, None).expect("proof");
+    let a = p256_proof((&key, &public), "POST", htu, None, None, None, None).expect("proof");
+    let b = p256_proof((&key, &public), "POST", htu, None, None, None, None).expect("proof");
     let policy =
         edge_oauth::dpop::VerifyPolicy::new("POST", "https://auth.example.com/oauth/token", now);
     let va = edge_oauth::dpop::verify_proof(&a, &policy).expect("valid");
@@ -312,8 +310,7 @@ fn dpop_proof_arguments_are_checked() {
     assert_eq!(
         code_of(
             p256_proof(
-                &key,
-                &public,
+                (&key, &public),
                 "POST",
                 "/oauth/token",
                 Some(0.0),
