@@ -7,20 +7,12 @@ use alloc::string::String;
 
 use wasm_bindgen::prelude::*;
 
-use super::token::{JsTokenSet, http_status, token_set_to_js};
-use super::{js, js_error, now_seconds, string_arg};
+use super::token::{http_status, token_set_js};
+use super::{js, js_error, now_seconds, opt_arg, string_arg};
 use crate::error::Error;
 use crate::token::client::{NonceCache as CoreNonceCache, is_use_dpop_nonce, require_dpop_bound};
 use crate::token::request::TokenRevocation;
 use crate::token::response::{parse_dpop_nonce, parse_error_response, parse_token_response};
-
-/// An optional string argument: `undefined` / `null` is `None`.
-fn opt_arg(value: &JsValue, what: &'static str) -> Result<Option<String>, JsValue> {
-    if value.is_undefined() || value.is_null() {
-        return Ok(None);
-    }
-    string_arg(value, what).map(Some)
-}
 
 /// The last `DPoP-Nonce` per origin (RFC 9449 §8.2, §9), one per DPoP key.
 ///
@@ -125,20 +117,21 @@ pub fn is_use_dpop_nonce_js(
 }
 
 /// Parses and checks the answer to a token request: the `TokenSet` of a valid `200`;
-/// with `requireDpop`, a token that is not `DPoP` is `TOKEN_TYPE_MISMATCH` (RFC 9449
-/// §5); an error answer is `OAUTH_ERROR` carrying the response's `DPoP-Nonce`.
+/// with `requireDpop`, a token that is not `DPoP` is `TOKEN_TYPE_MISMATCH` (RFC 9449 §5); an error answer is `OAUTH_ERROR` carrying the
+/// response's `DPoP-Nonce` (a malformed one is left out). `ARGUMENT_INVALID` when
+/// `status` is not an integer from 100 to 599 or `bodyText` is not a string.
 ///
 /// ```js
 /// const tokens = tokenResponse(res.status, await res.text(), res.headers.get("DPoP-Nonce"), true);
 /// ```
-#[wasm_bindgen(js_name = tokenResponse)]
+#[wasm_bindgen(js_name = tokenResponse, unchecked_return_type = "TokenSet")]
 pub fn token_response(
     #[wasm_bindgen(unchecked_param_type = "number")] status: &JsValue,
     #[wasm_bindgen(js_name = bodyText, unchecked_param_type = "string")] body_text: &JsValue,
     #[wasm_bindgen(js_name = dpopNonce, unchecked_param_type = "string | null")]
     dpop_nonce: &JsValue,
     #[wasm_bindgen(js_name = requireDpop)] require_dpop: bool,
-) -> Result<JsTokenSet, JsValue> {
+) -> Result<JsValue, JsValue> {
     let status = http_status(status)?;
     let body = string_arg(body_text, "bodyText must be a string")?;
     let now = u64::try_from(now_seconds()).unwrap_or(0);
@@ -147,7 +140,7 @@ pub fn token_response(
             if require_dpop {
                 js(require_dpop_bound(&tokens))?;
             }
-            Ok(token_set_to_js(&tokens))
+            token_set_js(&tokens)
         }
         Err(Error::OAuth(mut e)) => {
             e.dpop_nonce = dpop_nonce

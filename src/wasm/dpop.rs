@@ -10,30 +10,29 @@ use alloc::string::String;
 use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
 
-use super::{js, js_error, jwk_json, now_seconds, rng, string_arg};
+use super::{js, js_error, now_seconds, rng, string_arg};
 use crate::base64url;
 use crate::dpop::{ProofHeader, ProofOptions};
 use crate::error::Error;
 use crate::jwk::{self, EcPublicJwk};
 
-#[wasm_bindgen]
-extern "C" {
-    /// The TypeScript `Jwk | string` union.
-    #[wasm_bindgen(typescript_type = "Jwk | string")]
-    pub type JsJwk;
-}
-
-/// Computes the RFC 7638 SHA-256 thumbprint of an EC or RSA JWK (object or JSON text),
-/// base64url-encoded.
+/// Computes the RFC 7638 SHA-256 thumbprint of an EC or RSA JWK (its JSON text: the JS
+/// layer's `calculateJwkThumbprint` stringifies an object), base64url-encoded. The text
+/// is wiped when dropped: it may be a private key.
 ///
 /// ```js
-/// calculateJwkThumbprint({ kty: "EC", crv: "P-256", x: "l8tF...", y: "9VE4..." });
+/// calculateJwkThumbprint('{"kty":"EC","crv":"P-256","x":"l8tF...","y":"9VE4..."}');
 /// // "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
 /// ```
-#[wasm_bindgen(js_name = calculateJwkThumbprint)]
-pub fn calculate_jwk_thumbprint(jwk: &JsJwk) -> Result<String, JsValue> {
-    let json = jwk_json(jwk, "jwk must be a JWK object or JSON string")?;
-    js(jwk::thumbprint(&json))
+#[wasm_bindgen(js_name = calculateJwkThumbprint, unchecked_return_type = "string")]
+pub fn calculate_jwk_thumbprint(
+    #[wasm_bindgen(js_name = jwkJson, unchecked_param_type = "string")] jwk_json: &JsValue,
+) -> Result<JsValue, JsValue> {
+    let json = zeroize::Zeroizing::new(string_arg(
+        jwk_json,
+        "jwk must be a JWK object or JSON string",
+    )?);
+    Ok(JsValue::from_str(&js(jwk::thumbprint(&json))?))
 }
 
 /// The public half of a WebCrypto DPoP key, parsed strictly once and kept for its

@@ -1,18 +1,11 @@
-//! PKCE (RFC 7636) for JavaScript.
+//! PKCE (RFC 7636) for JavaScript. `generatePkce` is these two in the JS layer.
 
 use alloc::string::String;
 
 use wasm_bindgen::prelude::*;
 
-use super::{js, object, rng, set, string_arg};
+use super::{js, rng, string_arg};
 use crate::pkce::CodeVerifier;
-
-#[wasm_bindgen]
-extern "C" {
-    /// The TypeScript `Pkce` interface.
-    #[wasm_bindgen(typescript_type = "Pkce")]
-    pub type JsPkce;
-}
 
 /// Generates a fresh `code_verifier` from 32 random bytes (43 characters).
 ///
@@ -39,24 +32,4 @@ pub fn calculate_code_challenge(
     let verifier = string_arg(verifier, "verifier must be a string")?;
     let verifier = js(CodeVerifier::new(verifier))?;
     Ok(String::from(verifier.challenge().as_str()))
-}
-
-/// Generates a verifier and its S256 challenge in one call.
-///
-/// ```js
-/// const { codeVerifier, codeChallenge, codeChallengeMethod } = generatePkce();
-/// ```
-#[wasm_bindgen(js_name = generatePkce)]
-pub fn generate_pkce() -> Result<JsPkce, JsValue> {
-    let verifier = CodeVerifier::generate(&mut rng());
-    let challenge = verifier.challenge();
-    let out = object();
-    set(&out, "codeVerifier", &JsValue::from_str(verifier.as_str()));
-    set(
-        &out,
-        "codeChallenge",
-        &JsValue::from_str(challenge.as_str()),
-    );
-    set(&out, "codeChallengeMethod", &JsValue::from_str("S256"));
-    Ok(out.unchecked_into())
 }
