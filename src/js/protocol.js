@@ -10,7 +10,6 @@ import { invalid, isObject } from './util.js';
 export {
   basicCredentials,
   calculateCodeChallenge,
-  endpointOrigin,
   generateCodeVerifier,
   isUseDpopNonce,
   nextDevicePollInterval,
@@ -21,6 +20,12 @@ export {
   revocationResponse,
   tokenResponse,
 } from '../../pkg/edge_oauth.js';
+
+/** The origin of an absolute http(s) URL (`URL_INVALID` otherwise); `what` words a non-string. */
+export function endpointOrigin(url, what) {
+  if (typeof url !== 'string') throw invalid(what);
+  return wasm.endpointOrigin(url);
+}
 
 /** The options argument: a plain object. */
 function object(options) {

@@ -7,12 +7,17 @@ use alloc::string::String;
 
 use wasm_bindgen::prelude::*;
 
-use super::token::{http_status, token_set_js};
-use super::{js, js_error, now_seconds, opt_arg, string_arg};
+use super::token::{form, http_status, token_set_js};
+use super::{js, js_error, js_string, now_seconds, opt_arg, string_arg};
 use crate::error::Error;
 use crate::token::client::{NonceCache as CoreNonceCache, is_use_dpop_nonce, require_dpop_bound};
 use crate::token::request::TokenRevocation;
 use crate::token::response::{parse_dpop_nonce, parse_error_response, parse_token_response};
+
+/// A JS string, or `undefined`.
+fn opt_string(value: Option<String>) -> JsValue {
+    value.map_or(JsValue::UNDEFINED, |s| js_string(&s))
+}
 
 /// The last `DPoP-Nonce` per origin (RFC 9449 §8.2, §9), one per DPoP key.
 ///
@@ -51,12 +56,12 @@ impl NonceCache {
     /// ```js
     /// nonces.get("https://as.example/oauth/token");
     /// ```
-    #[wasm_bindgen(js_name = get)]
-    pub fn get(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] url: &JsValue,
-    ) -> Option<String> {
-        self.inner.get(&url.as_string()?).map(String::from)
+    #[wasm_bindgen(js_name = get, unchecked_return_type = "string | undefined")]
+    pub fn get(&self, #[wasm_bindgen(unchecked_param_type = "string")] url: &JsValue) -> JsValue {
+        opt_string(
+            url.as_string()
+                .and_then(|url| self.inner.get(&url).map(String::from)),
+        )
     }
 
     /// Records a response's `DPoP-Nonce` header (`null` when absent); a malformed one is
@@ -82,17 +87,18 @@ impl NonceCache {
     /// ```js
     /// const retry = nonces.retryNonce(url, used);
     /// ```
-    #[wasm_bindgen(js_name = retryNonce)]
+    #[wasm_bindgen(js_name = retryNonce, unchecked_return_type = "string | undefined")]
     pub fn retry_nonce(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] url: &JsValue,
         #[wasm_bindgen(unchecked_param_type = "string | undefined")] used: &JsValue,
-    ) -> Option<String> {
-        let url = url.as_string()?;
+    ) -> JsValue {
         let used = used.as_string();
-        self.inner
-            .retry_nonce(&url, used.as_deref())
-            .map(String::from)
+        opt_string(url.as_string().and_then(|url| {
+            self.inner
+                .retry_nonce(&url, used.as_deref())
+                .map(String::from)
+        }))
     }
 }
 
@@ -157,23 +163,25 @@ pub fn token_response(
 /// ```js
 /// revocationBody("rt-1", "refresh_token", "spa"); // "token=rt-1&token_type_hint=refresh_token&client_id=spa"
 /// ```
-#[wasm_bindgen(js_name = revocationBody)]
+#[wasm_bindgen(js_name = revocationBody, unchecked_return_type = "string")]
 pub fn revocation_body(
     #[wasm_bindgen(unchecked_param_type = "string")] token: &JsValue,
     #[wasm_bindgen(js_name = tokenTypeHint, unchecked_param_type = "string | undefined")]
     token_type_hint: &JsValue,
     #[wasm_bindgen(js_name = clientId, unchecked_param_type = "string | undefined")]
     client_id: &JsValue,
-) -> Result<String, JsValue> {
+) -> Result<JsValue, JsValue> {
     let token = string_arg(token, "token must be a string")?;
     let hint = opt_arg(token_type_hint, "tokenTypeHint must be a string")?;
     let client_id = opt_arg(client_id, "clientId must be a string")?;
-    js(TokenRevocation {
-        token: &token,
-        token_type_hint: hint.as_deref(),
-        client_id: client_id.as_deref(),
-    }
-    .to_form())
+    form(
+        TokenRevocation {
+            token: &token,
+            token_type_hint: hint.as_deref(),
+            client_id: client_id.as_deref(),
+        }
+        .to_form(),
+    )
 }
 
 /// Checks the answer to a revocation (RFC 7009 §2.2): `200` is success (also for a

@@ -152,20 +152,12 @@ pub(crate) fn token_set_js(set_: &TokenSet) -> Result<JsValue, JsValue> {
 /// ```js
 /// endpointOrigin("HTTPS://Auth.Example.com:443/oauth/token"); // "https://auth.example.com"
 /// ```
-#[wasm_bindgen(js_name = endpointOrigin)]
+#[wasm_bindgen(js_name = endpointOrigin, unchecked_return_type = "string")]
 pub fn endpoint_origin(
     #[wasm_bindgen(unchecked_param_type = "string")] url: &JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string")] what: &JsValue,
-) -> Result<String, JsValue> {
-    let Some(url) = url.as_string() else {
-        let mut message = String::from("invalid argument: ");
-        message.push_str(&what.as_string().unwrap_or_default());
-        let js = js_sys::Error::new(&message);
-        js.set_name("EdgeOAuthError");
-        super::set(&js, "code", &JsValue::from_str("ARGUMENT_INVALID"));
-        return Err(js.into());
-    };
-    js(origin(&url))
+) -> Result<JsValue, JsValue> {
+    let url = string_arg(url, "url must be a string")?;
+    form(origin(&url))
 }
 
 /// The `Authorization` header value of `client_secret_basic` (RFC 6749 §2.3.1): `Basic`
