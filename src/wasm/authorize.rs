@@ -187,16 +187,15 @@ pub fn parse_authorization_response_js(
         "state must be a string (or null when the request sent none)",
     )?;
     let issuer = opt_arg(issuer, "issuer must be a string")?;
-    let iss_parameter_supported =
-        if iss_parameter_supported.is_undefined() || iss_parameter_supported.is_null() {
-            false
-        } else {
-            iss_parameter_supported.as_bool().ok_or_else(|| {
-                js_error(&Error::ArgumentInvalid(
-                    "issParameterSupported must be a boolean",
-                ))
-            })?
-        };
+    let iss_parameter_supported = if iss_parameter_supported.is_null_or_undefined() {
+        false
+    } else {
+        iss_parameter_supported.as_bool().ok_or_else(|| {
+            js_error(&Error::ArgumentInvalid(
+                "issParameterSupported must be a boolean",
+            ))
+        })?
+    };
     let check = ResponseCheck {
         issuer: issuer.as_deref(),
         iss_parameter_supported,
@@ -316,7 +315,7 @@ pub fn validate_id_token_claims(
     let access_token = opt_arg(access_token, "accessToken must be a string")?;
     let max_age = opt_non_negative(max_age, "maxAge must be a non-negative integer")?;
     let leeway = opt_non_negative(leeway, "leeway must be a non-negative integer")?;
-    let now = if now.is_undefined() || now.is_null() {
+    let now = if now.is_null_or_undefined() {
         u64::try_from(now_seconds()).unwrap_or(0)
     } else {
         match now.as_f64() {
@@ -335,7 +334,7 @@ pub fn validate_id_token_claims(
         "trustedAudiences must be an array of strings",
     )?;
     let trusted: Vec<&str> = trusted.iter().map(String::as_str).collect();
-    let algorithms: Vec<Algorithm> = if algorithms.is_undefined() || algorithms.is_null() {
+    let algorithms: Vec<Algorithm> = if algorithms.is_null_or_undefined() {
         DEFAULT_ID_TOKEN_ALGORITHMS.to_vec()
     } else {
         {

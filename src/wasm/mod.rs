@@ -118,7 +118,7 @@ pub(crate) fn string_arg(value: &JsValue, what: &'static str) -> Result<String, 
 /// Reads an optional string argument: `undefined` / `null` is `None`, any other
 /// non-string `ARGUMENT_INVALID` naming it.
 pub(crate) fn opt_arg(value: &JsValue, what: &'static str) -> Result<Option<String>, JsValue> {
-    if value.is_undefined() || value.is_null() {
+    if value.is_null_or_undefined() {
         return Ok(None);
     }
     string_arg(value, what).map(Some)
@@ -130,7 +130,7 @@ pub(crate) fn opt_non_negative(
     value: &JsValue,
     what: &'static str,
 ) -> Result<Option<u64>, JsValue> {
-    if value.is_undefined() || value.is_null() {
+    if value.is_null_or_undefined() {
         return Ok(None);
     }
     match value.as_f64().and_then(safe_integer).map(u64::try_from) {
@@ -177,7 +177,7 @@ pub(crate) fn string_array(value: &JsValue, what: &'static str) -> Result<Vec<St
 
 /// An optional list argument: `undefined` / `null` is empty, else a JS array of strings.
 pub(crate) fn string_list(value: &JsValue, what: &'static str) -> Result<Vec<String>, JsValue> {
-    if value.is_undefined() || value.is_null() {
+    if value.is_null_or_undefined() {
         return Ok(Vec::new());
     }
     string_array(value, what)
