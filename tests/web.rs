@@ -7,8 +7,8 @@
 
 use edge_oauth::wasm::{
     DpopPublicKey, NonceCache, P256Key, authorization_code_grant_body, calculate_code_challenge,
-    calculate_jwk_thumbprint, client_credentials_grant_body, finish_proof, generate_code_verifier,
-    refresh_token_grant_body, token_response,
+    calculate_jwk_thumbprint, client_credentials_grant_body, finish_proof, form_body,
+    generate_code_verifier, refresh_token_grant_body, token_response,
 };
 use js_sys::{JSON, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
@@ -293,6 +293,31 @@ fn refresh_and_client_credentials_bodies() {
     let err = body(refresh_token_grant_body(&u, &u, &u)).unwrap_err();
     assert_eq!(code_of(err), "ARGUMENT_INVALID");
     let err = body(refresh_token_grant_body(&"rt".into(), &5.into(), &u)).unwrap_err();
+    assert_eq!(code_of(err), "ARGUMENT_INVALID");
+}
+
+#[wasm_bindgen_test]
+fn form_body_is_the_export_of_the_six_bodies() {
+    let u = JsValue::UNDEFINED;
+    let refresh = body(form_body(1, &"rt-1".into(), &u, &"spa".into(), &u, &u)).expect("body");
+    assert_eq!(
+        refresh,
+        body(refresh_token_grant_body(&"rt-1".into(), &u, &"spa".into())).expect("body")
+    );
+    let revocation = body(form_body(
+        5,
+        &"rt-1".into(),
+        &"refresh_token".into(),
+        &"spa".into(),
+        &u,
+        &u,
+    ))
+    .expect("body");
+    assert_eq!(
+        revocation,
+        "token=rt-1&token_type_hint=refresh_token&client_id=spa"
+    );
+    let err = form_body(0, &"c".into(), &u, &u, &u, &u).unwrap_err();
     assert_eq!(code_of(err), "ARGUMENT_INVALID");
 }
 

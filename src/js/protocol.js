@@ -16,7 +16,6 @@ export {
   parseDeviceAuthorizationResponse,
   parseParResponse,
   parseServerMetadata,
-  revocationBody,
   revocationResponse,
   tokenResponse,
 } from '../../pkg/edge_oauth.js';
@@ -26,6 +25,9 @@ export function endpointOrigin(url, what) {
   if (typeof url !== 'string') throw invalid(what);
   return wasm.endpointOrigin(url);
 }
+
+/** The body of an RFC 7009 revocation request. */
+export const revocationBody = (token, tokenTypeHint, clientId) => wasm.formBody(5, token, tokenTypeHint, clientId);
 
 /** The options argument: a plain object. */
 function object(options) {
@@ -57,31 +59,31 @@ export function generatePkce() {
 /** The body of an `authorization_code` request. */
 export function authorizationCodeGrantBody(options) {
   const o = object(options);
-  return wasm.authorizationCodeGrantBody(o.code, o.redirectUri, o.codeVerifier, o.clientId);
+  return wasm.formBody(0, o.code, o.redirectUri, o.codeVerifier, o.clientId);
 }
 
 /** The body of a `refresh_token` request. */
 export function refreshTokenGrantBody(options) {
   const o = object(options);
-  return wasm.refreshTokenGrantBody(o.refreshToken, o.scope, o.clientId);
+  return wasm.formBody(1, o.refreshToken, o.scope, o.clientId);
 }
 
 /** The body of a `client_credentials` request. */
 export function clientCredentialsGrantBody(options) {
   const o = object(options);
-  return wasm.clientCredentialsGrantBody(o.audience, o.resource, o.organization, o.scope, o.clientId);
+  return wasm.formBody(2, o.audience, o.resource, o.organization, o.scope, o.clientId);
 }
 
 /** The body of a device authorization request (RFC 8628 §3.1). */
 export function deviceAuthorizationRequestBody(options) {
   const o = object(options);
-  return wasm.deviceAuthorizationRequestBody(o.scope, o.audience, o.resource, o.clientId);
+  return wasm.formBody(3, o.scope, o.audience, o.resource, o.clientId);
 }
 
 /** The body of a device access token request (RFC 8628 §3.4). */
 export function deviceCodeGrantBody(options) {
   const o = object(options);
-  return wasm.deviceCodeGrantBody(o.deviceCode, o.clientId);
+  return wasm.formBody(4, o.deviceCode, o.clientId);
 }
 
 /** The request parameters of `o`: the core's arguments after the endpoint. */

@@ -161,14 +161,11 @@ pub fn token_response(
 /// The `application/x-www-form-urlencoded` body of an RFC 7009 revocation request.
 ///
 /// ```js
-/// revocationBody("rt-1", "refresh_token", "spa"); // "token=rt-1&token_type_hint=refresh_token&client_id=spa"
+/// formBody(5, "rt-1", "refresh_token", "spa"); // "token=rt-1&token_type_hint=refresh_token&client_id=spa"
 /// ```
-#[wasm_bindgen(js_name = revocationBody, unchecked_return_type = "string")]
 pub fn revocation_body(
-    #[wasm_bindgen(unchecked_param_type = "string")] token: &JsValue,
-    #[wasm_bindgen(js_name = tokenTypeHint, unchecked_param_type = "string | undefined")]
+    token: &JsValue,
     token_type_hint: &JsValue,
-    #[wasm_bindgen(js_name = clientId, unchecked_param_type = "string | undefined")]
     client_id: &JsValue,
 ) -> Result<JsValue, JsValue> {
     let token = string_arg(token, "token must be a string")?;

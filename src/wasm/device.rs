@@ -16,15 +16,13 @@ use crate::token::device::{
 /// (`DeviceAuthorizationRequestOptions`, checked by the JS layer).
 ///
 /// ```js
-/// deviceAuthorizationRequestBody("openid", "https://api.example.com", undefined, "tv");
+/// formBody(3, "openid", "https://api.example.com", undefined, "tv");
 /// // "scope=openid&audience=https%3A%2F%2Fapi.example.com&client_id=tv"
 /// ```
-#[wasm_bindgen(js_name = deviceAuthorizationRequestBody, unchecked_return_type = "string")]
 pub fn device_authorization_request_body(
-    #[wasm_bindgen(unchecked_param_type = "string | undefined")] scope: &JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string | undefined")] audience: &JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string | undefined")] resource: &JsValue,
-    #[wasm_bindgen(js_name = clientId, unchecked_param_type = "string | undefined")]
+    scope: &JsValue,
+    audience: &JsValue,
+    resource: &JsValue,
     client_id: &JsValue,
 ) -> Result<JsValue, JsValue> {
     let scope = opt_arg(scope, "scope must be a string")?;
@@ -47,12 +45,10 @@ pub fn device_authorization_request_body(
 /// checked by the JS layer).
 ///
 /// ```js
-/// const body = deviceCodeGrantBody(authorization.deviceCode, "tv");
+/// const body = formBody(4, authorization.deviceCode, "tv");
 /// ```
-#[wasm_bindgen(js_name = deviceCodeGrantBody, unchecked_return_type = "string")]
 pub fn device_code_grant_body(
-    #[wasm_bindgen(js_name = deviceCode, unchecked_param_type = "string")] device_code: &JsValue,
-    #[wasm_bindgen(js_name = clientId, unchecked_param_type = "string | undefined")]
+    device_code: &JsValue,
     client_id: &JsValue,
 ) -> Result<JsValue, JsValue> {
     let device_code =

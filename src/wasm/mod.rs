@@ -69,7 +69,7 @@ pub use pkce::{calculate_code_challenge, generate_code_verifier};
 #[cfg(feature = "wasm")]
 pub use token::{
     authorization_code_grant_body, basic_credentials, client_credentials_grant_body,
-    endpoint_origin, refresh_token_grant_body,
+    endpoint_origin, form_body, refresh_token_grant_body,
 };
 
 /// Turns a core error into a JS `Error` with `.code` (and the OAuth error members).

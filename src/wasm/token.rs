@@ -19,16 +19,13 @@ use crate::token::response::{TokenSet, TokenType};
 /// `authorizationCodeGrantBody` in the JS layer).
 ///
 /// ```js
-/// authorizationCodeGrantBody(code, redirectUri, codeVerifier, "spa");
+/// formBody(0, code, redirectUri, codeVerifier, "spa");
 /// // "grant_type=authorization_code&code=...&redirect_uri=...&code_verifier=...&client_id=spa"
 /// ```
-#[wasm_bindgen(js_name = authorizationCodeGrantBody, unchecked_return_type = "string")]
 pub fn authorization_code_grant_body(
-    #[wasm_bindgen(unchecked_param_type = "string")] code: &JsValue,
-    #[wasm_bindgen(js_name = redirectUri, unchecked_param_type = "string")] redirect_uri: &JsValue,
-    #[wasm_bindgen(js_name = codeVerifier, unchecked_param_type = "string")]
+    code: &JsValue,
+    redirect_uri: &JsValue,
     code_verifier: &JsValue,
-    #[wasm_bindgen(js_name = clientId, unchecked_param_type = "string | undefined")]
     client_id: &JsValue,
 ) -> Result<JsValue, JsValue> {
     let code = string_arg(code, "code must be a string")?;
@@ -50,14 +47,11 @@ pub fn authorization_code_grant_body(
 /// the JS layer).
 ///
 /// ```js
-/// refreshTokenGrantBody(refreshToken, "read:items", undefined);
+/// formBody(1, refreshToken, "read:items", undefined);
 /// ```
-#[wasm_bindgen(js_name = refreshTokenGrantBody, unchecked_return_type = "string")]
 pub fn refresh_token_grant_body(
-    #[wasm_bindgen(js_name = refreshToken, unchecked_param_type = "string")]
     refresh_token: &JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string | undefined")] scope: &JsValue,
-    #[wasm_bindgen(js_name = clientId, unchecked_param_type = "string | undefined")]
+    scope: &JsValue,
     client_id: &JsValue,
 ) -> Result<JsValue, JsValue> {
     let refresh_token = string_arg(refresh_token, "refreshToken must be a string")?;
@@ -77,15 +71,13 @@ pub fn refresh_token_grant_body(
 /// checked by the JS layer).
 ///
 /// ```js
-/// clientCredentialsGrantBody("https://api.example.com", undefined, undefined, "read:items", undefined);
+/// formBody(2, "https://api.example.com", undefined, undefined, "read:items", undefined);
 /// ```
-#[wasm_bindgen(js_name = clientCredentialsGrantBody, unchecked_return_type = "string")]
 pub fn client_credentials_grant_body(
-    #[wasm_bindgen(unchecked_param_type = "string | undefined")] audience: &JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string | undefined")] resource: &JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string | undefined")] organization: &JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string | undefined")] scope: &JsValue,
-    #[wasm_bindgen(js_name = clientId, unchecked_param_type = "string | undefined")]
+    audience: &JsValue,
+    resource: &JsValue,
+    organization: &JsValue,
+    scope: &JsValue,
     client_id: &JsValue,
 ) -> Result<JsValue, JsValue> {
     let audience = opt_arg(audience, "audience must be a string")?;
@@ -103,6 +95,34 @@ pub fn client_credentials_grant_body(
         }
         .to_form(),
     )
+}
+
+/// The `application/x-www-form-urlencoded` body of a request: `kind` 0
+/// `authorization_code`, 1 `refresh_token`, 2 `client_credentials`, 3 device authorization,
+/// 4 `device_code`, 5 revocation; `a` to `e` are the arguments of that body's function. One
+/// export for the six: each export costs a shim and a JS wrapper of its own.
+///
+/// ```js
+/// formBody(1, "rt-1", undefined, "spa"); // "grant_type=refresh_token&refresh_token=rt-1&client_id=spa"
+/// ```
+#[wasm_bindgen(js_name = formBody, unchecked_return_type = "string")]
+pub fn form_body(
+    kind: u32,
+    a: &JsValue,
+    b: &JsValue,
+    c: &JsValue,
+    d: &JsValue,
+    e: &JsValue,
+) -> Result<JsValue, JsValue> {
+    match kind {
+        0 => authorization_code_grant_body(a, b, c, d),
+        1 => refresh_token_grant_body(a, b, c),
+        2 => client_credentials_grant_body(a, b, c, d, e),
+        3 => super::device::device_authorization_request_body(a, b, c, d),
+        4 => super::device::device_code_grant_body(a, b),
+        // 5
+        _ => super::client::revocation_body(a, b, c),
+    }
 }
 
 /// A form body as a JS string.
