@@ -6,9 +6,9 @@
 #![cfg(all(target_arch = "wasm32", feature = "wasm"))]
 
 use edge_oauth::wasm::{
-    DpopPublicKey, NonceCache, P256Key, authorization_code_grant_body, calculate_code_challenge,
-    calculate_jwk_thumbprint, client_credentials_grant_body, finish_proof, form_body,
-    generate_code_verifier, refresh_token_grant_body, token_response,
+    DpopPublicKey, NonceCache, P256Key, answer, authorization_code_grant_body,
+    calculate_code_challenge, calculate_jwk_thumbprint, client_credentials_grant_body,
+    finish_proof, form_body, generate_code_verifier, refresh_token_grant_body, token_response,
 };
 use js_sys::{JSON, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
@@ -319,6 +319,37 @@ fn form_body_is_the_export_of_the_six_bodies() {
     );
     let err = form_body(0, &"c".into(), &u, &u, &u, &u).unwrap_err();
     assert_eq!(code_of(err), "ARGUMENT_INVALID");
+}
+
+#[wasm_bindgen_test]
+fn answer_is_the_export_of_the_four_response_checks() {
+    let u = JsValue::UNDEFINED;
+    let body = r#"{"access_token":"a","token_type":"Bearer"}"#;
+    let set = answer(0, &200.into(), &body.into(), &u, false).expect("token set");
+    assert_eq!(prop(&set, "accessToken").as_string().as_deref(), Some("a"));
+    let err = answer(0, &200.into(), &body.into(), &u, true).unwrap_err();
+    assert_eq!(code_of(err), "TOKEN_TYPE_MISMATCH");
+    assert!(
+        answer(1, &200.into(), &u, &u, false)
+            .expect("revoked")
+            .is_undefined()
+    );
+    let err = answer(
+        1,
+        &400.into(),
+        &r#"{"error":"invalid_request"}"#.into(),
+        &u,
+        false,
+    );
+    assert_eq!(code_of(err.unwrap_err()), "OAUTH_ERROR");
+    let par = r#"{"request_uri":"urn:example:1","expires_in":60}"#;
+    let out = answer(2, &201.into(), &par.into(), &u, false).expect("par");
+    assert_eq!(
+        prop(&out, "requestUri").as_string().as_deref(),
+        Some("urn:example:1")
+    );
+    let err = answer(3, &200.into(), &"{}".into(), &u, false).unwrap_err();
+    assert_eq!(code_of(err), "DEVICE_AUTHORIZATION_RESPONSE_INVALID");
 }
 
 #[wasm_bindgen_test]

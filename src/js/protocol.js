@@ -13,12 +13,22 @@ export {
   generateCodeVerifier,
   isUseDpopNonce,
   nextDevicePollInterval,
-  parseDeviceAuthorizationResponse,
-  parseParResponse,
   parseServerMetadata,
-  revocationResponse,
-  tokenResponse,
 } from '../../pkg/edge_oauth.js';
+
+/** The checked TokenSet of a token request's answer (`requireDpop`: a DPoP-bound token). */
+export const tokenResponse = (status, bodyText, dpopNonce, requireDpop) => wasm.answer(0, status, bodyText, dpopNonce, requireDpop);
+
+/** Resolves on a revocation's 200 answer (RFC 7009 §2.2), else `OAUTH_ERROR`. */
+export const revocationResponse = (status, bodyText, dpopNonce) => {
+  wasm.answer(1, status, bodyText, dpopNonce, false);
+};
+
+/** The answer to a pushed authorization request (RFC 9126 §2.2). */
+export const parseParResponse = (status, body) => wasm.answer(2, status, body, undefined, false);
+
+/** The strictly checked device authorization answer (RFC 8628 §3.2). */
+export const parseDeviceAuthorizationResponse = (status, bodyText) => wasm.answer(3, status, bodyText, undefined, false);
 
 /** The origin of an absolute http(s) URL (`URL_INVALID` otherwise); `what` words a non-string. */
 export function endpointOrigin(url, what) {
@@ -186,12 +196,12 @@ function header(headers, name) {
  */
 export function parseTokenResponse(status, bodyText, headers) {
   try {
-    return wasm.tokenResponse(status, bodyText, undefined, false);
+    return tokenResponse(status, bodyText, undefined, false);
   } catch (err) {
     if (err?.code !== 'OAUTH_ERROR') throw err;
     const nonce = header(headers, 'DPoP-Nonce');
     if (nonce === undefined) throw err;
     // The same error again, now with the (well-formed) nonce.
-    return wasm.tokenResponse(status, bodyText, nonce, false);
+    return tokenResponse(status, bodyText, nonce, false);
   }
 }

@@ -141,13 +141,9 @@ pub fn authorization_url_from_request_uri_js(
 /// anything malformed is `PAR_RESPONSE_INVALID` naming the member.
 ///
 /// ```js
-/// const { requestUri, expiresIn } = parseParResponse(res.status, await res.text());
+/// const { requestUri, expiresIn } = answer(2, res.status, await res.text());
 /// ```
-#[wasm_bindgen(js_name = parseParResponse, unchecked_return_type = "ParResponse")]
-pub fn parse_par_response_js(
-    #[wasm_bindgen(unchecked_param_type = "number")] status: &JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string")] body: &JsValue,
-) -> Result<JsValue, JsValue> {
+pub fn parse_par_response_js(status: &JsValue, body: &JsValue) -> Result<JsValue, JsValue> {
     let status = super::token::http_status(status)?;
     let body = string_arg(body, "body must be a string")?;
     let response = js(parse_par_response(status, &body))?;

@@ -128,15 +128,13 @@ pub fn is_use_dpop_nonce_js(
 /// `status` is not an integer from 100 to 599 or `bodyText` is not a string.
 ///
 /// ```js
-/// const tokens = tokenResponse(res.status, await res.text(), res.headers.get("DPoP-Nonce"), true);
+/// const tokens = answer(0, res.status, await res.text(), res.headers.get("DPoP-Nonce"), true);
 /// ```
-#[wasm_bindgen(js_name = tokenResponse, unchecked_return_type = "TokenSet")]
 pub fn token_response(
-    #[wasm_bindgen(unchecked_param_type = "number")] status: &JsValue,
-    #[wasm_bindgen(js_name = bodyText, unchecked_param_type = "string")] body_text: &JsValue,
-    #[wasm_bindgen(js_name = dpopNonce, unchecked_param_type = "string | null")]
+    status: &JsValue,
+    body_text: &JsValue,
     dpop_nonce: &JsValue,
-    #[wasm_bindgen(js_name = requireDpop)] require_dpop: bool,
+    require_dpop: bool,
 ) -> Result<JsValue, JsValue> {
     let status = http_status(status)?;
     let body = string_arg(body_text, "bodyText must be a string")?;
@@ -155,6 +153,33 @@ pub fn token_response(
             Err(js_error(&Error::OAuth(e)))
         }
         Err(e) => Err(js_error(&e)),
+    }
+}
+
+/// The checked answer to a request: `kind` 0 a token request ([`token_response`]), 1 a
+/// revocation ([`revocation_response`]: `undefined` on success), 2 a pushed authorization
+/// request (`parse_par_response_js`, without `dpopNonce`), 3 a device authorization request
+/// (`parse_device_authorization_response_js`, without `dpopNonce`). One export for the four:
+/// each export costs a shim and a JS wrapper of its own.
+///
+/// ```js
+/// const tokens = answer(0, res.status, await res.text(), res.headers.get("DPoP-Nonce"), true);
+/// ```
+#[wasm_bindgen(js_name = answer)]
+pub fn answer(
+    kind: u32,
+    #[wasm_bindgen(unchecked_param_type = "number")] status: &JsValue,
+    #[wasm_bindgen(js_name = bodyText, unchecked_param_type = "string")] body_text: &JsValue,
+    #[wasm_bindgen(js_name = dpopNonce, unchecked_param_type = "string | null | undefined")]
+    dpop_nonce: &JsValue,
+    #[wasm_bindgen(js_name = requireDpop)] require_dpop: bool,
+) -> Result<JsValue, JsValue> {
+    match kind {
+        0 => token_response(status, body_text, dpop_nonce, require_dpop),
+        1 => revocation_response(status, body_text, dpop_nonce).map(|()| JsValue::UNDEFINED),
+        2 => super::authorize::parse_par_response_js(status, body_text),
+        // 3
+        _ => super::device::parse_device_authorization_response_js(status, body_text),
     }
 }
 
@@ -186,13 +211,11 @@ pub fn revocation_body(
 /// `TOKEN_RESPONSE_INVALID` when the body is not an RFC 6749 error.
 ///
 /// ```js
-/// revocationResponse(res.status, await res.text(), res.headers.get("DPoP-Nonce"));
+/// answer(1, res.status, await res.text(), res.headers.get("DPoP-Nonce"), false);
 /// ```
-#[wasm_bindgen(js_name = revocationResponse)]
 pub fn revocation_response(
-    #[wasm_bindgen(unchecked_param_type = "number")] status: &JsValue,
-    #[wasm_bindgen(js_name = bodyText, unchecked_param_type = "string")] body_text: &JsValue,
-    #[wasm_bindgen(js_name = dpopNonce, unchecked_param_type = "string | null")]
+    status: &JsValue,
+    body_text: &JsValue,
     dpop_nonce: &JsValue,
 ) -> Result<(), JsValue> {
     let status = http_status(status)?;

@@ -69,16 +69,12 @@ pub fn device_code_grant_body(
 /// missing or malformed. `expiresAt` is now + `expiresIn`, in seconds.
 ///
 /// ```js
-/// const authorization = parseDeviceAuthorizationResponse(res.status, await res.text());
+/// const authorization = answer(3, res.status, await res.text());
 /// console.log(`Open ${authorization.verificationUri} and enter ${authorization.userCode}`);
 /// ```
-#[wasm_bindgen(
-    js_name = parseDeviceAuthorizationResponse,
-    unchecked_return_type = "DeviceAuthorization"
-)]
 pub fn parse_device_authorization_response_js(
-    #[wasm_bindgen(unchecked_param_type = "number")] status: &JsValue,
-    #[wasm_bindgen(js_name = bodyText, unchecked_param_type = "string")] body_text: &JsValue,
+    status: &JsValue,
+    body_text: &JsValue,
 ) -> Result<JsValue, JsValue> {
     let status = http_status(status)?;
     let body = string_arg(body_text, "bodyText must be a string")?;

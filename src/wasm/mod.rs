@@ -53,7 +53,7 @@ pub use authorize::{
 };
 #[cfg(feature = "wasm")]
 pub use client::{
-    NonceCache, is_use_dpop_nonce_js, revocation_body, revocation_response, token_response,
+    NonceCache, answer, is_use_dpop_nonce_js, revocation_body, revocation_response, token_response,
 };
 #[cfg(feature = "wasm")]
 pub use device::{
