@@ -106,7 +106,7 @@ const fileSize = (rel) => {
 
 /** Each entry's files as they are published (unbundled), and the wasm profiles. */
 function sizes() {
-  const js = ['util.js', 'idb.js', 'key.js', 'store.js', 'claims.js', 'idtoken.js', 'client.js', 'index.js'].map((f) => `src/js/${f}`);
+  const js = ['util.js', 'idb.js', 'key.js', 'store.js', 'protocol.js', 'claims.js', 'idtoken.js', 'client.js', 'index.js'].map((f) => `src/js/${f}`);
   const entries = [
     { entry: 'edge-oauth', files: [...js, 'pkg/edge_oauth.js', 'pkg/edge_oauth_bg.wasm'].map(fileSize) },
     { entry: 'edge-oauth/p256 (added)', files: ['src/js/p256.js', 'pkg/edge_oauth_p256.js', 'pkg/edge_oauth_p256_bg.wasm'].map(fileSize) },

@@ -1,12 +1,14 @@
 //! Browser tests of the redirect-leg exports (RFC 6749 §4.1, RFC 9126, RFC 9207, RFC 8414,
 //! OIDC Core §3.1.3.7), run in headless Chromium by `wasm-pack test --headless --chrome`:
-//! the URL and `Location` arguments, the JS error members, and ES256 ID tokens verified
-//! against a JWKS in the browser's wasm.
+//! URLs read back by the browser's `URL`, the JS error members, and ES256 ID tokens
+//! verified against a JWKS in the browser's wasm. The exports take the members of the
+//! options objects as arguments (`src/js/protocol.js` takes the objects apart; the
+//! node:test suite covers the objects).
 #![cfg(all(target_arch = "wasm32", feature = "wasm"))]
 
 use edge_oauth::jwk::EcPrivateJwk;
 use edge_oauth::wasm::{
-    build_authorization_url, parse_authorization_response_js, parse_server_metadata,
+    authorization_request, parse_authorization_response_js, parse_server_metadata,
     validate_id_token_claims,
 };
 use js_sys::{Function, JSON, Reflect};
@@ -41,10 +43,28 @@ const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 #[wasm_bindgen_test]
 fn rfc6749_4_1_1_the_url_reads_back_with_url_search_params() {
-    let options = obj(&format!(
-        r#"{{"authorizationEndpoint":"https://as.example/authorize","clientId":"spa","redirectUri":"https://app.example/","codeChallenge":"{CHALLENGE}","state":"a&b","resource":["https://r1.example/","https://r2.example/"]}}"#
-    ));
-    let href = build_authorization_url(options.unchecked_ref()).expect("url");
+    let u = JsValue::UNDEFINED;
+    let resource = obj(r#"["https://r1.example/","https://r2.example/"]"#);
+    let href = authorization_request(
+        &"https://as.example/authorize".into(),
+        &"spa".into(),
+        &"https://app.example/".into(),
+        &CHALLENGE.into(),
+        &u,
+        &"a&b".into(),
+        &u,
+        &u,
+        &u,
+        &resource,
+        &u,
+        &u,
+        &u,
+        &u,
+        &u,
+    )
+    .expect("url")
+    .as_string()
+    .expect("a string");
     let params = prop(&url(&href), "searchParams");
     let get = |name: &str| {
         let f: Function = prop(&params, "get").unchecked_into();
@@ -62,31 +82,31 @@ fn rfc6749_4_1_1_the_url_reads_back_with_url_search_params() {
 }
 
 #[wasm_bindgen_test]
-fn rfc9207_2_4_a_url_object_and_the_typed_error_redirect() {
-    let options =
-        obj(r#"{"state":"s","issuer":"https://as.example/","issParameterSupported":true}"#);
-    let ok = parse_authorization_response_js(
+fn rfc9207_2_4_a_url_href_and_the_typed_error_redirect() {
+    let check = |href: JsValue| {
+        parse_authorization_response_js(
+            &href,
+            &"s".into(),
+            &"https://as.example/".into(),
+            &JsValue::TRUE,
+        )
+    };
+    // The href of a `URL`, as the JS layer passes it.
+    let ok = check(prop(
         &url("https://app.example/?code=c1&state=s&iss=https%3A%2F%2Fas.example%2F"),
-        options.unchecked_ref(),
-    )
+        "href",
+    ))
     .expect("response");
     assert_eq!(prop(&ok, "code").as_string().as_deref(), Some("c1"));
 
-    let missing = parse_authorization_response_js(
-        &url("https://app.example/?code=c1&state=s"),
-        options.unchecked_ref(),
-    )
-    .err()
-    .expect("an error");
+    let missing =
+        check(prop(&url("https://app.example/?code=c1&state=s"), "href")).expect_err("an error");
     assert_eq!(code_of(missing), "AUTHORIZATION_RESPONSE_ISS_MISSING");
 
-    let err = parse_authorization_response_js(
-        &JsValue::from_str(
-            "https://app.example/?error=login_required&error_description=Sign+in&state=s&iss=https%3A%2F%2Fas.example%2F",
-        ),
-        options.unchecked_ref(),
-    )
-    .err().expect("an error");
+    let err = check(JsValue::from_str(
+        "https://app.example/?error=login_required&error_description=Sign+in&state=s&iss=https%3A%2F%2Fas.example%2F",
+    ))
+    .expect_err("an error");
     assert_eq!(
         prop(&err, "error").as_string().as_deref(),
         Some("login_required")
@@ -106,9 +126,8 @@ fn rfc8414_3_3_metadata_in_the_browser() {
         prop(&m, "tokenEndpoint").as_string().as_deref(),
         Some("https://as.example/oauth/token")
     );
-    let err = parse_server_metadata(&doc.into(), &"https://as.example".into())
-        .err()
-        .expect("an error");
+    let err =
+        parse_server_metadata(&doc.into(), &"https://as.example".into()).expect_err("an error");
     assert_eq!(code_of(err), "METADATA_ISSUER_MISMATCH");
 }
 
@@ -133,18 +152,25 @@ fn oidc_core_3_1_3_7_es256_id_token_verified_against_the_jwks() {
             .trim_start_matches('{')
             .trim_end_matches('}')
     );
-    let options = obj(&format!(
-        r#"{{"issuer":"https://as.example/","clientId":"spa","nonce":"n","now":1500,"jwks":{jwks}}}"#
-    ));
-    let out =
-        validate_id_token_claims(&token.as_str().into(), options.unchecked_ref()).expect("claims");
+    let validate = |now: f64| {
+        let u = JsValue::UNDEFINED;
+        validate_id_token_claims(
+            &token.as_str().into(),
+            &"https://as.example/".into(),
+            &"spa".into(),
+            &"n".into(),
+            &u,
+            &u,
+            &u,
+            &now.into(),
+            &u,
+            &u,
+            &jwks.as_str().into(),
+        )
+    };
+    let out = validate(1500.0).expect("claims");
     assert_eq!(prop(&out, "sub").as_string().as_deref(), Some("u1"));
 
-    let late = obj(&format!(
-        r#"{{"issuer":"https://as.example/","clientId":"spa","nonce":"n","now":2100,"jwks":{jwks}}}"#
-    ));
-    let err = validate_id_token_claims(&token.as_str().into(), late.unchecked_ref())
-        .err()
-        .expect("an error");
+    let err = validate(2100.0).expect_err("an error");
     assert_eq!(code_of(err), "ID_TOKEN_EXPIRED");
 }

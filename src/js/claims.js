@@ -1,7 +1,7 @@
 // ID tokens: the synchronous claim checks of the wasm core (with a JWKS, the ES256 signature
 // through edge-oauth/p256), and verifyIdToken (WebCrypto), whose module idtoken.js is
 // loaded on its first call so that an app that never verifies signatures does not load it.
-import { validateIdTokenClaims as validateClaims } from '../../pkg/edge_oauth.js';
+import { validateClaims } from './protocol.js';
 import { requireP256 } from './key.js';
 import { invalid, isObject } from './util.js';
 

@@ -2,7 +2,7 @@
 // fetchWithDpop (RFC 9449 section 7), over the global fetch. Every protocol decision is
 // the wasm core's: the request bodies, the nonce cache and when to retry, the response
 // checks. This module does the I/O, and the single flight of refreshes across tabs.
-import * as core from '../../pkg/edge_oauth.js';
+import * as core from './protocol.js';
 import { DpopKey, noncesOf } from './key.js';
 import { MemoryTokenStore } from './store.js';
 import { verifyIdToken } from './claims.js';
@@ -356,7 +356,7 @@ export class TokenClient {
       };
       tokens.idTokenClaims = options.verifySignature
         ? await verifyIdToken(tokens.idToken, { ...check, jwks: options.jwks ?? (await this.#fetchJwks()) })
-        : core.validateIdTokenClaims(tokens.idToken, check);
+        : core.validateClaims(tokens.idToken, check);
     } else if (nonce !== undefined) {
       throw edgeError('TOKEN_RESPONSE_INVALID', 'invalid token response: id_token is missing, but a nonce was sent');
     }
@@ -490,7 +490,7 @@ export class TokenClient {
           const check = { issuer: this.#issuer, clientId: this.#clientId, accessToken: tokens.accessToken };
           tokens.idTokenClaims = o.verifySignature
             ? await verifyIdToken(tokens.idToken, { ...check, jwks: o.jwks ?? (await this.#fetchJwks()) })
-            : core.validateIdTokenClaims(tokens.idToken, check);
+            : core.validateClaims(tokens.idToken, check);
         }
         await this.#save({ tokens });
         return tokens;

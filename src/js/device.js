@@ -2,7 +2,7 @@
 // TokenClient.pollDeviceToken, which load this module on first use. The wasm core makes every protocol decision (the request
 // bodies, the strict parse of the device authorization answer, what each polling error
 // means and how the interval changes); this module waits, polls and cancels.
-import * as core from '../../pkg/edge_oauth.js';
+import * as core from './protocol.js';
 import { edgeError, invalid, isObject, options as opts, optString } from './util.js';
 
 /** The longest delay one setTimeout keeps (a larger one fires at once). */

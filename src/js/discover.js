@@ -1,7 +1,7 @@
 // TokenClient.discover (OIDC Discovery, then RFC 8414), loaded on its first call: a bundler
 // puts it in a chunk of its own, which an app configured without discovery does not load.
 // The strict checks of the metadata are the wasm core's (parseServerMetadata).
-import * as core from '../../pkg/edge_oauth.js';
+import * as core from './protocol.js';
 import { edgeError, fetchText, invalid, options as opts } from './util.js';
 
 /** `TokenClient.discover(issuer, options)`, making its clients with `Client`. */

@@ -4,7 +4,7 @@
 // p256 arithmetic; WebCrypto verifies every algorithm an OpenID provider signs with, RS256
 // (OIDC Core §15.1) included, natively and without adding to the wasm.
 
-import { validateIdTokenClaims as validateClaims } from '../../pkg/edge_oauth.js';
+import { validateClaims } from './protocol.js';
 import { crypto, edgeError, invalid, isObject } from './util.js';
 
 /** The WebCrypto parameters of each JWS algorithm an ID token may be signed with. */

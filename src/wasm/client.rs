@@ -7,19 +7,16 @@ use alloc::string::String;
 
 use wasm_bindgen::prelude::*;
 
-use super::token::{JsTokenSet, http_status, token_set_to_js};
-use super::{js, js_error, now_seconds, string_arg};
+use super::token::{form, http_status, token_set_js};
+use super::{js, js_error, js_string, now_seconds, opt_arg, string_arg};
 use crate::error::Error;
 use crate::token::client::{NonceCache as CoreNonceCache, is_use_dpop_nonce, require_dpop_bound};
 use crate::token::request::TokenRevocation;
 use crate::token::response::{parse_dpop_nonce, parse_error_response, parse_token_response};
 
-/// An optional string argument: `undefined` / `null` is `None`.
-fn opt_arg(value: &JsValue, what: &'static str) -> Result<Option<String>, JsValue> {
-    if value.is_undefined() || value.is_null() {
-        return Ok(None);
-    }
-    string_arg(value, what).map(Some)
+/// A JS string, or `undefined`.
+fn opt_string(value: Option<String>) -> JsValue {
+    value.map_or(JsValue::UNDEFINED, |s| js_string(&s))
 }
 
 /// The last `DPoP-Nonce` per origin (RFC 9449 §8.2, §9), one per DPoP key.
@@ -59,12 +56,12 @@ impl NonceCache {
     /// ```js
     /// nonces.get("https://as.example/oauth/token");
     /// ```
-    #[wasm_bindgen(js_name = get)]
-    pub fn get(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] url: &JsValue,
-    ) -> Option<String> {
-        self.inner.get(&url.as_string()?).map(String::from)
+    #[wasm_bindgen(js_name = get, unchecked_return_type = "string | undefined")]
+    pub fn get(&self, #[wasm_bindgen(unchecked_param_type = "string")] url: &JsValue) -> JsValue {
+        opt_string(
+            url.as_string()
+                .and_then(|url| self.inner.get(&url).map(String::from)),
+        )
     }
 
     /// Records a response's `DPoP-Nonce` header (`null` when absent); a malformed one is
@@ -90,17 +87,18 @@ impl NonceCache {
     /// ```js
     /// const retry = nonces.retryNonce(url, used);
     /// ```
-    #[wasm_bindgen(js_name = retryNonce)]
+    #[wasm_bindgen(js_name = retryNonce, unchecked_return_type = "string | undefined")]
     pub fn retry_nonce(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] url: &JsValue,
         #[wasm_bindgen(unchecked_param_type = "string | undefined")] used: &JsValue,
-    ) -> Option<String> {
-        let url = url.as_string()?;
+    ) -> JsValue {
         let used = used.as_string();
-        self.inner
-            .retry_nonce(&url, used.as_deref())
-            .map(String::from)
+        opt_string(url.as_string().and_then(|url| {
+            self.inner
+                .retry_nonce(&url, used.as_deref())
+                .map(String::from)
+        }))
     }
 }
 
@@ -125,20 +123,19 @@ pub fn is_use_dpop_nonce_js(
 }
 
 /// Parses and checks the answer to a token request: the `TokenSet` of a valid `200`;
-/// with `requireDpop`, a token that is not `DPoP` is `TOKEN_TYPE_MISMATCH` (RFC 9449
-/// §5); an error answer is `OAUTH_ERROR` carrying the response's `DPoP-Nonce`.
+/// with `requireDpop`, a token that is not `DPoP` is `TOKEN_TYPE_MISMATCH` (RFC 9449 §5); an error answer is `OAUTH_ERROR` carrying the
+/// response's `DPoP-Nonce` (a malformed one is left out). `ARGUMENT_INVALID` when
+/// `status` is not an integer from 100 to 599 or `bodyText` is not a string.
 ///
 /// ```js
-/// const tokens = tokenResponse(res.status, await res.text(), res.headers.get("DPoP-Nonce"), true);
+/// const tokens = answer(0, res.status, await res.text(), res.headers.get("DPoP-Nonce"), true);
 /// ```
-#[wasm_bindgen(js_name = tokenResponse)]
 pub fn token_response(
-    #[wasm_bindgen(unchecked_param_type = "number")] status: &JsValue,
-    #[wasm_bindgen(js_name = bodyText, unchecked_param_type = "string")] body_text: &JsValue,
-    #[wasm_bindgen(js_name = dpopNonce, unchecked_param_type = "string | null")]
+    status: &JsValue,
+    body_text: &JsValue,
     dpop_nonce: &JsValue,
-    #[wasm_bindgen(js_name = requireDpop)] require_dpop: bool,
-) -> Result<JsTokenSet, JsValue> {
+    require_dpop: bool,
+) -> Result<JsValue, JsValue> {
     let status = http_status(status)?;
     let body = string_arg(body_text, "bodyText must be a string")?;
     let now = u64::try_from(now_seconds()).unwrap_or(0);
@@ -147,7 +144,7 @@ pub fn token_response(
             if require_dpop {
                 js(require_dpop_bound(&tokens))?;
             }
-            Ok(token_set_to_js(&tokens))
+            token_set_js(&tokens)
         }
         Err(Error::OAuth(mut e)) => {
             e.dpop_nonce = dpop_nonce
@@ -159,28 +156,54 @@ pub fn token_response(
     }
 }
 
+/// The checked answer to a request: `kind` 0 a token request ([`token_response`]), 1 a
+/// revocation ([`revocation_response`]: `undefined` on success), 2 a pushed authorization
+/// request (`parse_par_response_js`, without `dpopNonce`), 3 a device authorization request
+/// (`parse_device_authorization_response_js`, without `dpopNonce`). One export for the four:
+/// each export costs a shim and a JS wrapper of its own.
+///
+/// ```js
+/// const tokens = answer(0, res.status, await res.text(), res.headers.get("DPoP-Nonce"), true);
+/// ```
+#[wasm_bindgen(js_name = answer)]
+pub fn answer(
+    kind: u32,
+    #[wasm_bindgen(unchecked_param_type = "number")] status: &JsValue,
+    #[wasm_bindgen(js_name = bodyText, unchecked_param_type = "string")] body_text: &JsValue,
+    #[wasm_bindgen(js_name = dpopNonce, unchecked_param_type = "string | null | undefined")]
+    dpop_nonce: &JsValue,
+    #[wasm_bindgen(js_name = requireDpop)] require_dpop: bool,
+) -> Result<JsValue, JsValue> {
+    match kind {
+        0 => token_response(status, body_text, dpop_nonce, require_dpop),
+        1 => revocation_response(status, body_text, dpop_nonce).map(|()| JsValue::UNDEFINED),
+        2 => super::authorize::parse_par_response_js(status, body_text),
+        // 3
+        _ => super::device::parse_device_authorization_response_js(status, body_text),
+    }
+}
+
 /// The `application/x-www-form-urlencoded` body of an RFC 7009 revocation request.
 ///
 /// ```js
-/// revocationBody("rt-1", "refresh_token", "spa"); // "token=rt-1&token_type_hint=refresh_token&client_id=spa"
+/// formBody(5, "rt-1", "refresh_token", "spa"); // "token=rt-1&token_type_hint=refresh_token&client_id=spa"
 /// ```
-#[wasm_bindgen(js_name = revocationBody)]
 pub fn revocation_body(
-    #[wasm_bindgen(unchecked_param_type = "string")] token: &JsValue,
-    #[wasm_bindgen(js_name = tokenTypeHint, unchecked_param_type = "string | undefined")]
+    token: &JsValue,
     token_type_hint: &JsValue,
-    #[wasm_bindgen(js_name = clientId, unchecked_param_type = "string | undefined")]
     client_id: &JsValue,
-) -> Result<String, JsValue> {
+) -> Result<JsValue, JsValue> {
     let token = string_arg(token, "token must be a string")?;
     let hint = opt_arg(token_type_hint, "tokenTypeHint must be a string")?;
     let client_id = opt_arg(client_id, "clientId must be a string")?;
-    js(TokenRevocation {
-        token: &token,
-        token_type_hint: hint.as_deref(),
-        client_id: client_id.as_deref(),
-    }
-    .to_form())
+    form(
+        TokenRevocation {
+            token: &token,
+            token_type_hint: hint.as_deref(),
+            client_id: client_id.as_deref(),
+        }
+        .to_form(),
+    )
 }
 
 /// Checks the answer to a revocation (RFC 7009 §2.2): `200` is success (also for a
@@ -188,13 +211,11 @@ pub fn revocation_body(
 /// `TOKEN_RESPONSE_INVALID` when the body is not an RFC 6749 error.
 ///
 /// ```js
-/// revocationResponse(res.status, await res.text(), res.headers.get("DPoP-Nonce"));
+/// answer(1, res.status, await res.text(), res.headers.get("DPoP-Nonce"), false);
 /// ```
-#[wasm_bindgen(js_name = revocationResponse)]
 pub fn revocation_response(
-    #[wasm_bindgen(unchecked_param_type = "number")] status: &JsValue,
-    #[wasm_bindgen(js_name = bodyText, unchecked_param_type = "string")] body_text: &JsValue,
-    #[wasm_bindgen(js_name = dpopNonce, unchecked_param_type = "string | null")]
+    status: &JsValue,
+    body_text: &JsValue,
     dpop_nonce: &JsValue,
 ) -> Result<(), JsValue> {
     let status = http_status(status)?;

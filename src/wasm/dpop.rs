@@ -5,35 +5,32 @@
 //! `src/js/`) signs them, and [`finish_proof`] appends the raw `r || s`. Only the
 //! `edge-oauth/p256` entry (`super::p256`) signs inside wasm.
 
-use alloc::string::String;
-
 use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
 
-use super::{js, js_error, jwk_json, now_seconds, rng, string_arg};
+use super::{js, js_error, js_string, now_seconds, opt_arg, rng, string_arg};
 use crate::base64url;
 use crate::dpop::{ProofHeader, ProofOptions};
 use crate::error::Error;
 use crate::jwk::{self, EcPublicJwk};
 
-#[wasm_bindgen]
-extern "C" {
-    /// The TypeScript `Jwk | string` union.
-    #[wasm_bindgen(typescript_type = "Jwk | string")]
-    pub type JsJwk;
-}
-
-/// Computes the RFC 7638 SHA-256 thumbprint of an EC or RSA JWK (object or JSON text),
-/// base64url-encoded.
+/// Computes the RFC 7638 SHA-256 thumbprint of an EC or RSA JWK (its JSON text: the JS
+/// layer's `calculateJwkThumbprint` stringifies an object), base64url-encoded. The text
+/// is wiped when dropped: it may be a private key.
 ///
 /// ```js
-/// calculateJwkThumbprint({ kty: "EC", crv: "P-256", x: "l8tF...", y: "9VE4..." });
+/// calculateJwkThumbprint('{"kty":"EC","crv":"P-256","x":"l8tF...","y":"9VE4..."}');
 /// // "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
 /// ```
-#[wasm_bindgen(js_name = calculateJwkThumbprint)]
-pub fn calculate_jwk_thumbprint(jwk: &JsJwk) -> Result<String, JsValue> {
-    let json = jwk_json(jwk, "jwk must be a JWK object or JSON string")?;
-    js(jwk::thumbprint(&json))
+#[wasm_bindgen(js_name = calculateJwkThumbprint, unchecked_return_type = "string")]
+pub fn calculate_jwk_thumbprint(
+    #[wasm_bindgen(js_name = jwkJson, unchecked_param_type = "string")] jwk_json: &JsValue,
+) -> Result<JsValue, JsValue> {
+    let json = zeroize::Zeroizing::new(string_arg(
+        jwk_json,
+        "jwk must be a JWK object or JSON string",
+    )?);
+    Ok(JsValue::from_str(&js(jwk::thumbprint(&json))?))
 }
 
 /// The public half of a WebCrypto DPoP key, parsed strictly once and kept for its
@@ -74,9 +71,9 @@ impl DpopPublicKey {
     /// ```js
     /// JSON.parse(key.jwkJson); // { crv: "P-256", kty: "EC", x, y }
     /// ```
-    #[wasm_bindgen(getter, js_name = jwkJson)]
-    pub fn jwk_json(&self) -> String {
-        self.key.to_json()
+    #[wasm_bindgen(getter, js_name = jwkJson, unchecked_return_type = "string")]
+    pub fn jwk_json(&self) -> JsValue {
+        js_string(&self.key.to_json())
     }
 
     /// The RFC 7638 thumbprint (the `jkt`).
@@ -84,41 +81,47 @@ impl DpopPublicKey {
     /// ```js
     /// key.thumbprint; // "0ZcOCORZ..."
     /// ```
-    #[wasm_bindgen(getter)]
-    pub fn thumbprint(&self) -> String {
-        self.key.thumbprint()
+    #[wasm_bindgen(getter, unchecked_return_type = "string")]
+    pub fn thumbprint(&self) -> JsValue {
+        js_string(&self.key.thumbprint())
     }
 
     /// The ASCII JWS signing input of a proof, to be signed with ECDSA P-256 SHA-256 and
     /// completed by [`finish_proof`]. The members of `CreateProofOptions` come as
     /// arguments, already type-checked by the JS layer (`DpopKey.createProof`): one
-    /// string per member instead of a property read each. `iat` is an integer number of
+    /// JS value per member instead of a property read each. `iat` is an integer number of
     /// seconds, `undefined` for now.
     ///
     /// ```js
     /// const input = key.proofInput("GET", htu, nonce, accessToken, undefined, undefined);
     /// ```
-    #[wasm_bindgen(js_name = proofInput)]
+    #[wasm_bindgen(js_name = proofInput, unchecked_return_type = "string")]
     pub fn proof_input(
         &self,
-        htm: &str,
-        htu: &str,
-        nonce: Option<String>,
-        #[wasm_bindgen(js_name = accessToken)] access_token: Option<String>,
-        iat: Option<f64>,
-        jti: Option<String>,
-    ) -> Result<String, JsValue> {
+        #[wasm_bindgen(unchecked_param_type = "string")] htm: &JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] htu: &JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string | undefined")] nonce: &JsValue,
+        #[wasm_bindgen(js_name = accessToken, unchecked_param_type = "string | undefined")]
+        access_token: &JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number | undefined")] iat: &JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string | undefined")] jti: &JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let htm = string_arg(htm, "htm must be a string")?;
+        let htu = string_arg(htu, "htu must be a string")?;
+        let nonce = opt_arg(nonce, "nonce must be a string")?;
+        let access_token = opt_arg(access_token, "accessToken must be a string")?;
+        let jti = opt_arg(jti, "jti must be a string")?;
         let options = ProofOptions {
-            htm,
-            htu,
+            htm: &htm,
+            htu: &htu,
             // The JS layer passes a safe integer: the conversion is exact.
-            iat: iat.map_or_else(now_seconds, |n| n as i64),
+            iat: iat.as_f64().map_or_else(now_seconds, |n| n as i64),
             jti: jti.as_deref(),
             nonce: nonce.as_deref(),
             access_token: access_token.as_deref(),
         };
         let input = js(self.header.signing_input(&options, &mut rng()))?;
-        Ok(String::from(input.as_str()))
+        Ok(js_string(input.as_str()))
     }
 }
 
@@ -128,11 +131,11 @@ impl DpopPublicKey {
 /// ```js
 /// const proof = finishProof(input, new Uint8Array(await crypto.subtle.sign(alg, privateKey, bytes)));
 /// ```
-#[wasm_bindgen(js_name = finishProof)]
+#[wasm_bindgen(js_name = finishProof, unchecked_return_type = "string")]
 pub fn finish_proof(
     #[wasm_bindgen(unchecked_param_type = "string")] input: &JsValue,
     signature: &Uint8Array,
-) -> Result<String, JsValue> {
+) -> Result<JsValue, JsValue> {
     let mut out = string_arg(input, "input must be a string")?;
     let signature = signature.to_vec();
     if !crate::curve::is_es256_signature_shape(&signature) {
@@ -140,5 +143,5 @@ pub fn finish_proof(
     }
     out.push('.');
     out.push_str(&base64url::encode(&signature));
-    Ok(out)
+    Ok(js_string(&out))
 }

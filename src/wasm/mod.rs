@@ -9,8 +9,12 @@
 //!   the JWKs and JWSs and builds the proofs around it).
 //!
 //! The hand-written JS layer in `src/js/` (fetch, WebCrypto, IndexedDB, the token store
-//! and its cross-tab single flight) is the package's public face: it re-exports the
-//! functions here that are public API and calls the others for every protocol decision.
+//! and its cross-tab single flight) is the package's public face: it calls the functions
+//! here for every protocol decision. An options object is taken apart in JS
+//! (`src/js/protocol.js`): the exports take its members as arguments, each a `JsValue`
+//! (which crosses the boundary without glue code, where a property read from wasm costs
+//! an import call and a type check per member), and results that are objects come back
+//! as one `JSON.parse` of the core's JSON text.
 //!
 //! This is the only module that names wasm-bindgen, js-sys or getrandom. Every export is
 //! a thin shell over a core value: it reads its arguments strictly (a wrong type is an
@@ -20,13 +24,13 @@
 // Each entry compiles only the helpers its exports use.
 #![cfg_attr(not(all(feature = "wasm", feature = "wasm-p256")), allow(dead_code))]
 
-use alloc::string::String;
+use alloc::{string::String, vec::Vec};
 
-use js_sys::{Function, Object, Reflect};
+use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
-use zeroize::Zeroizing;
 
 use crate::error::Error;
+use crate::json::{self, ObjectWriter};
 
 #[cfg(feature = "wasm")]
 mod authorize;
@@ -47,12 +51,12 @@ mod token;
 
 #[cfg(feature = "wasm")]
 pub use authorize::{
-    build_authorization_url, build_par_request_body, parse_authorization_response_js,
+    authorization_request, authorization_url_from_request_uri_js, parse_authorization_response_js,
     parse_par_response_js, parse_server_metadata, validate_id_token_claims,
 };
 #[cfg(feature = "wasm")]
 pub use client::{
-    NonceCache, is_use_dpop_nonce_js, revocation_body, revocation_response, token_response,
+    NonceCache, answer, is_use_dpop_nonce_js, revocation_body, revocation_response, token_response,
 };
 #[cfg(feature = "wasm")]
 pub use device::{
@@ -66,11 +70,11 @@ pub use p256::{P256Key, verify_es256_js};
 #[cfg(feature = "wasm")]
 pub use p256_support::{id_token_signature_keys_js, private_jwk_members};
 #[cfg(feature = "wasm")]
-pub use pkce::{calculate_code_challenge, generate_code_verifier, generate_pkce};
+pub use pkce::{calculate_code_challenge, generate_code_verifier};
 #[cfg(feature = "wasm")]
 pub use token::{
     authorization_code_grant_body, basic_credentials, client_credentials_grant_body,
-    endpoint_origin, parse_token_response_js, refresh_token_grant_body,
+    endpoint_origin, form_body, refresh_token_grant_body,
 };
 
 /// Turns a core error into a JS `Error` with `.code` (and the OAuth error members).
@@ -106,47 +110,6 @@ pub(crate) fn set_opt_str(obj: &JsValue, key: &str, value: Option<&str>) {
     }
 }
 
-/// A fresh plain object.
-pub(crate) fn object() -> JsValue {
-    Object::new().into()
-}
-
-/// Reads `obj[key]`: `None` when it is `undefined` or `null`.
-pub(crate) fn get(obj: &JsValue, key: &str) -> Option<JsValue> {
-    Reflect::get(obj, &JsValue::from_str(key))
-        .ok()
-        .filter(|v| !v.is_undefined() && !v.is_null())
-}
-
-/// Checks that an options argument is a plain object.
-pub(crate) fn expect_object(value: &JsValue, what: &'static str) -> Result<(), JsValue> {
-    if value.is_object() && !value.is_function() && !js_sys::Array::is_array(value) {
-        Ok(())
-    } else {
-        Err(js_error(&Error::ArgumentInvalid(what)))
-    }
-}
-
-/// Reads an optional string member; any other type is `ARGUMENT_INVALID` naming it.
-pub(crate) fn opt_string(
-    obj: &JsValue,
-    key: &str,
-    what: &'static str,
-) -> Result<Option<String>, JsValue> {
-    match get(obj, key) {
-        None => Ok(None),
-        Some(v) => v
-            .as_string()
-            .map(Some)
-            .ok_or_else(|| js_error(&Error::ArgumentInvalid(what))),
-    }
-}
-
-/// Reads a required string member.
-pub(crate) fn req_string(obj: &JsValue, key: &str, what: &'static str) -> Result<String, JsValue> {
-    opt_string(obj, key, what)?.ok_or_else(|| js_error(&Error::ArgumentInvalid(what)))
-}
-
 /// Reads a string argument. wasm-bindgen's release glue does not type-check a `String`
 /// parameter (a number or an object traps the module, `undefined` throws a bare
 /// `TypeError`), so exports take a `JsValue` typed `string` for TypeScript and check it
@@ -157,20 +120,39 @@ pub(crate) fn string_arg(value: &JsValue, what: &'static str) -> Result<String, 
         .ok_or_else(|| js_error(&Error::ArgumentInvalid(what)))
 }
 
-/// Reads an optional integer member (a finite JS number with no fraction, in the safe
-/// integer range).
-pub(crate) fn opt_integer(
-    obj: &JsValue,
-    key: &str,
-    what: &'static str,
-) -> Result<Option<i64>, JsValue> {
-    match get(obj, key) {
-        None => Ok(None),
-        Some(v) => match v.as_f64().and_then(safe_integer) {
-            Some(n) => Ok(Some(n)),
-            None => Err(js_error(&Error::ArgumentInvalid(what))),
-        },
+/// Reads an optional string argument: `undefined` / `null` is `None`, any other
+/// non-string `ARGUMENT_INVALID` naming it.
+pub(crate) fn opt_arg(value: &JsValue, what: &'static str) -> Result<Option<String>, JsValue> {
+    if value.is_null_or_undefined() {
+        return Ok(None);
     }
+    string_arg(value, what).map(Some)
+}
+
+/// Reads an optional non-negative integer argument (a JS number with no fraction, at
+/// most 2^53 - 1): `undefined` / `null` is `None`.
+pub(crate) fn opt_non_negative(
+    value: &JsValue,
+    what: &'static str,
+) -> Result<Option<u64>, JsValue> {
+    if value.is_null_or_undefined() {
+        return Ok(None);
+    }
+    match value.as_f64().and_then(safe_integer).map(u64::try_from) {
+        Some(Ok(n)) => Ok(Some(n)),
+        _ => Err(js_error(&Error::ArgumentInvalid(what))),
+    }
+}
+
+/// A string result: a JS string made in one call (the glue of a returned `String` frees
+/// the wasm copy in JS, for every export that returns one).
+pub(crate) fn js_string(s: &str) -> JsValue {
+    JsValue::from_str(s)
+}
+
+/// Parses a JSON text produced by the core into a JS value.
+pub(crate) fn json_to_js(json: &str) -> Result<JsValue, JsValue> {
+    js_sys::JSON::parse(json).map_err(|_| js_error(&Error::JsonInvalid("internal JSON")))
 }
 
 /// `n` as an integer when it is one in the safe range (±(2^53 - 1)): no fraction, not
@@ -185,55 +167,74 @@ pub(crate) fn safe_integer(n: f64) -> Option<i64> {
     (i as f64 == n).then_some(i)
 }
 
-/// Accepts a JWK either as a JS object or as a JSON string and returns its JSON text,
-/// wiped when dropped: it may be a private key.
-pub(crate) fn jwk_json(value: &JsValue, what: &'static str) -> Result<Zeroizing<String>, JsValue> {
-    if let Some(s) = value.as_string() {
-        return Ok(Zeroizing::new(s));
+/// The strings of a JS array; anything else (or a non-string item) is `ARGUMENT_INVALID`.
+pub(crate) fn string_array(value: &JsValue, what: &'static str) -> Result<Vec<String>, JsValue> {
+    if !js_sys::Array::is_array(value) {
+        return Err(js_error(&Error::ArgumentInvalid(what)));
     }
-    expect_object(value, what)?;
-    js_sys::JSON::stringify(value)
-        .ok()
-        .and_then(|s| s.as_string())
-        .map(Zeroizing::new)
-        .ok_or_else(|| js_error(&Error::ArgumentInvalid(what)))
+    let array = js_sys::Array::from(value);
+    let mut out = Vec::with_capacity(array.length() as usize);
+    for item in array.iter() {
+        out.push(string_arg(&item, what)?);
+    }
+    Ok(out)
 }
 
-/// Parses a JSON text produced by the core into a JS value.
-pub(crate) fn json_to_js(json: &str) -> Result<JsValue, JsValue> {
-    js_sys::JSON::parse(json).map_err(|_| js_error(&Error::JsonInvalid("internal JSON")))
+/// An optional list argument: `undefined` / `null` is empty, else a JS array of strings.
+pub(crate) fn string_list(value: &JsValue, what: &'static str) -> Result<Vec<String>, JsValue> {
+    if value.is_null_or_undefined() {
+        return Ok(Vec::new());
+    }
+    string_array(value, what)
 }
 
-/// Reads one header from a `Headers` instance, a `Map`-like object with `get`, or a plain
-/// object whose keys are compared case-insensitively.
-pub(crate) fn header(headers: &JsValue, name: &str) -> Result<Option<String>, JsValue> {
-    if headers.is_undefined() || headers.is_null() {
-        return Ok(None);
+/// A result object, written as JSON text and made a JS object by one `JSON.parse` (a
+/// property write across the boundary per member is no smaller in wasm).
+pub(crate) struct Json(ObjectWriter);
+
+impl Json {
+    pub(crate) fn new() -> Self {
+        Json(ObjectWriter::new())
     }
-    expect_object(
-        headers,
-        "headers must be a Headers instance or a plain object",
-    )?;
-    if let Some(get_fn) = get(headers, "get").and_then(|f| f.dyn_into::<Function>().ok()) {
-        let v = get_fn
-            .call1(headers, &JsValue::from_str(name))
-            .map_err(|_| js_error(&Error::ArgumentInvalid("headers.get failed")))?;
-        return Ok(v.as_string());
+
+    pub(crate) fn string(self, name: &str, value: &str) -> Self {
+        Json(self.0.string(name, value))
     }
-    let entries = Object::entries(headers.unchecked_ref());
-    for entry in entries.iter() {
-        let key = Reflect::get_u32(&entry, 0).ok().and_then(|k| k.as_string());
-        if key.is_some_and(|k| k.eq_ignore_ascii_case(name)) {
-            let v = Reflect::get_u32(&entry, 1).unwrap_or(JsValue::UNDEFINED);
-            return match v.as_string() {
-                Some(s) => Ok(Some(s)),
-                None => Err(js_error(&Error::ArgumentInvalid(
-                    "header values must be strings",
-                ))),
-            };
+
+    /// A string member when `value` is present (absent otherwise, as a property left unset).
+    pub(crate) fn opt_string(self, name: &str, value: Option<&str>) -> Self {
+        match value {
+            Some(v) => self.string(name, v),
+            None => self,
         }
     }
-    Ok(None)
+
+    /// A number member. The values are lifetimes and clock readings, far below 2^53.
+    pub(crate) fn uint(self, name: &str, value: u64) -> Self {
+        Json(self.0.int(name, i64::try_from(value).unwrap_or(i64::MAX)))
+    }
+
+    pub(crate) fn bool(self, name: &str, value: bool) -> Self {
+        Json(self.0.bool(name, value))
+    }
+
+    /// An array of strings.
+    pub(crate) fn list(self, name: &str, items: &[String]) -> Self {
+        let mut out = String::from("[");
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            json::write_str(&mut out, item);
+        }
+        out.push(']');
+        Json(self.0.raw(name, &out))
+    }
+
+    /// Closes the object and makes it a JS object.
+    pub(crate) fn into_js(self) -> Result<JsValue, JsValue> {
+        json_to_js(&self.0.finish())
+    }
 }
 
 /// The current time in whole seconds since the Unix epoch, from `Date.now()`.

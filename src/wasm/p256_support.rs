@@ -5,11 +5,11 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use js_sys::Uint8Array;
+use js_sys::{Object, Uint8Array};
 use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
 
-use super::{js, js_error, object, set};
+use super::{js, js_error, set};
 use crate::error::Error;
 use crate::json::{self, Value};
 use crate::jwk::PrivateJwkMembers;
@@ -78,7 +78,7 @@ pub fn id_token_signature_keys_js(
         points.extend_from_slice(key.x());
         points.extend_from_slice(key.y());
     }
-    let out = object();
+    let out: JsValue = Object::new().into();
     set(&out, "input", &JsValue::from_str(decoded.signing_input()));
     set(
         &out,

@@ -1,28 +1,18 @@
-//! PKCE (RFC 7636) for JavaScript.
-
-use alloc::string::String;
+//! PKCE (RFC 7636) for JavaScript. `generatePkce` is these two in the JS layer.
 
 use wasm_bindgen::prelude::*;
 
-use super::{js, object, rng, set, string_arg};
+use super::{js, js_string, rng, string_arg};
 use crate::pkce::CodeVerifier;
-
-#[wasm_bindgen]
-extern "C" {
-    /// The TypeScript `Pkce` interface.
-    #[wasm_bindgen(typescript_type = "Pkce")]
-    pub type JsPkce;
-}
 
 /// Generates a fresh `code_verifier` from 32 random bytes (43 characters).
 ///
 /// ```js
 /// const verifier = generateCodeVerifier(); // "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"-like
 /// ```
-#[wasm_bindgen(js_name = generateCodeVerifier)]
-pub fn generate_code_verifier() -> Result<String, JsValue> {
-    let verifier = CodeVerifier::generate(&mut rng());
-    Ok(String::from(verifier.as_str()))
+#[wasm_bindgen(js_name = generateCodeVerifier, unchecked_return_type = "string")]
+pub fn generate_code_verifier() -> JsValue {
+    js_string(CodeVerifier::generate(&mut rng()).as_str())
 }
 
 /// Computes the S256 `code_challenge` of a verifier, after checking that the verifier
@@ -32,31 +22,11 @@ pub fn generate_code_verifier() -> Result<String, JsValue> {
 /// calculateCodeChallenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
 /// // "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 /// ```
-#[wasm_bindgen(js_name = calculateCodeChallenge)]
+#[wasm_bindgen(js_name = calculateCodeChallenge, unchecked_return_type = "string")]
 pub fn calculate_code_challenge(
     #[wasm_bindgen(unchecked_param_type = "string")] verifier: &JsValue,
-) -> Result<String, JsValue> {
+) -> Result<JsValue, JsValue> {
     let verifier = string_arg(verifier, "verifier must be a string")?;
     let verifier = js(CodeVerifier::new(verifier))?;
-    Ok(String::from(verifier.challenge().as_str()))
-}
-
-/// Generates a verifier and its S256 challenge in one call.
-///
-/// ```js
-/// const { codeVerifier, codeChallenge, codeChallengeMethod } = generatePkce();
-/// ```
-#[wasm_bindgen(js_name = generatePkce)]
-pub fn generate_pkce() -> Result<JsPkce, JsValue> {
-    let verifier = CodeVerifier::generate(&mut rng());
-    let challenge = verifier.challenge();
-    let out = object();
-    set(&out, "codeVerifier", &JsValue::from_str(verifier.as_str()));
-    set(
-        &out,
-        "codeChallenge",
-        &JsValue::from_str(challenge.as_str()),
-    );
-    set(&out, "codeChallengeMethod", &JsValue::from_str("S256"));
-    Ok(out.unchecked_into())
+    Ok(js_string(verifier.challenge().as_str()))
 }

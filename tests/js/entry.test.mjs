@@ -127,8 +127,11 @@ test('oidc_core_3_1_3_7_validate_id_token_claims_with_jwks_needs_edge_oauth_p256
   for (const j of [jwks, JSON.stringify(jwks)]) {
     assertFails(() => edge.validateIdTokenClaims(token, { ...opts, jwks: j }), 'KEY_BACKEND_UNSUPPORTED', 'edge-oauth/p256');
   }
-  // The wasm module itself refuses too, when called without the JS layer.
-  assertFails(() => wasm.validateIdTokenClaims(token, { ...opts, jwks }), 'KEY_BACKEND_UNSUPPORTED', 'edge-oauth/p256');
+  // The wasm module itself refuses too, when called without the JS layer (its export
+  // takes the members of the options as arguments, the JWKS as JSON text last).
+  const { issuer, clientId } = opts;
+  const none = [undefined, undefined, undefined, undefined, undefined, undefined, undefined];
+  assertFails(() => wasm.validateIdTokenClaims(token, issuer, clientId, ...none, JSON.stringify(jwks)), 'KEY_BACKEND_UNSUPPORTED', 'edge-oauth/p256');
   // verifyIdToken (WebCrypto) needs no p256 entry.
   assert.equal((await edge.verifyIdToken(token, { ...opts, jwks })).sub, 'auth0|1');
   // Argument checks come first.
