@@ -96,7 +96,8 @@ function checkAuthorization(a) {
  * - `sleep(ms, signal)` and `now()`: the timer and the clock (tests pass their own).
  *
  * Waits `interval` seconds before each poll (also the first: the user cannot have acted
- * yet), keeps going on `authorization_pending`, adds 5 s on `slow_down`, and rejects on any
+ * yet), keeps going on `authorization_pending`, adds 5 s on `slow_down`, doubles the
+ * interval when a poll got no answer (`FETCH_FAILED`: RFC 8628 §3.5), and rejects on any
  * other error, with `DEVICE_CODE_EXPIRED` when the code expires first, or with `ABORTED`
  * as soon as the signal aborts.
  */
@@ -125,10 +126,16 @@ export async function pollDeviceToken(authorization, options, client) {
       tokens = await client.request(body, signal);
     } catch (err) {
       if (signal?.aborted) throw abortError(signal);
-      const next = err?.code === 'OAUTH_ERROR' ? core.nextDevicePollInterval(err.error, interval) : undefined;
+      let next;
+      if (err?.code === 'OAUTH_ERROR' && typeof err.error === 'string') {
+        next = core.nextDevicePollInterval(err.error, interval);
+      } else if (err?.code === 'FETCH_FAILED') {
+        // No answer (the network failed): the device code is still good; poll half as often.
+        next = core.nextDevicePollInterval(undefined, interval);
+      }
       if (next === undefined) throw err;
       interval = next;
-      onPending?.({ error: err.error, interval, polls });
+      onPending?.(err.code === 'FETCH_FAILED' ? { error: 'FETCH_FAILED', interval, polls, cause: err } : { error: err.error, interval, polls });
       continue;
     }
     return client.finish(tokens);

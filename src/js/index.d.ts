@@ -538,19 +538,24 @@ export interface DeviceAuthorizationOptions {
 
 /** What `onPending` hears after each poll that did not end the flow. */
 export interface DevicePollPending {
-  /** The server's answer: the user has not decided yet, or the client polls too fast. */
-  error: "authorization_pending" | "slow_down";
-  /** The seconds until the next poll (5 more after each `slow_down`). */
+  /**
+   * The server's answer (the user has not decided yet, or the client polls too fast), or
+   * `FETCH_FAILED`: the poll got no answer (the network failed), and polling goes on.
+   */
+  error: "authorization_pending" | "slow_down" | "FETCH_FAILED";
+  /** The seconds until the next poll (5 more after each `slow_down`, twice as many after `FETCH_FAILED`). */
   interval: number;
   /** How many polls were made so far. */
   polls: number;
+  /** With `FETCH_FAILED`: the `FETCH_FAILED` error of that poll (its `cause` is what `fetch` threw). */
+  cause?: Error;
 }
 
 /** `TokenClient.pollDeviceToken` options. */
 export interface PollDeviceTokenOptions {
   /** Stops polling: the promise rejects with `ABORTED` (name `AbortError`, the reason as `cause`). */
   signal?: AbortSignal;
-  /** Called after each `authorization_pending` / `slow_down`; a throw stops polling with that error. */
+  /** Called after each `authorization_pending` / `slow_down` / poll without an answer; a throw stops polling with that error. */
   onPending?: (pending: DevicePollPending) => void;
   /** Verify the ID token's signature against the issuer's JWKS, as `exchangeCode` does. */
   verifySignature?: boolean;
@@ -611,7 +616,8 @@ export class TokenClient {
   /**
    * Polls until the user approves (then stores the tokens, as `exchangeCode` does), denies
    * (`OAUTH_ERROR` `access_denied`), or the code expires (`expired_token`,
-   * `DEVICE_CODE_EXPIRED`); `signal` cancels (`ABORTED`).
+   * `DEVICE_CODE_EXPIRED`); `signal` cancels (`ABORTED`). A poll without an answer
+   * (`FETCH_FAILED`) doubles the interval and polling goes on (RFC 8628 §3.5).
    */
   pollDeviceToken(authorization: DeviceAuthorization, options?: PollDeviceTokenOptions | null): Promise<TokenSet>;
   /** A token for the client itself (`client_credentials`); not stored. */

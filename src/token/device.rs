@@ -8,7 +8,7 @@
 //! ```
 //! use edge_oauth::token::device::{
 //!     DeviceAuthorizationRequest, DeviceCodeGrant, next_poll_interval,
-//!     parse_device_authorization_response,
+//!     next_poll_interval_after_no_answer, parse_device_authorization_response,
 //! };
 //!
 //! let body = DeviceAuthorizationRequest { scope: Some("openid"), client_id: Some("tv"), ..Default::default() }
@@ -27,6 +27,8 @@
 //! assert_eq!(next_poll_interval("authorization_pending", 5), Some(5));
 //! assert_eq!(next_poll_interval("slow_down", 5), Some(10));
 //! assert_eq!(next_poll_interval("access_denied", 5), None);
+//! // No answer at all (the connection failed): poll again, half as often.
+//! assert_eq!(next_poll_interval_after_no_answer(5), 10);
 //! # Ok::<(), edge_oauth::Error>(())
 //! ```
 
@@ -463,6 +465,23 @@ pub fn next_poll_interval(error: &str, interval: u64) -> Option<u64> {
     }
 }
 
+/// What a polling client does after a polling request got no answer (the connection
+/// failed or timed out, RFC 8628 §3.5: the client "MUST unilaterally reduce its polling
+/// frequency before retrying", by doubling the interval as the RFC recommends): the
+/// interval for this and every later poll, at most the largest accepted interval (about
+/// 136 years). The device code is still good, so polling goes on until it expires.
+///
+/// ```
+/// use edge_oauth::token::device::next_poll_interval_after_no_answer;
+///
+/// assert_eq!(next_poll_interval_after_no_answer(5), 10);
+/// assert_eq!(next_poll_interval_after_no_answer(u64::MAX), u64::from(u32::MAX));
+/// ```
+#[must_use]
+pub fn next_poll_interval_after_no_answer(interval: u64) -> u64 {
+    interval.saturating_mul(2).min(MAX_SECONDS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -785,5 +804,19 @@ mod tests {
         ] {
             assert_eq!(next_poll_interval(stop, 5), None, "{stop}");
         }
+    }
+
+    #[test]
+    fn rfc8628_3_5_no_answer_doubles_the_interval() {
+        assert_eq!(next_poll_interval_after_no_answer(1), 2);
+        assert_eq!(next_poll_interval_after_no_answer(5), 10);
+        assert_eq!(next_poll_interval_after_no_answer(10), 20);
+        // Never past the largest interval an answer may give, so it stays a valid input.
+        assert_eq!(
+            next_poll_interval_after_no_answer(MAX_SECONDS / 2 + 1),
+            MAX_SECONDS
+        );
+        assert_eq!(next_poll_interval_after_no_answer(MAX_SECONDS), MAX_SECONDS);
+        assert_eq!(next_poll_interval_after_no_answer(u64::MAX), MAX_SECONDS);
     }
 }

@@ -9,7 +9,7 @@ use super::{Json, js, js_error, now_seconds, opt_arg, string_arg};
 use crate::error::Error;
 use crate::token::device::{
     DeviceAuthorizationRequest, DeviceCodeGrant, next_poll_interval,
-    parse_device_authorization_response,
+    next_poll_interval_after_no_answer, parse_device_authorization_response,
 };
 
 /// The `application/x-www-form-urlencoded` body of a device authorization request
@@ -97,18 +97,20 @@ pub fn parse_device_authorization_response_js(
 
 /// After a polling request answered with the RFC 6749 `error` code: the seconds to wait
 /// before the next poll (the same `interval` after `authorization_pending`, 5 more after
-/// `slow_down`: RFC 8628 §3.5), or `undefined` to stop polling.
+/// `slow_down`: RFC 8628 §3.5), or `undefined` to stop polling. `error` `undefined`: the
+/// request got no answer (the connection failed), and the interval doubles (§3.5).
 ///
 /// ```js
 /// nextDevicePollInterval("slow_down", 5); // 10
 /// nextDevicePollInterval("access_denied", 5); // undefined
+/// nextDevicePollInterval(undefined, 5); // 10
 /// ```
 #[wasm_bindgen(js_name = nextDevicePollInterval)]
 pub fn next_device_poll_interval(
-    #[wasm_bindgen(unchecked_param_type = "string")] error: &JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | undefined")] error: &JsValue,
     #[wasm_bindgen(unchecked_param_type = "number")] interval: &JsValue,
 ) -> Result<Option<f64>, JsValue> {
-    let error = string_arg(error, "error must be a string")?;
+    let error = opt_arg(error, "error must be a string")?;
     let interval = match interval.as_f64().and_then(super::safe_integer) {
         Some(n @ 1..=4_294_967_295) => n as u64,
         _ => {
@@ -118,5 +120,9 @@ pub fn next_device_poll_interval(
         }
     };
     // At most 2^32 + 4: exact as a JS number.
-    Ok(next_poll_interval(&error, interval).map(|n| n as f64))
+    Ok(match error {
+        Some(error) => next_poll_interval(&error, interval),
+        None => Some(next_poll_interval_after_no_answer(interval)),
+    }
+    .map(|n| n as f64))
 }

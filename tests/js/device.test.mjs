@@ -397,6 +397,7 @@ describe('src/js/device.js polling arithmetic with a fake clock', () => {
       request: async (body) => {
         bodies.push(body);
         const next = answers.shift();
+        if (next.fail) throw next.fail;
         if (next.error) throw Object.assign(new Error(next.error), { code: 'OAUTH_ERROR', error: next.error });
         return next;
       },
@@ -422,6 +423,42 @@ describe('src/js/device.js polling arithmetic with a fake clock', () => {
     assert.equal(err.code, 'DEVICE_CODE_EXPIRED');
     // 4 s, pending; 4 s, slow_down (interval 9); 4 s left < 9 s: wait them out.
     assert.deepEqual(h.sleeps, [4000, 4000, 4000]);
+    assert.equal(h.bodies.length, 2);
+  });
+
+  /** A poll that got no answer, as TokenClient's request rejects then. */
+  const noAnswer = () => ({ fail: Object.assign(new Error('the HTTP request failed before a response arrived (see cause)'), { code: 'FETCH_FAILED', cause: new TypeError('fetch failed') }) });
+
+  test('rfc8628_3_5 a poll without an answer doubles the interval and polling goes on', async () => {
+    const h = harness([noAnswer(), { error: 'authorization_pending' }, noAnswer(), { error: 'slow_down' }, { accessToken: 'at' }]);
+    const pending = [];
+    const result = await pollLoop(h.authorization, { onPending: (p) => pending.push([p.error, p.interval, p.polls, p.cause?.code]) }, h.client);
+    assert.deepEqual(h.sleeps, [5000, 10000, 10000, 20000, 25000]);
+    assert.deepEqual(pending, [
+      ['FETCH_FAILED', 10, 1, 'FETCH_FAILED'],
+      ['authorization_pending', 10, 2, undefined],
+      ['FETCH_FAILED', 20, 3, 'FETCH_FAILED'],
+      ['slow_down', 25, 4, undefined],
+    ]);
+    assert.deepEqual(result, { accessToken: 'at', finished: true });
+    assert.equal(h.bodies.length, 5, 'the same device code was polled each time');
+    assert.ok(h.bodies.every((b) => b === h.bodies[0]));
+  });
+
+  test('rfc8628_3_5 polls without answers until the expiry end in DEVICE_CODE_EXPIRED', async () => {
+    const h = harness([noAnswer(), noAnswer(), noAnswer(), noAnswer()], { interval: 2, expiresIn: 20 });
+    const err = await rejection(pollLoop(h.authorization, {}, h.client));
+    assert.equal(err.code, 'DEVICE_CODE_EXPIRED');
+    // 2 s, no answer (4); 4 s, no answer (8); 8 s, no answer (16); 6 s left < 16 s: wait them out.
+    assert.deepEqual(h.sleeps, [2000, 4000, 8000, 6000]);
+    assert.equal(h.bodies.length, 3);
+  });
+
+  test('an error of the answer itself still stops polling', async () => {
+    const bad = Object.assign(new Error('invalid token response'), { code: 'TOKEN_RESPONSE_INVALID' });
+    const h = harness([noAnswer(), { fail: bad }, { accessToken: 'at' }]);
+    const err = await rejection(pollLoop(h.authorization, {}, h.client));
+    assert.equal(err, bad);
     assert.equal(h.bodies.length, 2);
   });
 
