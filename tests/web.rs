@@ -676,6 +676,36 @@ fn nonce_cache_is_per_origin_and_retries_only_with_a_new_nonce() {
 }
 
 #[wasm_bindgen_test]
+fn proof_input_refuses_an_iat_that_is_no_safe_integer() {
+    let key = p256_from_jwk(DPOP_KEY_1).expect("key");
+    let public = public_of(&key);
+    for iat in [1.5, f64::NAN, f64::INFINITY, 9_007_199_254_740_992.0] {
+        let err = public
+            .proof_input(
+                &"POST".into(),
+                &"https://as.example/token".into(),
+                &JsValue::UNDEFINED,
+                &JsValue::UNDEFINED,
+                &iat.into(),
+                &JsValue::UNDEFINED,
+            )
+            .expect_err("iat is refused");
+        assert_eq!(code_of(err), "ARGUMENT_INVALID", "iat {iat}");
+    }
+    let err = public
+        .proof_input(
+            &"POST".into(),
+            &"https://as.example/token".into(),
+            &JsValue::UNDEFINED,
+            &JsValue::UNDEFINED,
+            &"1700000000".into(),
+            &JsValue::UNDEFINED,
+        )
+        .expect_err("a string iat is refused");
+    assert_eq!(code_of(err), "ARGUMENT_INVALID");
+}
+
+#[wasm_bindgen_test]
 fn p256_key_signs_deterministically_rfc6979() {
     let key = p256_from_jwk(DPOP_KEY_1).expect("key");
     let public = public_of(&key);

@@ -4,6 +4,8 @@
 // wasm costs a call and a type check per member) and type-check them in their order, with
 // the words of the other argument errors. This module takes the options objects apart,
 // and reads headers for parseTokenResponse. Every protocol decision stays in the core.
+// Each member an operation takes is read once, all of them before the core checks the
+// first; a getter that throws fails the call with its own error (never read as absent).
 import * as wasm from '../../pkg/edge_oauth.js';
 import { invalid, isObject } from './util.js';
 
@@ -110,7 +112,7 @@ export function buildAuthorizationUrl(options) {
   const requestUri = o.requestUri ?? undefined;
   if (requestUri === undefined) return wasm.authorizationRequest(endpoint, ...requestParams(o));
   if (typeof requestUri !== 'string') throw invalid('requestUri must be a string');
-  if (PARAM_OPTIONS.some((k) => o[k] !== undefined && o[k] !== null)) {
+  if (PARAM_OPTIONS.some((k) => (o[k] ?? undefined) !== undefined)) {
     throw invalid('with requestUri the URL carries only clientId and requestUri (RFC 9126 §4): the other parameters belong in the pushed request');
   }
   return wasm.authorizationUrlFromRequestUri(endpoint, o.clientId, requestUri);
@@ -119,7 +121,7 @@ export function buildAuthorizationUrl(options) {
 /** The body of a pushed authorization request (RFC 9126 §2.1). */
 export function buildParRequestBody(options) {
   const o = object(options);
-  if (o.requestUri !== undefined && o.requestUri !== null) throw invalid('requestUri is not allowed in a pushed request (RFC 9126 §2.1)');
+  if ((o.requestUri ?? undefined) !== undefined) throw invalid('requestUri is not allowed in a pushed request (RFC 9126 §2.1)');
   return wasm.authorizationRequest(undefined, ...requestParams(o));
 }
 

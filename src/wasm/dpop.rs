@@ -111,11 +111,19 @@ impl DpopPublicKey {
         let nonce = opt_arg(nonce, "nonce must be a string")?;
         let access_token = opt_arg(access_token, "accessToken must be a string")?;
         let jti = opt_arg(jti, "jti must be a string")?;
+        let iat = if iat.is_null_or_undefined() {
+            now_seconds()
+        } else {
+            iat.as_f64().and_then(super::safe_integer).ok_or_else(|| {
+                js_error(&Error::ArgumentInvalid(
+                    "iat must be an integer number of seconds",
+                ))
+            })?
+        };
         let options = ProofOptions {
             htm: &htm,
             htu: &htu,
-            // The JS layer passes a safe integer: the conversion is exact.
-            iat: iat.as_f64().map_or_else(now_seconds, |n| n as i64),
+            iat,
             jti: jti.as_deref(),
             nonce: nonce.as_deref(),
             access_token: access_token.as_deref(),

@@ -209,9 +209,12 @@ impl Json {
         }
     }
 
-    /// A number member. The values are lifetimes and clock readings, far below 2^53.
+    /// A number member, written exactly (`JSON.parse` then rounds it to the nearest JS
+    /// number, as `value as f64` does): lifetimes may be as large as the core accepts.
     pub(crate) fn uint(self, name: &str, value: u64) -> Self {
-        Json(self.0.int(name, i64::try_from(value).unwrap_or(i64::MAX)))
+        let mut digits = String::new();
+        crate::json::write_u64(&mut digits, value);
+        Json(self.0.raw(name, &digits))
     }
 
     pub(crate) fn bool(self, name: &str, value: bool) -> Self {

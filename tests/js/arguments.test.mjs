@@ -95,3 +95,58 @@ test('the other exports reject non-object arguments with ARGUMENT_INVALID', asyn
     assertModuleWorks();
   }
 });
+
+// How the JS layer reads options objects and headers: each member once, a throwing
+// getter fails the call with its own error, lifetimes keep their value.
+const AUTHORIZE = { authorizationEndpoint: 'https://as.example/authorize', clientId: 'spa', redirectUri: 'https://app.example/', codeChallenge: CHALLENGE };
+const thrower = (obj, name) => Object.defineProperty({ ...obj }, name, { get() { throw new Error(`boom ${name}`); }, enumerable: true });
+
+test('a throwing option getter fails the call with its error (it is never read as absent)', () => {
+  assert.throws(() => edge.buildAuthorizationUrl(thrower(AUTHORIZE, 'scope')), { message: 'boom scope' });
+  const claims = { issuer: 'https://as.example/', clientId: 'spa', now: 1_700_000_000 };
+  // A nonce that cannot be read must not turn the nonce check off.
+  assert.throws(() => edge.validateIdTokenClaims('a.b.c', thrower(claims, 'nonce')), { message: 'boom nonce' });
+  assert.throws(() => edge.authorizationCodeGrantBody(thrower({ code: 'c', redirectUri: 'https://app.example/', codeVerifier: VERIFIER }, 'codeVerifier')), { message: 'boom codeVerifier' });
+  assertFails(() => edge.parseAuthorizationResponse('https://app.example/?code=c&state=s', thrower({}, 'state')), 'ARGUMENT_INVALID', 'options.state is unreadable');
+  assertModuleWorks();
+});
+
+test('each option member is read once', () => {
+  const reads = new Map();
+  const counted = (obj) => new Proxy(obj, { get(target, key, receiver) {
+    if (typeof key === 'string') reads.set(key, (reads.get(key) ?? 0) + 1);
+    return Reflect.get(target, key, receiver);
+  } });
+  edge.buildAuthorizationUrl(counted({ authorizationEndpoint: 'https://as.example/authorize', clientId: 'spa', requestUri: 'urn:ietf:params:oauth:request_uri:x', scope: null }));
+  assert.ok(reads.size > 3, 'the members were read');
+  for (const [key, n] of reads) assert.equal(n, 1, `${key} was read ${n} times`);
+  reads.clear();
+  edge.buildParRequestBody(counted({ ...AUTHORIZE, requestUri: null }));
+  for (const [key, n] of reads) assert.equal(n, 1, `${key} was read ${n} times`);
+  // A getter that answers null first and a string after: the one read decides.
+  let n = 0;
+  const flip = { authorizationEndpoint: 'https://as.example/authorize', clientId: 'spa', requestUri: 'urn:x', get scope() { return n++ === 0 ? null : 'x'; } };
+  assert.equal(edge.buildAuthorizationUrl(flip), 'https://as.example/authorize?client_id=spa&request_uri=urn%3Ax');
+});
+
+test('lifetimes above 2^63 keep their value (as the nearest JS number)', () => {
+  const set = edge.parseTokenResponse(200, '{"access_token":"x","token_type":"Bearer","expires_in":10000000000000000000}');
+  assert.equal(set.expiresIn, 1e19);
+  assert.ok(set.expiresAt >= 1e19, `expiresAt ${set.expiresAt} is at least expiresIn`);
+  const par = edge.parseParResponse(201, '{"request_uri":"urn:x","expires_in":18446744073709551615}');
+  assert.equal(par.expiresIn, 18446744073709551615);
+});
+
+test('parseTokenResponse refuses headers it cannot read, each with its own words', () => {
+  // The headers are read for the nonce of an error answer.
+  const body = '{"error":"use_dpop_nonce","error_description":"Authorization server requires nonce in DPoP proof"}';
+  const NONCE = 'eyJ7S_zG.eyJH0-Z.HX4w-7v';
+  assertFails(() => edge.parseTokenResponse(400, body, 'DPoP-Nonce: n'), 'ARGUMENT_INVALID', 'headers must be a Headers instance or a plain object');
+  assertFails(() => edge.parseTokenResponse(400, body, { get() { throw new Error('no'); } }), 'ARGUMENT_INVALID', 'headers.get failed');
+  assertFails(() => edge.parseTokenResponse(400, body, { 'dpop-nonce': 5 }), 'ARGUMENT_INVALID', 'header values must be strings');
+  // Read case-insensitively from a plain object; a Headers instance as well.
+  for (const headers of [{ 'DPoP-Nonce': NONCE }, new Headers({ 'dpop-nonce': NONCE })]) {
+    const err = assertFails(() => edge.parseTokenResponse(400, body, headers), 'OAUTH_ERROR');
+    assert.equal(err.dpopNonce, NONCE);
+  }
+});
