@@ -115,6 +115,45 @@ struct Reply {
     written: bool,
 }
 
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// A stub of a [`StateShard`] object, for its RPC method.
+    #[wasm_bindgen(extends = worker::worker_sys::DurableObject)]
+    type ShardStub;
+
+    /// `stub.run(call)`: the object's [`StateShard::run_call`]; resolves the reply's JSON.
+    #[wasm_bindgen(method, catch, js_name = run)]
+    fn run(this: &ShardStub, call: &str) -> Result<js_sys::Promise, wasm_bindgen::JsValue>;
+}
+
+/// What the runtime answers an RPC call to a method the object does not have, or to an
+/// object whose class has no RPC at all: the call did not run.
+const NO_RPC_METHOD: [&str; 2] = ["does not implement the method", "does not support RPC"];
+
+/// Calls `value[Symbol.dispose]()` when it has one: an RPC stub or call result, released
+/// as soon as the call is done instead of when the request ends (left to the end, under
+/// load some requests of the isolate stalled for seconds and failed: `wrangler dev`
+/// answered them `503`).
+fn dispose(value: &wasm_bindgen::JsValue) {
+    use wasm_bindgen::JsCast;
+    if let Ok(f) = js_sys::Reflect::get(value, &js_sys::Symbol::dispose())
+        && let Some(f) = f.dyn_ref::<js_sys::Function>()
+    {
+        let _ = f.call0(value);
+    }
+}
+
+/// The text of a JavaScript error or thrown string.
+fn js_message(err: &wasm_bindgen::JsValue) -> String {
+    use wasm_bindgen::JsCast;
+    err.as_string()
+        .or_else(|| {
+            err.dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+        })
+        .unwrap_or_else(|| "state shard call failed".into())
+}
+
 /// How many state records an isolate keeps for [`Store::get_cached`].
 const STATE_CACHE_ENTRIES: usize = 1024;
 
@@ -159,25 +198,50 @@ impl DurableStore {
         Self { kv, shards }
     }
 
-    /// Sends one call to the key's shard: a `POST` of the call as JSON through the stub's
-    /// `fetch`, the reply read with one `text()` (the runtime's own objects, without the
-    /// chunk-by-chunk body stream of `worker::Response::json`).
+    /// Sends one call to the key's shard: its JSON through the object's RPC method `run`
+    /// (one string each way, [`StateShard::run_call`]), not an HTTP request: no `Request`
+    /// or `Response` objects, headers or body streams per call. When the object answers
+    /// that it has no such method (a version from before it, during a rollout), the call
+    /// has not run and goes as a `POST` through the stub's `fetch` instead.
     async fn call(&self, call: &Call) -> Result<Reply, StoreError> {
-        use wasm_bindgen::JsCast;
         use wasm_bindgen_futures::JsFuture;
-        let backend = |e: worker::Error| StoreError::Backend(e.to_string());
-        let js = |e: wasm_bindgen::JsValue| {
-            StoreError::Backend(
-                e.as_string()
-                    .unwrap_or_else(|| "state shard call failed".into()),
-            )
-        };
-        let stub: worker::worker_sys::DurableObject = self
+        let stub: ShardStub = self
             .shards
             .get_by_name(&shard_name(&call.key))
-            .map_err(backend)?
+            .map_err(|e| StoreError::Backend(e.to_string()))?
             .into_rpc();
         let body = serde_json::to_string(call).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let answer = match stub.run(&body) {
+            Ok(promise) => {
+                let answer = JsFuture::from(promise.clone()).await;
+                dispose(&promise);
+                answer
+            }
+            Err(err) => Err(err),
+        };
+        let text = match answer {
+            Ok(text) => Ok(text.as_string().unwrap_or_default()),
+            Err(err) => {
+                let message = js_message(&err);
+                if NO_RPC_METHOD.iter().any(|m| message.contains(m)) {
+                    Self::call_fetch(&stub, body).await
+                } else {
+                    Err(StoreError::Backend(message))
+                }
+            }
+        };
+        dispose(&stub);
+        let text = text?;
+        serde_json::from_str(&text).map_err(|e| StoreError::Backend(e.to_string()))
+    }
+
+    /// [`Self::call`] as a `POST` of the call through the stub's `fetch`, the reply read
+    /// with one `text()`.
+    async fn call_fetch(stub: &ShardStub, body: String) -> Result<String, StoreError> {
+        use wasm_bindgen::JsCast;
+        use wasm_bindgen_futures::JsFuture;
+        let js = |e: wasm_bindgen::JsValue| StoreError::Backend(js_message(&e));
+        let stub: &worker::worker_sys::DurableObject = stub.unchecked_ref();
         let init = web_sys::RequestInit::new();
         init.set_method("POST");
         init.set_body(&wasm_bindgen::JsValue::from_str(&body));
@@ -196,7 +260,7 @@ impl DurableStore {
         if resp.status() != 200 {
             return Err(StoreError::Backend(format!("state shard: {text}")));
         }
-        serde_json::from_str(&text).map_err(|e| StoreError::Backend(e.to_string()))
+        Ok(text)
     }
 
     fn op(op: Op, key: &str) -> Call {
@@ -623,6 +687,26 @@ mod shard {
                 self.sweep(now)?;
             }
             Ok(reply)
+        }
+    }
+
+    #[wasm_bindgen::prelude::wasm_bindgen]
+    impl StateShard {
+        /// The RPC method `run`: one call (its JSON) in, the reply (JSON) out, as
+        /// [`Self::run`] in one synchronous step. A call that does not parse throws
+        /// [`MALFORMED_CALL`], a storage failure `state shard error: ...`.
+        ///
+        /// # Errors
+        /// Those two, as JavaScript errors.
+        #[wasm_bindgen(js_name = run)]
+        pub fn run_call(&self, call: &str) -> Result<String, js_sys::Error> {
+            let Ok(call) = serde_json::from_str::<Call>(call) else {
+                return Err(js_sys::Error::new(MALFORMED_CALL));
+            };
+            let reply = self
+                .run(&call)
+                .map_err(|err| js_sys::Error::new(&format!("state shard error: {err}")))?;
+            serde_json::to_string(&reply).map_err(|err| js_sys::Error::new(&err.to_string()))
         }
     }
 
