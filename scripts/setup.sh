@@ -132,7 +132,8 @@ else
 fi
 
 # --- the worker (issue 3) ------------------------------------------------------------
-# worker-build turns worker/ into build/worker/shim.mjs for wrangler; scripts/lib/dev.mjs
+# worker-build turns worker/ into build/worker/shim.mjs, which worker/entry.mjs (wrangler's
+# `main`) imports; scripts/lib/dev.mjs
 # points it at the wasm-bindgen above and at node_modules' wasm-opt and esbuild, so it
 # downloads nothing.
 WORKER_BUILD_VERSION=0.8.7
