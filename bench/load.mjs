@@ -222,6 +222,10 @@ async function startOurs() {
         response_type: 'code', client_id: 'demo-spa', redirect_uri: redirectUri, scope: 'openid offline_access', audience: API,
         state: 's', nonce: 'n', code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
       }, { username: srv.tenant.user.email, password: USER_PASSWORD });
+      // authorize() goes through the global fetch, not send(): its answers count for the
+      // quiet time before a burst (bench/keepalive.mjs) all the same, or a burst could start
+      // while wrangler dev closes the connections that the minting left idle.
+      lastUse.set(String(srv.port), performance.now());
       const code = r.location && new URL(r.location).searchParams.get('code');
       if (!code) throw new Error(`edge-oauth /authorize: ${r.status} ${r.html?.slice(0, 300)}`);
       return form({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: 'demo-spa', code_verifier: verifier });
