@@ -131,9 +131,7 @@ extern "C" {
 const NO_RPC_METHOD: [&str; 2] = ["does not implement the method", "does not support RPC"];
 
 /// Calls `value[Symbol.dispose]()` when it has one: an RPC stub or call result, released
-/// as soon as the call is done instead of when the request ends (left to the end, under
-/// load some requests of the isolate stalled for seconds and failed: `wrangler dev`
-/// answered them `503`).
+/// as soon as the call is done instead of being held to the end of the request.
 fn dispose(value: &wasm_bindgen::JsValue) {
     use wasm_bindgen::JsCast;
     if let Ok(f) = js_sys::Reflect::get(value, &js_sys::Symbol::dispose())
