@@ -26,8 +26,56 @@ pub struct HttpRequest {
     pub body: Vec<u8>,
     /// True when the body was larger than [`MAX_BODY_BYTES`] and was not kept.
     pub body_too_large: bool,
-    /// Cloudflare's `request.cf.tlsClientAuth` (mTLS on the hostname), when present.
+    /// Cloudflare's `request.cf.tlsClientAuth` (mTLS on the hostname), when present. A
+    /// request from the runtime leaves it `None` and reads it on first use instead
+    /// ([`HttpRequest::cf_tls_client_auth`]).
     pub tls_client_auth: Option<crate::mtls::CfTlsClientAuth>,
+    /// Where `request.cf.tlsClientAuth` is read from when first asked for.
+    pub cf_source: Option<CfSource>,
+}
+
+/// Reads `request.cf.tlsClientAuth` of a runtime request once, when a handler first
+/// needs it. The runtime builds the whole `cf` object (geolocation, bot and TLS details)
+/// on the first read of `request.cf`: 7% of the worker's time per `/userinfo` request,
+/// which never needs it unless the token is certificate-bound (profiled with
+/// `node bench/profile.mjs --flows userinfo`).
+#[derive(Clone)]
+pub struct CfSource(std::rc::Rc<CfSourceInner>);
+
+struct CfSourceInner {
+    read: Box<dyn Fn() -> Option<crate::mtls::CfTlsClientAuth>>,
+    value: std::cell::OnceCell<Option<crate::mtls::CfTlsClientAuth>>,
+}
+
+impl CfSource {
+    /// A source that calls `read` on first use and keeps what it returned.
+    ///
+    /// ```
+    /// use edge_oauth_worker::http::{CfSource, HttpRequest};
+    /// use edge_oauth_worker::mtls::CfTlsClientAuth;
+    /// use std::{cell::Cell, rc::Rc};
+    /// let reads = Rc::new(Cell::new(0));
+    /// let counter = Rc::clone(&reads);
+    /// let mut req = HttpRequest::new("POST", "/oauth/token");
+    /// req.cf_source = Some(CfSource::new(move || {
+    ///     counter.set(counter.get() + 1);
+    ///     Some(CfTlsClientAuth { cert_presented: "1".into(), ..Default::default() })
+    /// }));
+    /// assert_eq!(reads.get(), 0); // not read until asked for
+    /// assert_eq!(req.cf_tls_client_auth().map(|a| a.cert_presented.as_str()), Some("1"));
+    /// assert_eq!(req.clone().cf_tls_client_auth().map(|a| a.cert_presented.as_str()), Some("1"));
+    /// assert_eq!(reads.get(), 1); // then kept, also by clones of the request
+    /// ```
+    pub fn new(read: impl Fn() -> Option<crate::mtls::CfTlsClientAuth> + 'static) -> Self {
+        Self(std::rc::Rc::new(CfSourceInner {
+            read: Box::new(read),
+            value: std::cell::OnceCell::new(),
+        }))
+    }
+
+    fn get(&self) -> Option<&crate::mtls::CfTlsClientAuth> {
+        self.0.value.get_or_init(|| (self.0.read)()).as_ref()
+    }
 }
 
 impl core::fmt::Debug for HttpRequest {
@@ -54,6 +102,15 @@ fn first_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a s
 }
 
 impl HttpRequest {
+    /// `request.cf.tlsClientAuth`: the one set on the request, else the one its
+    /// [`CfSource`] reads (once, on the first call).
+    #[must_use]
+    pub fn cf_tls_client_auth(&self) -> Option<&crate::mtls::CfTlsClientAuth> {
+        self.tls_client_auth
+            .as_ref()
+            .or_else(|| self.cf_source.as_ref().and_then(CfSource::get))
+    }
+
     /// A request with the given method and path (and optional `?query`) on origin
     /// `http://localhost`; a convenience for tests.
     #[must_use]
@@ -389,7 +446,12 @@ mod convert {
             let method = req.method().to_ascii_uppercase();
             let mut body = Vec::new();
             let mut body_too_large = declared_too_large;
-            let tls_client_auth = cf_tls_client_auth(&req);
+            // Read on first use (CfSource): most requests never need it.
+            let cf_source = {
+                // The same JS object (not `Request.clone()`, which would tee the body).
+                let req = <web_sys::Request as Clone>::clone(&req);
+                super::CfSource::new(move || cf_tls_client_auth(&req))
+            };
             if !declared_too_large && method != "GET" && method != "HEAD" {
                 match content_length {
                     Some(Some(_)) => {
@@ -426,7 +488,8 @@ mod convert {
                 headers,
                 body,
                 body_too_large,
-                tls_client_auth,
+                tls_client_auth: None,
+                cf_source: Some(cf_source),
             })
         }
     }

@@ -180,8 +180,7 @@ pub fn presented(
     req: &HttpRequest,
 ) -> Result<Option<ClientCertificate>, OAuthError> {
     if let Some(cert) = req
-        .tls_client_auth
-        .as_ref()
+        .cf_tls_client_auth()
         .and_then(ClientCertificate::from_cf)
     {
         return Ok(Some(cert));

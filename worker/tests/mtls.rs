@@ -9,12 +9,14 @@ mod common;
 use base64ct::{Base64, Encoding};
 use common::*;
 use edge_oauth::base64url;
-use edge_oauth_worker::http::{HttpRequest, HttpResponse};
+use edge_oauth_worker::http::{CfSource, HttpRequest, HttpResponse};
 use edge_oauth_worker::mtls::{CfTlsClientAuth, ClientCertificate};
 use edge_oauth_worker::platform::NativePlatform;
 use serde_json::{Value, json};
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 const PROXY_SECRET: &str = "proxy-secret-abcdefghijklmnopqrstuvwxyz0123";
@@ -394,6 +396,53 @@ fn rfc8705_cloudflare_tls_client_auth_is_used_first() {
         ..cf_auth(&c.client, true)
     });
     assert_eq!(h.send(&req).status, 401);
+}
+
+/// A request whose `request.cf.tlsClientAuth` is read through a counting [`CfSource`],
+/// as the runtime's requests are (on first use only).
+fn lazily(mut req: HttpRequest, auth: CfTlsClientAuth) -> (HttpRequest, Rc<Cell<u32>>) {
+    let reads = Rc::new(Cell::new(0));
+    let counter = Rc::clone(&reads);
+    req.cf_source = Some(CfSource::new(move || {
+        counter.set(counter.get() + 1);
+        Some(auth.clone())
+    }));
+    (req, reads)
+}
+
+#[test]
+fn rfc8705_cloudflare_tls_client_auth_is_read_once_and_only_when_needed() {
+    let h = harness(Some(PROXY_SECRET));
+    let c = certs();
+    // The token endpoint authenticates (and binds) with the certificate: read once.
+    let (req, reads) = lazily(cc_request("dn", &[]), cf_auth(&c.client, true));
+    let resp = h.send(&req);
+    assert_eq!(resp.status, 200, "{:?}", resp.json_body());
+    assert_eq!(
+        claims(&json_str(&resp, "access_token"))["cnf"]["x5t#S256"],
+        parsed(&c.client).x5t_s256
+    );
+    assert_eq!(reads.get(), 1);
+    // A token request that presents nothing through cf fails as before, after one read.
+    let (req, reads) = lazily(
+        cc_request("dn", &[]),
+        CfTlsClientAuth {
+            cert_presented: "0".into(),
+            ..cf_auth(&c.client, true)
+        },
+    );
+    assert_eq!(status_error(&h.send(&req)), (401, "invalid_client".into()));
+    assert_eq!(reads.get(), 1);
+    // /userinfo with a token that is not certificate-bound never reads it.
+    for token in ["not-a-jwt", "a.b.c"] {
+        let (req, reads) = lazily(
+            HttpRequest::new("GET", "/userinfo")
+                .with_header("authorization", &format!("Bearer {token}")),
+            cf_auth(&c.client, true),
+        );
+        assert_eq!(status_error(&h.send(&req)), (401, "invalid_token".into()));
+        assert_eq!(reads.get(), 0);
+    }
 }
 
 #[test]
