@@ -199,7 +199,8 @@ impl core::fmt::Debug for RsaPrivateJwk {
 #[derive(Clone)]
 pub struct RsaSigningKey {
     kid: String,
-    jwk: RsaPrivateJwk,
+    /// Shared: the configuration (and so this key) is copied for every request.
+    jwk: Arc<RsaPrivateJwk>,
 }
 
 impl core::fmt::Debug for RsaSigningKey {
@@ -247,7 +248,7 @@ impl RsaSigningKey {
         }
         Ok(Self {
             kid: kid.to_owned(),
-            jwk: RsaPrivateJwk {
+            jwk: Arc::new(RsaPrivateJwk {
                 n,
                 e: part("e")?,
                 d: Zeroizing::new(part("d")?),
@@ -256,7 +257,7 @@ impl RsaSigningKey {
                 dp: Zeroizing::new(part("dp")?),
                 dq: Zeroizing::new(part("dq")?),
                 qi: Zeroizing::new(part("qi")?),
-            },
+            }),
         })
     }
 
