@@ -1018,6 +1018,33 @@ fn oidc_core_5_3_userinfo() {
         info.json_body(),
         json!({"sub": "user|alice", "email": "alice@example.com"})
     );
+    // Again: the signature is known now (worker/src/verified.rs); nothing else is skipped.
+    assert_eq!(h.send(&bearer(&user_at)).json_body(), info.json_body());
+    let (signed, signature) = user_at.rsplit_once('.').unwrap();
+    let (header, _) = signed.split_once('.').unwrap();
+    let mut other_signature = signature.to_owned().into_bytes();
+    other_signature[10] = if other_signature[10] == b'A' {
+        b'B'
+    } else {
+        b'A'
+    };
+    let other_signature = String::from_utf8(other_signature).unwrap();
+    let mut claims = claims(&user_at);
+    // A payload that would pass every other check (and show the profile too).
+    claims.insert("scope".into(), json!("openid email profile read:items"));
+    let other_payload = edge_oauth::base64url::encode(&serde_json::to_vec(&claims).unwrap());
+    for forged in [
+        format!("{signed}.{other_signature}"),
+        format!("{header}.{other_payload}.{signature}"),
+    ] {
+        let resp = h.send(&bearer(&forged));
+        assert_eq!(resp.status, 401, "{forged}");
+        assert!(
+            resp.header("www-authenticate")
+                .unwrap()
+                .contains("error=\"invalid_token\"")
+        );
+    }
     let bad = h.send(&bearer("nope"));
     assert_eq!(bad.status, 401);
     assert!(
