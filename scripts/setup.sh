@@ -136,9 +136,10 @@ fi
 # `main`) imports; scripts/lib/dev.mjs
 # points it at the wasm-bindgen above and at node_modules' wasm-opt and esbuild, so it
 # downloads nothing.
+# This version exactly: worker/entry.mjs calls into the entrypoint its output defines.
 WORKER_BUILD_VERSION=0.8.7
-if command -v worker-build >/dev/null 2>&1; then
-    say "worker-build: present"
+if [ "$(worker-build --version 2>/dev/null || true)" = "$WORKER_BUILD_VERSION" ]; then
+    say "worker-build $WORKER_BUILD_VERSION: present"
 else
     cargo_install worker-build "$WORKER_BUILD_VERSION" 4-6
 fi

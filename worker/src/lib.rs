@@ -32,7 +32,7 @@ pub mod rbac;
 pub mod store;
 pub mod tokens;
 pub mod users;
-pub mod verified;
+pub(crate) mod verified;
 
 #[cfg(test)]
 pub(crate) mod testing;

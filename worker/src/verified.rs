@@ -21,11 +21,11 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 
 /// The most signatures remembered per isolate (each entry about 100 bytes).
-pub const CAPACITY: usize = 1024;
+pub(crate) const CAPACITY: usize = 1024;
 
 /// Remembered signatures: digest → the token's `exp`, with the insertion order.
 #[derive(Default)]
-pub struct VerifiedSignatures {
+pub(crate) struct VerifiedSignatures {
     entries: HashMap<[u8; 32], i64>,
     order: VecDeque<[u8; 32]>,
 }
@@ -44,21 +44,8 @@ fn digest(kid: &str, key: &EcPublicJwk, signing_input: &[u8], signature: &[u8]) 
 
 impl VerifiedSignatures {
     /// Whether this signature was verified with this key and its token has not expired.
-    ///
-    /// ```
-    /// use edge_oauth::jwk::EcPublicJwk;
-    /// use edge_oauth_worker::verified::VerifiedSignatures;
-    /// let key = EcPublicJwk::parse(r#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#).unwrap();
-    /// let mut memo = VerifiedSignatures::default();
-    /// assert!(!memo.contains("k1", &key, b"h.p", b"sig", 100));
-    /// memo.remember("k1", &key, b"h.p", b"sig", 200, 100);
-    /// assert!(memo.contains("k1", &key, b"h.p", b"sig", 199));
-    /// assert!(!memo.contains("k1", &key, b"h.p", b"sig", 200)); // expired
-    /// assert!(!memo.contains("k2", &key, b"h.p", b"sig", 100)); // another kid
-    /// assert!(!memo.contains("k1", &key, b"h.q", b"sig", 100)); // another payload
-    /// ```
     #[must_use]
-    pub fn contains(
+    pub(crate) fn contains(
         &self,
         kid: &str,
         key: &EcPublicJwk,
@@ -73,7 +60,7 @@ impl VerifiedSignatures {
 
     /// Remembers a signature that verified, for a token that expires at `exp`; nothing
     /// when it has expired already.
-    pub fn remember(
+    pub(crate) fn remember(
         &mut self,
         kid: &str,
         key: &EcPublicJwk,
@@ -103,14 +90,16 @@ impl VerifiedSignatures {
     }
 
     /// The number of entries.
+    #[cfg(test)]
     #[must_use]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// Whether there is none.
+    #[cfg(test)]
     #[must_use]
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 }
@@ -121,7 +110,7 @@ thread_local! {
 }
 
 /// Runs `f` on this isolate's memo.
-pub fn with<R>(f: impl FnOnce(&mut VerifiedSignatures) -> R) -> R {
+pub(crate) fn with<R>(f: impl FnOnce(&mut VerifiedSignatures) -> R) -> R {
     MEMO.with(|m| f(&mut m.borrow_mut()))
 }
 
@@ -157,6 +146,17 @@ mod tests {
         assert!(!memo.contains("k", &key(1), b"h.p", b"t", 0));
         // Bytes moved between parts are another input.
         assert!(!memo.contains("k", &key(1), b"h.", b"ps", 0));
+    }
+
+    #[test]
+    fn a_hit_needs_the_same_kid_input_signature_and_an_unexpired_token() {
+        let mut memo = VerifiedSignatures::default();
+        assert!(!memo.contains("k1", &key(1), b"h.p", b"sig", 100));
+        memo.remember("k1", &key(1), b"h.p", b"sig", 200, 100);
+        assert!(memo.contains("k1", &key(1), b"h.p", b"sig", 199));
+        assert!(!memo.contains("k1", &key(1), b"h.p", b"sig", 200));
+        assert!(!memo.contains("k2", &key(1), b"h.p", b"sig", 100));
+        assert!(!memo.contains("k1", &key(1), b"h.q", b"sig", 100));
     }
 
     #[test]
