@@ -91,11 +91,13 @@ pub async fn authenticate<S: Store, P: Platform>(
     let presented = presented_credentials(app, req, params)?;
     let used_basic = matches!(presented, Presented::Basic { .. });
     let claimed_id = presented.claimed_client_id();
-    // RFC 8705: the client certificate, for the mTLS methods and certificate binding.
-    let certificate = crate::mtls::presented(&app.config, req);
-    let result = verify(app, params, presented, certificate.as_ref()).await;
+    // RFC 8705: the client certificate, for the mTLS methods and certificate binding; read
+    // only for a client that uses it (request.cf is costly to read, crate::http::CfSource).
+    let certificate = std::cell::OnceCell::new();
+    let certificate = || certificate.get_or_init(|| crate::mtls::presented(&app.config, req));
+    let result = verify(app, params, presented, &certificate).await;
     let Err(err) = result else {
-        return bind_certificate(result?, certificate);
+        return bind_certificate(result?, &certificate);
     };
     // Rule 12: failures are counted per client; past the limit, 429 (crate::ratelimit).
     let err = match claimed_id {
@@ -248,16 +250,19 @@ fn secret_matches(client: Option<&Client>, secret: &str) -> bool {
     equal && client.is_some_and(|c| c.client_secret_hash.is_some()) && !secret.is_empty()
 }
 
+/// The client certificate of a request ([`crate::mtls::presented`]), read on first use.
+type Certificate = Result<Option<crate::mtls::ClientCertificate>, OAuthError>;
+
 /// Records the certificate a certificate-bound client presented (RFC 8705 §3).
 ///
 /// # Errors
 /// `invalid_request` when such a client presented none.
-fn bind_certificate(
+fn bind_certificate<'a>(
     mut auth: AuthenticatedClient,
-    certificate: Result<Option<crate::mtls::ClientCertificate>, OAuthError>,
+    certificate: &dyn Fn() -> &'a Certificate,
 ) -> Result<AuthenticatedClient, OAuthError> {
     if auth.client.tls_client_certificate_bound_access_tokens {
-        let cert = certificate?.ok_or_else(|| {
+        let cert = certificate().clone()?.ok_or_else(|| {
             OAuthError::invalid_request(
                 "a client certificate is required: the client's access tokens are certificate-bound",
             )
@@ -267,11 +272,11 @@ fn bind_certificate(
     Ok(auth)
 }
 
-async fn verify<S: Store, P: Platform>(
+async fn verify<'a, S: Store, P: Platform>(
     app: &App<S, P>,
     params: &Params,
     presented: Presented,
-    certificate: Result<&Option<crate::mtls::ClientCertificate>, &OAuthError>,
+    certificate: &dyn Fn() -> &'a Certificate,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let failed = || OAuthError::invalid_client("client authentication failed");
     match presented {
@@ -315,7 +320,7 @@ async fn verify<S: Store, P: Platform>(
                     AuthMethod::TlsClientAuth | AuthMethod::SelfSignedTlsClientAuth
                 ) =>
             {
-                let cert = certificate.map_err(Clone::clone)?;
+                let cert = certificate().as_ref().map_err(Clone::clone)?;
                 crate::mtls::authenticate_client(&client, cert.as_ref())?;
                 let method = client.token_endpoint_auth_method;
                 Ok(AuthenticatedClient {

@@ -433,6 +433,40 @@ fn rfc8705_cloudflare_tls_client_auth_is_read_once_and_only_when_needed() {
     );
     assert_eq!(status_error(&h.send(&req)), (401, "invalid_client".into()));
     assert_eq!(reads.get(), 1);
+    // A client that neither authenticates with a certificate nor has bound tokens: its
+    // token request never reads it.
+    put(
+        &h.app.store,
+        "client:plain",
+        &client(
+            "plain",
+            "m2m",
+            "client_secret_post",
+            &["client_credentials"],
+            Some("s3cret"),
+            &[],
+        ),
+    );
+    put(
+        &h.app.store,
+        &format!("grant:plain:{API}"),
+        &json!({"client_id": "plain", "audience": API, "scopes": ["read:items"]}),
+    );
+    let plain = HttpRequest::new("POST", "/oauth/token")
+        .with_header("content-type", "application/x-www-form-urlencoded")
+        .with_body(format!(
+            "grant_type=client_credentials&client_id=plain&client_secret=s3cret&audience={}",
+            enc(API)
+        ));
+    let (req, reads) = lazily(plain, cf_auth(&c.client, true));
+    let resp = h.send(&req);
+    assert_eq!(resp.status, 200, "{:?}", resp.json_body());
+    assert!(
+        claims(&json_str(&resp, "access_token"))
+            .get("cnf")
+            .is_none()
+    );
+    assert_eq!(reads.get(), 0);
     // /userinfo with a token that is not certificate-bound never reads it.
     for token in ["not-a-jwt", "a.b.c"] {
         let (req, reads) = lazily(
