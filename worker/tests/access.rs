@@ -398,6 +398,30 @@ fn auth0_code_of_a_member_removed_before_the_exchange_is_invalid_grant() {
         (resp.status, error_of(&resp).as_str()),
         (400, "invalid_grant")
     );
+    assert!(
+        resp.json_body()["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("no longer a member")
+    );
+    // Nothing was issued, so the code was not used up: once she is a member again (within
+    // its lifetime), it works, once.
+    put(
+        &h.app.store,
+        "org:org_acme0000000000001",
+        &json!({"id": "org_acme0000000000001", "name": "acme", "members": ["user|alice"]}),
+    );
+    let resp = exchange(&h, &code);
+    assert_eq!(resp.status, 200, "{:?}", resp.json_body());
+    assert_eq!(
+        claims(&json_str(&resp, "access_token"))["org_id"],
+        "org_acme0000000000001"
+    );
+    let again = exchange(&h, &code);
+    assert_eq!(
+        (again.status, error_of(&again).as_str()),
+        (400, "invalid_grant")
+    );
 }
 
 // ---------------------------------------------------------------- RBAC per API

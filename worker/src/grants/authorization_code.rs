@@ -129,16 +129,26 @@ pub async fn grant<S: Store, P: Platform>(
         }
     };
     let x5t_s256 = auth.x5t_s256.as_deref();
-    issue(
+    let prepared = match prepare(
         app,
         client,
         dpop_jkt,
         x5t_s256,
         &record,
         api.as_ref(),
-        family_id,
+        &family_id,
     )
     .await
+    {
+        Ok(prepared) => prepared,
+        Err(err) => {
+            // Nothing was issued (the user left the organization, a record could not be
+            // read, ...): the code stays usable, as after a failed check.
+            let _ = app.store.untake(&key, &receipt).await;
+            return Err(err);
+        }
+    };
+    issue(app, prepared, &family_id).await
 }
 
 /// A code taken before: `invalid_grant`, after revoking its family when the request comes
@@ -350,33 +360,29 @@ struct Prepared {
     family: Option<FirstToken>,
 }
 
-/// Mints the tokens of a redeemed code and starts its refresh-token family.
+/// Starts the refresh-token family of a redeemed code, when it has one, and returns its
+/// tokens.
 async fn issue<S: Store, P: Platform>(
     app: &App<S, P>,
-    client: &Client,
-    dpop_jkt: Option<&str>,
-    x5t_s256: Option<&str>,
-    record: &CodeRecord,
-    api: Option<&Api>,
-    family_id: String,
+    prepared: Prepared,
+    family_id: &str,
 ) -> Result<TokenResponse, OAuthError> {
-    let prepared = prepare(app, client, dpop_jkt, x5t_s256, record, api, &family_id).await?;
     let mut response = prepared.response;
     if let Some(first) = prepared.family {
         let written = app
             .store
-            .put_if_absent(&family_key(&family_id), &first.record, Some(first.ttl))
+            .put_if_absent(&family_key(family_id), &first.record, Some(first.ttl))
             .await?;
         if !written {
             return Err(family_taken());
         }
         response.refresh_token = Some(first.token);
-        super::tag_family(&mut response, &family_id);
+        super::tag_family(&mut response, family_id);
     }
     Ok(response)
 }
 
-/// Everything of [`issue`] but the family's write.
+/// The tokens of a redeemed code and the first token of its family, nothing written.
 async fn prepare<S: Store, P: Platform>(
     app: &App<S, P>,
     client: &Client,
