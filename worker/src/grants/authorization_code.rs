@@ -17,7 +17,10 @@
 //! `dpop: required` needs a proof (`invalid_dpop_proof`). Only the checks that need the
 //! API (it was deleted, it requires DPoP, its tokens cannot be signed) run after the take;
 //! a request failing them (which passed all of the above) gives the code back
-//! ([`Store::untake`]). A public client's refresh token is bound to the proof key (§5).
+//! ([`Store::untake`]), and so does one whose tokens could not be minted (the user left
+//! the code's organization, a tenant record could not be read), unless a replay of the
+//! code revoked its family meanwhile. A public client's refresh token is bound to the
+//! proof key (§5).
 //!
 //! A code taken before is `invalid_grant` "already used" (RFC 6749 §4.1.2), also after the
 //! code record itself expired (the take receipt lives 600 s, rules.md items 19, 89). It
@@ -122,9 +125,8 @@ pub async fn grant<S: Store, P: Platform>(
         Ok(api) => api,
         Err(err) => {
             // Only a request that passed the client, redirect URI, PKCE and key checks
-            // gets here (its API is gone, or wants DPoP): the code stays usable. The
-            // check's answer matters more than a failure to give the code back.
-            let _ = app.store.untake(&key, &receipt).await;
+            // gets here (its API is gone, or wants DPoP): the code stays usable.
+            give_back(&app.store, &key, &receipt, &family_id).await;
             return Err(err);
         }
     };
@@ -144,11 +146,21 @@ pub async fn grant<S: Store, P: Platform>(
         Err(err) => {
             // Nothing was issued (the user left the organization, a record could not be
             // read, ...): the code stays usable, as after a failed check.
-            let _ = app.store.untake(&key, &receipt).await;
+            give_back(&app.store, &key, &receipt, &family_id).await;
             return Err(err);
         }
     };
     issue(app, prepared, &family_id).await
+}
+
+/// Gives a taken code back ([`Store::untake`]) after a failure that issued nothing,
+/// unless its family id already holds a record: then a replay of the code raced this
+/// exchange and revoked it ([`replayed`]), and the code stays used. The answer of the
+/// failed request matters more than a failure to give the code back.
+async fn give_back<S: Store>(store: &S, key: &str, receipt: &str, family_id: &str) {
+    if matches!(store.get(&family_key(family_id)).await, Ok(None)) {
+        let _ = store.untake(key, receipt).await;
+    }
 }
 
 /// A code taken before: `invalid_grant`, after revoking its family when the request comes
@@ -594,4 +606,35 @@ pub fn issue_user_tokens<S: Store, P: Platform>(
         id_token,
         issued_token_type: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::give_back;
+    use crate::grants::family_key;
+    use crate::store::memory::{Clock, MemoryStore};
+    use crate::store::{Store, Taken};
+    use crate::testing::block_on;
+
+    #[test]
+    fn a_code_is_given_back_unless_a_replay_revoked_its_family_meanwhile() {
+        let store = MemoryStore::new(Clock::new(1_000));
+        block_on(store.put("code:h", "{}", Some(60))).unwrap();
+        let take = |receipt: &str| block_on(store.take("code:h", receipt, 600)).unwrap();
+        assert!(matches!(take("r1"), Taken::Now(_)));
+        block_on(give_back(&store, "code:h", "r1", "fam1"));
+        assert!(matches!(take("r2"), Taken::Now(_)), "given back");
+        // A replay of the code revoked the family of the exchange that took it ("r2").
+        block_on(store.put(
+            &family_key("fam2"),
+            r#"{"revoked":"code_replay"}"#,
+            Some(60),
+        ))
+        .unwrap();
+        block_on(give_back(&store, "code:h", "r2", "fam2"));
+        assert!(
+            matches!(take("r3"), Taken::Before { receipt, .. } if receipt == "r2"),
+            "still used"
+        );
+    }
 }
