@@ -369,15 +369,16 @@ pub fn family_taken() -> OAuthError {
 }
 
 /// A random family id whose record `family:{id}` lives in the state shard `shard`
-/// ([`crate::store::shard_of`]): 14 random bytes and a 2-byte counter, base64url, the
-/// first counter that lands there (on average 64 tries of one SHA-256 each; a plain
-/// [`random_id`](crate::tokens::random_id) in the practically impossible case that none
-/// does). The ids a search finds for other shards are kept for the next exchanges (at
-/// most [`SPARE_FAMILY_IDS_PER_SHARD`] per shard, per isolate, each used once), so most
+/// ([`crate::store::shard_of`]): candidates of 16 random bytes each, base64url, the first
+/// that lands there (on average 64 tries of one SHA-256 each, at most
+/// [`MAX_FAMILY_ID_TRIES`]; then a plain [`random_id`](crate::tokens::random_id)). The
+/// candidates a search finds for other shards are kept for the next exchanges (at most
+/// [`SPARE_FAMILY_IDS_PER_SHARD`] per shard, per isolate, each used once), so most
 /// exchanges take one instead of searching: the search was 4% of a code exchange in the
-/// isolate profile (`node bench/profile.mjs`). A family id is no secret (access tokens
-/// carry it as `sid`); 112 random bits keep ids unique. A code exchange uses it to start
-/// the family in the code's shard, in the call that takes the code.
+/// isolate profile (`node bench/profile.mjs`). Every candidate has random bytes of its
+/// own, so no id says anything about another. A family id is no secret (access tokens
+/// carry it as `sid`). A code exchange uses it to start the family in the code's shard,
+/// in the call that takes the code.
 ///
 /// # Errors
 /// `server_error` when the platform RNG fails.
@@ -390,49 +391,55 @@ pub fn family_id_in_shard<P: Platform>(platform: &P, shard: u32) -> Result<Strin
     if let Some(id) = spare {
         return Ok(id);
     }
-    let mut bytes = [0u8; 16];
-    platform
-        .fill_random(&mut bytes)
-        .map_err(|_| OAuthError::server_error())?;
-    for n in 0..=u16::MAX {
-        let [high, low] = n.to_be_bytes();
-        bytes[14] = high;
-        bytes[15] = low;
-        let id = edge_oauth::base64url::encode(&bytes);
+    // Random bytes for 64 candidates at a time (one RNG call per 64 tries).
+    let mut random = [0u8; 16 * 64];
+    for attempt in 0..MAX_FAMILY_ID_TRIES {
+        let i = attempt % 64;
+        if i == 0 {
+            platform
+                .fill_random(&mut random)
+                .map_err(|_| OAuthError::server_error())?;
+        }
+        let Some(candidate) = random.get(i * 16..(i + 1) * 16) else {
+            break;
+        };
+        let id = edge_oauth::base64url::encode(candidate);
         // The shard of `family:{id}` is that of its owner `id` (base64url has no `:`).
         let landed = crate::store::shard_of(&id);
         if landed == shard {
             return Ok(id);
         }
-        SPARE_FAMILY_IDS.with(|s| {
-            let mut s = s.borrow_mut();
-            if s.is_empty() {
-                s.resize(crate::store::SHARDS as usize, Vec::new());
-            }
-            if let Some(ids) = usize::try_from(landed).ok().and_then(|i| s.get_mut(i))
-                && ids.len() < SPARE_FAMILY_IDS_PER_SHARD
-            {
-                ids.push(id);
-            }
-        });
+        keep_spare(landed, id);
     }
     crate::tokens::random_id(platform)
 }
+
+/// The most candidates [`family_id_in_shard`] tries before it gives up on the shard (a
+/// miss has probability (63/64)^1024, about 1e-7).
+pub const MAX_FAMILY_ID_TRIES: usize = 1024;
 
 /// The most spare family ids [`family_id_in_shard`] keeps per shard.
 pub const SPARE_FAMILY_IDS_PER_SHARD: usize = 2;
 
 thread_local! {
     /// Spare family ids per shard (index: the shard), found by [`family_id_in_shard`].
-    /// Borrowed only there, never across an await.
+    /// Borrowed only in the functions here, never across an await.
     static SPARE_FAMILY_IDS: RefCell<Vec<Vec<String>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// How many spare family ids this isolate holds (for tests).
-#[doc(hidden)]
-#[must_use]
-pub fn spare_family_ids() -> usize {
-    SPARE_FAMILY_IDS.with(|s| s.borrow().iter().map(Vec::len).sum())
+/// Keeps `id`, whose family lives in shard `landed`, unless that shard has enough.
+fn keep_spare(landed: u32, id: String) {
+    SPARE_FAMILY_IDS.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.is_empty() {
+            s.resize(crate::store::SHARDS as usize, Vec::new());
+        }
+        if let Some(ids) = usize::try_from(landed).ok().and_then(|i| s.get_mut(i))
+            && ids.len() < SPARE_FAMILY_IDS_PER_SHARD
+        {
+            ids.push(id);
+        }
+    });
 }
 
 /// The absolute and idle lifetimes of a family for `api`.
@@ -517,4 +524,50 @@ pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_acces
 #[must_use]
 pub fn has_scope(scope: &str, token: &str) -> bool {
     scope.split(' ').any(|s| s == token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SPARE_FAMILY_IDS, SPARE_FAMILY_IDS_PER_SHARD, family_id_in_shard};
+    use crate::platform::NativePlatform;
+    use crate::store::memory::Clock;
+    use crate::store::{SHARDS, shard_of};
+
+    fn spares() -> Vec<Vec<String>> {
+        SPARE_FAMILY_IDS.with(|s| s.borrow().clone())
+    }
+
+    #[test]
+    fn spare_ids_are_kept_per_shard_handed_out_once_and_bounded() {
+        let platform = NativePlatform::new(Clock::new(1_000));
+        let first = family_id_in_shard(&platform, 0).unwrap();
+        assert_eq!(shard_of(&format!("family:{first}")), 0);
+        let kept = spares();
+        assert!(kept.iter().any(|ids| !ids.is_empty()));
+        assert!(
+            kept.iter()
+                .all(|ids| ids.len() <= SPARE_FAMILY_IDS_PER_SHARD)
+        );
+        // A shard with a spare id gets exactly that one next, and it is gone after.
+        let (shard, ids) = kept
+            .iter()
+            .enumerate()
+            .find(|(_, ids)| !ids.is_empty())
+            .unwrap();
+        let next = family_id_in_shard(&platform, u32::try_from(shard).unwrap()).unwrap();
+        assert_eq!(Some(&next), ids.last());
+        assert_eq!(shard_of(&format!("family:{next}")) as usize, shard);
+        assert!(!spares()[shard].contains(&next));
+        // Ids of one search share nothing: no two agree on their first 8 characters.
+        let mut prefixes = std::collections::BTreeSet::new();
+        for id in spares().iter().flatten() {
+            assert!(prefixes.insert(id[..8].to_owned()), "{id}");
+        }
+        // Many searches keep the pool bounded.
+        for i in 0..500 {
+            let _ = family_id_in_shard(&platform, i % SHARDS).unwrap();
+        }
+        let total: usize = spares().iter().map(Vec::len).sum();
+        assert!(total <= SPARE_FAMILY_IDS_PER_SHARD * SHARDS as usize);
+    }
 }
