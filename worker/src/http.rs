@@ -20,7 +20,9 @@ pub struct HttpRequest {
     pub path: String,
     /// The raw query string, without the `?`, if there was one.
     pub query: Option<String>,
-    /// Header fields with lower-cased names, in arrival order.
+    /// Header fields with lower-cased names. From the runtime: those of
+    /// [`REQUEST_HEADERS`] that are present, in that order (the runtime joins repeated
+    /// fields with `, `).
     pub headers: Vec<(String, String)>,
     /// The body (at most [`MAX_BODY_BYTES`] bytes).
     pub body: Vec<u8>,
@@ -436,8 +438,9 @@ mod convert {
         }
 
         /// Reads the runtime's `Request` into memory, keeping at most [`MAX_BODY_BYTES`] of
-        /// body, with few calls into JavaScript: the header list crosses as one JSON text
-        /// (instead of two strings and an iterator step per field), and a body whose
+        /// body, with few calls into JavaScript: one `Headers.get` per field the server reads
+        /// ([`super::REQUEST_HEADERS`]; `request.cf` only when asked for, [`super::CfSource`]),
+        /// and a body whose
         /// `Content-Length` is declared (and within the limit) is read with one
         /// `arrayBuffer()`; a body of unknown length is streamed, and dropped past the limit.
         ///
