@@ -8,7 +8,9 @@
 // is kept: after a critical error (a wasm trap, which worker-build's shim and the worker
 // crate's panic hook flag in globalThis.__worker_init_state) the request goes through
 // worker-build's entrypoint, which reinitialises the module first; a WebAssembly
-// RuntimeError raised here flags it the same way.
+// RuntimeError raised here flags it the same way. Written against the output of
+// worker-build 0.8.7 (the version scripts/setup.sh installs); without the method or the
+// state object it always takes worker-build's path.
 //
 // The Durable Object class StateShard is declared `extends DurableObject`: the runtime
 // offers RPC only on classes with that superclass, and worker-build exports the class
