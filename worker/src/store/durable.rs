@@ -501,6 +501,7 @@ pub use shard::StateShard;
 mod shard {
     use super::{Call, MALFORMED_CALL, Op, Reply, SWEEP_EVERY, SWEEP_ROWS};
     use serde::Deserialize;
+    use serde::de::IgnoredAny;
     use std::cell::Cell;
     use worker::{
         DurableObject, Env, Request, Response, SqlStorage, SqlStorageValue, State, durable_object,
@@ -557,6 +558,82 @@ mod shard {
                 vec![key.into(), value.into(), expiry(now, ttl)],
             )?;
             Ok(())
+        }
+
+        /// Writes `key` unless a live row holds it (as [`Self::live_row`] sees it: no row, or
+        /// only an expired one, is absent), in one statement: the upsert's `WHERE` leaves a
+        /// live row as it is, and `RETURNING` says whether a row was written.
+        fn write_if_absent(
+            &self,
+            key: &str,
+            value: &str,
+            ttl: Option<u64>,
+            now: i64,
+        ) -> worker::Result<bool> {
+            let written: Vec<IgnoredAny> = self
+                .sql
+                .exec(
+                    "INSERT INTO kv (key, value, expires_at, receipt, value_expires_at) VALUES (?, ?, ?, NULL, NULL) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at, receipt = NULL, value_expires_at = NULL \
+                     WHERE kv.expires_at IS NOT NULL AND kv.expires_at <= ? RETURNING 1 AS written",
+                    vec![key.into(), value.into(), expiry(now, ttl), now.into()],
+                )?
+                .to_array()?;
+            Ok(!written.is_empty())
+        }
+
+        /// Replaces the value of `key` if a live row that is not taken holds exactly
+        /// `expected`, in one statement (what a compare-and-swap with the row's value
+        /// expected does: the same columns as [`Self::write`]). Returns whether it did.
+        fn swap_if_equal(
+            &self,
+            key: &str,
+            expected: &str,
+            value: &str,
+            ttl: Option<u64>,
+            now: i64,
+        ) -> worker::Result<bool> {
+            let written: Vec<IgnoredAny> = self
+                .sql
+                .exec(
+                    "UPDATE kv SET value = ?, expires_at = ?, receipt = NULL, value_expires_at = NULL \
+                     WHERE key = ? AND value = ? AND receipt IS NULL AND (expires_at IS NULL OR expires_at > ?) RETURNING 1 AS written",
+                    vec![value.into(), expiry(now, ttl), key.into(), expected.into(), now.into()],
+                )?
+                .to_array()?;
+            Ok(!written.is_empty())
+        }
+
+        /// A compare-and-swap: `value` replaces the live, untaken value of the key when it
+        /// is `call.expected` (`None`: no such value). With a value expected (a refresh-token
+        /// rotation) the swap is one statement, and the current value is read for the reply
+        /// only when it did not happen.
+        fn compare_and_swap(&self, call: &Call, value: &str, now: i64) -> worker::Result<Reply> {
+            if let Some(expected) = call.expected.as_deref()
+                && self.swap_if_equal(&call.key, expected, value, call.ttl, now)?
+            {
+                return Ok(Reply {
+                    ok: true,
+                    ..Reply::default()
+                });
+            }
+            let current = self
+                .live_row(&call.key, now)?
+                .filter(|r| r.receipt.is_none())
+                .map(|r| r.value);
+            // With a value expected this is a conflict: the statement above would have
+            // swapped it (nothing runs between the two).
+            if call.expected.is_none() && current.is_none() {
+                self.write(&call.key, value, call.ttl, now)?;
+                return Ok(Reply {
+                    ok: true,
+                    ..Reply::default()
+                });
+            }
+            Ok(Reply {
+                value: current,
+                ..Reply::default()
+            })
         }
 
         fn sweep(&self, now: i64) -> worker::Result<()> {
@@ -641,11 +718,10 @@ mod shard {
                             vec![value.into(), expiry(now, call.ttl), call.key.as_str().into()],
                         )?;
                         let written = match &call.then {
-                            Some(then) if self.live_row(&then.key, now)?.is_none() => {
-                                self.write(&then.key, &then.value, then.ttl, now)?;
-                                true
+                            Some(then) => {
+                                self.write_if_absent(&then.key, &then.value, then.ttl, now)?
                             }
-                            _ => false,
+                            None => false,
                         };
                         Reply {
                             ok: true,
@@ -662,34 +738,11 @@ mod shard {
                     )?;
                     Reply::default()
                 }
-                Op::PutIfAbsent => {
-                    let absent = self.live_row(&call.key, now)?.is_none();
-                    if absent {
-                        self.write(&call.key, value, call.ttl, now)?;
-                    }
-                    Reply {
-                        ok: absent,
-                        ..Reply::default()
-                    }
-                }
-                Op::CompareAndSwap => {
-                    let current = self
-                        .live_row(&call.key, now)?
-                        .filter(|r| r.receipt.is_none())
-                        .map(|r| r.value);
-                    if current == call.expected {
-                        self.write(&call.key, value, call.ttl, now)?;
-                        Reply {
-                            ok: true,
-                            ..Reply::default()
-                        }
-                    } else {
-                        Reply {
-                            value: current,
-                            ..Reply::default()
-                        }
-                    }
-                }
+                Op::PutIfAbsent => Reply {
+                    ok: self.write_if_absent(&call.key, value, call.ttl, now)?,
+                    ..Reply::default()
+                },
+                Op::CompareAndSwap => self.compare_and_swap(call, value, now)?,
             };
             if call.op != Op::Get {
                 let writes = self.writes.get();
