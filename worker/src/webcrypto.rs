@@ -31,13 +31,25 @@ impl WebPlatform {
     }
 }
 
+thread_local! {
+    /// `crypto.subtle` of this isolate, looked up on first use.
+    static SUBTLE: std::cell::OnceCell<SubtleCrypto> = const { std::cell::OnceCell::new() };
+}
+
 fn subtle() -> Result<SubtleCrypto, PlatformError> {
+    if let Some(subtle) = SUBTLE.with(|s| s.get().cloned()) {
+        return Ok(subtle);
+    }
     let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))
         .map_err(|_| PlatformError::Unsupported)?;
     if crypto.is_undefined() {
         return Err(PlatformError::Unsupported);
     }
-    Ok(crypto.unchecked_into::<web_sys::Crypto>().subtle())
+    let subtle = crypto.unchecked_into::<web_sys::Crypto>().subtle();
+    SUBTLE.with(|s| {
+        let _ = s.set(subtle.clone());
+    });
+    Ok(subtle)
 }
 
 fn object(members: &[(&str, JsValue)]) -> Result<Object, PlatformError> {
@@ -152,6 +164,9 @@ thread_local! {
     /// 3% of a DPoP token request (two `Reflect.set` each, `node bench/profile.mjs`).
     static ECDSA_P256: std::cell::OnceCell<Object> = const { std::cell::OnceCell::new() };
     static ECDSA_SHA256: std::cell::OnceCell<Object> = const { std::cell::OnceCell::new() };
+    /// The RS256 ones, likewise: the import algorithm and the signing parameters.
+    static RSASSA_SHA256: std::cell::OnceCell<Object> = const { std::cell::OnceCell::new() };
+    static RSASSA: std::cell::OnceCell<Object> = const { std::cell::OnceCell::new() };
 }
 
 /// The object `members` describes, made on first use and kept in `cell`.
@@ -316,10 +331,10 @@ impl Platform for WebPlatform {
         message: &[u8],
     ) -> Result<Vec<u8>, PlatformError> {
         let subtle = subtle()?;
-        let algorithm = object(&[
-            ("name", JsValue::from_str("RSASSA-PKCS1-v1_5")),
-            ("hash", JsValue::from_str("SHA-256")),
-        ])?;
+        let algorithm = cached_params(
+            &RSASSA_SHA256,
+            &[("name", "RSASSA-PKCS1-v1_5"), ("hash", "SHA-256")],
+        )?;
         let key_data = || {
             object(&[
                 ("kty", JsValue::from_str("RSA")),
@@ -337,7 +352,7 @@ impl Platform for WebPlatform {
         };
         let id = format!("RS256 {} {}", jwk.e, jwk.n);
         let key = imported_key(&subtle, id, key_data, &algorithm, "sign").await?;
-        let params = object(&[("name", JsValue::from_str("RSASSA-PKCS1-v1_5"))])?;
+        let params = cached_params(&RSASSA, &[("name", "RSASSA-PKCS1-v1_5")])?;
         let signature =
             await_promise(subtle.sign_with_object_and_u8_array(&params, &key, message)).await?;
         Ok(Uint8Array::new(&signature).to_vec())
