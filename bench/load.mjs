@@ -12,14 +12,16 @@
 // any error does not count: its figure is marked and the flow fails the check.
 //
 // CPU per request: the CPU time (utime + stime from /proc) of each server's workerd
-// processes over its rounds, divided by the requests: an upper bound of the worker's own
-// CPU (it includes the runtime's HTTP handling and the local KV and Durable Object
-// simulation, not wrangler's proxy).
+// processes over its rounds, divided by the requests, for each of the two processes of a
+// wrangler dev: the one that runs the worker (an upper bound of the worker's own CPU: it
+// includes the runtime's HTTP handling and the local KV and Durable Object simulation) and
+// wrangler's proxy in front of it (the same code for both servers, not part of a Worker's
+// CPU time on Workers).
 //
 // Output: a table, bench-results/server-{timestamp}.json and bench-results/server.svg.
 // `--check` exits 1 when a goal is missed: at least the peer's throughput at concurrency
-// 32 and 64 for every flow both have, zero errors anywhere, and workerd CPU per token
-// request of ours at most 2 ms.
+// 32 and 64 for every flow both have, zero errors anywhere, and CPU per request of every
+// token flow at most 2 ms in our worker's workerd process.
 //
 // Before each timed round a server gets 5.5 s without requests, untimed (bench/keepalive.mjs:
 // wrangler dev's ProxyWorker answers a POST that meets a keep-alive connection closed after
@@ -133,7 +135,13 @@ async function chains(states, steps, fn) {
 
 // ------------------------------------------------------------------------------ CPU
 
-/** utime + stime (seconds) of the workerd processes in the process group of the wrangler dev on `port`. */
+/**
+ * utime + stime (seconds) of the workerd processes in the process group of the wrangler dev
+ * on `port`: `{ all, worker, proxy }`. wrangler dev runs two: its proxy (the ProxyWorker,
+ * listening on `port`: `--socket-addr=entry=127.0.0.1:<port>`) and the one that runs the
+ * worker (its own socket on a port of its choosing). `worker` is the second one, `proxy`
+ * the first, `all` both.
+ */
 function workerdCpu(port) {
   const ticks = 100; // USER_HZ on Linux
   let leader = null;
@@ -150,7 +158,21 @@ function workerdCpu(port) {
     } catch { /* gone */ }
   }
   if (!leader) return null;
-  return procs.filter((p) => p.pgrp === leader && p.cmd.some((a) => a.includes('workerd'))).reduce((s, p) => s + p.cpu, 0);
+  const workerd = procs.filter((p) => p.pgrp === leader && p.cmd.some((a) => a.includes('workerd')));
+  const isProxy = (p) => p.cmd.includes(`--socket-addr=entry=127.0.0.1:${port}`);
+  const sum = (ps) => ps.reduce((s, p) => s + p.cpu, 0);
+  const proxy = workerd.filter(isProxy);
+  const worker = workerd.filter((p) => !isProxy(p));
+  // Without exactly one of each the split is unknown: only `all` is given.
+  const split = proxy.length === 1 && worker.length === 1;
+  return { all: sum(workerd), worker: split ? sum(worker) : null, proxy: split ? sum(proxy) : null };
+}
+
+/** `after - before` of one member of two workerdCpu readings (null when either lacks it). */
+function cpuDelta(before, after, key) {
+  const b = before?.[key];
+  const a = after?.[key];
+  return typeof a === 'number' && typeof b === 'number' ? a - b : null;
 }
 
 /** Resident memory (MiB) of the workerd processes of the wrangler dev on `port`, largest first. */
@@ -355,7 +377,9 @@ try {
   const cpuStart = Object.fromEntries(servers.map((s) => [s.name, workerdCpu(s.port)]));
   const tokenRequests = Object.fromEntries(servers.map((s) => [s.name, 0]));
   const allRequests = Object.fromEntries(servers.map((s) => [s.name, 0]));
-  const cpuTokenOnly = Object.fromEntries(servers.map((s) => [s.name, 0]));
+  const KINDS = ['all', 'worker', 'proxy'];
+  const zero = () => Object.fromEntries(KINDS.map((k) => [k, 0]));
+  const cpuTokenOnly = Object.fromEntries(servers.map((s) => [s.name, zero()]));
   let roundNo = 0;
   for (const c of levels) {
     for (const flow of flows) {
@@ -379,11 +403,18 @@ try {
           const before = workerdCpu(srv.port);
           const s = summarize(await round(srv, flow, c, prepared));
           const after = workerdCpu(srv.port);
-          s.cpuMsPerRequest = before !== null && after !== null ? ((after - before) * 1000) / s.requests : null;
+          const delta = Object.fromEntries(KINDS.map((k) => [k, cpuDelta(before, after, k)]));
+          s.cpuMsPerRequest = delta.all === null ? null : (delta.all * 1000) / s.requests;
+          s.workerCpuMsPerRequest = delta.worker === null ? null : (delta.worker * 1000) / s.requests;
+          s.proxyCpuMsPerRequest = delta.proxy === null ? null : (delta.proxy * 1000) / s.requests;
           s.quietWaitMs = quietWaitMs;
           row[srv.name] = s;
           allRequests[srv.name] += s.requests;
-          if (TOKEN_FLOWS.has(flow)) { tokenRequests[srv.name] += s.requests; cpuTokenOnly[srv.name] += (after - before); }
+          if (TOKEN_FLOWS.has(flow)) {
+            tokenRequests[srv.name] += s.requests;
+            // A reading that lacks a member makes the total of that member unknown.
+            for (const k of KINDS) cpuTokenOnly[srv.name][k] = delta[k] === null ? NaN : cpuTokenOnly[srv.name][k] + delta[k];
+          }
         }
         entry.rounds.push(row);
       }
@@ -392,6 +423,13 @@ try {
       entry.medianRps = Object.fromEntries(servers.map((s) => [s.name, median(entry.rounds.map((row) => row[s.name]?.rps).filter(Number.isFinite))]));
       entry.ratio = PEERLESS.has(flow) ? null : median(entry.rounds.map((row) => row[ours.name].rps / row[peer.name].rps));
       entry.counts = { [ours.name]: valid(ours.name), [peer.name]: PEERLESS.has(flow) ? null : valid(peer.name) };
+      // Workerd CPU per request of this flow over its rounds (the worker's process, and all).
+      entry.cpuMsPerRequest = Object.fromEntries(servers.filter((s) => entry.rounds.some((row) => row[s.name])).map((s) => {
+        const rs = entry.rounds.map((row) => row[s.name]).filter(Boolean);
+        const n = rs.reduce((t, x) => t + x.requests, 0);
+        const per = (key) => (rs.every((x) => x[key] !== null) ? rs.reduce((t, x) => t + x[key] * x.requests, 0) / n : null);
+        return [s.name, { worker: per('workerCpuMsPerRequest'), all: per('cpuMsPerRequest') }];
+      }));
       report.results.push(entry);
       printEntry(entry);
     }
@@ -399,10 +437,14 @@ try {
   const cpuEnd = Object.fromEntries(servers.map((s) => [s.name, workerdCpu(s.port)]));
   report.rssMiBEnd = Object.fromEntries(servers.map((s) => [s.name, workerdRss(s.port)]));
   for (const s of servers) {
+    const perToken = (k) => (tokenRequests[s.name] && Number.isFinite(cpuTokenOnly[s.name][k]) ? (cpuTokenOnly[s.name][k] * 1000) / tokenRequests[s.name] : null);
+    const all = cpuDelta(cpuStart[s.name], cpuEnd[s.name], 'all');
     report.cpu[s.name] = {
-      method: 'utime+stime of the workerd processes (/proc) over all rounds / requests: an upper bound (includes the runtime and the local KV/DO simulation)',
-      msPerRequest: cpuStart[s.name] === null ? null : ((cpuEnd[s.name] - cpuStart[s.name]) * 1000) / allRequests[s.name],
-      msPerTokenRequest: tokenRequests[s.name] ? (cpuTokenOnly[s.name] * 1000) / tokenRequests[s.name] : null,
+      method: "utime+stime (/proc) over the timed rounds / their requests. worker: the workerd process that runs the worker (with the runtime's HTTP handling and the local KV and Durable Object simulation: an upper bound of the worker's own CPU); proxy: wrangler dev's proxy workerd in front of it (the same for both servers); all: both",
+      msPerRequest: all === null ? null : (all * 1000) / allRequests[s.name],
+      msPerTokenRequest: perToken('all'),
+      workerMsPerTokenRequest: perToken('worker'),
+      proxyMsPerTokenRequest: perToken('proxy'),
     };
   }
 } catch (e) {
@@ -442,6 +484,8 @@ function printEntry(e) {
     for (const srv of servers) for (const sample of row[srv.name]?.errorSamples ?? []) console.log(`      ${srv.name} error: ${sample}`);
   });
   if (e.ratio !== null) console.log(`  median ratio edge-oauth / workers-oauth-provider: ${e.ratio.toFixed(2)}x`);
+  const cpuOf = (name) => { const c = e.cpuMsPerRequest?.[name]; return c ? `${c.worker?.toFixed(2) ?? '—'} ms (worker's process), ${c.all?.toFixed(2) ?? '—'} ms (with the proxy)` : '—'; };
+  console.log(`  workerd CPU per request: edge-oauth ${cpuOf(ours.name)}${e.ratio !== null ? `; workers-oauth-provider ${cpuOf(peer.name)}` : ''}`);
   for (const srv of servers) {
     if (e.counts[srv.name] === false) console.log(`  !!! ${srv.name}: ${e.errors[srv.name]} ERRORS in ${e.flow} at concurrency ${e.concurrency}: THIS FIGURE DOES NOT COUNT`);
   }
@@ -458,8 +502,16 @@ for (const e of report.results) {
     goals.push({ goal: `>= peer throughput: ${e.flow}, concurrency ${e.concurrency}`, met: e.ratio >= 1 && e.counts[ours.name] && e.counts[peer.name], value: e.ratio });
   }
 }
-const cpu = report.cpu[ours.name]?.msPerTokenRequest;
-if (cpu !== undefined) goals.push({ goal: 'workerd CPU per token request <= 2 ms (upper bound)', met: cpu !== null && cpu <= 2, value: cpu });
+// CPU: every token flow on its own (not an average over flows), measured on the workerd
+// process that runs the worker: wrangler's proxy in front of it is not part of a Worker's
+// CPU time on Workers (and is the same for both servers).
+for (const flow of TOKEN_FLOWS) {
+  const entries = report.results.filter((e) => e.flow === flow);
+  if (!entries.length) continue;
+  const values = entries.map((e) => e.cpuMsPerRequest?.[ours.name]?.worker ?? null);
+  const worst = values.includes(null) ? null : Math.max(...values);
+  goals.push({ goal: `CPU per request <= 2 ms: ${flow} (the worker's workerd process, an upper bound; the largest over the concurrency levels)`, met: worst !== null && worst <= 2, value: worst ?? undefined });
+}
 if (report.results.length === 0) goals.push({ goal: 'the bench ran', met: false });
 report.goals = goals;
 report.failed = failed;
@@ -481,7 +533,8 @@ for (const e of report.results) {
   console.log(`  ${e.flow.padEnd(26)} ${String(e.concurrency).padStart(4)} ${e.medianRps[ours.name].toFixed(0).padStart(11)} ${Number.isFinite(e.medianRps[peer.name]) ? e.medianRps[peer.name].toFixed(0).padStart(8) : '       —'} ${r}  ${e.errors[ours.name]}/${e.ratio === null ? '—' : e.errors[peer.name]}`);
 }
 for (const [name, c] of Object.entries(report.cpu)) {
-  console.log(`  workerd CPU (${name}): ${c.msPerRequest?.toFixed(2)} ms per request, ${c.msPerTokenRequest?.toFixed(2) ?? '—'} ms per token request (upper bound, /proc utime+stime)`);
+  const ms = (v) => (typeof v === 'number' ? `${v.toFixed(2)} ms` : '—');
+  console.log(`  workerd CPU (${name}) per token request: ${ms(c.workerMsPerTokenRequest)} in the worker's process, ${ms(c.proxyMsPerTokenRequest)} in wrangler's proxy, ${ms(c.msPerTokenRequest)} in all; ${ms(c.msPerRequest)} per request of any flow, all processes (/proc utime+stime)`);
 }
 for (const s of servers) {
   if (report.rssMiBEnd?.[s.name]) console.log(`  workerd RSS (${s.name}): ${report.rssMiBStart[s.name].join('+')} MiB before the rounds, ${report.rssMiBEnd[s.name].join('+')} MiB after`);
