@@ -636,6 +636,34 @@ mod shard {
             })
         }
 
+        /// Takes the row of `call.key` (as the take of [`Self::run`] does, receipt `receipt`)
+        /// if it is live, not taken, and holds exactly `call.expected`, and that value meets
+        /// `call.condition`: one statement. Returns whether it took it; `false` (nothing
+        /// changed) also without an expected value or when the condition does not hold.
+        fn take_expected(&self, call: &Call, receipt: &str, now: i64) -> worker::Result<bool> {
+            let Some(expected) = call.expected.as_deref() else {
+                return Ok(false);
+            };
+            if !call.condition.as_ref().is_some_and(|c| c.holds(expected)) {
+                return Ok(false);
+            }
+            let taken: Vec<IgnoredAny> = self
+                .sql
+                .exec(
+                    "UPDATE kv SET receipt = ?, value_expires_at = expires_at, expires_at = ? \
+                     WHERE key = ? AND value = ? AND receipt IS NULL AND (expires_at IS NULL OR expires_at > ?) RETURNING 1 AS taken",
+                    vec![
+                        receipt.into(),
+                        expiry(now, call.ttl),
+                        call.key.as_str().into(),
+                        expected.into(),
+                        now.into(),
+                    ],
+                )?
+                .to_array()?;
+            Ok(!taken.is_empty())
+        }
+
         fn sweep(&self, now: i64) -> worker::Result<()> {
             self.sql.exec(
                 "DELETE FROM kv WHERE key IN (SELECT key FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)",
@@ -689,8 +717,25 @@ mod shard {
                         }
                     }
                 },
+                // take_if_then_put when the row holds the caller's copy and the copy meets
+                // the condition: the take is one statement (no read first).
+                Op::TakeIfThenPut if self.take_expected(call, value, now)? => {
+                    let written = match &call.then {
+                        Some(then) => {
+                            self.write_if_absent(&then.key, &then.value, then.ttl, now)?
+                        }
+                        None => false,
+                    };
+                    Reply {
+                        ok: true,
+                        value: call.expected.clone(),
+                        written,
+                        ..Reply::default()
+                    }
+                }
                 // take_if is take_if_then_put without the copy to compare and with nothing
-                // to write after (its calls carry no `then`).
+                // to write after (its calls carry no `then`). A take_if_then_put gets here
+                // when the statement above took nothing: this reads the row for the reply.
                 Op::TakeIf | Op::TakeIfThenPut => match self.live_row(&call.key, now)? {
                     None => Reply::default(),
                     Some(Row {
