@@ -639,7 +639,8 @@ mod shard {
         /// Takes the row of `call.key` (as the take of [`Self::run`] does, receipt `receipt`)
         /// if it is live, not taken, and holds exactly `call.expected`, and that value meets
         /// `call.condition`: one statement. Returns whether it took it; `false` (nothing
-        /// changed) also without an expected value or when the condition does not hold.
+        /// changed, no statement run) also without an expected value, or when the condition
+        /// is absent or not met by the copy.
         fn take_expected(&self, call: &Call, receipt: &str, now: i64) -> worker::Result<bool> {
             let Some(expected) = call.expected.as_deref() else {
                 return Ok(false);
@@ -735,7 +736,8 @@ mod shard {
                 }
                 // take_if is take_if_then_put without the copy to compare and with nothing
                 // to write after (its calls carry no `then`). A take_if_then_put gets here
-                // when the statement above took nothing: this reads the row for the reply.
+                // when `take_expected` took nothing (or ran no statement): this reads the
+                // row for the reply.
                 Op::TakeIf | Op::TakeIfThenPut => match self.live_row(&call.key, now)? {
                     None => Reply::default(),
                     Some(Row {
