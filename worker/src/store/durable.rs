@@ -560,6 +560,17 @@ mod shard {
             Ok(())
         }
 
+        /// Runs `statement` (one with `RETURNING`) and says whether it returned a row: for
+        /// an `INSERT` or `UPDATE`, whether it wrote one.
+        fn returns_a_row(
+            &self,
+            statement: &str,
+            params: Vec<SqlStorageValue>,
+        ) -> worker::Result<bool> {
+            let rows: Vec<IgnoredAny> = self.sql.exec(statement, params)?.to_array()?;
+            Ok(!rows.is_empty())
+        }
+
         /// Writes `key` unless a live row holds it (as [`Self::live_row`] sees it: no row, or
         /// only an expired one, is absent), in one statement: the upsert's `WHERE` leaves a
         /// live row as it is, and `RETURNING` says whether a row was written.
@@ -570,16 +581,12 @@ mod shard {
             ttl: Option<u64>,
             now: i64,
         ) -> worker::Result<bool> {
-            let written: Vec<IgnoredAny> = self
-                .sql
-                .exec(
-                    "INSERT INTO kv (key, value, expires_at, receipt, value_expires_at) VALUES (?, ?, ?, NULL, NULL) \
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at, receipt = NULL, value_expires_at = NULL \
-                     WHERE kv.expires_at IS NOT NULL AND kv.expires_at <= ? RETURNING 1 AS written",
-                    vec![key.into(), value.into(), expiry(now, ttl), now.into()],
-                )?
-                .to_array()?;
-            Ok(!written.is_empty())
+            self.returns_a_row(
+                "INSERT INTO kv (key, value, expires_at, receipt, value_expires_at) VALUES (?, ?, ?, NULL, NULL) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at, receipt = NULL, value_expires_at = NULL \
+                 WHERE kv.expires_at IS NOT NULL AND kv.expires_at <= ? RETURNING 1 AS written",
+                vec![key.into(), value.into(), expiry(now, ttl), now.into()],
+            )
         }
 
         /// Replaces the value of `key` if a live row that is not taken holds exactly
@@ -593,15 +600,11 @@ mod shard {
             ttl: Option<u64>,
             now: i64,
         ) -> worker::Result<bool> {
-            let written: Vec<IgnoredAny> = self
-                .sql
-                .exec(
-                    "UPDATE kv SET value = ?, expires_at = ?, receipt = NULL, value_expires_at = NULL \
-                     WHERE key = ? AND value = ? AND receipt IS NULL AND (expires_at IS NULL OR expires_at > ?) RETURNING 1 AS written",
-                    vec![value.into(), expiry(now, ttl), key.into(), expected.into(), now.into()],
-                )?
-                .to_array()?;
-            Ok(!written.is_empty())
+            self.returns_a_row(
+                "UPDATE kv SET value = ?, expires_at = ?, receipt = NULL, value_expires_at = NULL \
+                 WHERE key = ? AND value = ? AND receipt IS NULL AND (expires_at IS NULL OR expires_at > ?) RETURNING 1 AS written",
+                vec![value.into(), expiry(now, ttl), key.into(), expected.into(), now.into()],
+            )
         }
 
         /// A compare-and-swap: `value` replaces the live, untaken value of the key when it
@@ -636,6 +639,26 @@ mod shard {
             })
         }
 
+        /// The reply to a take of `taken` (the value the row held): after the call's `then`
+        /// is written unless its key holds a live row.
+        fn after_take(
+            &self,
+            call: &Call,
+            taken: Option<String>,
+            now: i64,
+        ) -> worker::Result<Reply> {
+            let written = match &call.then {
+                Some(then) => self.write_if_absent(&then.key, &then.value, then.ttl, now)?,
+                None => false,
+            };
+            Ok(Reply {
+                ok: true,
+                value: taken,
+                written,
+                ..Reply::default()
+            })
+        }
+
         /// Takes the row of `call.key` (as the take of [`Self::run`] does, receipt `receipt`)
         /// if it is live, not taken, and holds exactly `call.expected`, and that value meets
         /// `call.condition`: one statement. Returns whether it took it; `false` (nothing
@@ -648,21 +671,17 @@ mod shard {
             if !call.condition.as_ref().is_some_and(|c| c.holds(expected)) {
                 return Ok(false);
             }
-            let taken: Vec<IgnoredAny> = self
-                .sql
-                .exec(
-                    "UPDATE kv SET receipt = ?, value_expires_at = expires_at, expires_at = ? \
-                     WHERE key = ? AND value = ? AND receipt IS NULL AND (expires_at IS NULL OR expires_at > ?) RETURNING 1 AS taken",
-                    vec![
-                        receipt.into(),
-                        expiry(now, call.ttl),
-                        call.key.as_str().into(),
-                        expected.into(),
-                        now.into(),
-                    ],
-                )?
-                .to_array()?;
-            Ok(!taken.is_empty())
+            self.returns_a_row(
+                "UPDATE kv SET receipt = ?, value_expires_at = expires_at, expires_at = ? \
+                 WHERE key = ? AND value = ? AND receipt IS NULL AND (expires_at IS NULL OR expires_at > ?) RETURNING 1 AS taken",
+                vec![
+                    receipt.into(),
+                    expiry(now, call.ttl),
+                    call.key.as_str().into(),
+                    expected.into(),
+                    now.into(),
+                ],
+            )
         }
 
         fn sweep(&self, now: i64) -> worker::Result<()> {
@@ -721,18 +740,7 @@ mod shard {
                 // take_if_then_put when the row holds the caller's copy and the copy meets
                 // the condition: the take is one statement (no read first).
                 Op::TakeIfThenPut if self.take_expected(call, value, now)? => {
-                    let written = match &call.then {
-                        Some(then) => {
-                            self.write_if_absent(&then.key, &then.value, then.ttl, now)?
-                        }
-                        None => false,
-                    };
-                    Reply {
-                        ok: true,
-                        value: call.expected.clone(),
-                        written,
-                        ..Reply::default()
-                    }
+                    self.after_take(call, call.expected.clone(), now)?
                 }
                 // take_if is take_if_then_put without the copy to compare and with nothing
                 // to write after (its calls carry no `then`). A take_if_then_put gets here
@@ -764,18 +772,7 @@ mod shard {
                             "UPDATE kv SET receipt = ?, value_expires_at = expires_at, expires_at = ? WHERE key = ?",
                             vec![value.into(), expiry(now, call.ttl), call.key.as_str().into()],
                         )?;
-                        let written = match &call.then {
-                            Some(then) => {
-                                self.write_if_absent(&then.key, &then.value, then.ttl, now)?
-                            }
-                            None => false,
-                        };
-                        Reply {
-                            ok: true,
-                            value: Some(taken),
-                            written,
-                            ..Reply::default()
-                        }
+                        self.after_take(call, Some(taken), now)?
                     }
                 },
                 Op::Untake => {
