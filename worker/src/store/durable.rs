@@ -500,6 +500,7 @@ pub use shard::StateShard;
 #[allow(missing_docs)]
 mod shard {
     use super::{Call, MALFORMED_CALL, Op, Reply, SWEEP_EVERY, SWEEP_ROWS};
+    use crate::store::shard_sql as sql;
     use serde::Deserialize;
     use serde::de::IgnoredAny;
     use std::cell::Cell;
@@ -544,19 +545,14 @@ mod shard {
         fn live_row(&self, key: &str, now: i64) -> worker::Result<Option<Row>> {
             let rows: Vec<Row> = self
                 .sql
-                .exec(
-                    "SELECT value, receipt FROM kv WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)",
-                    vec![key.into(), now.into()],
-                )?
+                .exec(sql::LIVE_ROW, vec![key.into(), now.into()])?
                 .to_array()?;
             Ok(rows.into_iter().next())
         }
 
         fn write(&self, key: &str, value: &str, ttl: Option<u64>, now: i64) -> worker::Result<()> {
-            self.sql.exec(
-                "INSERT OR REPLACE INTO kv (key, value, expires_at, receipt, value_expires_at) VALUES (?, ?, ?, NULL, NULL)",
-                vec![key.into(), value.into(), expiry(now, ttl)],
-            )?;
+            self.sql
+                .exec(sql::WRITE, vec![key.into(), value.into(), expiry(now, ttl)])?;
             Ok(())
         }
 
@@ -582,9 +578,7 @@ mod shard {
             now: i64,
         ) -> worker::Result<bool> {
             self.returns_a_row(
-                "INSERT INTO kv (key, value, expires_at, receipt, value_expires_at) VALUES (?, ?, ?, NULL, NULL) \
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at, receipt = NULL, value_expires_at = NULL \
-                 WHERE kv.expires_at IS NOT NULL AND kv.expires_at <= ? RETURNING 1 AS written",
+                sql::WRITE_IF_ABSENT,
                 vec![key.into(), value.into(), expiry(now, ttl), now.into()],
             )
         }
@@ -601,9 +595,14 @@ mod shard {
             now: i64,
         ) -> worker::Result<bool> {
             self.returns_a_row(
-                "UPDATE kv SET value = ?, expires_at = ?, receipt = NULL, value_expires_at = NULL \
-                 WHERE key = ? AND value = ? AND receipt IS NULL AND (expires_at IS NULL OR expires_at > ?) RETURNING 1 AS written",
-                vec![value.into(), expiry(now, ttl), key.into(), expected.into(), now.into()],
+                sql::SWAP_IF_EQUAL,
+                vec![
+                    value.into(),
+                    expiry(now, ttl),
+                    key.into(),
+                    expected.into(),
+                    now.into(),
+                ],
             )
         }
 
@@ -672,8 +671,7 @@ mod shard {
                 return Ok(false);
             }
             self.returns_a_row(
-                "UPDATE kv SET receipt = ?, value_expires_at = expires_at, expires_at = ? \
-                 WHERE key = ? AND value = ? AND receipt IS NULL AND (expires_at IS NULL OR expires_at > ?) RETURNING 1 AS taken",
+                sql::TAKE_EXPECTED,
                 vec![
                     receipt.into(),
                     expiry(now, call.ttl),
@@ -686,7 +684,7 @@ mod shard {
 
         fn sweep(&self, now: i64) -> worker::Result<()> {
             self.sql.exec(
-                "DELETE FROM kv WHERE key IN (SELECT key FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)",
+                sql::SWEEP,
                 vec![now.into(), i64::from(SWEEP_ROWS * SWEEP_EVERY).into()],
             )?;
             Ok(())
@@ -709,10 +707,7 @@ mod shard {
                     Reply::default()
                 }
                 Op::Delete => {
-                    self.sql.exec(
-                        "DELETE FROM kv WHERE key = ?",
-                        vec![call.key.as_str().into()],
-                    )?;
+                    self.sql.exec(sql::DELETE, vec![call.key.as_str().into()])?;
                     Reply::default()
                 }
                 Op::Take => match self.live_row(&call.key, now)? {
@@ -727,8 +722,12 @@ mod shard {
                     },
                     Some(Row { value: taken, .. }) => {
                         self.sql.exec(
-                            "UPDATE kv SET receipt = ?, value_expires_at = expires_at, expires_at = ? WHERE key = ?",
-                            vec![value.into(), expiry(now, call.ttl), call.key.as_str().into()],
+                            sql::TAKE,
+                            vec![
+                                value.into(),
+                                expiry(now, call.ttl),
+                                call.key.as_str().into(),
+                            ],
                         )?;
                         Reply {
                             ok: true,
@@ -769,17 +768,19 @@ mod shard {
                     }
                     Some(Row { value: taken, .. }) => {
                         self.sql.exec(
-                            "UPDATE kv SET receipt = ?, value_expires_at = expires_at, expires_at = ? WHERE key = ?",
-                            vec![value.into(), expiry(now, call.ttl), call.key.as_str().into()],
+                            sql::TAKE,
+                            vec![
+                                value.into(),
+                                expiry(now, call.ttl),
+                                call.key.as_str().into(),
+                            ],
                         )?;
                         self.after_take(call, Some(taken), now)?
                     }
                 },
                 Op::Untake => {
-                    self.sql.exec(
-                        "UPDATE kv SET receipt = NULL, expires_at = value_expires_at, value_expires_at = NULL WHERE key = ? AND receipt = ?",
-                        vec![call.key.as_str().into(), value.into()],
-                    )?;
+                    self.sql
+                        .exec(sql::UNTAKE, vec![call.key.as_str().into(), value.into()])?;
                     Reply::default()
                 }
                 Op::PutIfAbsent => Reply {
@@ -823,14 +824,8 @@ mod shard {
         fn new(state: State, _env: Env) -> Self {
             let sql = state.storage().sql();
             // Idempotent; a failure here surfaces as an error of the first call.
-            let _ = sql.exec(
-                "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER, receipt TEXT, value_expires_at INTEGER)",
-                None,
-            );
-            let _ = sql.exec(
-                "CREATE INDEX IF NOT EXISTS kv_expires_at ON kv (expires_at)",
-                None,
-            );
+            let _ = sql.exec(sql::CREATE_TABLE, None);
+            let _ = sql.exec(sql::CREATE_INDEX, None);
             Self {
                 sql,
                 writes: Cell::new(0),

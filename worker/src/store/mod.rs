@@ -39,6 +39,8 @@ pub mod kv;
 #[cfg(target_arch = "wasm32")]
 pub mod durable;
 
+pub mod shard_sql;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
