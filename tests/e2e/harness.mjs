@@ -12,6 +12,7 @@ import {
   generateDevSecrets, generateRsaSigningJwk, generateSigningJwk, isStale, startWranglerDev,
 } from '../../scripts/lib/dev.mjs';
 import { addOriginIndex, buildApi, buildClient, buildGrant, buildUser, keys } from '../../scripts/lib/tenant.mjs';
+import { quietSince } from '../../bench/keepalive.mjs';
 
 export const API = DEMO_API;
 export const NO_OFFLINE_API = 'https://no-offline.example.com';
@@ -61,10 +62,19 @@ export async function startServer({ seed, vars = {}, rateLimit = 1000 } = {}) {
     await kv.putMany([...tenant.records].map(([k, v]) => [k, JSON.stringify(v)]));
 
     const config = e2eWranglerConfig(dir, rateLimit);
-    const start = () => startWranglerDev({
-      port, persistTo: join(dir, 'state'), envFile, log: Boolean(process.env.E2E_LOG),
-      extraArgs: ['--config', config],
-    });
+    // After the readiness polls, the server gets wrangler dev's keep-alive quiet time
+    // before the first test request (bench/keepalive.mjs): the polls leave pooled proxy
+    // connections to the worker, and a test request must not meet one at the runtime's 5 s
+    // idle close. A GET written onto it in that instant is queued by the proxy until another
+    // request arrives, which a test awaiting that GET never sends: the suite hangs.
+    const start = async () => {
+      const started = await startWranglerDev({
+        port, persistTo: join(dir, 'state'), envFile, log: Boolean(process.env.E2E_LOG),
+        extraArgs: ['--config', config],
+      });
+      await quietSince(performance.now());
+      return started;
+    };
     server = await start();
     return {
       /** Stops `wrangler dev` and starts it again on the same port and persisted state. */
