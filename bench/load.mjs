@@ -404,9 +404,10 @@ try {
           const s = summarize(await round(srv, flow, c, prepared));
           const after = workerdCpu(srv.port);
           const delta = Object.fromEntries(KINDS.map((k) => [k, cpuDelta(before, after, k)]));
-          s.cpuMsPerRequest = delta.all === null ? null : (delta.all * 1000) / s.requests;
-          s.workerCpuMsPerRequest = delta.worker === null ? null : (delta.worker * 1000) / s.requests;
-          s.proxyCpuMsPerRequest = delta.proxy === null ? null : (delta.proxy * 1000) / s.requests;
+          const perRequest = (k) => (delta[k] === null ? null : (delta[k] * 1000) / s.requests);
+          s.cpuMsPerRequest = perRequest('all');
+          s.workerCpuMsPerRequest = perRequest('worker');
+          s.proxyCpuMsPerRequest = perRequest('proxy');
           s.quietWaitMs = quietWaitMs;
           row[srv.name] = s;
           allRequests[srv.name] += s.requests;
@@ -440,7 +441,7 @@ try {
     const perToken = (k) => (tokenRequests[s.name] && Number.isFinite(cpuTokenOnly[s.name][k]) ? (cpuTokenOnly[s.name][k] * 1000) / tokenRequests[s.name] : null);
     const all = cpuDelta(cpuStart[s.name], cpuEnd[s.name], 'all');
     report.cpu[s.name] = {
-      method: "utime+stime (/proc) over the timed rounds / their requests. worker: the workerd process that runs the worker (with the runtime's HTTP handling and the local KV and Durable Object simulation: an upper bound of the worker's own CPU); proxy: wrangler dev's proxy workerd in front of it (the same for both servers); all: both",
+      method: "utime+stime (/proc). Per token request: over the timed rounds of the token flows / their requests; msPerRequest: from before the first round to after the last (with the untimed code minting between rounds) / the timed requests. worker: the workerd process that runs the worker (with the runtime's HTTP handling and the local KV and Durable Object simulation: an upper bound of the worker's own CPU); proxy: wrangler dev's proxy workerd in front of it (the same for both servers); all: both",
       msPerRequest: all === null ? null : (all * 1000) / allRequests[s.name],
       msPerTokenRequest: perToken('all'),
       workerMsPerTokenRequest: perToken('worker'),
