@@ -638,6 +638,20 @@ mod shard {
             })
         }
 
+        /// Takes the row of `call.key` for `receipt` (it was read live and untaken just
+        /// before): kept until `now + call.ttl`, its own expiry saved for an untake.
+        fn take_row(&self, call: &Call, receipt: &str, now: i64) -> worker::Result<()> {
+            self.sql.exec(
+                sql::TAKE,
+                vec![
+                    receipt.into(),
+                    expiry(now, call.ttl),
+                    call.key.as_str().into(),
+                ],
+            )?;
+            Ok(())
+        }
+
         /// The reply to a take of `taken` (the value the row held): after the call's `then`
         /// is written unless its key holds a live row.
         fn after_take(
@@ -721,14 +735,7 @@ mod shard {
                         ..Reply::default()
                     },
                     Some(Row { value: taken, .. }) => {
-                        self.sql.exec(
-                            sql::TAKE,
-                            vec![
-                                value.into(),
-                                expiry(now, call.ttl),
-                                call.key.as_str().into(),
-                            ],
-                        )?;
+                        self.take_row(call, value, now)?;
                         Reply {
                             ok: true,
                             value: Some(taken),
@@ -767,14 +774,7 @@ mod shard {
                         }
                     }
                     Some(Row { value: taken, .. }) => {
-                        self.sql.exec(
-                            sql::TAKE,
-                            vec![
-                                value.into(),
-                                expiry(now, call.ttl),
-                                call.key.as_str().into(),
-                            ],
-                        )?;
+                        self.take_row(call, value, now)?;
                         self.after_take(call, Some(taken), now)?
                     }
                 },
