@@ -207,7 +207,7 @@ export function parseLoginForm(html, baseUrl) {
 export async function authorize(base, params, { username, password } = {}) {
   const url = new URL('/authorize', base);
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) url.searchParams.set(k, v);
-  const page = await fetch(url, { redirect: 'manual' });
+  const page = await fetch(url, { redirect: 'manual', signal: requestTimeout() });
   if (page.status >= 300 && page.status < 400) return { step: 'authorize', status: page.status, location: page.headers.get('location') };
   const html = await page.text();
   if (page.status !== 200 || username === undefined) return { step: 'authorize', status: page.status, html, headers: page.headers };
@@ -218,10 +218,18 @@ export async function authorize(base, params, { username, password } = {}) {
     redirect: 'manual',
     headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base },
     body,
+    signal: requestTimeout(),
   });
   const location = res.headers.get('location');
   return { step: 'login', status: res.status, location, html: location ? undefined : await res.text(), headers: res.headers, form };
 }
+
+/**
+ * The abort signal of one harness request: a request that gets no answer in 60 s fails its
+ * test with a TimeoutError instead of leaving the test waiting (the suite's slowest answers,
+ * under its own bursts, take a few seconds at most).
+ */
+export const requestTimeout = () => AbortSignal.timeout(60000);
 
 // ---------------------------------------------------------------- raw token requests
 
@@ -231,7 +239,7 @@ export const basic = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(
 export async function tokenRequest(base, body, { headers = {}, contentType = 'application/x-www-form-urlencoded', method = 'POST', path = '/oauth/token' } = {}) {
   const h = { ...headers };
   if (contentType) h['content-type'] = contentType;
-  const res = await fetch(new URL(path, base), { method, headers: h, body: method === 'GET' || method === 'HEAD' ? undefined : body });
+  const res = await fetch(new URL(path, base), { method, headers: h, body: method === 'GET' || method === 'HEAD' ? undefined : body, signal: requestTimeout() });
   const text = await res.text();
   let json;
   try { json = JSON.parse(text); } catch { /* not JSON */ }
