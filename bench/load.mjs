@@ -275,10 +275,15 @@ async function mintCodes(srv, n) {
 
 // ------------------------------------------------------------------------------ flows
 
-/** An exchange of a code the server never issued: its answer is `400 invalid_grant`. */
+/**
+ * An exchange of a code the server never issued: its answer is `400 invalid_grant`. The code
+ * has the peer's three-part shape (`user:grant:secret`), so that the peer looks its grant
+ * up in KV as it does for a real code, instead of refusing the shape before any lookup.
+ */
 function unknownCodeBody(clientId, redirectUri) {
+  const part = () => randomBytes(12).toString('base64url');
   return form({
-    grant_type: 'authorization_code', code: `warm-up-${randomBytes(16).toString('base64url')}`,
+    grant_type: 'authorization_code', code: `warm-up:${part()}:${part()}`,
     redirect_uri: redirectUri, client_id: clientId, code_verifier: randomBytes(32).toString('base64url'),
   });
 }
@@ -286,9 +291,9 @@ function unknownCodeBody(clientId, redirectUri) {
 /**
  * The untimed warm-up right before a timed round (after the quiet time, so that the round
  * runs on the connections it leaves): WARM_UP_REQUESTS exchanges of unknown codes at the
- * round's concurrency, the same for both servers. Each looks its code up, so ours touches
- * nearly every state shard (a random key's shard: each of the 64 is missed with
- * probability (63/64)^320, 0.7%). Without it a round measures idle Durable Objects
+ * round's concurrency, the same for both servers. Each looks its code up (the peer in KV,
+ * ours in the code's state shard), so ours touches nearly every state shard (a random
+ * key's shard: each of the 64 is missed with probability (63/64)^320, 0.7%). Without it a round measures idle Durable Objects
  * waking: under wrangler dev the first call to a shard left idle for 10-20 s took 3-4 ms
  * more than the next one (a probe with the server kept busy meanwhile), and the code
  * minting and quiet time before a round are that long. A burst then met up to 64 such
