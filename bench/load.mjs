@@ -70,7 +70,7 @@ const TIMEOUT_MS = 10000;
 const TOKEN_FLOWS = new Set(['client_credentials', 'client_credentials_dpop', 'authorization_code', 'refresh_token']);
 const PEERLESS = new Set(['client_credentials', 'client_credentials_dpop']);
 const cold = argv.includes('--cold');
-const WARM_UP_REQUESTS = 320;
+const WARM_UP_REQUESTS = 512;
 
 /** Requests per round at concurrency `c`. */
 const perRound = (c) => (scale ? Math.max(scale, c) : c === 1 ? 40 : c * 5);
@@ -293,7 +293,7 @@ function unknownCodeBody(clientId, redirectUri) {
  * runs on the connections it leaves): WARM_UP_REQUESTS exchanges of unknown codes at the
  * round's concurrency, the same for both servers. Each looks its code up (the peer in KV,
  * ours in the code's state shard), so ours touches nearly every state shard (a random
- * key's shard: each of the 64 is missed with probability (63/64)^320, 0.7%). Without it a round measures idle Durable Objects
+ * key's shard: each of the 64 is missed with probability (63/64)^512, 0.03%). Without it a round measures idle Durable Objects
  * waking: under wrangler dev the first call to a shard left idle for 10-20 s took 3-4 ms
  * more than the next one (a probe with the server kept busy meanwhile), and the code
  * minting and quiet time before a round are that long. A burst then met up to 64 such
@@ -442,14 +442,21 @@ try {
           const waitStart = performance.now();
           await quietSince(lastUse.get(String(srv.port)));
           const quietWaitMs = performance.now() - waitStart;
+          const beforeWarmUp = workerdCpu(srv.port);
           const warmUpErrors = cold ? [] : await warmUp(srv, c);
           const before = workerdCpu(srv.port);
           const s = summarize(await round(srv, flow, c, prepared));
-          if (warmUpErrors.length) {
-            s.errors += warmUpErrors.length;
-            s.errorSamples = [...s.errorSamples, ...warmUpErrors.slice(0, 2).map((r) => `warm-up: ${r.status} ${r.body.replace(/\s+/g, ' ').slice(0, 120)}`)];
-          }
           const after = workerdCpu(srv.port);
+          // The warm-up's own CPU (the worker's process) is reported apart, not in the round's.
+          const warmUpCpu = cpuDelta(beforeWarmUp, before, 'worker');
+          s.warmUp = cold ? null : {
+            requests: WARM_UP_REQUESTS,
+            workerCpuMsPerRequest: warmUpCpu === null ? null : (warmUpCpu * 1000) / WARM_UP_REQUESTS,
+            // An unexpected answer in the warm-up fails the round too, and is shown apart.
+            errors: warmUpErrors.length,
+            errorSamples: [...new Set(warmUpErrors.map((r) => `${r.status} ${r.body.replace(/\s+/g, ' ').slice(0, 120)}`))].slice(0, 3),
+          };
+          s.errors += warmUpErrors.length;
           const delta = Object.fromEntries(KINDS.map((k) => [k, cpuDelta(before, after, k)]));
           const perRequest = (k) => (delta[k] === null ? null : (delta[k] * 1000) / s.requests);
           s.cpuMsPerRequest = perRequest('all');
@@ -488,7 +495,7 @@ try {
     const perToken = (k) => (tokenRequests[s.name] && Number.isFinite(cpuTokenOnly[s.name][k]) ? (cpuTokenOnly[s.name][k] * 1000) / tokenRequests[s.name] : null);
     const all = cpuDelta(cpuStart[s.name], cpuEnd[s.name], 'all');
     report.cpu[s.name] = {
-      method: "utime+stime (/proc). Per token request: over the timed rounds of the token flows / their requests; msPerRequest: from before the first round to after the last (with the untimed code minting between rounds) / the timed requests. worker: the workerd process that runs the worker (with the runtime's HTTP handling and the local KV and Durable Object simulation: an upper bound of the worker's own CPU); proxy: wrangler dev's proxy workerd in front of it (the same for both servers); all: both",
+      method: "utime+stime (/proc). Per token request: over the timed rounds of the token flows / their requests; msPerRequest: from before the first round to after the last (with the untimed code minting and warm-ups between rounds) / the timed requests; each round's warm-up CPU is in its warmUp member. worker: the workerd process that runs the worker (with the runtime's HTTP handling and the local KV and Durable Object simulation: an upper bound of the worker's own CPU); proxy: wrangler dev's proxy workerd in front of it (the same for both servers); all: both",
       msPerRequest: all === null ? null : (all * 1000) / allRequests[s.name],
       msPerTokenRequest: perToken('all'),
       workerMsPerTokenRequest: perToken('worker'),
@@ -516,8 +523,10 @@ if (changed.length) {
   failed = true;
   console.log(`\n!!! THE WORKER'S FILES CHANGED DURING THE RUN (${report.filesChangedDuringRun.join(', ')}): wrangler dev reloaded it, and requests in flight got 503 "Your worker restarted mid-request". THIS RUN DOES NOT COUNT: build first, and run no build in this checkout while the bench runs.`);
 }
-const restarts = report.results.flatMap((e) => e.rounds.flatMap((row) => Object.values(row).flatMap((x) => x.errorSamples))).filter((x) => x.includes('restarted mid-request'));
-if (restarts.length) console.log(`!!! 503 "Your worker restarted mid-request" in a timed round: ${changed.length ? 'wrangler dev reloaded a worker during the run (see above)' : "no file changed, so wrangler dev's keep-alive race (bench/keepalive.mjs) hit inside the round"}.`);
+const restarts = (pick) => report.results.flatMap((e) => e.rounds.flatMap((row) => Object.values(row).flatMap(pick))).filter((x) => x.includes('restarted mid-request'));
+const why = (where) => (changed.length ? 'wrangler dev reloaded a worker during the run (see above)' : `no file changed, so wrangler dev's keep-alive race (bench/keepalive.mjs) hit inside the ${where}`);
+if (restarts((x) => x.errorSamples).length) console.log(`!!! 503 "Your worker restarted mid-request" in a timed round: ${why('round')}.`);
+if (restarts((x) => x.warmUp?.errorSamples ?? []).length) console.log(`!!! 503 "Your worker restarted mid-request" in the untimed warm-up before a round (the round fails with it): ${why('warm-up')}.`);
 
 function fmt(s) {
   if (!s) return '—';
@@ -530,6 +539,7 @@ function printEntry(e) {
   e.rounds.forEach((row, i) => {
     console.log(`  round ${i + 1}  edge-oauth ${fmt(row[ours.name])}   workers-oauth-provider ${fmt(row[peer.name])}`);
     for (const srv of servers) for (const sample of row[srv.name]?.errorSamples ?? []) console.log(`      ${srv.name} error: ${sample}`);
+    for (const srv of servers) for (const sample of row[srv.name]?.warmUp?.errorSamples ?? []) console.log(`      ${srv.name} error in the untimed warm-up before the round: ${sample}`);
   });
   if (e.ratio !== null) console.log(`  median ratio edge-oauth / workers-oauth-provider: ${e.ratio.toFixed(2)}x`);
   const cpuOf = (name) => { const c = e.cpuMsPerRequest?.[name]; return c ? `${c.worker?.toFixed(2) ?? '—'} ms (worker's process), ${c.all?.toFixed(2) ?? '—'} ms (with the proxy)` : '—'; };

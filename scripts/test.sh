@@ -38,8 +38,9 @@ bash scripts/build.sh
 
 section "node:test suite (the package in Node, cross-checked with jose; the packed tarball in Node and Chromium)"
 # A test file that waits on a request that never ends fails after 20 minutes instead of
-# stalling the run (node 20 applies --test-timeout to each file as a whole; the whole of
-# `npm test` takes about 10 minutes).
+# stalling the run (node 20 applies --test-timeout to each file as a whole, and it is the
+# default of each test in it; a test's own `timeout` still holds; the whole of `npm test`
+# takes about 10 minutes).
 node --test --test-timeout=1200000 tests/js/*.test.mjs
 
 # --- the worker end to end (issue 3) ---------------------------------------------------
