@@ -57,14 +57,16 @@ build() {
 # (-Oz --converge: 0.35 KB; measured on this module).
 # Panic locations name the crates' source files: without the registry's path prefix (both entries).
 build edge_oauth release-pkg wasm '--flatten --rereloop -Oz -Oz' "--cfg sha2_backend_soft=\"compact\" --remap-path-prefix=$HOME/.cargo/registry/src/="
-# The p256 entry: SHA-256 rolled too (-1.8 KB gzipped, the proof as fast: its time is the
-# P-256 arithmetic); LLVM's inlining threshold for functions without an #[inline] hint at 75
-# instead of opt-level 2's 225 (-1.4 KB: the hinted field and point arithmetic is still
-# inlined; below about 40 more of the generic SEC1/DER code survives and the module grows
-# 7 KB); and the -Oz rounds of the default entry (-0.4 KB). All measured on this module,
-# the proof's time within the noise of the previous build (interleaved runs).
+# The p256 entry: SHA-256 unrolled (the signing input's hash and RFC 6979's HMAC-DRBG: in
+# Chromium 156 the proof took 156 instead of 160 µs with the rolled loop, medians of 5
+# interleaved pairs of `node bench/run.mjs`, for 1.8 KB more gzipped); LLVM's inlining
+# threshold for functions without an #[inline] hint at 75 instead of opt-level 2's 225
+# (-1.4 KB: the hinted field and point arithmetic is still inlined; below about 40 more of
+# the generic SEC1/DER code survives and the module grows 7 KB); and the -Oz rounds of the
+# default entry (-0.4 KB; wasm-opt -O3 instead measured the same proof time). All measured
+# on this module, interleaved.
 build edge_oauth_p256 release-p256 wasm-p256 '--flatten --rereloop -Oz -Oz' \
-    "--cfg sha2_backend_soft=\"compact\" -C llvm-args=-inline-threshold=75 --remap-path-prefix=$HOME/.cargo/registry/src/="
+    "-C llvm-args=-inline-threshold=75 --remap-path-prefix=$HOME/.cargo/registry/src/="
 
 printf 'build: pkg/ ready (wasm-opt: %s)\n' "$(wasm-opt --version)"
 ls -l pkg/ | awk 'NR > 1 { printf "  %8d  %s\n", $5, $9 }'
