@@ -16,7 +16,8 @@
 // wrangler dev: the one that runs the worker (an upper bound of the worker's own CPU: it
 // includes the runtime's HTTP handling and the local KV and Durable Object simulation) and
 // wrangler's proxy in front of it (the same code for both servers, not part of a Worker's
-// CPU time on Workers).
+// CPU time on Workers). The worker's process is also given without V8's helper threads:
+// its main thread, which runs the isolate (reported, not checked).
 //
 // Output: a table, bench-results/server-{timestamp}.json and bench-results/server.svg.
 // `--check` exits 1 when a goal is missed: at least the peer's throughput at concurrency
@@ -170,7 +171,28 @@ function workerdCpu(port) {
   const worker = workerd.filter((p) => !isProxy(p));
   // Without exactly one of each the split is unknown: only `all` is given.
   const split = proxy.length === 1 && worker.length === 1;
-  return { all: sum(workerd), worker: split ? sum(worker) : null, proxy: split ? sum(proxy) : null };
+  return {
+    all: sum(workerd),
+    worker: split ? sum(worker) : null,
+    proxy: split ? sum(proxy) : null,
+    isolate: split ? mainThreadCpu(worker[0].pid, ticks) : null,
+  };
+}
+
+/**
+ * The CPU seconds of a process's main thread (/proc/<pid>/task/<pid>/stat), which in the
+ * worker's workerd runs the isolate, its event loop and the local storage simulation; its
+ * other threads are V8's helpers (compilation, garbage collection), which work most while
+ * the isolate is idle. `null` when it cannot be read.
+ */
+function mainThreadCpu(pid, ticks) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticks;
+  } catch {
+    return null;
+  }
 }
 
 /** `after - before` of one member of two workerdCpu readings (null when either lacks it). */
@@ -419,7 +441,7 @@ try {
   const cpuStart = Object.fromEntries(servers.map((s) => [s.name, workerdCpu(s.port)]));
   const tokenRequests = Object.fromEntries(servers.map((s) => [s.name, 0]));
   const allRequests = Object.fromEntries(servers.map((s) => [s.name, 0]));
-  const KINDS = ['all', 'worker', 'proxy'];
+  const KINDS = ['all', 'worker', 'proxy', 'isolate'];
   const zero = () => Object.fromEntries(KINDS.map((k) => [k, 0]));
   const cpuTokenOnly = Object.fromEntries(servers.map((s) => [s.name, zero()]));
   let roundNo = 0;
@@ -462,6 +484,7 @@ try {
           s.cpuMsPerRequest = perRequest('all');
           s.workerCpuMsPerRequest = perRequest('worker');
           s.proxyCpuMsPerRequest = perRequest('proxy');
+          s.isolateThreadCpuMsPerRequest = perRequest('isolate');
           s.quietWaitMs = quietWaitMs;
           row[srv.name] = s;
           allRequests[srv.name] += s.requests;
@@ -483,7 +506,7 @@ try {
         const rs = entry.rounds.map((row) => row[s.name]).filter(Boolean);
         const n = rs.reduce((t, x) => t + x.requests, 0);
         const per = (key) => (rs.every((x) => x[key] !== null) ? rs.reduce((t, x) => t + x[key] * x.requests, 0) / n : null);
-        return [s.name, { worker: per('workerCpuMsPerRequest'), all: per('cpuMsPerRequest') }];
+        return [s.name, { worker: per('workerCpuMsPerRequest'), isolateThread: per('isolateThreadCpuMsPerRequest'), all: per('cpuMsPerRequest') }];
       }));
       report.results.push(entry);
       printEntry(entry);
@@ -495,11 +518,12 @@ try {
     const perToken = (k) => (tokenRequests[s.name] && Number.isFinite(cpuTokenOnly[s.name][k]) ? (cpuTokenOnly[s.name][k] * 1000) / tokenRequests[s.name] : null);
     const all = cpuDelta(cpuStart[s.name], cpuEnd[s.name], 'all');
     report.cpu[s.name] = {
-      method: "utime+stime (/proc). Per token request: over the timed rounds of the token flows / their requests; msPerRequest: from before the first round to after the last (with the untimed code minting and warm-ups between rounds) / the timed requests; each round's warm-up CPU is in its warmUp member. worker: the workerd process that runs the worker (with the runtime's HTTP handling and the local KV and Durable Object simulation: an upper bound of the worker's own CPU); proxy: wrangler dev's proxy workerd in front of it (the same for both servers); all: both",
+      method: "utime+stime (/proc). Per token request: over the timed rounds of the token flows / their requests; msPerRequest: from before the first round to after the last (with the untimed code minting and warm-ups between rounds) / the timed requests; each round's warm-up CPU is in its warmUp member. worker: the workerd process that runs the worker (with the runtime's HTTP handling and the local KV and Durable Object simulation: an upper bound of the worker's own CPU); isolateThread: that process's main thread, which runs the isolate (without V8's helper threads); proxy: wrangler dev's proxy workerd in front of it (the same for both servers); all: both",
       msPerRequest: all === null ? null : (all * 1000) / allRequests[s.name],
       msPerTokenRequest: perToken('all'),
       workerMsPerTokenRequest: perToken('worker'),
       proxyMsPerTokenRequest: perToken('proxy'),
+      isolateThreadMsPerTokenRequest: perToken('isolate'),
     };
   }
 } catch (e) {
@@ -542,7 +566,7 @@ function printEntry(e) {
     for (const srv of servers) for (const sample of row[srv.name]?.warmUp?.errorSamples ?? []) console.log(`      ${srv.name} error in the untimed warm-up before the round: ${sample}`);
   });
   if (e.ratio !== null) console.log(`  median ratio edge-oauth / workers-oauth-provider: ${e.ratio.toFixed(2)}x`);
-  const cpuOf = (name) => { const c = e.cpuMsPerRequest?.[name]; return c ? `${c.worker?.toFixed(2) ?? '—'} ms (worker's process), ${c.all?.toFixed(2) ?? '—'} ms (with the proxy)` : '—'; };
+  const cpuOf = (name) => { const c = e.cpuMsPerRequest?.[name]; return c ? `${c.worker?.toFixed(2) ?? '—'} ms (worker's process; ${c.isolateThread?.toFixed(2) ?? '—'} on its isolate's thread), ${c.all?.toFixed(2) ?? '—'} ms (with the proxy)` : '—'; };
   console.log(`  workerd CPU per request: edge-oauth ${cpuOf(ours.name)}${e.ratio !== null ? `; workers-oauth-provider ${cpuOf(peer.name)}` : ''}`);
   for (const srv of servers) {
     if (e.counts[srv.name] === false) console.log(`  !!! ${srv.name}: ${e.errors[srv.name]} ERRORS in ${e.flow} at concurrency ${e.concurrency}: THIS FIGURE DOES NOT COUNT`);
@@ -592,7 +616,7 @@ for (const e of report.results) {
 }
 for (const [name, c] of Object.entries(report.cpu)) {
   const ms = (v) => (typeof v === 'number' ? `${v.toFixed(2)} ms` : '—');
-  console.log(`  workerd CPU (${name}) per token request: ${ms(c.workerMsPerTokenRequest)} in the worker's process, ${ms(c.proxyMsPerTokenRequest)} in wrangler's proxy, ${ms(c.msPerTokenRequest)} in all; ${ms(c.msPerRequest)} per request of any flow, all processes (/proc utime+stime)`);
+  console.log(`  workerd CPU (${name}) per token request: ${ms(c.workerMsPerTokenRequest)} in the worker's process (${ms(c.isolateThreadMsPerTokenRequest)} on its isolate's thread), ${ms(c.proxyMsPerTokenRequest)} in wrangler's proxy, ${ms(c.msPerTokenRequest)} in all; ${ms(c.msPerRequest)} per request of any flow, all processes (/proc utime+stime)`);
 }
 for (const s of servers) {
   if (report.rssMiBEnd?.[s.name]) console.log(`  workerd RSS (${s.name}): ${report.rssMiBStart[s.name].join('+')} MiB before the rounds, ${report.rssMiBEnd[s.name].join('+')} MiB after`);
