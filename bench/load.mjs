@@ -156,9 +156,8 @@ function workerdCpu(port) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
-      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      procs.push({ pid, cmd, pgrp: fields[2], cpu: (Number(fields[11]) + Number(fields[12])) / ticks });
+      const fields = statFields(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+      procs.push({ pid, cmd, pgrp: fields[2], cpu: cpuSeconds(fields, ticks) });
       const p = cmd.indexOf('--port');
       if (cmd.includes('dev') && p >= 0 && cmd[p + 1] === String(port)) leader = fields[2];
     } catch { /* gone */ }
@@ -179,17 +178,20 @@ function workerdCpu(port) {
   };
 }
 
+/** The fields of a /proc stat line after the command name (state is [0]). */
+const statFields = (stat) => stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+/** utime + stime of stat fields, in seconds. */
+const cpuSeconds = (fields, ticks) => (Number(fields[11]) + Number(fields[12])) / ticks;
+
 /**
  * The CPU seconds of a process's main thread (/proc/<pid>/task/<pid>/stat), which in the
  * worker's workerd runs the isolate, its event loop and the local storage simulation; its
- * other threads are V8's helpers (compilation, garbage collection), which work most while
- * the isolate is idle. `null` when it cannot be read.
+ * other threads are V8's helpers (compilation, garbage collection). `null` when it cannot
+ * be read.
  */
 function mainThreadCpu(pid, ticks) {
   try {
-    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'latin1');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / ticks;
+    return cpuSeconds(statFields(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'latin1')), ticks);
   } catch {
     return null;
   }

@@ -229,7 +229,7 @@ export async function authorize(base, params, { username, password } = {}) {
  * test with a TimeoutError instead of leaving the test waiting (the suite's slowest answers,
  * under its own bursts, take a few seconds at most).
  */
-export const requestTimeout = () => AbortSignal.timeout(60000);
+const requestTimeout = () => AbortSignal.timeout(60000);
 
 // ---------------------------------------------------------------- raw token requests
 
