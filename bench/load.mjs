@@ -521,7 +521,8 @@ try {
     const all = cpuDelta(cpuStart[s.name], cpuEnd[s.name], 'all');
     report.cpu[s.name] = {
       method: "utime+stime (/proc). Per token request: over the timed rounds of the token flows / their requests; msPerRequest: from before the first round to after the last (with the untimed code minting and warm-ups between rounds) / the timed requests; each round's warm-up CPU is in its warmUp member. worker: the workerd process that runs the worker (with the runtime's HTTP handling and the local KV and Durable Object simulation: an upper bound of the worker's own CPU); isolateThread: that process's main thread, which runs the isolate (without V8's helper threads); proxy: wrangler dev's proxy workerd in front of it (the same for both servers); all: both",
-      msPerRequest: all === null ? null : (all * 1000) / allRequests[s.name],
+      timedRequests: allRequests[s.name],
+      msPerRequest: all === null || !allRequests[s.name] ? null : (all * 1000) / allRequests[s.name],
       msPerTokenRequest: perToken('all'),
       workerMsPerTokenRequest: perToken('worker'),
       proxyMsPerTokenRequest: perToken('proxy'),
@@ -618,6 +619,10 @@ for (const e of report.results) {
 }
 for (const [name, c] of Object.entries(report.cpu)) {
   const ms = (v) => (typeof v === 'number' ? `${v.toFixed(2)} ms` : '—');
+  if (!c.timedRequests) {
+    console.log(`  workerd CPU (${name}): no timed request in these flows`);
+    continue;
+  }
   console.log(`  workerd CPU (${name}) per token request: ${ms(c.workerMsPerTokenRequest)} in the worker's process (${ms(c.isolateThreadMsPerTokenRequest)} on its isolate's thread), ${ms(c.proxyMsPerTokenRequest)} in wrangler's proxy, ${ms(c.msPerTokenRequest)} in all; ${ms(c.msPerRequest)} per request of any flow, all processes (/proc utime+stime)`);
 }
 for (const s of servers) {
