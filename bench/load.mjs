@@ -19,6 +19,14 @@
 // CPU time on Workers). The worker's process is also given without V8's helper threads:
 // its main thread, which runs the isolate (reported, not checked).
 //
+// The runtime's floor (reported, not checked): after the rounds of each flow and
+// concurrency, one round of the same size and concurrency, after the same quiet time and
+// warm-up, on a third `wrangler dev` that runs bench/peers/floor/ (a worker that reads the
+// body and answers a fixed 400 invalid_grant at once). Its CPU per request in the worker's
+// process is what any request costs there before grant logic: the runtime's HTTP handling
+// and wrangler dev's own forwarding, none of which is a Worker's CPU time on Workers. Each
+// concurrency gives the median over its flows' floor rounds. `--no-floor` leaves it out.
+//
 // Output: a table, bench-results/server-{timestamp}.json and bench-results/server.svg.
 // `--check` exits 1 when a goal is missed: at least the peer's throughput at concurrency
 // 32 and 64 for every flow both have, zero errors anywhere, and CPU per request of every
@@ -36,7 +44,7 @@
 // a per-request timeout of 10 s and a time limit for the whole run (--max-seconds, default
 // 600); both servers are stopped at the end, also on failure.
 //
-//   npm run bench -- server [--check] [--rounds R] [--requests N] [--flows a,b] [--levels 1,32,64] [--cold]
+//   npm run bench -- server [--check] [--rounds R] [--requests N] [--flows a,b] [--levels 1,32,64] [--cold] [--no-floor]
 
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, watch, writeFileSync } from 'node:fs';
@@ -54,6 +62,7 @@ import { quietSince } from './keepalive.mjs';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = join(HERE, '..');
 const PEER_CONFIG = join(HERE, 'peers', 'workers-oauth-provider', 'wrangler.toml');
+const FLOOR_CONFIG = join(HERE, 'peers', 'floor', 'wrangler.toml');
 
 const argv = process.argv.slice(2).filter((a) => a !== 'server');
 const opt = (name, fallback) => {
@@ -71,6 +80,7 @@ const TIMEOUT_MS = 10000;
 const TOKEN_FLOWS = new Set(['client_credentials', 'client_credentials_dpop', 'authorization_code', 'refresh_token']);
 const PEERLESS = new Set(['client_credentials', 'client_credentials_dpop']);
 const cold = argv.includes('--cold');
+const withFloor = !argv.includes('--no-floor');
 const WARM_UP_REQUESTS = 512;
 
 /** Requests per round at concurrency `c`. */
@@ -258,6 +268,39 @@ async function startPeer() {
   };
 }
 
+/** The runtime's floor: bench/peers/floor/ under its own `wrangler dev` (see the top). */
+async function startFloor() {
+  const dir = mkdtempSync(join(tmpdir(), 'edge-oauth-floor-'));
+  const port = await freePort();
+  const srv = await startWranglerDev({ port, persistTo: join(dir, 'state'), extraArgs: ['--config', FLOOR_CONFIG], timeoutMs: 120000 });
+  return {
+    name: 'runtime floor',
+    url: srv.url,
+    port,
+    stop: async () => { await srv.stop(); rmSync(dir, { recursive: true, force: true }); },
+    warmBody: () => unknownCodeBody('floor', `${srv.url}/`),
+  };
+  // Its readiness polls count for the quiet time before its first round (bench/keepalive.mjs).
+  lastUse.set(String(port), performance.now());
+}
+
+/**
+ * One round of the floor at concurrency `c`, of the flow's round size, after the same quiet
+ * time and warm-up as the servers' rounds: its rps and the CPU per request of its worker's
+ * process. An answer other than the floor's 400 invalid_grant is an error.
+ */
+async function floorRound(floor, c) {
+  await quietSince(lastUse.get(String(floor.port)));
+  const warmUpErrors = cold ? [] : await warmUp(floor, c);
+  const url = `${floor.url}/oauth/token`;
+  const before = workerdCpu(floor.port);
+  const { results, seconds } = await load(Array.from({ length: perRound(c) }, () => () => send(url, { method: 'POST', headers: FORM, body: floor.warmBody() })), c);
+  const after = workerdCpu(floor.port);
+  const per = (k) => { const d = cpuDelta(before, after, k); return d === null ? null : (d * 1000) / results.length; };
+  const errors = warmUpErrors.length + results.filter((r) => !(r.status === 400 && json(r)?.error === 'invalid_grant')).length;
+  return { requests: results.length, rps: results.length / seconds, errors, workerCpuMsPerRequest: per('worker'), isolateThreadCpuMsPerRequest: per('isolate') };
+}
+
 async function startOurs() {
   const srv = await startServer({ rateLimit: 1000000 });
   const redirectUri = `${srv.url}/`;
@@ -391,7 +434,7 @@ function summarize({ results, seconds }) {
 
 const started = new Date();
 console.log(`server bench: flows ${flows.join(', ')}; concurrency ${levels.join(', ')}; ${rounds} round(s) per server; starting both servers...`);
-const [ours, peer] = await Promise.all([startOurs(), startPeer()]);
+const [ours, peer, floor] = await Promise.all([startOurs(), startPeer(), withFloor ? startFloor() : null]);
 // `wrangler dev` reloads a worker whose bundle or assets change (a build in this checkout,
 // `npm start`, the e2e harness): every request in flight is then answered `503 Your worker
 // restarted mid-request` (wrangler's proxy; only GET and HEAD are retried). The bench
@@ -498,6 +541,7 @@ try {
         }
         entry.rounds.push(row);
       }
+      if (floor) entry.floor = await floorRound(floor, c);
       const valid = (name) => entry.rounds.every((row) => row[name] && row[name].errors === 0);
       entry.errors = Object.fromEntries(servers.map((s) => [s.name, entry.rounds.reduce((n, row) => n + (row[s.name]?.errors ?? 0), 0)]));
       entry.medianRps = Object.fromEntries(servers.map((s) => [s.name, median(entry.rounds.map((row) => row[s.name]?.rps).filter(Number.isFinite))]));
@@ -512,6 +556,16 @@ try {
       }));
       report.results.push(entry);
       printEntry(entry);
+    }
+  }
+  // The runtime's floor per concurrency: the median over the flows' floor rounds without errors.
+  if (floor) {
+    report.floor = { method: 'bench/peers/floor/ (reads the body, answers a fixed 400 invalid_grant) under its own wrangler dev: one round after the rounds of each flow at that concurrency, the same size, quiet time and warm-up; CPU = utime+stime (/proc) of its worker process (isolateThread: its main thread) over the round / requests; per concurrency the median over those rounds; reported, not checked', levels: {} };
+    for (const c of levels) {
+      const fs = report.results.filter((e) => e.concurrency === c && e.floor && e.floor.errors === 0).map((e) => e.floor);
+      if (!fs.length) continue;
+      const med = (k) => (fs.every((f) => f[k] !== null) ? median(fs.map((f) => f[k])) : null);
+      report.floor.levels[c] = { rounds: fs.length, rps: med('rps'), workerCpuMsPerRequest: med('workerCpuMsPerRequest'), isolateThreadCpuMsPerRequest: med('isolateThreadCpuMsPerRequest') };
     }
   }
   const cpuEnd = Object.fromEntries(servers.map((s) => [s.name, workerdCpu(s.port)]));
@@ -542,7 +596,7 @@ try {
     }
   }
   for (const w of watchers) w?.close();
-  await Promise.all(servers.map((s) => s.stop().catch(() => {})));
+  await Promise.all([...servers, ...(floor ? [floor] : [])].map((s) => s.stop().catch(() => {})));
   agent.destroy();
 }
 report.filesChangedDuringRun = [...new Set(changed)].slice(0, 20);
@@ -571,6 +625,7 @@ function printEntry(e) {
   if (e.ratio !== null) console.log(`  median ratio edge-oauth / workers-oauth-provider: ${e.ratio.toFixed(2)}x`);
   const cpuOf = (name) => { const c = e.cpuMsPerRequest?.[name]; return c ? `${c.worker?.toFixed(2) ?? '—'} ms (worker's process; ${c.isolateThread?.toFixed(2) ?? '—'} on its isolate's thread), ${c.all?.toFixed(2) ?? '—'} ms (with the proxy)` : '—'; };
   console.log(`  workerd CPU per request: edge-oauth ${cpuOf(ours.name)}${e.ratio !== null ? `; workers-oauth-provider ${cpuOf(peer.name)}` : ''}`);
+  if (e.floor) console.log(`  runtime floor (bench/peers/floor, a fixed 400 at once): ${e.floor.rps.toFixed(0)} req/s, ${e.floor.workerCpuMsPerRequest?.toFixed(2) ?? '—'} ms per request (worker's process; ${e.floor.isolateThreadCpuMsPerRequest?.toFixed(2) ?? '—'} on its isolate's thread)${e.floor.errors ? `, !!! ${e.floor.errors} unexpected answers: not counted` : ''}`);
   for (const srv of servers) {
     if (e.counts[srv.name] === false) console.log(`  !!! ${srv.name}: ${e.errors[srv.name]} ERRORS in ${e.flow} at concurrency ${e.concurrency}: THIS FIGURE DOES NOT COUNT`);
   }
@@ -624,6 +679,10 @@ for (const [name, c] of Object.entries(report.cpu)) {
     continue;
   }
   console.log(`  workerd CPU (${name}) per token request: ${ms(c.workerMsPerTokenRequest)} in the worker's process (${ms(c.isolateThreadMsPerTokenRequest)} on its isolate's thread), ${ms(c.proxyMsPerTokenRequest)} in wrangler's proxy, ${ms(c.msPerTokenRequest)} in all; ${ms(c.msPerRequest)} per request of any flow, all processes (/proc utime+stime)`);
+}
+if (report.floor) {
+  const parts = Object.entries(report.floor.levels).map(([c, f]) => `c${c} ${f.workerCpuMsPerRequest?.toFixed(2) ?? '—'} ms (${f.isolateThreadCpuMsPerRequest?.toFixed(2) ?? '—'} on its thread, ${f.rps.toFixed(0)} req/s)`);
+  console.log(`  runtime floor (bench/peers/floor: a fixed 400 at once; reported, not checked), per request in its worker's process: ${parts.join('; ') || '—'}`);
 }
 for (const s of servers) {
   if (report.rssMiBEnd?.[s.name]) console.log(`  workerd RSS (${s.name}): ${report.rssMiBStart[s.name].join('+')} MiB before the rounds, ${report.rssMiBEnd[s.name].join('+')} MiB after`);
