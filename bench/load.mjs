@@ -5,7 +5,11 @@
 // Flows: client credentials (ours only: the peer has no such grant; Bearer and DPoP), the
 // code exchange with PKCE (codes minted beforehand, untimed, through each server's own
 // /authorize), refresh rotation (one chain per concurrent client: each refresh uses the
-// token the previous one returned) and /userinfo with a Bearer access token.
+// token the previous one returned) and /userinfo with a Bearer access token. The code
+// exchange and refresh of demo-spa sign the ID token RS256 (OIDC's default for a client
+// that registers no algorithm: an RSA-2048 signature, about 35 times the CPU of a P-256 one
+// in `openssl speed`); `authorization_code_es256` (ours only) is the same exchange for a
+// client registered for ES256 ID tokens, to show what that signature costs.
 // Concurrency 1, 32 and 64. Rounds alternate between the two servers (A B B A ...), so that
 // machine noise hits both alike; every round reports requests per second, p50, p99 and
 // errors, and each flow and concurrency the median of the per-round ratios. A round with
@@ -55,6 +59,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as jose from 'jose';
 import { freePort, startWranglerDev } from '../scripts/lib/dev.mjs';
+import { buildClient, keys } from '../scripts/lib/tenant.mjs';
 import { API, USER_PASSWORD, authorize, basic, startServer } from '../tests/e2e/harness.mjs';
 import { renderChart } from './chart.mjs';
 import { quietSince } from './keepalive.mjs';
@@ -73,12 +78,20 @@ const check = argv.includes('--check');
 const rounds = Math.min(Math.max(Number(opt('rounds', 2)) || 2, 1), 6);
 const scale = Math.min(Math.max(Number(opt('requests', 0)) || 0, 0), 2000);
 const levels = opt('levels', '1,32,64').split(',').map(Number).filter((c) => Number.isInteger(c) && c >= 1 && c <= 128);
-const ALL_FLOWS = ['client_credentials', 'client_credentials_dpop', 'authorization_code', 'refresh_token', 'userinfo'];
+const ALL_FLOWS = ['client_credentials', 'client_credentials_dpop', 'authorization_code', 'authorization_code_es256', 'refresh_token', 'userinfo'];
 const flows = opt('flows', ALL_FLOWS.join(',')).split(',').filter((f) => ALL_FLOWS.includes(f));
 const maxSeconds = Math.min(Math.max(Number(opt('max-seconds', 600)) || 600, 30), 1800);
 const TIMEOUT_MS = 10000;
-const TOKEN_FLOWS = new Set(['client_credentials', 'client_credentials_dpop', 'authorization_code', 'refresh_token']);
-const PEERLESS = new Set(['client_credentials', 'client_credentials_dpop']);
+const TOKEN_FLOWS = new Set(['client_credentials', 'client_credentials_dpop', 'authorization_code', 'authorization_code_es256', 'refresh_token']);
+const PEERLESS = new Set(['client_credentials', 'client_credentials_dpop', 'authorization_code_es256']);
+/** The flows that redeem codes minted just before each row of rounds. */
+const CODE_FLOWS = new Set(['authorization_code', 'authorization_code_es256']);
+/**
+ * The SPA client of `authorization_code_es256`: demo-spa's settings, registered for ES256 ID
+ * tokens (OIDC Registration: id_token_signed_response_alg; RS256 when it is omitted, as for
+ * demo-spa). Its exchange signs both tokens with P-256 instead of the ID token with RSA-2048.
+ */
+const ES256_SPA = 'bench-spa-es256';
 const cold = argv.includes('--cold');
 const withFloor = !argv.includes('--no-floor');
 const WARM_UP_REQUESTS = 512;
@@ -302,7 +315,13 @@ async function floorRound(floor, c) {
 }
 
 async function startOurs() {
-  const srv = await startServer({ rateLimit: 1000000 });
+  const srv = await startServer({
+    rateLimit: 1000000,
+    seed: ({ records, origin }) => {
+      const spa = buildClient({ type: 'spa', clientId: ES256_SPA, name: 'Bench SPA, ES256 ID tokens', redirectUris: [`${origin}/`], origins: [origin], idTokenAlg: 'ES256' });
+      records.set(keys.client(ES256_SPA), spa.record);
+    },
+  });
   const redirectUri = `${srv.url}/`;
   const m2m = srv.tenant['demo-m2m'];
   return {
@@ -311,10 +330,11 @@ async function startOurs() {
     port: srv.port,
     stop: () => srv.stop(),
     output: () => srv.output(),
-    async code() {
+    /** A code for `clientId` (demo-spa unless given) and the body that redeems it (untimed). */
+    async code(clientId = 'demo-spa') {
       const verifier = randomBytes(32).toString('base64url');
       const r = await authorize(srv.url, {
-        response_type: 'code', client_id: 'demo-spa', redirect_uri: redirectUri, scope: 'openid offline_access', audience: API,
+        response_type: 'code', client_id: clientId, redirect_uri: redirectUri, scope: 'openid offline_access', audience: API,
         state: 's', nonce: 'n', code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
       }, { username: srv.tenant.user.email, password: USER_PASSWORD });
       // authorize() goes through the global fetch, not send(): its answers count for the
@@ -323,7 +343,7 @@ async function startOurs() {
       lastUse.set(String(srv.port), performance.now());
       const code = r.location && new URL(r.location).searchParams.get('code');
       if (!code) throw new Error(`edge-oauth /authorize: ${r.status} ${r.html?.slice(0, 300)}`);
-      return form({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: 'demo-spa', code_verifier: verifier });
+      return form({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: clientId, code_verifier: verifier });
     },
     refreshBody: (rt) => form({ grant_type: 'refresh_token', client_id: 'demo-spa', refresh_token: rt }),
     warmBody: () => unknownCodeBody('demo-spa', redirectUri),
@@ -332,10 +352,10 @@ async function startOurs() {
   };
 }
 
-/** `n` codes from `srv`, minted 8 at a time (untimed). */
-async function mintCodes(srv, n) {
+/** `n` codes from `srv` for the client of `flow`, minted 8 at a time (untimed). */
+async function mintCodes(srv, n, flow = 'authorization_code') {
   const out = [];
-  const { results } = await load(Array.from({ length: n }, () => () => srv.code()), 8);
+  const { results } = await load(Array.from({ length: n }, () => () => (flow === 'authorization_code_es256' ? srv.code(ES256_SPA) : srv.code())), 8);
   out.push(...results);
   return out;
 }
@@ -391,7 +411,7 @@ async function round(srv, flow, c, prepared) {
     }).setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: prepared.dpopJwk }).sign(prepared.dpopKey)));
     return load(proofs.map((p) => () => send(url, { method: 'POST', headers: { ...srv.ccHeaders, dpop: p }, body: srv.ccBody })), c);
   }
-  if (flow === 'authorization_code') {
+  if (CODE_FLOWS.has(flow)) {
     const bodies = prepared.codes[srv.name].splice(0, n);
     if (bodies.length < n) throw new Error(`${srv.name}: out of minted codes`);
     return load(bodies.map((b) => () => send(url, { method: 'POST', headers: FORM, body: b })), c);
@@ -477,6 +497,9 @@ try {
       if (flow === 'authorization_code') {
         const body = prepared.codes[srv.name].shift();
         await send(`${srv.url}/oauth/token`, { method: 'POST', headers: FORM, body });
+      } else if (flow === 'authorization_code_es256') {
+        const [body] = await mintCodes(srv, 1, flow);
+        await send(`${srv.url}/oauth/token`, { method: 'POST', headers: FORM, body });
       } else {
         await round(srv, flow, 1, prepared).catch(() => {});
       }
@@ -499,8 +522,10 @@ try {
         const row = {};
         // Codes live a minute: each row's are minted just before it (untimed), for both
         // servers first, so that one's quiet time below overlaps the other's round.
-        if (flow === 'authorization_code') {
-          for (const srv of order) prepared.codes[srv.name] = await mintCodes(srv, perRound(c));
+        if (CODE_FLOWS.has(flow)) {
+          for (const srv of order) {
+            if (!(PEERLESS.has(flow) && srv === peer)) prepared.codes[srv.name] = await mintCodes(srv, perRound(c), flow);
+          }
         }
         for (const srv of order) {
           if (PEERLESS.has(flow) && srv === peer) continue;
