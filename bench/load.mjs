@@ -642,6 +642,11 @@ try {
       console.log(`!!! ${srv.name} had errors: its wrangler dev output is in bench-results/server-${srv.name}.log`);
     }
   }
+  if (floor && report.results.some((e) => e.floor?.errors)) {
+    mkdirSync(join(REPO, 'bench-results'), { recursive: true });
+    writeFileSync(join(REPO, 'bench-results', 'server-runtime-floor.log'), floor.output());
+    console.log('!!! the runtime floor had unexpected answers: its wrangler dev output is in bench-results/server-runtime-floor.log');
+  }
   for (const w of watchers) w?.close();
   await Promise.all([...servers, ...(floor ? [floor] : [])].map((s) => s.stop().catch(() => {})));
   agent.destroy();
