@@ -32,7 +32,7 @@ function auth0DeviceEndpoint(tokenEndpoint) {
 const inflight = new Map();
 
 /**
- * base64url(SHA-256(text)): how a store record names the refresh token it replaced.
+ * base64url(SHA-256(text)): how a store record names the refresh tokens spent before it.
  * `undefined` without WebCrypto (an insecure page): refreshes then only share a flight.
  */
 async function fingerprint(text) {
@@ -41,6 +41,18 @@ async function fingerprint(text) {
   let bin = '';
   for (const b of new Uint8Array(digest)) bin += String.fromCharCode(b);
   return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** How many fingerprints of spent refresh tokens a record carries forward. */
+const SPENT_KEPT = 32;
+
+/**
+ * The fingerprints of the refresh tokens spent on the way to a record's set, newest first.
+ * A record of the earlier format names only the last one, as `replaces`.
+ */
+function spentOf(record) {
+  if (Array.isArray(record?.spent)) return record.spent.filter((id) => typeof id === 'string');
+  return typeof record?.replaces === 'string' ? [record.replaces] : [];
 }
 
 /** Whether a token set's access token has expired (a set without expiry never does). */
@@ -255,8 +267,10 @@ export class TokenClient {
     if (isObject(data.record) && isObject(data.record.tokens)) {
       this.#store.set(this.#storeKey, data.record).catch(() => {});
     }
-    const id = data.record?.replaces ?? data.failed;
-    if (typeof id === 'string') {
+    // Oldest first, so that the newest spent token is the last one forgotten.
+    const ids = typeof data.failed === 'string' ? [data.failed] : spentOf(data.record).reverse();
+    for (const id of ids) {
+      this.#heard.delete(id);
       this.#heard.set(id, data);
       // Only the last few answers matter (a refresh waits for one at most 2 s).
       if (this.#heard.size > 16) this.#heard.delete(this.#heard.keys().next().value);
@@ -390,47 +404,63 @@ export class TokenClient {
   }
 
   async #refreshOnce(refreshToken, body, scope) {
-    const id = await fingerprint(refreshToken);
-    const run = async (contended) => {
-      const done = await this.#replacement(id, refreshToken, contended);
-      if (done && scope === undefined && !expired(done)) return done;
-      // Rotated long ago, or a narrower scope is asked for: the newest refresh token of
-      // the store is the one to use (the old one is spent).
-      if (done) return { next: done.refreshToken };
-      let tokens;
-      try {
-        tokens = await this.#tokenRequest(body);
-      } catch (err) {
-        this.#channel?.postMessage({ failed: id });
-        throw err;
-      }
-      // A server that does not rotate leaves the refresh token as it was: keep it.
-      const kept = tokens.refreshToken === undefined ? { ...tokens, refreshToken } : tokens;
-      await this.#save({ tokens: kept, replaces: id });
-      return tokens;
-    };
+    const run = (contended) => this.#refreshLocked(refreshToken, body, scope, contended);
     const locks = globalThis.navigator?.locks;
-    let result;
-    if (!locks) {
-      result = await run(false);
-    } else {
-      const name = `edge-oauth:refresh:${this.#storeKey}`;
-      const first = await locks.request(name, { ifAvailable: true }, async (lock) => (lock ? { tokens: await run(false) } : null));
-      // Another tab holds the lock: it is refreshing. Take the lock after it and use its answer.
-      result = first ? first.tokens : (await locks.request(name, async () => ({ tokens: await run(true) }))).tokens;
-    }
-    return typeof result?.next === 'string' ? this.refresh(result.next, scope === undefined ? undefined : { scope }) : result;
+    if (!locks) return run(false);
+    const name = `edge-oauth:refresh:${this.#storeKey}`;
+    const first = await locks.request(name, { ifAvailable: true }, async (lock) => (lock ? { tokens: await run(false) } : null));
+    // Another tab holds the lock: it is refreshing. Take the lock after it and use its answer.
+    return first ? first.tokens : (await locks.request(name, async () => ({ tokens: await run(true) }))).tokens;
   }
 
   /**
-   * The token set that a refresh of the token with fingerprint `id` already produced. After
-   * waiting for another tab (`contended`), its broadcast may still be on its way: wait for
-   * it a little, unless the store (IndexedDB) has the answer already.
+   * The refresh, while no other refresh of this store key runs (in this tab, or in any
+   * tab that shares navigator.locks). A refresh token that is spent already (one or more
+   * rotations ago, here or in another tab) is never sent again: the call resolves to the
+   * newest set, or refreshes that set with its own refresh token when its access token
+   * has expired or a narrower scope is asked for.
+   */
+  async #refreshLocked(refreshToken, body, scope, contended) {
+    const id = await fingerprint(refreshToken);
+    const done = await this.#replacement(id, refreshToken, contended);
+    if (done && scope === undefined && !expired(done.tokens)) return done.tokens;
+    let token = refreshToken;
+    let tokenId = id;
+    let base = done;
+    if (done) {
+      token = done.tokens.refreshToken;
+      tokenId = await fingerprint(token);
+      body = core.refreshTokenGrantBody({ refreshToken: token, scope, clientId: this.#bodyClientId });
+    } else {
+      base = await this.#store.get(this.#storeKey);
+    }
+    let tokens;
+    try {
+      tokens = await this.#tokenRequest(body);
+    } catch (err) {
+      this.#channel?.postMessage({ failed: tokenId });
+      throw err;
+    }
+    // A server that does not rotate leaves the refresh token as it was: keep it, unspent.
+    const kept = tokens.refreshToken === undefined ? { ...tokens, refreshToken: token } : tokens;
+    let spent = spentOf(base);
+    if (kept.refreshToken !== token && tokenId !== undefined) spent = [tokenId, ...spent.filter((s) => s !== tokenId)];
+    spent = spent.slice(0, SPENT_KEPT);
+    // `replaces` (the newest spent token) is for tabs that still run the earlier format.
+    await this.#save(spent.length > 0 ? { tokens: kept, spent, replaces: spent[0] } : { tokens: kept });
+    return tokens;
+  }
+
+  /**
+   * The record whose token set a refresh of `refreshToken` (fingerprint `id`) already led
+   * to. After waiting for another tab (`contended`), its broadcast may still be on its way:
+   * wait for it a little, unless the store (IndexedDB) has the answer already.
    */
   async #replacement(id, refreshToken, contended) {
-    const rotated = (record) => id !== undefined && record?.replaces === id && record.tokens.refreshToken !== refreshToken;
+    const rotated = (record) => id !== undefined && isObject(record?.tokens) && typeof record.tokens.refreshToken === 'string'
+      && record.tokens.refreshToken !== refreshToken && spentOf(record).includes(id);
     const stored = await this.#store.get(this.#storeKey);
-    if (rotated(stored)) return stored.tokens;
+    if (rotated(stored)) return stored;
     if (!contended || !this.#channel) return undefined;
     let heard = this.#heard.get(id);
     if (!heard) {
@@ -447,7 +477,7 @@ export class TokenClient {
         this.#listeners.add(listener);
       });
     }
-    return rotated(heard?.record) ? heard.record.tokens : undefined;
+    return rotated(heard?.record) ? heard.record : undefined;
   }
 
   /**

@@ -425,10 +425,15 @@ export function verifyIdToken(idToken: string, options: IdTokenVerificationOptio
 
 // ----- token stores ----------------------------------------------------------------------
 
-/** What a token store keeps per client: the token set, and which refresh token it replaced. */
+/** What a token store keeps per client: the token set, and which refresh tokens it replaced. */
 export interface TokenRecord {
   tokens: TokenSet;
-  /** base64url(SHA-256) of the refresh token whose refresh produced `tokens`. */
+  /**
+   * base64url(SHA-256) of the refresh tokens spent on the way to `tokens`, newest first
+   * (at most 32): a refresh of any of them resolves to this set instead of sending it.
+   */
+  spent?: string[];
+  /** The newest entry of `spent` (a record of the earlier format has only this). */
   replaces?: string;
 }
 

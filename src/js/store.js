@@ -1,7 +1,10 @@
 // Token stores: where a TokenClient keeps the session's token set, so that every tab (and
 // every refresh) starts from the newest one. A store holds records
-// `{ tokens, replaces? }`: `replaces` is the SHA-256 fingerprint of the refresh token a
-// refresh used, which lets a refresh that lost the race find the answer it would get.
+// `{ tokens, spent?, replaces? }`: `spent` lists the SHA-256 fingerprints of the refresh
+// tokens spent on the way to `tokens` (newest first, at most 32), which lets a refresh of
+// any of them (one that lost the race, or a token several rotations old) find the answer
+// it would get instead of sending a spent token. `replaces` is the newest of them; a
+// record of the earlier format has only that.
 import { idbRequest, requireIndexedDb } from './idb.js';
 
 /** The default store: a Map in this runtime (tabs stay in step via BroadcastChannel). */

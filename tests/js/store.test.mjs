@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, test } from 'node:test';
 
-import { edge } from './support.mjs';
+import { startRotatingServer, signIn as signInTo } from './rotating.mjs';
+import { edge, sha256b64url } from './support.mjs';
 
 const { MemoryTokenStore, TokenClient, IndexedDbTokenStore } = edge;
 
@@ -37,6 +38,12 @@ before(async () => {
   };
 });
 after(() => srv?.close());
+
+let rot;
+before(async () => {
+  rot = await startRotatingServer();
+});
+after(() => rot?.close());
 
 const signIn = async (client) => client.exchangeCode({ code: 'c', redirectUri: 'https://app.example/cb', codeVerifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk' });
 
@@ -105,4 +112,47 @@ test('store and storeKey options are checked; IndexedDbTokenStore needs IndexedD
   assert.throws(() => new TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId: 'spa', storeKey: 1 }), { code: 'ARGUMENT_INVALID', message: /storeKey/ });
   assert.equal(new TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId: 'spa', storeKey: 'k' }).storeKey, 'k');
   assert.throws(() => new IndexedDbTokenStore(), { code: 'STORAGE_UNAVAILABLE' });
+});
+
+test('a refresh token two or more rotations old resolves to the newest set, never reaching the server again', async () => {
+  rot.reset();
+  const store = new MemoryTokenStore();
+  const client = new TokenClient({ tokenEndpoint: rot.tokenEndpoint, clientId: 'spa', store });
+  const first = await signInTo(client);
+  const second = await client.refresh(first.refreshToken);
+  const third = await client.refresh(second.refreshToken);
+  // Another client of the same store (a tab that still holds the first set).
+  const late = new TokenClient({ tokenEndpoint: rot.tokenEndpoint, clientId: 'spa', store });
+  assert.deepEqual(await late.refresh(first.refreshToken), third);
+  assert.deepEqual(await client.refresh(second.refreshToken), third);
+  assert.deepEqual(rot.state.refreshes, [first.refreshToken, second.refreshToken], 'each refresh token was sent once');
+  assert.equal(rot.state.reuses, 0);
+
+  // Once the newest access token has expired, a refresh of an old token uses the newest
+  // refresh token; the record then still knows every spent one.
+  rot.state.expiresIn = 0;
+  const fourth = await client.refresh(third.refreshToken);
+  const fifth = await late.refresh(first.refreshToken);
+  assert.deepEqual(rot.state.refreshes.slice(2), [third.refreshToken, fourth.refreshToken]);
+  assert.equal(rot.state.reuses, 0);
+  assert.deepEqual(await client.getTokens(), fifth);
+  rot.state.expiresIn = 300;
+  const sixth = await client.refresh(fifth.refreshToken);
+  for (const old of [first, second, third, fourth]) assert.deepEqual(await late.refresh(old.refreshToken), sixth);
+  assert.equal(rot.state.refreshes.length, 5);
+  assert.equal(rot.state.reuses, 0);
+});
+
+test('a record of the earlier format, which names only the refresh token it replaced, is still read', async () => {
+  rot.reset();
+  const store = new MemoryTokenStore();
+  const client = new TokenClient({ tokenEndpoint: rot.tokenEndpoint, clientId: 'spa', store });
+  const first = await signInTo(client);
+  const second = await client.refresh(first.refreshToken);
+  await store.set(client.storeKey, { tokens: second, replaces: sha256b64url(first.refreshToken) });
+  assert.deepEqual(await client.refresh(first.refreshToken), second);
+  const third = await client.refresh(second.refreshToken);
+  assert.deepEqual(await client.refresh(first.refreshToken), third, 'the earlier fingerprint is carried forward');
+  assert.deepEqual(rot.state.refreshes, [first.refreshToken, second.refreshToken]);
+  assert.equal(rot.state.reuses, 0);
 });
