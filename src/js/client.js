@@ -28,8 +28,23 @@ function auth0DeviceEndpoint(tokenEndpoint) {
   return url.href;
 }
 
-/** Refreshes in flight in this runtime, by store key + refresh token + scope. */
+/** Refreshes in flight in this runtime, by store key + refresh token + scope: identical calls join. */
 const inflight = new Map();
+
+/**
+ * Where there is no navigator.locks, the refreshes of each store key in this runtime run
+ * one after another, as the lock orders them across tabs: the last one's promise per key.
+ */
+const queues = new Map();
+function serially(key, task) {
+  const run = (queues.get(key) ?? Promise.resolve()).then(task);
+  const tail = run.then(() => {}, () => {});
+  queues.set(key, tail);
+  tail.then(() => {
+    if (queues.get(key) === tail) queues.delete(key);
+  });
+  return run;
+}
 
 /**
  * base64url(SHA-256(text)): how a store record names the refresh tokens spent before it.
@@ -388,7 +403,9 @@ export class TokenClient {
   /**
    * Uses a refresh token, once across tabs: concurrent refreshes of one refresh token (in
    * this runtime, or in tabs that share navigator.locks) send one request, and all
-   * resolve to its token set.
+   * resolve to its token set. Refreshes of one store key run one at a time (the lock, or
+   * in its absence a queue in this runtime), so one with another scope finds the token
+   * spent and uses the newest.
    */
   async refresh(refreshToken, options) {
     if (typeof refreshToken !== 'string') throw invalid('refreshToken must be a string');
@@ -406,7 +423,7 @@ export class TokenClient {
   async #refreshOnce(refreshToken, body, scope) {
     const run = (contended) => this.#refreshLocked(refreshToken, body, scope, contended);
     const locks = globalThis.navigator?.locks;
-    if (!locks) return run(false);
+    if (!locks) return serially(this.#storeKey, () => run(false));
     const name = `edge-oauth:refresh:${this.#storeKey}`;
     const first = await locks.request(name, { ifAvailable: true }, async (lock) => (lock ? { tokens: await run(false) } : null));
     // Another tab holds the lock: it is refreshing. Take the lock after it and use its answer.

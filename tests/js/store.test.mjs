@@ -156,3 +156,24 @@ test('a record of the earlier format, which names only the refresh token it repl
   assert.deepEqual(rot.state.refreshes, [first.refreshToken, second.refreshToken]);
   assert.equal(rot.state.reuses, 0);
 });
+
+test('without navigator.locks, refreshes of one store key run one after another, whatever their scope', async () => {
+  rot.reset();
+  const client = new TokenClient({ tokenEndpoint: rot.tokenEndpoint, clientId: 'spa' });
+  const first = await signInTo(client);
+  const [whole, narrower] = await Promise.all([client.refresh(first.refreshToken), client.refresh(first.refreshToken, { scope: 'openid' })]);
+  assert.equal(rot.state.reuses, 0, 'the spent refresh token was not sent again');
+  assert.deepEqual(rot.state.refreshes, [first.refreshToken, whole.refreshToken], 'the second found the first rotated and used the newest token');
+  assert.equal(narrower.scope, 'openid');
+  assert.deepEqual(await client.getTokens(), narrower);
+
+  // Two clients of one store key (each with its own store) are ordered too; identical
+  // calls still share one request.
+  const twin = new TokenClient({ tokenEndpoint: rot.tokenEndpoint, clientId: 'spa' });
+  const token = narrower.refreshToken;
+  const [a, b, c] = await Promise.all([client.refresh(token, { scope: 'read' }), twin.refresh(token, { scope: 'read' }), client.refresh(token, { scope: 'write' })]);
+  assert.deepEqual(a, b);
+  assert.deepEqual(rot.state.refreshes.slice(2), [token, a.refreshToken], 'one request for the identical calls, then the other scope with the newest token');
+  assert.equal(rot.state.reuses, 0);
+  assert.equal(c.scope, 'write');
+});
