@@ -156,7 +156,9 @@ export class TokenClient {
   #store;
   #storeKey;
   #channel;
-  #heard = new Map();
+  /** The last broadcasts heard (`{ seq, data }`), and how many were heard in all. */
+  #heard = [];
+  #heardCount = 0;
   #listeners = new Set();
   #receive = (data) => this.#onBroadcast(data);
 
@@ -282,14 +284,11 @@ export class TokenClient {
     if (isObject(data.record) && isObject(data.record.tokens)) {
       this.#store.set(this.#storeKey, data.record).catch(() => {});
     }
-    // Oldest first, so that the newest spent token is the last one forgotten.
-    const ids = typeof data.failed === 'string' ? [data.failed] : spentOf(data.record).reverse();
-    for (const id of ids) {
-      this.#heard.delete(id);
-      this.#heard.set(id, data);
+    if (typeof data.failed === 'string' || isObject(data.record?.tokens)) {
+      this.#heard.push({ seq: ++this.#heardCount, data });
       // Only the last few answers matter (a refresh waits for one at most 2 s).
-      if (this.#heard.size > 16) this.#heard.delete(this.#heard.keys().next().value);
-      for (const listener of this.#listeners) listener(id, data);
+      if (this.#heard.length > 16) this.#heard.shift();
+      for (const listener of this.#listeners) listener(data);
     }
   }
 
@@ -421,7 +420,9 @@ export class TokenClient {
   }
 
   async #refreshOnce(refreshToken, body, scope) {
-    const run = (contended) => this.#refreshLocked(refreshToken, body, scope, contended);
+    // Broadcasts heard from now on may answer this refresh; older ones are about earlier ones.
+    const since = this.#heardCount;
+    const run = (contended) => this.#refreshLocked(refreshToken, body, scope, contended, since);
     const locks = globalThis.navigator?.locks;
     if (!locks) return serially(this.#storeKey, () => run(false));
     const name = `edge-oauth:refresh:${this.#storeKey}`;
@@ -437,9 +438,9 @@ export class TokenClient {
    * newest set, or refreshes that set with its own refresh token when its access token
    * has expired or a narrower scope is asked for.
    */
-  async #refreshLocked(refreshToken, body, scope, contended) {
+  async #refreshLocked(refreshToken, body, scope, contended, since) {
     const id = await fingerprint(refreshToken);
-    const done = await this.#replacement(id, refreshToken, contended);
+    const done = await this.#replacement(id, refreshToken, contended, since);
     if (done && scope === undefined && !expired(done.tokens)) return done.tokens;
     let token = refreshToken;
     let tokenId = id;
@@ -469,32 +470,38 @@ export class TokenClient {
   }
 
   /**
-   * The record whose token set a refresh of `refreshToken` (fingerprint `id`) already led
-   * to. After waiting for another tab (`contended`), its broadcast may still be on its way:
-   * wait for it a little, unless the store (IndexedDB) has the answer already.
+   * The newest record whose token set a refresh of `refreshToken` (fingerprint `id`)
+   * already led to: in the store, or in a broadcast heard since the refresh started
+   * (`since`). After waiting for another tab (`contended`), its broadcast may still be on
+   * its way: wait for it a little, unless the store (IndexedDB) has the answer already.
    */
-  async #replacement(id, refreshToken, contended) {
-    const rotated = (record) => id !== undefined && isObject(record?.tokens) && typeof record.tokens.refreshToken === 'string'
+  async #replacement(id, refreshToken, contended, since) {
+    if (id === undefined) return undefined;
+    const rotated = (record) => isObject(record?.tokens) && typeof record.tokens.refreshToken === 'string'
       && record.tokens.refreshToken !== refreshToken && spentOf(record).includes(id);
     const stored = await this.#store.get(this.#storeKey);
-    if (rotated(stored)) return stored;
-    if (!contended || !this.#channel) return undefined;
-    let heard = this.#heard.get(id);
-    if (!heard) {
-      heard = await new Promise((resolve) => {
-        const listener = (heardId, data) => {
-          if (heardId === id) finish(data);
+    const found = [stored, ...this.#heard.filter((h) => h.seq > since).map((h) => h.data.record)].filter(rotated);
+    if (found.length === 0 && contended && this.#channel) {
+      const data = await new Promise((resolve) => {
+        const listener = (heard) => {
+          if (heard.failed === id || spentOf(heard.record).includes(id)) finish(heard);
         };
         const timer = setTimeout(() => finish(undefined), 2000);
-        const finish = (data) => {
+        const finish = (heard) => {
           clearTimeout(timer);
           this.#listeners.delete(listener);
-          resolve(data);
+          resolve(heard);
         };
         this.#listeners.add(listener);
       });
+      if (rotated(data?.record)) found.push(data.record);
     }
-    return rotated(heard?.record) ? heard.record : undefined;
+    // Of two answers, the newer one names the other's refresh token among its spent ones.
+    let newest = found[0];
+    for (const record of found.slice(1)) {
+      if (spentOf(record).includes(await fingerprint(newest.tokens.refreshToken))) newest = record;
+    }
+    return newest;
   }
 
   /**

@@ -1,0 +1,123 @@
+// TokenClient across tabs, in one Node process: each tab is its own instance of
+// src/js/client.js (imported with a query, so its module state is its own), and the tabs
+// share a mock navigator.locks (exclusive, first come first served, `ifAvailable`) and a
+// mock BroadcastChannel whose messages reach the other tabs after `bus.delayMs`, or wait
+// until the test releases them. The token endpoint rotates refresh tokens with reuse
+// detection (rotating.mjs). The same flows run in Chromium in tarball.test.mjs.
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, test } from 'node:test';
+
+import { signIn, startRotatingServer } from './rotating.mjs';
+import { edge } from './support.mjs';
+
+const { MemoryTokenStore } = edge;
+
+/** The locks of one browser: one holder per name, the others wait in order. */
+function lockManager() {
+  const names = new Map();
+  return {
+    async request(name, options, callback) {
+      if (typeof options === 'function') [callback, options] = [options, {}];
+      let lock = names.get(name);
+      if (!lock) names.set(name, (lock = { held: false, waiting: [] }));
+      if (lock.held) {
+        if (options.ifAvailable) return callback(null);
+        await new Promise((resolve) => lock.waiting.push(resolve));
+      } else {
+        lock.held = true;
+      }
+      try {
+        return await callback({ name, mode: 'exclusive' });
+      } finally {
+        const next = lock.waiting.shift();
+        if (next) next();
+        else lock.held = false;
+      }
+    },
+  };
+}
+
+/** The broadcast channels of one browser: `hold(data)` keeps a message back until `release()`. */
+const bus = { delayMs: 5, hold: null, held: [], channels: new Set() };
+class MockBroadcastChannel {
+  constructor(name) {
+    this.name = name;
+    this.onmessage = null;
+    bus.channels.add(this);
+  }
+
+  postMessage(data) {
+    const copy = structuredClone(data);
+    for (const channel of bus.channels) {
+      if (channel === this || channel.name !== this.name) continue;
+      const deliver = () => channel.onmessage?.({ data: structuredClone(copy) });
+      if (bus.hold?.(copy)) bus.held.push(deliver);
+      else setTimeout(deliver, bus.delayMs);
+    }
+  }
+
+  close() {
+    bus.channels.delete(this);
+  }
+}
+bus.release = () => {
+  for (const deliver of bus.held.splice(0)) deliver();
+};
+
+globalThis.BroadcastChannel = MockBroadcastChannel;
+Object.defineProperty(globalThis, 'navigator', { value: { locks: lockManager() }, configurable: true, writable: true });
+
+/** A new tab: a fresh instance of the client module. */
+let tabs = 0;
+async function openTab() {
+  return import(`../../src/js/client.js?tab=${++tabs}`);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until `check()` resolves truthy (at most 2 s). */
+async function until(check, what) {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await sleep(10);
+  }
+  assert.fail(`timed out waiting until ${what}`);
+}
+
+let srv;
+before(async () => {
+  srv = await startRotatingServer();
+});
+after(() => srv?.close());
+beforeEach(() => {
+  bus.delayMs = 5;
+  bus.hold = null;
+  bus.release();
+});
+
+/** Two tabs, each with a client on a memory store of its own, signed in to one session. */
+async function twoTabs(options = {}) {
+  const [a, b] = [await openTab(), await openTab()];
+  const client = (tab) => new tab.TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId: 'spa', store: new MemoryTokenStore(), ...options });
+  const one = client(a);
+  const two = client(b);
+  const tokens = await signIn(one);
+  await until(async () => (await two.getTokens())?.accessToken === tokens.accessToken, 'the sign-in reached the other tab');
+  return { one, two, tokens };
+}
+
+test('a refresh heeds only the broadcasts heard after it started: an old failure does not make it send a spent token', async () => {
+  srv.reset({ delayMs: 100 });
+  const { one, two, tokens } = await twoTabs();
+  // A refresh fails once (the server is briefly unavailable), and the other tab hears it.
+  srv.state.failNext = 1;
+  await assert.rejects(one.refresh(tokens.refreshToken), { code: 'OAUTH_ERROR', error: 'temporarily_unavailable' });
+  await sleep(50);
+  // Later both tabs refresh at once; the winner's answer reaches the other tab only after
+  // that tab got the lock, so it must wait for it.
+  bus.delayMs = 300;
+  const [a, b] = await Promise.all([one.refresh(tokens.refreshToken), two.refresh(tokens.refreshToken)]);
+  assert.equal(srv.state.reuses, 0, 'the spent refresh token was not sent again');
+  assert.deepEqual(srv.state.refreshes, [tokens.refreshToken, tokens.refreshToken], 'the failed attempt, then the one refresh');
+  assert.deepEqual(a, b);
+});
