@@ -1325,6 +1325,41 @@ fn rfc7009_2_1_an_old_token_of_a_bound_family_does_not_revoke_it() {
     assert_eq!(revoked_families(&h.app.store), 1);
 }
 
+/// A used code replayed without a proof of the key its family is bound to (the captured
+/// body alone, or a proof of another key) is `invalid_grant` and revokes nothing: whoever
+/// sent it does not hold the client's key, so it must not end the client's session. The
+/// bound key itself (at the exchange, or named by `dpop_jkt` at `/authorize`) revokes.
+#[test]
+fn rfc9449_5_replayed_code_without_the_bound_key_does_not_revoke() {
+    let k1 = key("dpop_key_1");
+    let k2 = key("dpop_key_2");
+    for jkt in [String::new(), format!("&dpop_jkt={}", k1.thumbprint())] {
+        let h = harness();
+        let code = h.spa_code("spa", API, &jkt);
+        let rt = json_str(
+            &h.exchange("spa", &code, Some(&h.proof(&k1, true))),
+            "refresh_token",
+        );
+        for replay in [None, Some(h.proof(&k2, true))] {
+            let res = h.exchange("spa", &code, replay.as_deref());
+            assert_error(&res, 400, "invalid_grant", "");
+            assert_eq!(revoked_families(&h.app.store), 0, "{jkt:?} {replay:?}");
+        }
+        h.clock.advance(1);
+        let rt2 = json_str(
+            &h.refresh("spa", &rt, Some(&h.proof(&k1, true))),
+            "refresh_token",
+        );
+        let fresh = h.exchange("spa", &code, Some(&h.proof(&k1, true)));
+        assert_error(&fresh, 400, "invalid_grant", "already used");
+        assert_eq!(revoked_families(&h.app.store), 1);
+        assert_eq!(
+            h.refresh("spa", &rt2, Some(&h.proof(&k1, true))).status,
+            400
+        );
+    }
+}
+
 /// RFC 9449 §11.1 with RFC 6749 §4.1.2: a captured code exchange replayed with its own
 /// proof is `invalid_dpop_proof` and revokes nothing (whoever replays it may hold no key);
 /// the same code with a fresh proof of the key is a replay and revokes.

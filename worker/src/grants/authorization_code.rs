@@ -53,7 +53,7 @@ use crate::config::{Api, Client};
 use crate::error::OAuthError;
 use crate::params::Params;
 use crate::platform::Platform;
-use crate::store::{Condition, PutIfAbsent, Store, TakenIf, shard_of};
+use crate::store::{Condition, PutIfAbsent, Store, TakenIf, get_json, shard_of};
 use crate::tokens::{
     AccessTokenSpec, IdTokenSpec, TokenResponse, mint_access_token, mint_id_token, random_id,
 };
@@ -164,9 +164,12 @@ async fn give_back<S: Store>(store: &S, key: &str, receipt: &str, family_id: &st
 }
 
 /// A code taken before: `invalid_grant`, after revoking its family when the request comes
-/// from the code's own client (and proves its PKCE verifier). With a DPoP proof, its `jti`
-/// is recorded first (RFC 9449 §11.1): a captured exchange replayed with its own proof is
-/// `invalid_dpop_proof` and revokes nothing, since whoever sent it may hold no key at all.
+/// from the code's own client (and proves its PKCE verifier) and, when the code or the
+/// family is bound to a DPoP key, proves that key (RFC 9449 §5, §10): a replay of the
+/// captured body without the key revokes nothing, as a refresh without it does. With a
+/// DPoP proof, its `jti` is recorded first (RFC 9449 §11.1): a captured exchange replayed
+/// with its own proof is `invalid_dpop_proof` and revokes nothing, since whoever sent it
+/// may hold no key at all.
 async fn replayed<S: Store, P: Platform>(
     app: &App<S, P>,
     client: &Client,
@@ -184,9 +187,20 @@ async fn replayed<S: Store, P: Platform>(
     let family = serde_json::from_str::<CodeReceipt>(receipt)
         .ok()
         .and_then(|r| r.family_id);
-    let Some(family) = family.filter(|_| same_client) else {
+    let proof_jkt = proof.map(|p| p.jkt.as_str());
+    let Some(family) = family.filter(|_| same_client && check_dpop_jkt(&record, proof_jkt).is_ok())
+    else {
         return used;
     };
+    match get_json::<S, FamilyRecord>(&app.store, &family_key(&family)).await {
+        Ok(Some(FamilyRecord {
+            jkt: Some(bound), ..
+        })) if Some(bound.as_str()) != proof_jkt => {
+            return used;
+        }
+        Ok(_) => {}
+        Err(err) => return err.into(),
+    }
     if let Some(proof) = proof
         && let Err(err) = crate::dpop::record_token_request_jti(app, proof).await
     {
