@@ -68,14 +68,18 @@ function assertNoStore(res) {
   assert.equal(res.headers.get('cache-control'), 'no-store', 'Cache-Control: no-store');
 }
 
-/** 400 with the RFC 6749 JSON error, no-store, and (for DPoP requests) a DPoP-Nonce. */
-function assertDpopError(res, error, descriptionPart, what) {
+/**
+ * 400 with the RFC 6749 JSON error, no-store, and a DPoP-Nonce when the client must send
+ * nonces (`nonce: false`: a client that need not, which is handed none, RFC 9449 §11.3).
+ */
+function assertDpopError(res, error, descriptionPart, what, { nonce = true } = {}) {
   assert.equal(res.status, 400, `${what}: status (body ${res.text})`);
   assert.equal(res.json?.error, error, `${what}: error (${res.text})`);
   if (descriptionPart) assert.match(res.json.error_description, descriptionPart, `${what}: error_description`);
   assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
   assertNoStore(res);
-  assert.ok(res.headers.get('dpop-nonce'), `${what}: a DPoP-Nonce header`);
+  if (nonce) assert.ok(res.headers.get('dpop-nonce'), `${what}: a DPoP-Nonce header`);
+  else assert.equal(res.headers.get('dpop-nonce'), null, `${what}: no DPoP-Nonce for a client that need not send one`);
 }
 
 async function verifyBound(accessToken, jkt, audience) {
@@ -239,7 +243,7 @@ describe('dpop_jkt binds the code to the key (RFC 9449 §10, rule 76)', () => {
       code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
     }, { ...insecure, DPoP: handle });
     assert.equal(parRes.status, 201);
-    assert.ok(parRes.headers.get('dpop-nonce'));
+    assert.equal(parRes.headers.get('dpop-nonce'), null, 'a confidential client need not send nonces and is handed none');
     const { request_uri: requestUri } = await oauth.processPushedAuthorizationResponse(as, web, parRes);
     const r = await authorize(srv.url, { client_id: 'demo-web', request_uri: requestUri }, { username: T().user.email, password: USER_PASSWORD });
     assert.equal(r.status, 303);
@@ -248,7 +252,7 @@ describe('dpop_jkt binds the code to the key (RFC 9449 §10, rule 76)', () => {
     const wrong = await tokenRequest(srv.url, form({
       grant_type: 'authorization_code', code: c.location.searchParams.get('code'), redirect_uri: redirectUri, code_verifier: verifier,
     }), { headers: { authorization: basic('demo-web', T()['demo-web'].client_secret), dpop: await proof(other) } });
-    assertDpopError(wrong, 'invalid_grant', /does not match dpop_jkt/, 'other key after PAR');
+    assertDpopError(wrong, 'invalid_grant', /does not match dpop_jkt/, 'other key after PAR', { nonce: false });
     const params = oauth.validateAuthResponse(as, web, c.location, state);
     const res = await oauth.authorizationCodeGrantRequest(as, web, auth, params, redirectUri, verifier, { ...insecure, DPoP: handle });
     const tokens = await oauth.processAuthorizationCodeResponse(as, web, res);
@@ -266,7 +270,7 @@ describe('every §4.3 check at the token endpoint, with hostile proofs (rules 56
     const res = await ccRequest({ dpop: await proof(key) });
     assert.equal(res.status, 200, res.text);
     assert.equal(res.json.token_type, 'DPoP');
-    assert.ok(res.headers.get('dpop-nonce'));
+    assert.equal(res.headers.get('dpop-nonce'), null, 'a confidential client need not send nonces and is handed none');
     await verifyBound(res.json.access_token, key.jkt, API);
     const bearer = await ccRequest();
     assert.equal(bearer.json.token_type, 'Bearer');
@@ -275,7 +279,7 @@ describe('every §4.3 check at the token endpoint, with hostile proofs (rules 56
   test('jti replay is invalid_dpop_proof (rule 68, 78)', async () => {
     const p = await proof(key);
     assert.equal((await ccRequest({ dpop: p })).status, 200);
-    assertDpopError(await ccRequest({ dpop: p }), 'invalid_dpop_proof', /jti has already been used/, 'replay');
+    assertDpopError(await ccRequest({ dpop: p }), 'invalid_dpop_proof', /jti has already been used/, 'replay', { nonce: false });
   });
 
   test('htu, htm and iat violations (rules 63, 64, 66)', async () => {
@@ -288,7 +292,7 @@ describe('every §4.3 check at the token endpoint, with hostile proofs (rules 56
       [{ iat: now() - 120 }, /iat is too old/, 'iat two minutes old'],
       [{ iat: now() + 60 }, /iat is in the future/, 'iat a minute ahead'],
     ];
-    for (const [opts, why, what] of cases) assertDpopError(await ccRequest({ dpop: await proof(key, opts) }), 'invalid_dpop_proof', why, what);
+    for (const [opts, why, what] of cases) assertDpopError(await ccRequest({ dpop: await proof(key, opts) }), 'invalid_dpop_proof', why, what, { nonce: false });
     // htu is compared after RFC 3986 normalisation: case, default port, %-escapes.
     const normalised = await proof(key, { htu: `HTTP://127.0.0.1:${srv.port}/oauth/%74oken` });
     assert.equal((await ccRequest({ dpop: normalised })).status, 200);
@@ -298,20 +302,20 @@ describe('every §4.3 check at the token endpoint, with hostile proofs (rules 56
     const payload = { htm: 'POST', htu: tokenUrl(), iat: now(), jti: b64url(randomBytes(16)) };
     const enc = (o) => b64url(JSON.stringify(o));
     const none = `${enc({ alg: 'none', typ: 'dpop+jwt', jwk: key.jwk })}.${enc(payload)}.`;
-    assertDpopError(await ccRequest({ dpop: none }), 'invalid_dpop_proof', /alg is not allowed/, 'alg none');
+    assertDpopError(await ccRequest({ dpop: none }), 'invalid_dpop_proof', /alg is not allowed/, 'alg none', { nonce: false });
     const secret = randomBytes(32);
     const hsInput = `${enc({ alg: 'HS256', typ: 'dpop+jwt', jwk: { kty: 'oct', k: b64url(secret) } })}.${enc({ ...payload, jti: 'hs' })}`;
     const hs = `${hsInput}.${b64url(createHmac('sha256', secret).update(hsInput).digest())}`;
-    assertDpopError(await ccRequest({ dpop: hs }), 'invalid_dpop_proof', /alg is not allowed/, 'HS256');
+    assertDpopError(await ccRequest({ dpop: hs }), 'invalid_dpop_proof', /alg is not allowed/, 'HS256', { nonce: false });
     const withD = await proof(key, { header: { jwk: key.privateJwk } });
-    assertDpopError(await ccRequest({ dpop: withD }), 'invalid_dpop_proof', /must not contain a private key/, 'private jwk');
+    assertDpopError(await ccRequest({ dpop: withD }), 'invalid_dpop_proof', /must not contain a private key/, 'private jwk', { nonce: false });
     const typ = await proof(key, { header: { typ: 'JWT' } });
-    assertDpopError(await ccRequest({ dpop: typ }), 'invalid_dpop_proof', /typ must be dpop\+jwt/, 'typ JWT');
+    assertDpopError(await ccRequest({ dpop: typ }), 'invalid_dpop_proof', /typ must be dpop\+jwt/, 'typ JWT', { nonce: false });
     const other = await joseKey();
     const [h, p] = (await proof(key)).split('.');
     const [, , s] = (await proof(other)).split('.');
-    assertDpopError(await ccRequest({ dpop: `${h}.${p}.${s}` }), 'invalid_dpop_proof', /signature is invalid/, 'foreign signature');
-    assertDpopError(await ccRequest({ dpop: 'not a jws' }), 'invalid_dpop_proof', /malformed|more than one/, 'garbage');
+    assertDpopError(await ccRequest({ dpop: `${h}.${p}.${s}` }), 'invalid_dpop_proof', /signature is invalid/, 'foreign signature', { nonce: false });
+    assertDpopError(await ccRequest({ dpop: 'not a jws' }), 'invalid_dpop_proof', /malformed|more than one/, 'garbage', { nonce: false });
   });
 
   test('two DPoP headers are refused (rule 56)', async () => {
@@ -322,7 +326,7 @@ describe('every §4.3 check at the token endpoint, with hostile proofs (rules 56
       body: form({ grant_type: 'client_credentials', audience: API }),
     });
     const text = await res.text();
-    assertDpopError({ status: res.status, headers: res.headers, json: JSON.parse(text), text }, 'invalid_dpop_proof', /more than one DPoP header/, 'two headers');
+    assertDpopError({ status: res.status, headers: res.headers, json: JSON.parse(text), text }, 'invalid_dpop_proof', /more than one DPoP header/, 'two headers', { nonce: false });
   });
 
   test('error descriptions never echo the proof', async () => {

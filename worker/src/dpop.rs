@@ -20,10 +20,14 @@
 //! - **Nonces** (§8) are stateless, so any isolate can check them:
 //!   `base64url(HMAC-SHA256(key, "edge-oauth dpop-nonce v1:" || step))` where
 //!   `step = floor(now / 300 s)` and `key` is `DPOP_NONCE_SECRET`. A proof may carry the
-//!   nonce of the current or the previous step (so a nonce lives 5 to 10 minutes); every
-//!   response to a DPoP request carries the current one in `DPoP-Nonce`. They are required
-//!   from clients whose record says so ([`crate::config::Client::requires_dpop_nonce`]:
-//!   public clients by default); a proof that carries a nonce is always checked.
+//!   nonce of the current or the previous step (so a nonce lives 5 to 10 minutes). They are
+//!   required from clients whose record says so
+//!   ([`crate::config::Client::requires_dpop_nonce`]: public clients by default), and
+//!   every response to a DPoP request of such a client carries the current one in
+//!   `DPoP-Nonce`. Other clients are not handed nonces (RFC 9449 §11.3: a server that
+//!   provided one must not accept proofs without it), except in the `use_dpop_nonce`
+//!   answer to a proof whose nonce is stale: a proof that carries a nonce is always
+//!   checked.
 //!   `/userinfo` does not require nonces (§9 leaves resource-server nonces optional).
 //!
 //! Wire errors: at the token endpoint and PAR, `400 invalid_dpop_proof` or

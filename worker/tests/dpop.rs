@@ -143,17 +143,37 @@ fn assert_error(resp: &HttpResponse, status: u16, error: &str, description_part:
     assert_eq!(resp.header("content-type"), Some("application/json"));
 }
 
+/// A DPoP-bound token response to a client that must send nonces: it carries the next one.
 #[track_caller]
 fn assert_dpop_bound(resp: &HttpResponse, key: &DpopKey) -> String {
+    let at = assert_bound(resp, key);
+    assert!(
+        resp.header("dpop-nonce").is_some(),
+        "a DPoP response carries the next nonce"
+    );
+    at
+}
+
+/// A DPoP-bound token response to a client that need not send nonces: it is handed none
+/// (RFC 9449 §11.3: a nonce provided must then be required).
+#[track_caller]
+fn assert_dpop_bound_without_nonce(resp: &HttpResponse, key: &DpopKey) -> String {
+    let at = assert_bound(resp, key);
+    assert_eq!(
+        resp.header("dpop-nonce"),
+        None,
+        "no nonce for a client that need not send one"
+    );
+    at
+}
+
+#[track_caller]
+fn assert_bound(resp: &HttpResponse, key: &DpopKey) -> String {
     assert_eq!(resp.status, 200, "{:?}", resp.json_body());
     let body = resp.json_body();
     assert_eq!(body["token_type"], "DPoP");
     let at = body["access_token"].as_str().unwrap().to_owned();
     assert_eq!(claims(&at)["cnf"], json!({"jkt": key.thumbprint()}));
-    assert!(
-        resp.header("dpop-nonce").is_some(),
-        "a DPoP response carries the next nonce"
-    );
     assert_eq!(resp.header("cache-control"), Some("no-store"));
     at
 }
@@ -290,7 +310,7 @@ fn rfc9449_5_client_credentials_with_proof_is_dpop_bound_with_cnf_jkt() {
     let h = harness();
     let k1 = key("dpop_key_1");
     let resp = h.m2m(API, Some(&h.proof(&k1, false)));
-    let at = assert_dpop_bound(&resp, &k1);
+    let at = assert_dpop_bound_without_nonce(&resp, &k1);
     assert_eq!(k1.thumbprint(), dpop_vectors()["jkt"]["dpop_key_1"]);
     assert_eq!(claims(&at)["aud"], API);
     // Without a proof the same client gets a Bearer token without cnf.
@@ -327,7 +347,8 @@ fn rfc9449_4_3_generated_vectors_at_the_token_endpoint() {
             Value::Bool(false) => {
                 assert_eq!(resp.status, 400, "{id}: {:?}", resp.json_body());
                 assert_eq!(error_of(&resp), expected["error"], "{id}");
-                assert!(resp.header("dpop-nonce").is_some(), "{id}");
+                // The client need not send nonces, so none is handed to it (§11.3).
+                assert!(resp.header("dpop-nonce").is_none(), "{id}");
             }
             // Implementation-defined: this server follows the strict verdict.
             _ => {
@@ -559,7 +580,7 @@ fn rfc9449_8_nonce_requirement_is_configurable_per_client() {
     let k1 = key("dpop_key_1");
     // A public client with dpop_nonce_required: false.
     let code = h.spa_code("spa-lax", API, "");
-    assert_dpop_bound(
+    assert_dpop_bound_without_nonce(
         &h.exchange("spa-lax", &code, Some(&h.proof(&k1, false))),
         &k1,
     );
@@ -692,7 +713,10 @@ fn rfc9449_10_1_par_with_a_dpop_header_binds_the_code() {
         &[("authorization", &auth), ("dpop", &par_proof(&k1))],
     );
     assert_eq!(pushed.status, 201, "{:?}", pushed.json_body());
-    assert!(pushed.header("dpop-nonce").is_some());
+    assert!(
+        pushed.header("dpop-nonce").is_none(),
+        "a confidential client need not send nonces and is handed none"
+    );
     let request_uri = json_str(&pushed, "request_uri");
     let page = h.send(&HttpRequest::new(
         "GET",
@@ -706,7 +730,7 @@ fn rfc9449_10_1_par_with_a_dpop_header_binds_the_code() {
         "invalid_grant",
         "does not match dpop_jkt",
     );
-    assert_dpop_bound(&h.web_exchange(&code, Some(&h.proof(&k1, false))), &k1);
+    assert_dpop_bound_without_nonce(&h.web_exchange(&code, Some(&h.proof(&k1, false))), &k1);
 }
 
 // ---------------------------------------------------------------- §5: refresh tokens
@@ -787,10 +811,10 @@ fn rfc9449_5_confidential_client_refresh_token_is_bound_to_the_client_not_the_ke
         &format!("&scope=openid%20offline_access&audience={}", enc(API)),
     );
     let first = h.web_exchange(&code, Some(&h.proof(&k1, false)));
-    assert_dpop_bound(&first, &k1);
+    assert_dpop_bound_without_nonce(&first, &k1);
     let rt = json_str(&first, "refresh_token");
     let other_key = h.web_refresh(&rt, Some(&h.proof(&k2, false)));
-    assert_dpop_bound(&other_key, &k2);
+    assert_dpop_bound_without_nonce(&other_key, &k2);
     let rt = json_str(&other_key, "refresh_token");
     h.clock.advance(1);
     let bearer = h.web_refresh(&rt, None);
@@ -857,7 +881,7 @@ fn api_dpop_required_refuses_bearer_requests_with_invalid_dpop_proof() {
         "invalid_dpop_proof",
         "DPoP proof is required for this API",
     );
-    assert_dpop_bound(&h.m2m(STRICT_API, Some(&h.proof(&k1, false))), &k1);
+    assert_dpop_bound_without_nonce(&h.m2m(STRICT_API, Some(&h.proof(&k1, false))), &k1);
     // Code flow: refused without a proof, before the code is burnt.
     let code = h.spa_code("spa", STRICT_API, "");
     assert_error(

@@ -351,11 +351,13 @@ pub async fn par<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -> H
     let hint = super::read_body_params(req)
         .ok()
         .and_then(|p| p.get("client_id").map(str::to_owned));
-    let mut response = match push(app, req).await {
+    let mut nonce_required = false;
+    let mut response = match push(app, req, &mut nonce_required).await {
         Ok(response) => response,
         Err(err) => err.to_response(),
     };
-    if req.header("dpop").is_some() {
+    // As at the token endpoint: a nonce only for clients that must send one.
+    if nonce_required && req.header("dpop").is_some() {
         response = crate::dpop::with_nonce(app, response);
     }
     super::cors::decorate(app, req, hint.as_deref(), response).await
@@ -364,12 +366,14 @@ pub async fn par<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -> H
 async fn push<S: Store, P: Platform>(
     app: &App<S, P>,
     req: &HttpRequest,
+    nonce_required: &mut bool,
 ) -> Result<HttpResponse, crate::error::OAuthError> {
     use crate::error::OAuthError;
     super::refuse_query_credentials(req)?;
     let mut params = super::read_body_params(req)?;
     let auth = crate::client_auth::authenticate(app, req, &params).await?;
     let client = auth.client;
+    *nonce_required = client.requires_dpop_nonce();
     // A public client's pushed request is an unauthenticated KV write: rate-limited per
     // client and address (crate::ratelimit).
     if client.is_public() {

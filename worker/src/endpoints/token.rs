@@ -6,8 +6,11 @@
 //! nothing is written for a request before the checks that need no write have passed (a
 //! junk request with `code=bogus` writes nothing). The refresh grant records the marker
 //! itself, after its checks and before its first state change, so that a replayed proof
-//! cannot reach reuse detection ([`refresh_token`]). Every response to a request that
-//! carried a `DPoP` header carries the current `DPoP-Nonce` (RFC 9449 §8.2).
+//! cannot reach reuse detection ([`refresh_token`]). Every response to a `DPoP` request of a
+//! client that must send nonces carries the current `DPoP-Nonce` (RFC 9449 §8.2); other
+//! clients are never handed one except in a `use_dpop_nonce` answer to a proof whose nonce
+//! was stale, since a server that provides a nonce must not accept proofs without one
+//! (RFC 9449 §11.3).
 //!
 //! Failed requests of public clients (which anyone can send) are counted per client and
 //! per client address (IPv6 /64, IPv4 address, [`crate::ratelimit::ip_prefix`]); past the
@@ -48,11 +51,12 @@ pub async fn handle<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -
     }
     let params = read_body_params(req).ok();
     let hint = client_hint(req, params.as_ref());
-    let mut response = match token(app, req).await {
+    let mut nonce_required = false;
+    let mut response = match token(app, req, &mut nonce_required).await {
         Ok(response) => response,
         Err(err) => err.to_response(),
     };
-    if req.header("dpop").is_some() {
+    if nonce_required && req.header("dpop").is_some() {
         response = crate::dpop::with_nonce(app, response);
     }
     cors::decorate(app, req, hint.as_deref(), response).await
@@ -74,9 +78,12 @@ fn client_hint(req: &HttpRequest, params: Option<&Params>) -> Option<String> {
     jwt.claim_str("iss").map(str::to_owned)
 }
 
+/// The token request; `nonce_required` is set once the client is known to be one that
+/// must send DPoP nonces.
 async fn token<S: Store, P: Platform>(
     app: &App<S, P>,
     req: &HttpRequest,
+    nonce_required: &mut bool,
 ) -> Result<HttpResponse, OAuthError> {
     refuse_query_credentials(req)?;
     let params = read_body_params(req)?;
@@ -91,6 +98,7 @@ async fn token<S: Store, P: Platform>(
         ));
     }
     let client = authenticate(app, req, &params).await?;
+    *nonce_required = client.client.requires_dpop_nonce();
     let result = grant(app, req, &client, &params, grant_type).await;
     match result {
         // A nonce challenge (RFC 9449 §8) is a step every DPoP client takes, not a failure:
