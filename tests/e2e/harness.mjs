@@ -31,9 +31,11 @@ const E2E_VARS = process.env.E2E_STORE ? { STORE: process.env.E2E_STORE } : {};
  * (e.g. `{ STORE: 'kv' }` for the KV-only store, `{ ORGANIZATION_NAME_IN_TOKENS: 'true' }`);
  * `rateLimit` is the RATE_LIMITER binding's limit per key per minute (default 1000, so
  * the suite's many logins stay under it; tests/e2e/ratelimit.test.mjs starts one with a
- * low limit).
+ * low limit). `entry`, if given, is the source of the worker's entry module in place of
+ * worker/entry.mjs (written into the temporary directory; import the worker's files by
+ * absolute path, e.g. tests/e2e/rollout.test.mjs).
  */
-export async function startServer({ seed, vars = {}, rateLimit = 1000 } = {}) {
+export async function startServer({ seed, vars = {}, rateLimit = 1000, entry } = {}) {
   if (isStale(WORKER_BUNDLE, WORKER_SOURCES)) {
     process.stderr.write('e2e: worker sources changed, running worker-build --release\n');
     await buildWorker({ quiet: true });
@@ -61,7 +63,12 @@ export async function startServer({ seed, vars = {}, rateLimit = 1000 } = {}) {
     const kv = new WranglerKv({ persistTo: join(dir, 'state') });
     await kv.putMany([...tenant.records].map(([k, v]) => [k, JSON.stringify(v)]));
 
-    const config = e2eWranglerConfig(dir, rateLimit);
+    let main;
+    if (entry !== undefined) {
+      main = join(dir, 'entry.mjs');
+      writeFileSync(main, entry);
+    }
+    const config = e2eWranglerConfig(dir, rateLimit, main);
     // After the readiness polls, the server gets wrangler dev's keep-alive quiet time
     // before the first test request (bench/keepalive.mjs): the polls leave pooled proxy
     // connections to the worker, and a test request must not meet one at the runtime's 5 s
@@ -105,13 +112,14 @@ export async function startServer({ seed, vars = {}, rateLimit = 1000 } = {}) {
 
 /**
  * worker/wrangler.toml for the suite, written into `dir`: the same worker, bindings and
- * vars (paths made absolute), with the rate limit `limit` per key per 60 s.
+ * vars (paths made absolute), with the rate limit `limit` per key per 60 s, and `main`
+ * as the entry module when given.
  */
-function e2eWranglerConfig(dir, limit) {
+function e2eWranglerConfig(dir, limit, main) {
   if (!Number.isInteger(limit) || limit < 1) throw new Error(`e2e: rateLimit must be a positive integer, got ${limit}`);
   const original = readFileSync(join(WORKER_DIR, 'wrangler.toml'), 'utf8');
   const text = original
-    .replace(/^main = "([^"]+)"/m, (_, p) => `main = ${JSON.stringify(resolve(WORKER_DIR, p))}`)
+    .replace(/^main = "([^"]+)"/m, (_, p) => `main = ${JSON.stringify(main ?? resolve(WORKER_DIR, p))}`)
     .replace(/^directory = "([^"]+)"/m, (_, p) => `directory = ${JSON.stringify(resolve(WORKER_DIR, p))}`)
     .replace(/^simple = \{ limit = \d+, period = 60 \}/m, `simple = { limit = ${limit}, period = 60 }`);
   if (text === original) throw new Error('e2e: worker/wrangler.toml no longer has the expected main/assets/ratelimits lines');
