@@ -279,7 +279,7 @@ fn authorize(h: &Harness, extra: &str) -> HttpResponse {
     h.send(&HttpRequest::new(
         "GET",
         &format!(
-            "/authorize?response_type=code&client_id=spa&redirect_uri={}&state=xyz&code_challenge={CHALLENGE}&nonce=n1{extra}",
+            "/authorize?response_type=code&client_id=spa&redirect_uri={}&state=xyz&code_challenge={CHALLENGE}&code_challenge_method=S256&nonce=n1{extra}",
             enc(SPA_CB)
         ),
     ))

@@ -60,7 +60,7 @@ fn spa_code(h: &Harness) -> String {
     let resp = h.send(&HttpRequest::new(
         "GET",
         &format!(
-            "/authorize?response_type=code&client_id=spa&redirect_uri={}&scope=openid%20offline_access%20read%3Aitems&audience={}&code_challenge={CHALLENGE}",
+            "/authorize?response_type=code&client_id=spa&redirect_uri={}&scope=openid%20offline_access%20read%3Aitems&audience={}&code_challenge={CHALLENGE}&code_challenge_method=S256",
             enc(SPA_CB),
             enc(API)
         ),

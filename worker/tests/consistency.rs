@@ -114,7 +114,7 @@ trait Flows {
 impl Flows for Harness {
     fn code_for(&self, client_id: &str, redirect: &str, aud: &str, pkce: bool) -> String {
         let challenge = if pkce {
-            format!("&code_challenge={CHALLENGE}")
+            format!("&code_challenge={CHALLENGE}&code_challenge_method=S256")
         } else {
             String::new()
         };

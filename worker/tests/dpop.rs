@@ -241,7 +241,7 @@ impl Harness {
 
     fn spa_code(&self, client_id: &str, aud: &str, extra: &str) -> String {
         self.code(client_id, SPA_CB, &format!(
-            "&code_challenge={CHALLENGE}&scope=openid%20offline_access%20read%3Aitems&audience={}{extra}",
+            "&code_challenge={CHALLENGE}&code_challenge_method=S256&scope=openid%20offline_access%20read%3Aitems&audience={}{extra}",
             enc(aud)
         ))
     }
@@ -645,7 +645,7 @@ fn rfc9449_10_malformed_dpop_jkt_is_an_invalid_request_redirect() {
     let h = harness();
     let resp = h.send(&HttpRequest::new(
         "GET",
-        &format!("/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}&dpop_jkt=short", enc(SPA_CB)),
+        &format!("/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&dpop_jkt=short", enc(SPA_CB)),
     ));
     assert_eq!(resp.status, 302);
     let location = resp.header("location").unwrap();

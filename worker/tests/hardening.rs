@@ -124,7 +124,7 @@ impl Harness {
         self.send(&HttpRequest::new(
             "GET",
             &format!(
-                "/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}&audience={}&scope={}",
+                "/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&audience={}&scope={}",
                 enc(SPA_CB),
                 enc(audience),
                 enc(scope)
@@ -483,7 +483,7 @@ fn rule_12_pushed_requests_of_public_clients_are_rate_limited() {
                 .with_header("content-type", "application/x-www-form-urlencoded")
                 .with_header("cf-connecting-ip", ip)
                 .with_body(format!(
-                    "client_id=spa&response_type=code&redirect_uri={}&code_challenge={CHALLENGE}&scope=openid",
+                    "client_id=spa&response_type=code&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&scope=openid",
                     enc(SPA_CB)
                 )),
         )
@@ -591,7 +591,7 @@ fn rfc6750_3_1_userinfo_without_openid_is_403_insufficient_scope() {
     let resp = h.send(&HttpRequest::new(
         "GET",
         &format!(
-            "/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}&scope=profile",
+            "/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&scope=profile",
             enc(SPA_CB)
         ),
     ));

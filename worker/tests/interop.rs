@@ -253,7 +253,7 @@ fn rfc6749_appendix_a_control_characters_are_invalid_request() {
     let resp = h.send(&HttpRequest::new(
         "GET",
         &format!(
-            "/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}&state=a%00b",
+            "/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&state=a%00b",
             enc(SPA_CB)
         ),
     ));
@@ -319,7 +319,7 @@ fn tx_of(h: &Harness) -> String {
     let page = h.send(&HttpRequest::new(
         "GET",
         &format!(
-            "/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}&scope=openid",
+            "/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&scope=openid",
             enc(SPA_CB)
         ),
     ));
@@ -490,7 +490,7 @@ const RSA_API: &str = "https://rsa-api.example.com";
 /// A code for `spa` through /authorize and the login form.
 fn login_code(h: &Harness, scope: &str, audience: Option<&str>) -> String {
     let mut url = format!(
-        "/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}&scope={}&nonce=n1",
+        "/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&scope={}&nonce=n1",
         enc(SPA_CB),
         enc(scope)
     );
@@ -671,7 +671,7 @@ fn oidc_registration_2_client_may_register_es256_id_tokens() {
     let page = h2.send(&HttpRequest::new(
         "GET",
         &format!(
-            "/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}&scope=openid",
+            "/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&scope=openid",
             enc(SPA_CB)
         ),
     ));

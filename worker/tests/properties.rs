@@ -87,7 +87,7 @@ const BODY_SEEDS: &[&str] = &[
     "grant_type=authorization_code&client_id=spa&code=abc&redirect_uri=https%3A%2F%2Fspa.example%2Fcb&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
     "grant_type=refresh_token&client_id=spa&refresh_token=xyz",
     "token=abc&token_type_hint=refresh_token",
-    "response_type=code&client_id=spa&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+    "response_type=code&client_id=spa&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
     r#"{"grant_type":"client_credentials","client_id":"m2m","client_secret":"x"}"#,
     "tx=e30.AAAA&username=alice%40example.com&password=pw",
     "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=eyJhbGciOiJFUzI1NiJ9.e30.AA",

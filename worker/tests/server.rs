@@ -946,7 +946,7 @@ fn refresh_only_with_offline_access_and_api_permission() {
         "spa",
         SPA_CB,
         &format!(
-            "&code_challenge={CHALLENGE}&audience={}&scope=offline_access%20read",
+            "&code_challenge={CHALLENGE}&code_challenge_method=S256&audience={}&scope=offline_access%20read",
             enc("https://closed.example.com")
         ),
     );
@@ -1076,7 +1076,7 @@ fn oidc_core_5_3_userinfo() {
 #[test]
 fn rfc6749_4_1_2_1_unregistered_redirect_is_an_error_page_not_a_redirect() {
     let h = harness();
-    let resp = h.send(&HttpRequest::new("GET", &format!("/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}", enc("https://evil.example/cb"))));
+    let resp = h.send(&HttpRequest::new("GET", &format!("/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256", enc("https://evil.example/cb"))));
     assert_eq!(resp.status, 400);
     assert!(resp.header("location").is_none());
     let resp = h.send(&HttpRequest::new(
@@ -1089,6 +1089,35 @@ fn rfc6749_4_1_2_1_unregistered_redirect_is_an_error_page_not_a_redirect() {
         "/authorize?client_id=spa&client_id=web",
     ));
     assert_eq!(resp.status, 400);
+}
+
+/// Rule 44 (RFC 7636 §4.3, §4.4.1): without `code_challenge_method` the method is
+/// `plain`, which this server does not support: `invalid_request`, never a silent S256
+/// (a `plain` client would only fail later, at the token endpoint).
+#[test]
+fn rfc7636_4_3_absent_code_challenge_method_is_invalid_request() {
+    let h = harness();
+    let resp = h.send(&HttpRequest::new(
+        "GET",
+        &format!(
+            "/authorize?response_type=code&client_id=spa&redirect_uri={}&state=s1&code_challenge={CHALLENGE}",
+            enc(SPA_CB)
+        ),
+    ));
+    assert_eq!(resp.status, 302);
+    let loc = resp.header("location").unwrap();
+    assert!(loc.starts_with(SPA_CB), "{loc}");
+    assert_eq!(
+        query_param(loc, "error").as_deref(),
+        Some("invalid_request")
+    );
+    assert!(
+        query_param(loc, "error_description")
+            .unwrap()
+            .contains("code_challenge_method"),
+        "{loc}"
+    );
+    assert_eq!(query_param(loc, "state").as_deref(), Some("s1"));
 }
 
 #[test]
@@ -1111,15 +1140,21 @@ fn rfc6749_4_1_2_1_other_errors_redirect_with_state_and_iss() {
             "invalid_request",
         ),
         (
-            &format!("&response_type=code&code_challenge={CHALLENGE}&scope=admin"),
+            &format!(
+                "&response_type=code&code_challenge={CHALLENGE}&code_challenge_method=S256&scope=admin"
+            ),
             "invalid_scope",
         ),
         (
-            &format!("&response_type=code&code_challenge={CHALLENGE}&audience=https%3A%2F%2Fnope"),
+            &format!(
+                "&response_type=code&code_challenge={CHALLENGE}&code_challenge_method=S256&audience=https%3A%2F%2Fnope"
+            ),
             "access_denied",
         ),
         (
-            &format!("&response_type=code&code_challenge={CHALLENGE}&prompt=none"),
+            &format!(
+                "&response_type=code&code_challenge={CHALLENGE}&code_challenge_method=S256&prompt=none"
+            ),
             "login_required",
         ),
     ];
@@ -1137,7 +1172,7 @@ fn rfc6749_4_1_2_1_other_errors_redirect_with_state_and_iss() {
 #[test]
 fn login_form_is_accessible_and_wrong_password_leaks_nothing() {
     let h = harness();
-    let resp = h.send(&HttpRequest::new("GET", &format!("/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}", enc(SPA_CB))));
+    let resp = h.send(&HttpRequest::new("GET", &format!("/authorize?response_type=code&client_id=spa&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256", enc(SPA_CB))));
     assert_eq!(resp.status, 200);
     let html = String::from_utf8(resp.body.clone()).unwrap();
     assert!(html.contains("<html lang=\"en\">"));
@@ -1177,7 +1212,7 @@ fn login_redirects_303_with_code_state_and_iss() {
     let resp = h.send(&HttpRequest::new(
         "GET",
         &format!(
-            "/authorize?response_type=code&client_id=spa&code_challenge={CHALLENGE}&state=abc"
+            "/authorize?response_type=code&client_id=spa&code_challenge={CHALLENGE}&code_challenge_method=S256&state=abc"
         ),
     ));
     assert_eq!(
@@ -1354,7 +1389,7 @@ fn rfc9126_par_errors_are_json() {
     let resp = par(
         &h,
         &format!(
-            "client_id=spa&response_type=code&redirect_uri={}&code_challenge={CHALLENGE}&scope=admin",
+            "client_id=spa&response_type=code&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&scope=admin",
             enc(SPA_CB)
         ),
         &[],

@@ -205,7 +205,16 @@ async fn validate<S: Store, P: Platform>(
         return Err(redirect_error("login_required", "the user must log in"));
     }
     let method = match params.get("code_challenge_method") {
-        None | Some("S256") => "S256",
+        Some("S256") => "S256",
+        // Without a method the challenge is `plain` (RFC 7636 §4.3), which is not
+        // supported: refused here rather than taken for S256 (rules.md item 44).
+        None if params.contains("code_challenge") => {
+            return Err(redirect_error(
+                "invalid_request",
+                "code_challenge_method is required: S256 (without it the method is plain, which is not supported)",
+            ));
+        }
+        None => "S256",
         Some(_) => {
             return Err(redirect_error(
                 "invalid_request",
