@@ -70,6 +70,29 @@ function spentOf(record) {
   return typeof record?.replaces === 'string' ? [record.replaces] : [];
 }
 
+/**
+ * Whether record `a` is newer than record `b`: `b`'s refresh token is among those spent on
+ * the way to `a`'s set.
+ */
+async function supersedes(a, b) {
+  const token = b?.tokens?.refreshToken;
+  return typeof token === 'string' && spentOf(a).includes(await fingerprint(token));
+}
+
+/**
+ * What this runtime knows of a store key beside the store, per store: the newest record a
+ * failed write could not keep (`unsaved`). Reads prefer it until the store has it or a
+ * newer one, so a set the server issued is not lost with the write.
+ */
+const sessions = new WeakMap();
+function sessionOf(store, key) {
+  let byKey = sessions.get(store);
+  if (!byKey) sessions.set(store, (byKey = new Map()));
+  let session = byKey.get(key);
+  if (!session) byKey.set(key, (session = {}));
+  return session;
+}
+
 /** Whether a token set's access token has expired (a set without expiry never does). */
 const expired = (tokens) => typeof tokens.expiresAt === 'number' && tokens.expiresAt <= Math.floor(Date.now() / 1000);
 
@@ -154,6 +177,7 @@ export class TokenClient {
   #clientSecret;
   #key;
   #store;
+  #onStoreError;
   #storeKey;
   #channel;
   /** The last broadcasts heard (`{ seq, data }`), and how many were heard in all. */
@@ -183,6 +207,8 @@ export class TokenClient {
     const issuer = optString(options, 'issuer');
     const metadata = options.metadata;
     if (metadata !== undefined && !isObject(metadata)) throw invalid('metadata must be the object TokenClient.discover or parseServerMetadata returned');
+    const onStoreError = options.onStoreError ?? undefined;
+    if (onStoreError !== undefined && typeof onStoreError !== 'function') throw invalid('onStoreError must be a function');
     const store = options.store ?? new MemoryTokenStore();
     if (!isObject(store) || typeof store.get !== 'function' || typeof store.set !== 'function' || typeof store.delete !== 'function') {
       throw invalid('store must have get, set and delete');
@@ -201,6 +227,7 @@ export class TokenClient {
     this.#clientSecret = clientSecret;
     this.#key = key ?? undefined;
     this.#store = store;
+    this.#onStoreError = onStoreError ?? ((error) => console.warn('edge-oauth: the token store failed; this runtime keeps the tokens until a write succeeds', error));
     this.#storeKey = optString(options, 'storeKey') ?? `${origin} ${clientId}`;
     this.#channel = subscribe(`edge-oauth:tokens:${this.#storeKey}`, this.#receive);
   }
@@ -273,16 +300,57 @@ export class TokenClient {
     return core.tokenResponse(answer.status, answer.text, answer.nonce, this.#key !== undefined);
   }
 
+  /**
+   * Keeps a token set the server issued: in the store, and in every tab. A store that
+   * fails (IndexedDB: STORAGE_FAILED) loses nothing: the failure goes to `onStoreError`,
+   * this runtime keeps the record until a write succeeds, and the other tabs still get it.
+   */
   async #save(record) {
-    await this.#store.set(this.#storeKey, record);
+    await this.#write(record);
     this.#channel?.postMessage({ record });
+  }
+
+  /** Writes a record to the store; a failure is reported, and the record kept in this runtime. */
+  async #write(record) {
+    const session = sessionOf(this.#store, this.#storeKey);
+    try {
+      await this.#store.set(this.#storeKey, record);
+    } catch (err) {
+      session.unsaved = record;
+      const error = typeof err?.code === 'string' ? err : edgeError('STORAGE_FAILED', 'the token store failed: could not store the tokens', err);
+      try {
+        this.#onStoreError(error);
+      } catch {
+        // The tokens matter more than the report: the call still resolves to them.
+      }
+      return;
+    }
+    // The store is up to date now, unless a record left by a failed write is newer still.
+    const unsaved = session.unsaved;
+    if (unsaved === undefined || (unsaved !== record && (await supersedes(unsaved, record)))) return;
+    if (session.unsaved === unsaved) session.unsaved = undefined;
+  }
+
+  /** The newest record of this store key: the store's, or the one a failed write left here. */
+  async #read() {
+    const stored = await this.#store.get(this.#storeKey);
+    const session = sessionOf(this.#store, this.#storeKey);
+    const unsaved = session.unsaved;
+    if (unsaved === undefined) return stored;
+    if (stored === undefined) return unsaved;
+    if (stored.tokens?.accessToken === unsaved.tokens.accessToken || (await supersedes(stored, unsaved))) {
+      // The store has caught up (another tab wrote it there, or something newer).
+      if (session.unsaved === unsaved) session.unsaved = undefined;
+      return stored;
+    }
+    return unsaved;
   }
 
   /** Another tab stored a token set: keep it, and wake a refresh that waits for it. */
   #onBroadcast(data) {
     if (!isObject(data)) return;
     if (isObject(data.record) && isObject(data.record.tokens)) {
-      this.#store.set(this.#storeKey, data.record).catch(() => {});
+      this.#write(data.record);
     }
     if (typeof data.failed === 'string' || isObject(data.record?.tokens)) {
       this.#heard.push({ seq: ++this.#heardCount, data });
@@ -294,11 +362,12 @@ export class TokenClient {
 
   /** The token set in the store (the newest of every tab), or `undefined`. */
   async getTokens() {
-    return (await this.#store.get(this.#storeKey))?.tokens;
+    return (await this.#read())?.tokens;
   }
 
   /** Removes the token set from the store (e.g. at sign-out). */
   async clearTokens() {
+    sessionOf(this.#store, this.#storeKey).unsaved = undefined;
     await this.#store.delete(this.#storeKey);
   }
 
@@ -450,7 +519,7 @@ export class TokenClient {
       tokenId = await fingerprint(token);
       body = core.refreshTokenGrantBody({ refreshToken: token, scope, clientId: this.#bodyClientId });
     } else {
-      base = await this.#store.get(this.#storeKey);
+      base = await this.#read();
     }
     let tokens;
     try {
@@ -479,7 +548,7 @@ export class TokenClient {
     if (id === undefined) return undefined;
     const rotated = (record) => isObject(record?.tokens) && typeof record.tokens.refreshToken === 'string'
       && record.tokens.refreshToken !== refreshToken && spentOf(record).includes(id);
-    const stored = await this.#store.get(this.#storeKey);
+    const stored = await this.#read();
     const found = [stored, ...this.#heard.filter((h) => h.seq > since).map((h) => h.data.record)].filter(rotated);
     if (found.length === 0 && contended && this.#channel) {
       const data = await new Promise((resolve) => {

@@ -479,6 +479,21 @@ export interface TokenClientOptions {
   store?: TokenStore;
   /** The key of this client's record in the store; defaults to `<origin> <clientId>`. */
   storeKey?: string;
+  /**
+   * Hears a store that failed to keep a token set the server issued (`STORAGE_FAILED`
+   * from IndexedDB, or a custom store's error). Nothing is lost: the call still resolves
+   * to the tokens, the other tabs still get them, and this runtime keeps them (for
+   * `getTokens` and `refresh`) until a later write succeeds. A throw of it is ignored.
+   * Default: `console.warn`.
+   *
+   * ```js
+   * const client = new TokenClient({
+   *   tokenEndpoint, clientId: "my-spa", store: new IndexedDbTokenStore(),
+   *   onStoreError: (error) => showBanner(`This tab could not save the session (${error.code})`),
+   * });
+   * ```
+   */
+  onStoreError?: (error: EdgeOAuthError) => void;
   /** The issuer identifier: enables the ID token check of `exchangeCode` and RFC 9207. */
   issuer?: string;
   /** The authorization endpoint, for `authorizationUrl` and `pushAuthorizationRequest`. */

@@ -177,3 +177,45 @@ test('without navigator.locks, refreshes of one store key run one after another,
   assert.equal(rot.state.reuses, 0);
   assert.equal(c.scope, 'write');
 });
+
+/** A memory store whose writes fail with STORAGE_FAILED while `failing` is set, as IndexedDB's can. */
+class FailingStore extends MemoryTokenStore {
+  failing = false;
+
+  async set(key, record) {
+    if (this.failing) throw Object.assign(new Error('IndexedDB failed: could not store the tokens'), { name: 'EdgeOAuthError', code: 'STORAGE_FAILED' });
+    return super.set(key, record);
+  }
+}
+
+test('a store that fails after the server spent the refresh token loses no tokens: the refresh resolves and the failure is reported', async () => {
+  rot.reset();
+  const store = new FailingStore();
+  const reported = [];
+  const client = new TokenClient({ tokenEndpoint: rot.tokenEndpoint, clientId: 'spa', store, onStoreError: (err) => reported.push(err) });
+  const first = await signInTo(client);
+  store.failing = true;
+  const second = await client.refresh(first.refreshToken);
+  assert.notEqual(second.refreshToken, first.refreshToken);
+  assert.equal(reported.length, 1);
+  assert.equal(reported[0].code, 'STORAGE_FAILED');
+  // The runtime keeps the set the store could not: the spent token is not sent again.
+  assert.deepEqual(await client.getTokens(), second);
+  const other = new TokenClient({ tokenEndpoint: rot.tokenEndpoint, clientId: 'spa', store });
+  assert.deepEqual(await other.refresh(first.refreshToken), second);
+  const third = await client.refresh(second.refreshToken);
+  assert.equal(reported.length, 2);
+  // Once the store works again, it gets the newest set, which still knows every spent token.
+  store.failing = false;
+  const fourth = await client.refresh(third.refreshToken);
+  assert.deepEqual(await store.get(client.storeKey).then((r) => r.tokens), fourth);
+  for (const old of [first, second, third]) assert.deepEqual(await other.refresh(old.refreshToken), fourth);
+  assert.deepEqual(rot.state.refreshes, [first.refreshToken, second.refreshToken, third.refreshToken]);
+  assert.equal(rot.state.reuses, 0);
+  // A code exchange whose tokens cannot be stored resolves too.
+  store.failing = true;
+  const again = await signInTo(client);
+  assert.equal(reported.length, 3);
+  assert.deepEqual(await client.getTokens(), again);
+  assert.throws(() => new TokenClient({ tokenEndpoint: rot.tokenEndpoint, clientId: 'spa', onStoreError: 'log' }), { code: 'ARGUMENT_INVALID', message: /onStoreError/ });
+});

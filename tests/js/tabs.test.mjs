@@ -95,15 +95,25 @@ beforeEach(() => {
   bus.release();
 });
 
+/** A memory store whose writes fail with STORAGE_FAILED while `failing` is set, as IndexedDB's can. */
+class FlakyStore extends MemoryTokenStore {
+  failing = false;
+
+  async set(key, record) {
+    if (this.failing) throw Object.assign(new Error('IndexedDB failed: could not store the tokens'), { name: 'EdgeOAuthError', code: 'STORAGE_FAILED' });
+    return super.set(key, record);
+  }
+}
+
 /** Two tabs, each with a client on a memory store of its own, signed in to one session. */
 async function twoTabs(options = {}) {
   const [a, b] = [await openTab(), await openTab()];
-  const client = (tab) => new tab.TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId: 'spa', store: new MemoryTokenStore(), ...options });
-  const one = client(a);
-  const two = client(b);
+  const stores = [new FlakyStore(), new FlakyStore()];
+  const one = new a.TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId: 'spa', store: stores[0], ...options });
+  const two = new b.TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId: 'spa', store: stores[1], ...options });
   const tokens = await signIn(one);
   await until(async () => (await two.getTokens())?.accessToken === tokens.accessToken, 'the sign-in reached the other tab');
-  return { one, two, tokens };
+  return { one, two, tokens, stores };
 }
 
 test('a refresh heeds only the broadcasts heard after it started: an old failure does not make it send a spent token', async () => {
@@ -120,4 +130,17 @@ test('a refresh heeds only the broadcasts heard after it started: an old failure
   assert.equal(srv.state.reuses, 0, 'the spent refresh token was not sent again');
   assert.deepEqual(srv.state.refreshes, [tokens.refreshToken, tokens.refreshToken], 'the failed attempt, then the one refresh');
   assert.deepEqual(a, b);
+});
+
+test('a tab whose store fails after the server spent the refresh token still hands the new set to the waiting tab', async () => {
+  srv.reset({ delayMs: 100 });
+  const reported = [];
+  const { one, two, tokens, stores } = await twoTabs({ onStoreError: (err) => reported.push(err.code) });
+  stores[0].failing = true;
+  const [a, b] = await Promise.all([one.refresh(tokens.refreshToken), two.refresh(tokens.refreshToken)]);
+  assert.deepEqual(a, b, 'both tabs got the one new set');
+  assert.deepEqual(srv.state.refreshes, [tokens.refreshToken]);
+  assert.equal(srv.state.reuses, 0);
+  assert.deepEqual(reported, ['STORAGE_FAILED']);
+  assert.deepEqual(await two.getTokens(), a);
 });
