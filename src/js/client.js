@@ -80,9 +80,16 @@ async function supersedes(a, b) {
 }
 
 /**
+ * The fingerprint that names a record's session as it stands: of its refresh token, or of
+ * its access token when it has none.
+ */
+const currentId = (record) => fingerprint(record.tokens.refreshToken ?? record.tokens.accessToken);
+
+/**
  * What this runtime knows of a store key beside the store, per store: the newest record a
- * failed write could not keep (`unsaved`). Reads prefer it until the store has it or a
- * newer one, so a set the server issued is not lost with the write.
+ * failed write could not keep (`unsaved`; reads prefer it until the store has it or a
+ * newer one, so a set the server issued is not lost with the write), and the fingerprints
+ * that named the session `clearTokens` last removed, here or in another tab (`cleared`).
  */
 const sessions = new WeakMap();
 function sessionOf(store, key) {
@@ -184,6 +191,8 @@ export class TokenClient {
   #heard = [];
   #heardCount = 0;
   #listeners = new Set();
+  /** The broadcasts being applied to the store, one after another. */
+  #applying = Promise.resolve();
   #receive = (data) => this.#onBroadcast(data);
 
   constructor(options) {
@@ -306,8 +315,27 @@ export class TokenClient {
    * this runtime keeps the record until a write succeeds, and the other tabs still get it.
    */
   async #save(record) {
+    // A refresh that was under way when the session was signed out does not bring it back.
+    if (await this.#ofCleared(record)) return;
     await this.#write(record);
     this.#channel?.postMessage({ record });
+  }
+
+  /** Whether a record continues the session that was cleared (its tokens or the ones spent before them). */
+  async #ofCleared(record) {
+    const cleared = sessionOf(this.#store, this.#storeKey).cleared;
+    if (cleared === undefined || cleared.size === 0) return false;
+    return spentOf(record).some((id) => cleared.has(id)) || cleared.has(await currentId(record));
+  }
+
+  /** Hands a store failure to `onStoreError` (a custom store's error becomes STORAGE_FAILED). */
+  #report(err, what) {
+    const error = typeof err?.code === 'string' ? err : edgeError('STORAGE_FAILED', `the token store failed: ${what}`, err);
+    try {
+      this.#onStoreError(error);
+    } catch {
+      // The tokens matter more than the report.
+    }
   }
 
   /** Writes a record to the store; a failure is reported, and the record kept in this runtime. */
@@ -317,12 +345,7 @@ export class TokenClient {
       await this.#store.set(this.#storeKey, record);
     } catch (err) {
       session.unsaved = record;
-      const error = typeof err?.code === 'string' ? err : edgeError('STORAGE_FAILED', 'the token store failed: could not store the tokens', err);
-      try {
-        this.#onStoreError(error);
-      } catch {
-        // The tokens matter more than the report: the call still resolves to them.
-      }
+      this.#report(err, 'could not store the tokens');
       return;
     }
     // The store is up to date now, unless a record left by a failed write is newer still.
@@ -346,13 +369,17 @@ export class TokenClient {
     return unsaved;
   }
 
-  /** Another tab stored a token set: keep it, and wake a refresh that waits for it. */
+  /**
+   * Another tab (or another client of this one) stored a token set: keep it if it is newer
+   * than ours, and wake a refresh that waits for it. Or it cleared the session: drop ours.
+   * Broadcasts are applied in the order they arrive.
+   */
   #onBroadcast(data) {
     if (!isObject(data)) return;
-    if (isObject(data.record) && isObject(data.record.tokens)) {
-      this.#write(data.record);
-    }
-    if (typeof data.failed === 'string' || isObject(data.record?.tokens)) {
+    const record = isObject(data.record) && isObject(data.record.tokens) ? data.record : undefined;
+    if (record !== undefined) this.#applying = this.#applying.then(() => this.#accept(record)).catch(() => {});
+    if (Array.isArray(data.cleared)) this.#applying = this.#applying.then(() => this.#drop(data.cleared)).catch(() => {});
+    if (typeof data.failed === 'string' || record !== undefined) {
       this.#heard.push({ seq: ++this.#heardCount, data });
       // Only the last few answers matter (a refresh waits for one at most 2 s).
       if (this.#heard.length > 16) this.#heard.shift();
@@ -360,15 +387,57 @@ export class TokenClient {
     }
   }
 
+  /**
+   * Keeps another tab's record when it is newer than the stored one (the stored set's
+   * refresh token is among those it spent), or when there is none; never one of a cleared
+   * session. A late broadcast thus never overwrites a newer set.
+   */
+  async #accept(record) {
+    if (await this.#ofCleared(record)) return;
+    const current = await this.#read();
+    if (current === undefined || (await supersedes(record, current))) await this.#write(record);
+  }
+
+  /** Another tab cleared the session named by `ids`: drop it here too, if it is the one stored. */
+  async #drop(ids) {
+    const session = sessionOf(this.#store, this.#storeKey);
+    session.cleared = new Set(ids.filter((id) => typeof id === 'string'));
+    const current = await this.#read();
+    if (current === undefined || !session.cleared.has(await currentId(current))) return;
+    session.unsaved = undefined;
+    try {
+      await this.#store.delete(this.#storeKey);
+    } catch (err) {
+      this.#report(err, 'could not delete the tokens');
+    }
+  }
+
   /** The token set in the store (the newest of every tab), or `undefined`. */
   async getTokens() {
+    await this.#applying;
     return (await this.#read())?.tokens;
   }
 
-  /** Removes the token set from the store (e.g. at sign-out). */
+  /**
+   * Removes the token set from the store (e.g. at sign-out), and from every tab: the
+   * others drop it as well, and no tab takes it back from a refresh of it still under way.
+   */
   async clearTokens() {
-    sessionOf(this.#store, this.#storeKey).unsaved = undefined;
-    await this.#store.delete(this.#storeKey);
+    const session = sessionOf(this.#store, this.#storeKey);
+    let current;
+    try {
+      current = await this.#read();
+    } catch {
+      // A store that cannot be read is still cleared; the other tabs then keep theirs.
+    }
+    const ids = current === undefined ? [] : [await currentId(current), ...spentOf(current)].filter((id) => id !== undefined);
+    session.unsaved = undefined;
+    session.cleared = new Set(ids);
+    try {
+      await this.#store.delete(this.#storeKey);
+    } finally {
+      this.#channel?.postMessage({ cleared: ids });
+    }
   }
 
   #requireEndpoint(value, name) {
@@ -546,6 +615,7 @@ export class TokenClient {
    */
   async #replacement(id, refreshToken, contended, since) {
     if (id === undefined) return undefined;
+    await this.#applying;
     const rotated = (record) => isObject(record?.tokens) && typeof record.tokens.refreshToken === 'string'
       && record.tokens.refreshToken !== refreshToken && spentOf(record).includes(id);
     const stored = await this.#read();

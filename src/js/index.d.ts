@@ -646,7 +646,15 @@ export class TokenClient {
   revoke(token: string, options?: RevokeOptions | null): Promise<void>;
   /** The stored token set (the newest any tab obtained), or `undefined`. */
   getTokens(): Promise<TokenSet | undefined>;
-  /** Removes the stored token set. */
+  /**
+   * Removes the stored token set (sign-out), in every tab: the others drop it too, and a
+   * refresh of it still under way returns its answer without storing it again.
+   *
+   * ```js
+   * await client.revoke((await client.getTokens()).refreshToken, { tokenTypeHint: "refresh_token" });
+   * await client.clearTokens();
+   * ```
+   */
   clearTokens(): Promise<void>;
 }
 

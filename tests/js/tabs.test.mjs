@@ -48,10 +48,11 @@ class MockBroadcastChannel {
 
   postMessage(data) {
     const copy = structuredClone(data);
+    const hold = bus.hold?.(copy);
     for (const channel of bus.channels) {
       if (channel === this || channel.name !== this.name) continue;
       const deliver = () => channel.onmessage?.({ data: structuredClone(copy) });
-      if (bus.hold?.(copy)) bus.held.push(deliver);
+      if (hold) bus.held.push(deliver);
       else setTimeout(deliver, bus.delayMs);
     }
   }
@@ -105,15 +106,19 @@ class FlakyStore extends MemoryTokenStore {
   }
 }
 
-/** Two tabs, each with a client on a memory store of its own, signed in to one session. */
+/**
+ * Two tabs, each with a client on a memory store of its own, signed in to one session.
+ * Each call has a client id of its own, so the tabs of earlier tests do not listen.
+ */
 async function twoTabs(options = {}) {
   const [a, b] = [await openTab(), await openTab()];
   const stores = [new FlakyStore(), new FlakyStore()];
-  const one = new a.TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId: 'spa', store: stores[0], ...options });
-  const two = new b.TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId: 'spa', store: stores[1], ...options });
+  const clientId = `spa-${tabs}`;
+  const one = new a.TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId, store: stores[0], ...options });
+  const two = new b.TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId, store: stores[1], ...options });
   const tokens = await signIn(one);
   await until(async () => (await two.getTokens())?.accessToken === tokens.accessToken, 'the sign-in reached the other tab');
-  return { one, two, tokens, stores };
+  return { one, two, tokens, stores, clientId };
 }
 
 test('a refresh heeds only the broadcasts heard after it started: an old failure does not make it send a spent token', async () => {
@@ -143,4 +148,45 @@ test('a tab whose store fails after the server spent the refresh token still han
   assert.equal(srv.state.reuses, 0);
   assert.deepEqual(reported, ['STORAGE_FAILED']);
   assert.deepEqual(await two.getTokens(), a);
+});
+
+test('clearTokens signs every tab out, and a tab that still refreshes the old session does not bring it back', async () => {
+  srv.reset();
+  const { one, two, tokens } = await twoTabs();
+  await one.clearTokens();
+  assert.equal(await one.getTokens(), undefined);
+  await until(async () => (await two.getTokens()) === undefined, 'the other tab dropped the session');
+  // The other tab's page still holds the old refresh token and uses it: its answer is
+  // returned, but neither tab keeps it as the session.
+  const late = await two.refresh(tokens.refreshToken);
+  assert.notEqual(late.refreshToken, tokens.refreshToken);
+  await sleep(50);
+  assert.equal(await one.getTokens(), undefined, 'the signed-out tab stays signed out');
+  assert.equal(await two.getTokens(), undefined);
+  // A new sign-in is a new session, kept by both.
+  const fresh = await signIn(two);
+  await until(async () => (await one.getTokens())?.accessToken === fresh.accessToken, 'the new sign-in reached the first tab');
+});
+
+test('a broadcast that arrives late does not overwrite the newer set a tab already has', async () => {
+  srv.reset();
+  const { one, two, tokens, clientId } = await twoTabs();
+  // The answer of the first refresh is held back; the second one's arrives first.
+  let held = false;
+  bus.hold = (data) => data.record !== undefined && !held && (held = true);
+  const second = await one.refresh(tokens.refreshToken);
+  bus.hold = null;
+  const third = await one.refresh(second.refreshToken);
+  await until(async () => (await two.getTokens())?.accessToken === third.accessToken, 'the newest set reached the other tab');
+  bus.release();
+  await sleep(50);
+  assert.deepEqual(await two.getTokens(), third, 'the late, older set was not kept');
+  // A set that does not descend from the stored one (another session) is not kept either.
+  const other = await openTab();
+  const stranger = new other.TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId, store: new MemoryTokenStore() });
+  await signIn(stranger);
+  await sleep(50);
+  assert.deepEqual(await two.getTokens(), third);
+  assert.deepEqual(await one.refresh(tokens.refreshToken), third, 'the old token still resolves to the newest set');
+  assert.equal(srv.state.reuses, 0);
 });
