@@ -123,6 +123,8 @@ function subscribe(name, handler) {
         else handlers.delete(ref);
       }
     };
+    // Node (with navigator.locks): the channel must not keep the process alive.
+    channel.unref?.();
     entry = { channel, handlers };
     channels.set(name, entry);
   }

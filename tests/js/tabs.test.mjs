@@ -5,6 +5,7 @@
 // until the test releases them. The token endpoint rotates refresh tokens with reuse
 // detection (rotating.mjs). The same flows run in Chromium in tarball.test.mjs.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { after, before, beforeEach, test } from 'node:test';
 
 import { signIn, startRotatingServer } from './rotating.mjs';
@@ -189,4 +190,22 @@ test('a broadcast that arrives late does not overwrite the newer set a tab alrea
   assert.deepEqual(await two.getTokens(), third);
   assert.deepEqual(await one.refresh(tokens.refreshToken), third, 'the old token still resolves to the newest set');
   assert.equal(srv.state.reuses, 0);
+});
+
+test('in a Node with navigator.locks, the BroadcastChannel does not keep the process alive', async () => {
+  // A child process with Node's own BroadcastChannel and a navigator.locks: once its
+  // script is done, it must exit.
+  const script = `
+    Object.defineProperty(globalThis, 'navigator', { value: { locks: { request: async () => null } }, configurable: true });
+    const { edge } = await import(${JSON.stringify(new URL('./support.mjs', import.meta.url).href)});
+    const client = new edge.TokenClient({ tokenEndpoint: 'https://as.example/oauth/token', clientId: 'spa' });
+    await client.getTokens();
+    console.log('done');
+  `;
+  const outcome = await new Promise((resolve) => {
+    execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000 }, (error, stdout, stderr) => resolve({ error, stdout, stderr }));
+  });
+  assert.equal(outcome.stdout.trim(), 'done', outcome.stderr);
+  assert.equal(outcome.error?.killed ?? false, false, 'the process did not exit by itself');
+  assert.equal(outcome.error, null);
 });
