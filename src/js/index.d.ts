@@ -398,8 +398,15 @@ export function buildAuthorizationUrl(options: AuthorizationUrlOptions): string;
 export function buildParRequestBody(options: AuthorizationRequestParams): string;
 /** Parses a pushed authorization response (201 with request_uri and expires_in). */
 export function parseParResponse(status: number, body: string): ParResponse;
-/** Checks the redirect back (state, RFC 9207 iss, typed error redirects), one code per failure. */
-export function parseAuthorizationResponse(url: string | URL, options: AuthorizationResponseOptions): AuthorizationResponse;
+/**
+ * Checks the redirect back (state, RFC 9207 iss, typed error redirects), one code per
+ * failure. `url` is the URL the browser came back with: a string, a `URL`, or
+ * `window.location` itself.
+ *
+ * @example
+ * const { code } = parseAuthorizationResponse(window.location, { state: tx.state, issuer: metadata.issuer });
+ */
+export function parseAuthorizationResponse(url: string | URL | Location, options: AuthorizationResponseOptions): AuthorizationResponse;
 /** Parses server metadata strictly: its `issuer` must equal `expectedIssuer`. */
 export function parseServerMetadata(json: string, expectedIssuer: string): ServerMetadata;
 /** Validates an ID token's claims (and, with `jwks` and `edge-oauth/p256` initialised, its ES256 signature). */
@@ -609,8 +616,8 @@ export class TokenClient {
   authorizationUrl(params: Omit<AuthorizationRequestParams, "clientId">): string;
   /** Pushes the authorization request (RFC 9126), with a DPoP proof when the client has a key. */
   pushAuthorizationRequest(params: Omit<AuthorizationRequestParams, "clientId">): Promise<PushedAuthorizationRequest>;
-  /** `parseAuthorizationResponse` with this client's issuer and metadata. */
-  parseAuthorizationResponse(url: string | URL, options: Omit<AuthorizationResponseOptions, "issuer" | "issParameterSupported"> & Partial<AuthorizationResponseOptions>): AuthorizationResponse;
+  /** `parseAuthorizationResponse` with this client's issuer and metadata; `url` may be `window.location`. */
+  parseAuthorizationResponse(url: string | URL | Location, options: Omit<AuthorizationResponseOptions, "issuer" | "issParameterSupported"> & Partial<AuthorizationResponseOptions>): AuthorizationResponse;
   /** The token endpoint URL. */
   readonly tokenEndpoint: string;
   /** The RFC 8628 device authorization endpoint, if known. */

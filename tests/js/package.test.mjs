@@ -105,3 +105,15 @@ test('every exported file exists and is a valid module', () => {
     assert.ok(WebAssembly.validate(readFileSync(new URL(wasm, root))), `${wasm} does not validate`);
   }
 });
+
+test('parseAuthorizationResponse takes window.location as it is, and its types say so', async () => {
+  const dts = readFileSync(new URL(manifest.types, root), 'utf8');
+  assert.ok(dts.includes('export function parseAuthorizationResponse(url: string | URL | Location, options: AuthorizationResponseOptions): AuthorizationResponse'));
+  assert.match(dts, /^ {2}parseAuthorizationResponse\(url: string \| URL \| Location, options: /m, 'TokenClient.parseAuthorizationResponse too');
+  const edge = await import('edge-oauth');
+  edge.initSync({ module: readFileSync(fileURLToPath(import.meta.resolve('edge-oauth/edge_oauth_bg.wasm'))) });
+  // What the JS reads of a Location is its href.
+  const href = 'https://app.example/cb?code=c-1&state=s-1';
+  const location = { href, origin: 'https://app.example', pathname: '/cb', search: '?code=c-1&state=s-1', hash: '' };
+  assert.equal(edge.parseAuthorizationResponse(location, { state: 's-1' }).code, 'c-1');
+});
