@@ -165,6 +165,25 @@ describe('exactly once under wrangler dev (Durable Object store)', () => {
     assert.equal(winner.json.token_type, 'DPoP');
   });
 
+  test('rfc9449_11_1 one DPoP code exchange sent 16 times at once: one succeeds, the copies revoke nothing', async () => {
+    const { privateKey, publicKey } = await jose.generateKeyPair('ES256');
+    const jwk = await jose.exportJWK(publicKey);
+    const dpop = (nonce) => new jose.SignJWT({
+      htm: 'POST', htu: `${srv.url}/oauth/token`, iat: Math.floor(Date.now() / 1000), jti: randomBytes(16).toString('base64url'), nonce,
+    }).setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk }).sign(privateKey);
+    for (let round = 0; round < 3; round++) {
+      const { body } = await spaCode();
+      const challenge = await tokenRequest(srv.url, body, { headers: { dpop: await dpop() } });
+      assert.equal(challenge.json?.error, 'use_dpop_nonce', challenge.text);
+      const nonce = challenge.headers.get('dpop-nonce');
+      const proof = await dpop(nonce);
+      const resps = await simultaneously(Array.from({ length: 16 }, () => rawPost(body, { DPoP: proof })));
+      const winner = assertOneWinner(resps, 400, 'invalid_dpop_proof', `16 copies, round ${round + 1}`);
+      const refreshed = await tokenRequest(srv.url, refreshBody(winner.json.refresh_token), { headers: { dpop: await dpop(nonce) } });
+      assert.equal(refreshed.status, 200, `round ${round + 1}: the winner's session survives the copies (${refreshed.text})`);
+    }
+  });
+
   test('rfc9700_4_14_2 16 simultaneous refreshes, no overlap window: one successor, then the family is revoked', async () => {
     const rt = await spaRefreshToken();
     const resps = await simultaneously(Array.from({ length: 16 }, () => rawPost(refreshBody(rt))));

@@ -16,6 +16,8 @@ use edge_oauth_worker::dpop::nonce_for_step;
 use edge_oauth_worker::http::{HttpRequest, HttpResponse};
 use edge_oauth_worker::jwt::sha256_b64;
 use edge_oauth_worker::platform::NativePlatform;
+use edge_oauth_worker::store::Store;
+use edge_oauth_worker::testing::block_on;
 use serde_json::{Value, json};
 
 const TOKEN_URL: &str = "https://auth.example.com/oauth/token";
@@ -1347,6 +1349,28 @@ fn rfc7009_2_1_an_old_token_of_a_bound_family_does_not_revoke_it() {
     // The token just rotated out (the previous one) still revokes.
     assert_eq!(revoke(&r3).status, 200);
     assert_eq!(revoked_families(&h.app.store), 1);
+}
+
+/// Two copies of one DPoP exchange, proof and all, sent at the same instant (a proxy or
+/// browser retrying the POST): the second may find the code taken before the first has
+/// recorded the proof's `jti`. It is still a copy of that request: `invalid_dpop_proof`,
+/// and the family the first one is issuing is not revoked. The interleaving is made here
+/// by removing the `jti` marker the first exchange wrote.
+#[test]
+fn rfc9449_11_1_a_copy_of_the_exchange_before_its_jti_is_recorded_revokes_nothing() {
+    let h = harness();
+    let k1 = key("dpop_key_1");
+    let code = h.spa_code("spa", API, "");
+    let proof = h.proof(&k1, true);
+    let rt = json_str(&h.exchange("spa", &code, Some(&proof)), "refresh_token");
+    let markers = block_on(Store::list(&h.app.store, "jti:")).unwrap();
+    assert_eq!(markers.len(), 1, "{markers:?}");
+    block_on(Store::delete(&h.app.store, &markers[0])).unwrap();
+    let copy = h.exchange("spa", &code, Some(&proof));
+    assert_error(&copy, 400, "invalid_dpop_proof", "jti");
+    assert_eq!(revoked_families(&h.app.store), 0);
+    h.clock.advance(1);
+    assert_dpop_bound(&h.refresh("spa", &rt, Some(&h.proof(&k1, true))), &k1);
 }
 
 /// A used code replayed without a proof of the key its family is bound to (the captured

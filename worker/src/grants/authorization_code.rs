@@ -44,8 +44,8 @@
 use super::{
     CODE_USED_TTL, CodeReceipt, CodeRecord, FamilyRecord, FirstToken, access_token_lifetime,
     bind_claims, family_id_in_shard, family_key, family_lifetimes, family_taken, first_token,
-    has_scope, load_record_api, require_dpop_for_api, require_grant, required_credential_hash,
-    revoke_family, token_type,
+    has_scope, load_record_api, proof_digest, require_dpop_for_api, require_grant,
+    required_credential_hash, revoke_family, token_type,
 };
 use crate::App;
 use crate::client_auth::AuthenticatedClient;
@@ -90,6 +90,7 @@ pub async fn grant<S: Store, P: Platform>(
     let family_id = random_id(&app.platform)?;
     let receipt = serde_json::to_string(&CodeReceipt {
         family_id: Some(family_id.clone()),
+        proof: proof.map(proof_digest),
     })
     .map_err(|_| OAuthError::server_error())?;
     // Taken only if it passes the checks that need nothing but the request, in the same
@@ -166,9 +167,11 @@ async fn give_back<S: Store>(store: &S, key: &str, receipt: &str, family_id: &st
 /// A code taken before: `invalid_grant`, after revoking its family when the request comes
 /// from the code's own client (and proves its PKCE verifier) and, when the code or the
 /// family is bound to a DPoP key, proves that key (RFC 9449 §5, §10): a replay of the
-/// captured body without the key revokes nothing, as a refresh without it does. With a
-/// DPoP proof, its `jti` is recorded first (RFC 9449 §11.1): a captured exchange replayed
-/// with its own proof is `invalid_dpop_proof` and revokes nothing, since whoever sent it
+/// captured body without the key revokes nothing, as a refresh without it does. A copy of
+/// the request that took the code (the proof its receipt names) is `invalid_dpop_proof`
+/// and revokes nothing, also when it comes before that request has recorded the proof's
+/// `jti`; any other proof's `jti` is recorded before the revocation (RFC 9449 §11.1): a
+/// captured exchange replayed with its own proof revokes nothing, since whoever sent it
 /// may hold no key at all.
 async fn replayed<S: Store, P: Platform>(
     app: &App<S, P>,
@@ -184,9 +187,17 @@ async fn replayed<S: Store, P: Platform>(
     };
     let same_client = record.client_id == client.client_id
         && check_pkce(&record, params.get("code_verifier")).is_ok();
-    let family = serde_json::from_str::<CodeReceipt>(receipt)
-        .ok()
-        .and_then(|r| r.family_id);
+    let Ok(receipt) = serde_json::from_str::<CodeReceipt>(receipt) else {
+        return used;
+    };
+    // A copy of the request that took the code, proof and all (sent twice at once, or
+    // captured): its `jti` may not be recorded yet, but it is this proof's.
+    if let Some(proof) = proof
+        && receipt.proof.as_deref() == Some(proof_digest(proof).as_str())
+    {
+        return crate::dpop::token_endpoint_error(app, &edge_oauth::Error::DpopJtiReplayed);
+    }
+    let family = receipt.family_id;
     let proof_jkt = proof.map(|p| p.jkt.as_str());
     let Some(family) = family.filter(|_| same_client && check_dpop_jkt(&record, proof_jkt).is_ok())
     else {
@@ -325,6 +336,7 @@ async fn exchange_copy<S: Store, P: Platform>(
     let family_id = family_id_in_shard(&app.platform, shard_of(key))?;
     let receipt = serde_json::to_string(&CodeReceipt {
         family_id: Some(family_id.clone()),
+        proof: proof.map(proof_digest),
     })
     .map_err(|_| OAuthError::server_error())?;
     let x5t_s256 = auth.x5t_s256.as_deref();

@@ -98,6 +98,17 @@ pub struct CodeRecord {
 pub struct CodeReceipt {
     /// The refresh-token family issued from the code, if any.
     pub family_id: Option<String>,
+    /// The DPoP proof the redemption came with ([`proof_digest`]), so that a copy of the
+    /// same request is known as one even before the redemption has recorded the proof's
+    /// `jti`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
+}
+
+/// What a [`CodeReceipt`] keeps of a DPoP proof: a hash of its key thumbprint and `jti`.
+#[must_use]
+pub fn proof_digest(proof: &edge_oauth::dpop::VerifiedProof) -> String {
+    crate::jwt::sha256_b64(format!("{}:{}", proof.jkt, proof.jti).as_bytes())
 }
 
 /// `family:{id}`: a refresh-token family. Only hashes of its tokens are kept.
