@@ -47,7 +47,8 @@ use crate::error::{Error, Result};
 use crate::json::{self, Value};
 use crate::token::AuthorizationCode;
 use crate::token::request::{
-    FormParams, encode_form, is_absolute_uri_without_fragment, is_nqchar, is_scope, is_vschar_str,
+    FormParams, decode_component, encode_form, is_absolute_uri_without_fragment, is_nqchar,
+    is_scope, is_vschar_str,
 };
 use crate::token::response::parse_error_response;
 
@@ -611,6 +612,27 @@ pub struct AuthorizationResponse {
     pub iss: Option<String>,
 }
 
+/// Where the authorization server puts the response parameters: the `response_mode` of
+/// the request (OAuth 2.0 Multiple Response Type Encoding Practices §2.1).
+///
+/// ```
+/// use edge_oauth::authorize::{ResponseCheck, ResponseMode, parse_authorization_response};
+///
+/// let check = ResponseCheck { response_mode: Some(ResponseMode::Fragment), ..ResponseCheck::new(Some("s")) };
+/// let r = parse_authorization_response("https://app.example/cb?tenant=a#code=c&state=s", &check)?;
+/// assert_eq!(r.code.as_str(), "c");
+/// let err = parse_authorization_response("https://app.example/cb?code=c&state=s", &check).unwrap_err();
+/// assert_eq!(err.code(), "AUTHORIZATION_RESPONSE_MODE_MISMATCH");
+/// # Ok::<(), edge_oauth::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseMode {
+    /// The query of the redirect URI (`response_mode=query`, the default for `code`).
+    Query,
+    /// The fragment (`response_mode=fragment`).
+    Fragment,
+}
+
 /// What [`parse_authorization_response`] checks the response against.
 ///
 /// ```
@@ -631,6 +653,9 @@ pub struct ResponseCheck<'a> {
     /// The server's metadata says `authorization_response_iss_parameter_supported`:
     /// `iss` is then required (RFC 9207 §2.4).
     pub iss_parameter_supported: bool,
+    /// Where the response must be. `None`: in the fragment when the fragment carries a
+    /// response parameter (`code`, `state`, `error`, `iss`), in the query otherwise.
+    pub response_mode: Option<ResponseMode>,
 }
 
 impl<'a> ResponseCheck<'a> {
@@ -646,6 +671,7 @@ impl<'a> ResponseCheck<'a> {
             state,
             issuer: None,
             iss_parameter_supported: false,
+            response_mode: None,
         }
     }
 }
@@ -657,23 +683,52 @@ fn is_error_text(s: &str) -> bool {
         .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5b | 0x5d..=0x7e))
 }
 
-/// The parameters of a redirect URL: the query, or the fragment when there is no query
-/// (`response_mode=fragment`).
-fn response_params(url: &str) -> Result<FormParams> {
-    if !is_absolute_uri_without_fragment(url.split('#').next().unwrap_or_default()) {
+/// The parameters that make a query or a fragment an authorization response.
+const RESPONSE_PARAMETERS: [&str; 4] = ["code", "state", "error", "iss"];
+
+/// Whether a query or fragment names a response parameter, with a value or without
+/// (the names decoded as [`FormParams`] decodes them).
+fn has_response_parameter(component: &str) -> bool {
+    component.as_bytes().split(|&b| b == b'&').any(|pair| {
+        let name = pair.split(|&b| b == b'=').next().unwrap_or_default();
+        decode_component(name).is_ok_and(|name| RESPONSE_PARAMETERS.contains(&name.as_str()))
+    })
+}
+
+/// The parameters of a redirect URL: those of the fragment when `mode` says so or, with
+/// no mode, when the fragment has a response parameter; those of the query otherwise.
+/// Response parameters in the part not read fail: in both parts the response is
+/// ambiguous, in the other part alone it is not where `mode` says.
+fn response_params(url: &str, mode: Option<ResponseMode>) -> Result<FormParams> {
+    let (before_fragment, fragment) = url.split_once('#').unwrap_or((url, ""));
+    if !is_absolute_uri_without_fragment(before_fragment) {
         return Err(Error::AuthorizationResponseInvalid(
             "the redirect URL is not an absolute URL",
         ));
     }
-    let (before_fragment, fragment) = match url.split_once('#') {
-        Some((b, f)) => (b, Some(f)),
-        None => (url, None),
+    let query = before_fragment.split_once('?').map_or("", |(_, q)| q);
+    let in_query = has_response_parameter(query);
+    let in_fragment = has_response_parameter(fragment);
+    if in_query && in_fragment {
+        return Err(Error::AuthorizationResponseAmbiguous);
+    }
+    let from_fragment = match mode {
+        None => in_fragment,
+        Some(mode) => mode == ResponseMode::Fragment,
     };
-    let query = before_fragment.split_once('?').map(|(_, q)| q);
-    let raw = match (query, fragment) {
-        (Some(q), _) if !q.is_empty() => q,
-        (_, Some(f)) => f,
-        _ => "",
+    let raw = match (from_fragment, in_query, in_fragment) {
+        (true, true, _) => {
+            return Err(Error::AuthorizationResponseModeMismatch(
+                "query, not the fragment",
+            ));
+        }
+        (false, _, true) => {
+            return Err(Error::AuthorizationResponseModeMismatch(
+                "fragment, not the query",
+            ));
+        }
+        (true, ..) => fragment,
+        (false, ..) => query,
     };
     FormParams::parse(raw.as_bytes()).map_err(|e| match e {
         Error::FormDuplicateParameter(name) => Error::AuthorizationResponseParameterRepeated(name),
@@ -692,8 +747,13 @@ fn ct_eq(a: &str, b: &str) -> bool {
 /// request (RFC 6749 §4.1.2, §4.1.2.1; RFC 9207 §2.4).
 ///
 /// In order:
-/// 1. the parameters are read strictly from the query (or, without a query, the
-///    fragment): a repeated parameter, a malformed escape or bad UTF-8 fails;
+/// 1. the parameters are read strictly from the fragment when `check.response_mode` is
+///    [`ResponseMode::Fragment`] or, without a mode, when the fragment has a response
+///    parameter (`code`, `state`, `error` or `iss`), and from the query otherwise (a
+///    redirect URI may have a query of its own, RFC 6749 §3.1.2): a repeated parameter,
+///    a malformed escape or bad UTF-8 fails. Response parameters in both the query and
+///    the fragment fail (which one is the response is ambiguous), and so do response
+///    parameters only in the part the mode does not name;
 /// 2. `iss`: when present it must equal `check.issuer` exactly; when the server
 ///    advertises `authorization_response_iss_parameter_supported` it must be present.
 ///    This comes first so that an error from a mixed-up server is not believed;
@@ -706,6 +766,10 @@ fn ct_eq(a: &str, b: &str) -> bool {
 /// - [`Error::AuthorizationResponseInvalid`] for a URL that is not absolute, bad
 ///   encoding, or an `error` / `code` outside its syntax;
 /// - [`Error::AuthorizationResponseParameterRepeated`] naming the parameter;
+/// - [`Error::AuthorizationResponseAmbiguous`] for response parameters in both the query
+///   and the fragment;
+/// - [`Error::AuthorizationResponseModeMismatch`] for response parameters only in the part
+///   of the URL `check.response_mode` does not name;
 /// - [`Error::AuthorizationResponseIssMissing`] / [`Error::AuthorizationResponseIssMismatch`];
 /// - [`Error::AuthorizationResponseStateMissing`] / [`Error::AuthorizationResponseStateMismatch`]
 ///   / [`Error::AuthorizationResponseStateUnexpected`];
@@ -725,12 +789,16 @@ fn ct_eq(a: &str, b: &str) -> bool {
 /// assert_eq!(code("https://app.example/cb?code=c&code=d&state=s").unwrap_err(),
 ///            "AUTHORIZATION_RESPONSE_PARAMETER_REPEATED");
 /// assert!(code("https://app.example/cb?code=c&state=s&iss=https%3A%2F%2Fas.example%2F").is_ok());
+/// // response_mode=fragment to a redirect URI with a query of its own:
+/// assert!(code("https://app.example/cb?tenant=a#code=c&state=s").is_ok());
+/// assert_eq!(code("https://app.example/cb?code=c&state=s#code=d&state=s").unwrap_err(),
+///            "AUTHORIZATION_RESPONSE_AMBIGUOUS");
 /// ```
 pub fn parse_authorization_response(
     url: &str,
     check: &ResponseCheck<'_>,
 ) -> Result<AuthorizationResponse> {
-    let params = response_params(url)?;
+    let params = response_params(url, check.response_mode)?;
 
     let iss = params.get("iss");
     if iss.is_some() || check.iss_parameter_supported {
@@ -1177,6 +1245,166 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.code.as_str(), "abc");
+    }
+
+    #[test]
+    fn rfc6749_3_1_2_fragment_response_to_a_redirect_uri_with_a_query() {
+        // The redirect URI's own query is kept (§3.1.2); the response is in the fragment.
+        let r = parse_authorization_response(
+            "https://app.example/cb?tenant=a#code=c&state=xyz",
+            &check(),
+        )
+        .unwrap();
+        assert_eq!((r.code.as_str(), r.state.as_deref()), ("c", Some("xyz")));
+        let advertised = ResponseCheck {
+            iss_parameter_supported: true,
+            ..check()
+        };
+        let r = parse_authorization_response(
+            "https://app.example/cb?tenant=a#code=c&state=xyz&iss=https%3A%2F%2Fas.example%2F",
+            &advertised,
+        )
+        .unwrap();
+        assert_eq!(r.iss.as_deref(), Some(ISSUER));
+        // The fragment's own checks still apply.
+        assert_eq!(
+            err(
+                "https://app.example/cb?tenant=a#code=c&state=evil",
+                &check()
+            ),
+            "AUTHORIZATION_RESPONSE_STATE_MISMATCH"
+        );
+        assert_eq!(
+            err(
+                "https://app.example/cb?tenant=a#code=c&state=xyz",
+                &advertised
+            ),
+            "AUTHORIZATION_RESPONSE_ISS_MISSING"
+        );
+        let e = parse_authorization_response(
+            "https://app.example/cb?tenant=a#error=access_denied&state=xyz",
+            &check(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "AUTHORIZATION_ERROR");
+        assert_eq!(
+            err(
+                "https://app.example/cb?tenant=a#code=c&code=d&state=xyz",
+                &check()
+            ),
+            "AUTHORIZATION_RESPONSE_PARAMETER_REPEATED"
+        );
+        assert_eq!(
+            err(
+                "https://app.example/cb?tenant=a#code=%ZZ&state=xyz",
+                &check()
+            ),
+            "AUTHORIZATION_RESPONSE_INVALID"
+        );
+    }
+
+    #[test]
+    fn rfc6749_4_1_2_query_response_ignores_a_fragment_without_response_parameters() {
+        for url in [
+            "https://c.example/cb?code=a&state=xyz#_=_",
+            "https://c.example/cb?code=a&state=xyz#",
+            "https://c.example/cb?code=a&state=xyz#/home",
+            "https://c.example/cb?code=a&state=xyz#x=%ZZ&x",
+            "https://c.example/cb?code=a&state=xyz#error_description=x&codes=1",
+        ] {
+            let r = parse_authorization_response(url, &check()).unwrap();
+            assert_eq!(r.code.as_str(), "a", "{url}");
+        }
+    }
+
+    #[test]
+    fn rfc9700_4_4_response_parameters_in_query_and_fragment_are_ambiguous() {
+        for url in [
+            "https://c.example/cb?code=a&state=xyz#code=b&state=xyz",
+            "https://c.example/cb?code=a#state=xyz",
+            "https://c.example/cb?iss=https%3A%2F%2Fas.example%2F#code=c&state=xyz",
+            "https://c.example/cb?error=access_denied#code=c&state=xyz",
+            "https://c.example/cb?code=a&state=xyz#error=access_denied",
+            "https://c.example/cb?state=#code=c&state=xyz",
+            "https://c.example/cb?tenant=a&%63ode=a#code=c&state=xyz",
+            "https://c.example/cb?code=a&state=xyz#c%6Fde=b",
+            "https://c.example/cb?code#state=xyz&code=c",
+        ] {
+            let e = parse_authorization_response(url, &check()).unwrap_err();
+            assert_eq!(e.code(), "AUTHORIZATION_RESPONSE_AMBIGUOUS", "{url}");
+            assert_eq!(
+                e.to_string(),
+                "authorization response parameters are in both the query and the fragment"
+            );
+        }
+    }
+
+    #[test]
+    fn oauth_responses_2_1_response_mode_names_the_part_to_read() {
+        let mode = |response_mode| ResponseCheck {
+            response_mode: Some(response_mode),
+            ..check()
+        };
+        let (query, fragment) = (mode(ResponseMode::Query), mode(ResponseMode::Fragment));
+        let code = |url: &str, check: &ResponseCheck<'_>| {
+            parse_authorization_response(url, check)
+                .unwrap()
+                .code
+                .as_str()
+                .to_string()
+        };
+        assert_eq!(
+            code("https://c.example/cb?code=a&state=xyz#_=_", &query),
+            "a"
+        );
+        assert_eq!(
+            code("https://c.example/cb?tenant=a#code=b&state=xyz", &fragment),
+            "b"
+        );
+        assert_eq!(
+            code("https://c.example/cb#code=b&state=xyz", &fragment),
+            "b"
+        );
+        for (url, check, message) in [
+            (
+                "https://c.example/cb?tenant=a#code=b&state=xyz",
+                &query,
+                "fragment, not the query",
+            ),
+            (
+                "https://c.example/cb?code=a&state=xyz",
+                &fragment,
+                "query, not the fragment",
+            ),
+            (
+                "https://c.example/cb?error=access_denied&state=xyz#_=_",
+                &fragment,
+                "query, not the fragment",
+            ),
+        ] {
+            let e = parse_authorization_response(url, check).unwrap_err();
+            assert_eq!(e.code(), "AUTHORIZATION_RESPONSE_MODE_MISMATCH", "{url}");
+            assert_eq!(
+                e.to_string(),
+                alloc::format!("authorization response parameters are in the {message}")
+            );
+        }
+        // In both parts: ambiguous whatever the mode.
+        for check in [&query, &fragment] {
+            assert_eq!(
+                err("https://c.example/cb?code=a&state=xyz#code=b", check),
+                "AUTHORIZATION_RESPONSE_AMBIGUOUS"
+            );
+        }
+        // In neither: the part named is read, and lacks the state.
+        assert_eq!(
+            err("https://c.example/cb?tenant=a", &fragment),
+            "AUTHORIZATION_RESPONSE_STATE_MISSING"
+        );
+        assert_eq!(
+            err("https://c.example/cb#_=_", &query),
+            "AUTHORIZATION_RESPONSE_STATE_MISSING"
+        );
     }
 
     #[test]

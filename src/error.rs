@@ -151,6 +151,13 @@ pub enum Error {
     AuthorizationResponseInvalid(&'static str),
     /// An authorization response repeats a parameter (RFC 6749 §3.1).
     AuthorizationResponseParameterRepeated(String),
+    /// Response parameters (`code`, `state`, `error`, `iss`) are in both the query and the
+    /// fragment of the redirect: which part is the response is ambiguous (a mix-up risk).
+    AuthorizationResponseAmbiguous,
+    /// The response parameters are not in the part of the redirect that the expected
+    /// response mode names: the message says where they are
+    /// (`query, not the fragment`).
+    AuthorizationResponseModeMismatch(&'static str),
     /// The authorization response has no `state` although the request sent one.
     AuthorizationResponseStateMissing,
     /// The `state` of the authorization response is not the one of the request.
@@ -298,6 +305,8 @@ impl Error {
             Error::AuthorizationResponseParameterRepeated(_) => {
                 "AUTHORIZATION_RESPONSE_PARAMETER_REPEATED"
             }
+            Error::AuthorizationResponseAmbiguous => "AUTHORIZATION_RESPONSE_AMBIGUOUS",
+            Error::AuthorizationResponseModeMismatch(_) => "AUTHORIZATION_RESPONSE_MODE_MISMATCH",
             Error::AuthorizationResponseStateMissing => "AUTHORIZATION_RESPONSE_STATE_MISSING",
             Error::AuthorizationResponseStateMismatch => "AUTHORIZATION_RESPONSE_STATE_MISMATCH",
             Error::AuthorizationResponseStateUnexpected => {
@@ -462,6 +471,13 @@ impl Error {
                 out.push_str("authorization response parameter is repeated: ");
                 push_printable(&mut out, name);
                 return out;
+            }
+            Error::AuthorizationResponseAmbiguous => (
+                "authorization response parameters are in both the query and the fragment",
+                "",
+            ),
+            Error::AuthorizationResponseModeMismatch(why) => {
+                ("authorization response parameters are in the ", why)
             }
             Error::AuthorizationResponseStateMissing => (
                 "authorization response has no state, but the request sent one",

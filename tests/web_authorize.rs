@@ -89,6 +89,7 @@ fn rfc9207_2_4_a_url_href_and_the_typed_error_redirect() {
             &"s".into(),
             &"https://as.example/".into(),
             &JsValue::TRUE,
+            &JsValue::UNDEFINED,
         )
     };
     // The href of a `URL`, as the JS layer passes it.
@@ -116,6 +117,38 @@ fn rfc9207_2_4_a_url_href_and_the_typed_error_redirect() {
         Some("Sign in")
     );
     assert_eq!(code_of(err), "AUTHORIZATION_ERROR");
+}
+
+#[wasm_bindgen_test]
+fn rfc6749_3_1_2_a_fragment_response_to_a_redirect_uri_with_a_query() {
+    let check = |href: &str, mode: JsValue| {
+        parse_authorization_response_js(
+            &prop(&url(href), "href"),
+            &"s".into(),
+            &"https://as.example/".into(),
+            &JsValue::TRUE,
+            &mode,
+        )
+    };
+    let back = "https://app.example/cb?tenant=a#code=c1&state=s&iss=https%3A%2F%2Fas.example%2F";
+    for mode in [JsValue::UNDEFINED, JsValue::NULL, "fragment".into()] {
+        let ok = check(back, mode).expect("response");
+        assert_eq!(prop(&ok, "code").as_string().as_deref(), Some("c1"));
+    }
+    let mismatch = check(back, "query".into()).expect_err("an error");
+    assert_eq!(code_of(mismatch), "AUTHORIZATION_RESPONSE_MODE_MISMATCH");
+    let both = check(
+        "https://app.example/cb?code=c0#code=c1&state=s&iss=https%3A%2F%2Fas.example%2F",
+        JsValue::UNDEFINED,
+    )
+    .expect_err("an error");
+    assert_eq!(code_of(both), "AUTHORIZATION_RESPONSE_AMBIGUOUS");
+    for bad in [JsValue::from_str("form_post"), JsValue::from_f64(1.0)] {
+        assert_eq!(
+            code_of(check(back, bad).expect_err("an error")),
+            "ARGUMENT_INVALID"
+        );
+    }
 }
 
 #[wasm_bindgen_test]

@@ -292,6 +292,14 @@ export interface AuthorizationResponseOptions {
   issuer?: string;
   /** The metadata's `authorization_response_iss_parameter_supported`: `iss` is then required. */
   issParameterSupported?: boolean;
+  /**
+   * Where the response must be: the `responseMode` the request was built with. Without it
+   * the response is read from the fragment when the fragment has `code`, `state`, `error`
+   * or `iss`, from the query otherwise. Response parameters in both parts are
+   * `AUTHORIZATION_RESPONSE_AMBIGUOUS` either way; with it, response parameters only in
+   * the other part are `AUTHORIZATION_RESPONSE_MODE_MISMATCH`.
+   */
+  responseMode?: "query" | "fragment";
 }
 
 /** A checked authorization response (RFC 6749 §4.1.2). */
@@ -405,6 +413,11 @@ export function parseParResponse(status: number, body: string): ParResponse;
  *
  * @example
  * const { code } = parseAuthorizationResponse(window.location, { state: tx.state, issuer: metadata.issuer });
+ *
+ * @example
+ * // Requested with responseMode: "fragment" and redirectUri "https://app.example/cb?tenant=a":
+ * // the browser comes back to https://app.example/cb?tenant=a#code=...&state=...
+ * const { code } = parseAuthorizationResponse(window.location, { state: tx.state, issuer: metadata.issuer, responseMode: "fragment" });
  */
 export function parseAuthorizationResponse(url: string | URL | Location, options: AuthorizationResponseOptions): AuthorizationResponse;
 /** Parses server metadata strictly: its `issuer` must equal `expectedIssuer`. */

@@ -147,7 +147,7 @@ export function parseAuthorizationResponse(url, options) {
     throw invalid('options.state is unreadable');
   }
   if (state === undefined) throw invalid('state must be a string (or null when the request sent none)');
-  return wasm.parseAuthorizationResponse(href, state, o.issuer, o.issParameterSupported);
+  return wasm.parseAuthorizationResponse(href, state, o.issuer, o.issParameterSupported, o.responseMode);
 }
 
 /**

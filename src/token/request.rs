@@ -75,7 +75,7 @@ fn encode_component_into(out: &mut String, value: &str) {
 
 /// Decodes one name or value: `+` is a space, `%XX` is an octet, other bytes are taken
 /// as they are; the resulting octets must be UTF-8.
-fn decode_component(input: &[u8]) -> Result<String> {
+pub(crate) fn decode_component(input: &[u8]) -> Result<String> {
     let mut out = Vec::with_capacity(input.len());
     let mut bytes = input.iter();
     while let Some(&b) = bytes.next() {

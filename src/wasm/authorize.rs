@@ -14,7 +14,7 @@ use super::{
     set_opt_str, string_arg, string_array, string_list,
 };
 use crate::authorize::{
-    AuthorizationRequest, ResponseCheck, authorization_url_from_request_uri,
+    AuthorizationRequest, ResponseCheck, ResponseMode, authorization_url_from_request_uri,
     parse_authorization_response, parse_par_response,
 };
 use crate::error::Error;
@@ -161,10 +161,13 @@ pub fn parse_par_response_js(status: &JsValue, body: &JsValue) -> Result<JsValue
 /// (first), then `state`, then an `error` redirect, then the `code`. Every failure has
 /// its own code (`AUTHORIZATION_RESPONSE_*`), and `AUTHORIZATION_ERROR` (with `.error`,
 /// `.errorDescription`, `.errorUri`) for an error redirect. `state` is `undefined` when
-/// the request sent none.
+/// the request sent none. The response is read from the fragment when `responseMode` is
+/// `"fragment"` or, without it, when the fragment has `code`, `state`, `error` or `iss`;
+/// from the query otherwise (`AUTHORIZATION_RESPONSE_AMBIGUOUS` when both have them,
+/// `AUTHORIZATION_RESPONSE_MODE_MISMATCH` when only the part not named has them).
 ///
 /// ```js
-/// const { code } = parseAuthorizationResponse(location.href, saved.state, issuer, true);
+/// const { code } = parseAuthorizationResponse(location.href, saved.state, issuer, true, "fragment");
 /// ```
 #[wasm_bindgen(
     js_name = parseAuthorizationResponse,
@@ -176,6 +179,8 @@ pub fn parse_authorization_response_js(
     #[wasm_bindgen(unchecked_param_type = "string | undefined")] issuer: &JsValue,
     #[wasm_bindgen(js_name = issParameterSupported, unchecked_param_type = "boolean | undefined")]
     iss_parameter_supported: &JsValue,
+    #[wasm_bindgen(js_name = responseMode, unchecked_param_type = "string | undefined")]
+    response_mode: &JsValue,
 ) -> Result<JsValue, JsValue> {
     let url = string_arg(url, "url must be a string, a URL or a Location")?;
     let state = opt_arg(
@@ -192,9 +197,17 @@ pub fn parse_authorization_response_js(
             ))
         })?
     };
+    const MODE: &str = "responseMode must be \"query\" or \"fragment\"";
+    let response_mode = match opt_arg(response_mode, MODE)?.as_deref() {
+        None => None,
+        Some("query") => Some(ResponseMode::Query),
+        Some("fragment") => Some(ResponseMode::Fragment),
+        Some(_) => return Err(js_error(&Error::ArgumentInvalid(MODE))),
+    };
     let check = ResponseCheck {
         issuer: issuer.as_deref(),
         iss_parameter_supported,
+        response_mode,
         ..ResponseCheck::new(state.as_deref())
     };
     let response = parse_authorization_response(&url, &check).map_err(|e| redirect_error(&e))?;

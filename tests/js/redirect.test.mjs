@@ -145,6 +145,57 @@ test('rfc9207: the client checks iss with its issuer, and requires it as the met
   assert.throws(() => client.parseAuthorizationResponse(`https://app.example/cb?code=c-1&state=other&iss=${encodeURIComponent(srv.base)}`, { state: 's-1' }), { code: 'AUTHORIZATION_RESPONSE_STATE_MISMATCH' });
 });
 
+test('rfc6749_3_1_2: a fragment response (responseMode fragment) to a redirect URI with its own query', async () => {
+  srv.reset();
+  const client = await TokenClient.discover(srv.base, { clientId: 'spa' });
+  const redirectUri = 'https://app.example/cb?tenant=a';
+  const url = new URL(client.authorizationUrl({ redirectUri, codeChallenge: edge.generatePkce().codeChallenge, state: 's-1', responseMode: 'fragment' }));
+  assert.equal(url.searchParams.get('response_mode'), 'fragment');
+  assert.equal(url.searchParams.get('redirect_uri'), redirectUri);
+  const iss = encodeURIComponent(srv.base);
+  const back = `${redirectUri}#code=c-1&state=s-1&iss=${iss}`;
+  assert.deepEqual({ ...client.parseAuthorizationResponse(back, { state: 's-1' }) }, { code: 'c-1', state: 's-1', iss: srv.base });
+  assert.equal(client.parseAuthorizationResponse(new URL(back), { state: 's-1' }).code, 'c-1');
+  assert.equal(client.parseAuthorizationResponse(back, { state: 's-1', responseMode: 'fragment' }).code, 'c-1');
+  assert.equal(edge.parseAuthorizationResponse(`${redirectUri}#code=c-2&state=s-1`, { state: 's-1' }).code, 'c-2');
+  // The checks are those of a query response.
+  assert.throws(() => client.parseAuthorizationResponse(`${redirectUri}#code=c-1&state=s-1`, { state: 's-1' }), { code: 'AUTHORIZATION_RESPONSE_ISS_MISSING' });
+  assert.throws(() => client.parseAuthorizationResponse(`${redirectUri}#code=c-1&state=other&iss=${iss}`, { state: 's-1' }), { code: 'AUTHORIZATION_RESPONSE_STATE_MISMATCH' });
+  assert.throws(() => client.parseAuthorizationResponse(`${redirectUri}#error=access_denied&state=s-1&iss=${iss}`, { state: 's-1' }), { code: 'AUTHORIZATION_ERROR', error: 'access_denied' });
+  // A query response keeps ignoring a fragment that carries no response parameter.
+  assert.equal(client.parseAuthorizationResponse(`https://app.example/cb?code=c-3&state=s-1&iss=${iss}#_=_`, { state: 's-1' }).code, 'c-3');
+});
+
+test('rfc9700_4_4: response parameters in both the query and the fragment are refused as ambiguous', () => {
+  const iss = encodeURIComponent('https://as.example/');
+  const opts = { state: 's-1', issuer: 'https://as.example/' };
+  for (const url of [
+    'https://app.example/cb?code=c-1&state=s-1#code=c-2&state=s-1',
+    'https://app.example/cb?tenant=a&code=c-1#code=c-2&state=s-1',
+    `https://app.example/cb?iss=${iss}#code=c-1&state=s-1`,
+    'https://app.example/cb?code=c-1&state=s-1#error=access_denied',
+    'https://app.example/cb?state=s-1#code=c-1',
+  ]) {
+    for (const responseMode of [undefined, 'query', 'fragment']) {
+      assert.throws(() => edge.parseAuthorizationResponse(url, { ...opts, responseMode }), { code: 'AUTHORIZATION_RESPONSE_AMBIGUOUS', message: /both the query and the fragment/ }, `${url} ${responseMode}`);
+    }
+  }
+});
+
+test('oauth_responses_2_1: responseMode reads the response from exactly that part of the URL', () => {
+  const opts = { state: 's-1' };
+  assert.equal(edge.parseAuthorizationResponse('https://app.example/cb?code=c-1&state=s-1#_=_', { ...opts, responseMode: 'query' }).code, 'c-1');
+  assert.equal(edge.parseAuthorizationResponse('https://app.example/cb?tenant=a#code=c-2&state=s-1', { ...opts, responseMode: 'fragment' }).code, 'c-2');
+  assert.throws(() => edge.parseAuthorizationResponse('https://app.example/cb?code=c-1&state=s-1', { ...opts, responseMode: 'fragment' }), { code: 'AUTHORIZATION_RESPONSE_MODE_MISMATCH', message: /in the query, not the fragment/ });
+  assert.throws(() => edge.parseAuthorizationResponse('https://app.example/cb?tenant=a#code=c-2&state=s-1', { ...opts, responseMode: 'query' }), { code: 'AUTHORIZATION_RESPONSE_MODE_MISMATCH', message: /in the fragment, not the query/ });
+  // Neither part has a response: the usual missing-parameter codes.
+  assert.throws(() => edge.parseAuthorizationResponse('https://app.example/cb?tenant=a', { ...opts, responseMode: 'fragment' }), { code: 'AUTHORIZATION_RESPONSE_STATE_MISSING' });
+  for (const responseMode of ['form_post', 'Fragment', 42, true]) {
+    assert.throws(() => edge.parseAuthorizationResponse('https://app.example/cb?code=c-1&state=s-1', { ...opts, responseMode }), { code: 'ARGUMENT_INVALID', message: /responseMode/ }, String(responseMode));
+  }
+  assert.equal(edge.parseAuthorizationResponse('https://app.example/cb?code=c-1&state=s-1', { ...opts, responseMode: null }).code, 'c-1');
+});
+
 test('oidc_core_3_1_3_7: exchangeCode checks the ID token claims and returns them', async () => {
   srv.reset();
   const client = await TokenClient.discover(srv.base, { clientId: 'spa' });
