@@ -236,6 +236,8 @@ pub struct NativePlatform {
     pub clock: Clock,
     /// The rate limiter (`None`: unlimited).
     pub limiter: Option<MemoryRateLimiter>,
+    /// How many of the next signatures fail ([`Self::fail_next_signatures`]).
+    failing_signatures: std::rc::Rc<std::cell::Cell<u32>>,
 }
 
 impl NativePlatform {
@@ -245,6 +247,32 @@ impl NativePlatform {
         Self {
             clock,
             limiter: None,
+            failing_signatures: std::rc::Rc::default(),
+        }
+    }
+
+    /// Makes the next `n` signatures (ES256 or RS256) fail with [`PlatformError::Crypto`],
+    /// as a backend outage would: for tests of what a grant leaves behind when its tokens
+    /// cannot be signed.
+    ///
+    /// ```
+    /// use edge_oauth_worker::platform::NativePlatform;
+    /// use edge_oauth_worker::store::memory::Clock;
+    /// let platform = NativePlatform::new(Clock::new(0));
+    /// platform.fail_next_signatures(1);
+    /// ```
+    pub fn fail_next_signatures(&self, n: u32) {
+        self.failing_signatures.set(n);
+    }
+
+    /// Counts one signature against [`Self::fail_next_signatures`]: `Err` when it fails.
+    fn signature_allowed(&self) -> Result<(), PlatformError> {
+        match self.failing_signatures.get() {
+            0 => Ok(()),
+            n => {
+                self.failing_signatures.set(n - 1);
+                Err(PlatformError::Crypto)
+            }
         }
     }
 
@@ -299,6 +327,7 @@ impl Platform for NativePlatform {
         jwk: &crate::jwt::RsaPrivateJwk,
         message: &[u8],
     ) -> Result<Vec<u8>, PlatformError> {
+        self.signature_allowed()?;
         #[cfg(not(target_arch = "wasm32"))]
         return native_rsa::sign(jwk, message);
         #[cfg(target_arch = "wasm32")]
@@ -306,6 +335,17 @@ impl Platform for NativePlatform {
             let _ = (jwk, message);
             Err(PlatformError::Unsupported)
         }
+    }
+
+    async fn sign_es256(
+        &self,
+        key: &crate::jwt::SigningKey,
+        message: &[u8],
+    ) -> Result<Vec<u8>, PlatformError> {
+        self.signature_allowed()?;
+        key.sign_raw(message)
+            .map(|signature| signature.to_vec())
+            .map_err(|_| PlatformError::Crypto)
     }
 
     async fn open_client_secret(

@@ -893,6 +893,119 @@ fn rule_29_refresh_rotates_and_reuse_revokes_the_family() {
     assert_eq!(error_of(&after), "invalid_grant");
 }
 
+/// A refresh whose tokens cannot be signed (here: its API asks for RS256 and the server
+/// has no RSA key) is a `500` that changes nothing: the family is not rotated, so the
+/// client's retry with the same refresh token, once the server can sign again, is a
+/// rotation and not a reuse that ends the session.
+#[test]
+fn a_refresh_that_fails_to_sign_leaves_the_family_as_it_was() {
+    let h = harness();
+    let r1 = first_refresh(&h, "openid offline_access read:items");
+    let api = json!({"identifier": API, "name": "API", "scopes": ["read:items", "write:items"], "token_lifetime": 3600, "allow_offline_access": true});
+    let mut broken = api.clone();
+    broken["signing_alg"] = json!("RS256");
+    put(&h.app.store, &format!("api:{API}"), &broken);
+    let refresh = || {
+        h.token(&format!(
+            "grant_type=refresh_token&client_id=spa&refresh_token={r1}"
+        ))
+    };
+    let failed = refresh();
+    assert_eq!(failed.status, 500, "{:?}", failed.json_body());
+    assert_eq!(error_of(&failed), "server_error");
+    put(&h.app.store, &format!("api:{API}"), &api);
+    let retry = refresh();
+    assert_eq!(retry.status, 200, "{:?}", retry.json_body());
+    assert_eq!(revoked_families(&h.app.store), 0);
+    let r2 = json_str(&retry, "refresh_token");
+    assert_eq!(
+        claims(&json_str(&retry, "access_token"))["sid"],
+        r2.split('.').next().unwrap(),
+        "the access token names its session"
+    );
+    let next = h.token(&format!(
+        "grant_type=refresh_token&client_id=spa&refresh_token={r2}"
+    ));
+    assert_eq!(next.status, 200, "{:?}", next.json_body());
+}
+
+/// A refresh whose signature fails (the signing backend is out) is a `500` that changes
+/// nothing: the tokens are signed before the family rotates, so the client's retry with
+/// the same refresh token is a rotation, not a reuse that ends the session.
+#[test]
+fn a_refresh_whose_signature_fails_leaves_the_family_as_it_was() {
+    let h = harness();
+    let r1 = first_refresh(&h, "openid offline_access read:items");
+    let refresh = || {
+        h.token(&format!(
+            "grant_type=refresh_token&client_id=spa&refresh_token={r1}"
+        ))
+    };
+    for _ in 0..2 {
+        h.app.platform.fail_next_signatures(1);
+        let failed = refresh();
+        assert_eq!(failed.status, 500, "{:?}", failed.json_body());
+        assert_eq!(error_of(&failed), "server_error");
+        assert_no_store(&failed);
+    }
+    let retry = refresh();
+    assert_eq!(retry.status, 200, "{:?}", retry.json_body());
+    assert_eq!(revoked_families(&h.app.store), 0);
+    let r2 = json_str(&retry, "refresh_token");
+    assert_eq!(
+        claims(&json_str(&retry, "access_token"))["sid"],
+        r2.split('.').next().unwrap(),
+        "the access token names its session"
+    );
+    let next = h.token(&format!(
+        "grant_type=refresh_token&client_id=spa&refresh_token={r2}"
+    ));
+    assert_eq!(next.status, 200, "{:?}", next.json_body());
+}
+
+/// A code exchange whose signature fails is a `500` that leaves the code usable: the
+/// tokens are signed before anything is written for the exchange, so the client's retry
+/// gets them, instead of `invalid_grant` for a code it never got tokens for. (The first
+/// failure, on the isolate's copy of the code record, falls back to the stored record,
+/// whose exchange signs again: two failures make the `500`.)
+#[test]
+fn a_code_exchange_whose_signature_fails_leaves_the_code_usable() {
+    let h = harness();
+    let code = h.spa_code("openid offline_access read:items");
+    h.app.platform.fail_next_signatures(2);
+    let failed = h.exchange_spa(&code);
+    assert_eq!(failed.status, 500, "{:?}", failed.json_body());
+    assert_eq!(error_of(&failed), "server_error");
+    assert_no_store(&failed);
+    let retry = h.exchange_spa(&code);
+    assert_eq!(retry.status, 200, "{:?}", retry.json_body());
+    let body = retry.json_body();
+    let rt = body["refresh_token"].as_str().unwrap();
+    let family = rt.split('.').next().unwrap();
+    assert_eq!(
+        claims(body["access_token"].as_str().unwrap())["sid"],
+        family,
+        "the access token names its session"
+    );
+    let refreshed = h.token(&format!(
+        "grant_type=refresh_token&client_id=spa&refresh_token={rt}"
+    ));
+    assert_eq!(refreshed.status, 200, "{:?}", refreshed.json_body());
+    assert_eq!(
+        claims(refreshed.json_body()["access_token"].as_str().unwrap())["sid"],
+        family
+    );
+    assert_eq!(
+        error_of(&h.exchange_spa(&code)),
+        "invalid_grant",
+        "the code is used once it was redeemed"
+    );
+    // One failure: the request itself succeeds on the stored record.
+    let code = h.spa_code("openid offline_access read:items");
+    h.app.platform.fail_next_signatures(1);
+    assert_eq!(h.exchange_spa(&code).status, 200);
+}
+
 #[test]
 fn rule_26_27_scope_may_only_narrow_and_the_family_keeps_its_scope() {
     let h = harness();

@@ -378,7 +378,6 @@ async fn exchange_copy<S: Store, P: Platform>(
                     return Err(family_taken());
                 }
                 response.refresh_token = Some(first.token);
-                super::tag_family(&mut response, &family_id);
             }
             Ok(FromCopy::Done(response))
         }
@@ -391,7 +390,7 @@ async fn exchange_copy<S: Store, P: Platform>(
     }
 }
 
-/// The tokens of a redeemed code (unsigned) and, when it grants `offline_access`, the
+/// The tokens of a redeemed code (signed) and, when it grants `offline_access`, the
 /// first token and record of its refresh-token family `family_id`, not written yet.
 struct Prepared {
     response: TokenResponse,
@@ -415,12 +414,12 @@ async fn issue<S: Store, P: Platform>(
             return Err(family_taken());
         }
         response.refresh_token = Some(first.token);
-        super::tag_family(&mut response, family_id);
     }
     Ok(response)
 }
 
-/// The tokens of a redeemed code and the first token of its family, nothing written.
+/// The signed tokens of a redeemed code and the first token of its family, nothing
+/// written.
 async fn prepare<S: Store, P: Platform>(
     app: &App<S, P>,
     client: &Client,
@@ -467,7 +466,7 @@ async fn prepare<S: Store, P: Platform>(
         permissions: granted.permissions.as_deref(),
         x5t_s256,
     };
-    let response = issue_user_tokens(app, client, &grant)?;
+    let mut response = issue_user_tokens(app, client, &grant)?;
     let mut family = None;
     if offline {
         let (absolute, idle) = family_lifetimes(api);
@@ -488,7 +487,11 @@ async fn prepare<S: Store, P: Platform>(
             ..FamilyRecord::default()
         };
         family = Some(first_token(app, family_id, family_record)?);
+        super::tag_family(&mut response, family_id);
     }
+    // Signed before anything is written for the exchange: when a signature fails, the
+    // code is given back (or was never taken) and the client's retry can redeem it.
+    response.sign(app, client).await?;
     Ok(Prepared { response, family })
 }
 

@@ -315,21 +315,7 @@ pub async fn grant<S: Store, P: Platform>(
                 (same, None)
             }
         };
-        if let Some(rotated) = written {
-            let new = serde_json::to_string(&rotated).map_err(|_| OAuthError::server_error())?;
-            let ttl = Some(family_ttl(&rotated, now));
-            if let Swap::Conflict(current) = app
-                .store
-                .compare_and_swap(&key, Some(&text), &new, ttl)
-                .await?
-            {
-                // Another request changed the family first (or the copy was stale): decide
-                // again on what the family holds now.
-                known = Some(current.ok_or_else(invalid)?);
-                fresh = true;
-                continue;
-            }
-        } else if sha256_b64(successor.as_bytes()) != record.current {
+        if written.is_none() && sha256_b64(successor.as_bytes()) != record.current {
             return Err(invalid());
         }
         let grant = UserGrant {
@@ -350,6 +336,24 @@ pub async fn grant<S: Store, P: Platform>(
         let mut response = issue_user_tokens(app, client, &grant)?;
         response.refresh_token = Some(successor);
         super::tag_family(&mut response, family_id);
+        // Signed before the family changes: a signature that fails leaves the presented
+        // token current, so the client's retry rotates it instead of reusing it.
+        response.sign(app, client).await?;
+        if let Some(rotated) = written {
+            let new = serde_json::to_string(&rotated).map_err(|_| OAuthError::server_error())?;
+            let ttl = Some(family_ttl(&rotated, now));
+            if let Swap::Conflict(current) = app
+                .store
+                .compare_and_swap(&key, Some(&text), &new, ttl)
+                .await?
+            {
+                // Another request changed the family first (or the copy was stale): decide
+                // again on what the family holds now.
+                known = Some(current.ok_or_else(invalid)?);
+                fresh = true;
+                continue;
+            }
+        }
         return Ok(response);
     }
     Err(OAuthError::new(
