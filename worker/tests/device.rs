@@ -349,6 +349,45 @@ fn rfc8628_3_5_approved_gives_exactly_one_token_set_then_used() {
     assert_eq!(resp.status, 400);
 }
 
+/// A poll after approval whose signature fails (the signing backend is out) is a `500`
+/// that leaves the approval usable: the tokens are signed before the device code is
+/// marked used, so the device's next poll gets them instead of "already used".
+#[test]
+fn rfc8628_3_5_a_poll_whose_signature_fails_leaves_the_approval_usable() {
+    let h = harness();
+    let v = h.start("tv", "openid offline_access read:items");
+    let dc = str_of(&v, "device_code");
+    let uc = str_of(&v, "user_code");
+    let consent = hidden(&h.consent_page(&uc), "consent");
+    let done = h.send(&own_post(
+        "/activate/confirm",
+        &format!("consent={}&decision=allow", enc(&consent)),
+    ));
+    assert_eq!(done.status, 200);
+    h.clock.advance(5);
+    h.app.platform.fail_next_signatures(1);
+    let failed = h.poll("tv", &dc);
+    assert_eq!(failed.status, 500, "{}", html(&failed));
+    assert_eq!(error_of(&failed), "server_error");
+    h.clock.advance(5);
+    let resp = h.poll("tv", &dc);
+    assert_eq!(resp.status, 200, "{}", html(&resp));
+    let refresh = json_str(&resp, "refresh_token");
+    assert_eq!(
+        claims(&json_str(&resp, "access_token"))["sid"],
+        json!(refresh.split('.').next().unwrap()),
+        "the access token names its session"
+    );
+    h.clock.advance(5);
+    assert_eq!(error_of(&h.poll("tv", &dc)), "invalid_grant");
+    let refreshed = h.post(
+        "/oauth/token",
+        &format!("grant_type=refresh_token&client_id=tv&refresh_token={refresh}"),
+        &[],
+    );
+    assert_eq!(refreshed.status, 200, "{}", html(&refreshed));
+}
+
 #[test]
 fn rfc8628_3_5_no_refresh_token_without_the_refresh_grant() {
     let h = harness();

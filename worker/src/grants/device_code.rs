@@ -394,15 +394,9 @@ pub async fn grant<S: Store, P: Platform>(
                 let Some(user) = user.filter(|u| u.user_id == *sub) else {
                     return Err(invalid());
                 };
-                let used = DeviceRecord {
-                    state: DeviceState::Used,
-                    last_poll: Some(now),
-                    ..record.clone()
-                };
-                if !swap(app, &device_hash, &text, &used, now).await? {
-                    continue;
-                }
-                return issue(
+                // Signed before the code is marked used: a signature that fails leaves
+                // the approval for the device's next poll.
+                let (mut response, family) = prepare(
                     app,
                     auth,
                     dpop_jkt,
@@ -411,15 +405,28 @@ pub async fn grant<S: Store, P: Platform>(
                     &user,
                     *auth_time,
                 )
-                .await;
+                .await?;
+                let used = DeviceRecord {
+                    state: DeviceState::Used,
+                    last_poll: Some(now),
+                    ..record.clone()
+                };
+                if !swap(app, &device_hash, &text, &used, now).await? {
+                    continue;
+                }
+                if let Some((family_id, family)) = family {
+                    response.refresh_token = Some(start_family(app, &family_id, family).await?);
+                }
+                return Ok(response);
             }
         }
     }
     Err(busy())
 }
 
-/// Mints the tokens of an approved (and now used) device code.
-async fn issue<S: Store, P: Platform>(
+/// The signed tokens of an approved device code and, when it grants `offline_access`, the
+/// id and record of the refresh-token family to start once the code is marked used.
+async fn prepare<S: Store, P: Platform>(
     app: &App<S, P>,
     auth: &AuthenticatedClient,
     dpop_jkt: Option<&str>,
@@ -427,7 +434,7 @@ async fn issue<S: Store, P: Platform>(
     api: Option<&crate::config::Api>,
     user: &User,
     auth_time: i64,
-) -> Result<TokenResponse, OAuthError> {
+) -> Result<(TokenResponse, Option<(String, FamilyRecord)>), OAuthError> {
     let client = &auth.client;
     let offline = has_scope(&record.scope, "offline_access")
         && api.is_some_and(|a| a.allow_offline_access)
@@ -455,6 +462,7 @@ async fn issue<S: Store, P: Platform>(
         x5t_s256: auth.x5t_s256.as_deref(),
     };
     let mut response = issue_user_tokens(app, client, &grant)?;
+    let mut started = None;
     if offline {
         let now = app.platform.now();
         let (absolute, idle) = family_lifetimes(api);
@@ -472,8 +480,9 @@ async fn issue<S: Store, P: Platform>(
             ..FamilyRecord::default()
         };
         let family_id = random_id(&app.platform)?;
-        response.refresh_token = Some(start_family(app, &family_id, family).await?);
         super::tag_family(&mut response, &family_id);
+        started = Some((family_id, family));
     }
-    Ok(response)
+    response.sign(app, client).await?;
+    Ok((response, started))
 }
