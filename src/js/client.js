@@ -52,10 +52,72 @@ function serially(key, task) {
  */
 async function fingerprint(text) {
   if (!globalThis.crypto?.subtle) return undefined;
-  const digest = await subtle().digest('SHA-256', new TextEncoder().encode(text));
+  return base64url(await subtle().digest('SHA-256', new TextEncoder().encode(text)));
+}
+
+function base64url(buffer) {
   let bin = '';
-  for (const b of new Uint8Array(digest)) bin += String.fromCharCode(b);
+  for (const b of new Uint8Array(buffer)) bin += String.fromCharCode(b);
   return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** 128 random bits, base64url: a session's id, or a refresh flight's. */
+const randomId = () => base64url(globalThis.crypto.getRandomValues(new Uint8Array(16)));
+
+/**
+ * A record's session: the random id minted when the session started (a sign-in), the
+ * generation (0 at the sign-in, one more per refresh, rotated or not) and when the session
+ * started (ms). A record of an earlier format has none of them.
+ */
+const sessionIdOf = (record) => (typeof record?.session === 'string' ? record.session : undefined);
+const generationOf = (record) => (Number.isSafeInteger(record?.generation) ? record.generation : 0);
+const createdOf = (record) => (Number.isFinite(record?.created) ? record.created : 0);
+
+/** The record of a session that starts now (a code exchange, a device grant). */
+const startSession = (tokens) => ({ tokens, session: randomId(), generation: 0, created: Date.now() });
+
+/**
+ * Whether record `a` continues the session of record `b` beyond it: the same session at a
+ * later generation, or (a record of the earlier format) `b`'s refresh token is among those
+ * spent on the way to `a`.
+ */
+async function continues(a, b) {
+  const session = sessionIdOf(b);
+  if (session !== undefined && sessionIdOf(a) === session) return generationOf(a) > generationOf(b);
+  return supersedes(a, b);
+}
+
+/**
+ * Whether record `a` should replace the stored record `b`: it continues `b`'s session
+ * beyond it, or it is of a session that started later (a new sign-in). A record of the
+ * earlier format (no session) gives way to a sign-in and to the records that continue it.
+ */
+async function newer(a, b) {
+  if (b === undefined) return true;
+  const [sa, sb] = [sessionIdOf(a), sessionIdOf(b)];
+  if (sa !== undefined && sb !== undefined) {
+    if (sa === sb) return generationOf(a) > generationOf(b);
+    return createdOf(a) > createdOf(b) || (createdOf(a) === createdOf(b) && sa > sb);
+  }
+  if (await supersedes(a, b)) return true;
+  return sa !== undefined && sb === undefined && generationOf(a) === 0;
+}
+
+/** How many session ids and fingerprints of cleared sessions a runtime remembers. */
+const CLEARED_KEPT = 256;
+
+/** Adds `ids` to the cleared set of `session` (a union, dropping the oldest past the bound). */
+function addCleared(session, ids) {
+  session.cleared ??= new Set();
+  for (const id of ids) {
+    if (typeof id !== 'string') continue;
+    session.cleared.delete(id);
+    session.cleared.add(id);
+  }
+  for (const id of session.cleared) {
+    if (session.cleared.size <= CLEARED_KEPT) break;
+    session.cleared.delete(id);
+  }
 }
 
 /** How many fingerprints of spent refresh tokens a record carries forward. */
@@ -85,11 +147,17 @@ async function supersedes(a, b) {
  */
 const currentId = (record) => fingerprint(record.tokens.refreshToken ?? record.tokens.accessToken);
 
+/** What names a record's session for `clearTokens`: its id, its current fingerprint and the spent ones. */
+async function namesOf(record) {
+  return [sessionIdOf(record), await currentId(record), ...spentOf(record)].filter((id) => id !== undefined);
+}
+
 /**
  * What this runtime knows of a store key beside the store, per store: the newest record a
  * failed write could not keep (`unsaved`; reads prefer it until the store has it or a
- * newer one, so a set the server issued is not lost with the write), and the fingerprints
- * that named the session `clearTokens` last removed, here or in another tab (`cleared`).
+ * newer one, so a set the server issued is not lost with the write), and the session ids
+ * and fingerprints of the sessions `clearTokens` removed, here or in another tab
+ * (`cleared`: a bounded union, never shrunk by a later clear).
  */
 const sessions = new WeakMap();
 function sessionOf(store, key) {
@@ -110,6 +178,8 @@ const expired = (tokens) => typeof tokens.expiresAt === 'number' && tokens.expir
  * posts reaches the other tabs and the other clients of its own tab.
  */
 const channels = new Map();
+/** Removes a collected client's WeakRef from its channel's list. */
+const collected = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry(({ handlers, ref }) => handlers.delete(ref)) : null;
 function subscribe(name, handler) {
   if (typeof BroadcastChannel !== 'function' || !globalThis.navigator?.locks) return null;
   let entry = channels.get(name);
@@ -128,7 +198,9 @@ function subscribe(name, handler) {
     entry = { channel, handlers };
     channels.set(name, entry);
   }
-  entry.handlers.add(new WeakRef(handler));
+  const ref = new WeakRef(handler);
+  entry.handlers.add(ref);
+  collected?.register(handler, { handlers: entry.handlers, ref });
   // A channel does not hear its own messages: hand them to this runtime's other clients too.
   return {
     postMessage(data) {
@@ -193,6 +265,8 @@ export class TokenClient {
   #heard = [];
   #heardCount = 0;
   #listeners = new Set();
+  /** The refreshes other tabs announced and have not ended yet: flight id to the refresh token's fingerprint. */
+  #flights = new Map();
   /** The broadcasts being applied to the store, one after another. */
   #applying = Promise.resolve();
   #receive = (data) => this.#onBroadcast(data);
@@ -315,24 +389,23 @@ export class TokenClient {
    * Keeps a token set the server issued: in the store, and in every tab. A store that
    * fails (IndexedDB: STORAGE_FAILED) loses nothing: the failure goes to `onStoreError`,
    * this runtime keeps the record until a write succeeds, and the other tabs still get it.
+   * `flight` names the refresh the record answers, for the tabs that wait for it.
    */
-  async #save(record) {
-    // A refresh that was under way when the session was signed out does not bring it back.
-    if (await this.#ofCleared(record)) return;
+  async #save(record, flight) {
     await this.#write(record);
-    this.#channel?.postMessage({ record });
+    this.#channel?.postMessage(flight === undefined ? { record } : { record, flight });
   }
 
-  /** Whether a record continues the session that was cleared (its tokens or the ones spent before them). */
+  /** Whether a record is of a session that was cleared (its id, its tokens or the ones spent before them). */
   async #ofCleared(record) {
     const cleared = sessionOf(this.#store, this.#storeKey).cleared;
     if (cleared === undefined || cleared.size === 0) return false;
-    return spentOf(record).some((id) => cleared.has(id)) || cleared.has(await currentId(record));
+    return (await namesOf(record)).some((id) => cleared.has(id));
   }
 
-  /** Hands a store failure to `onStoreError` (a custom store's error becomes STORAGE_FAILED). */
+  /** Hands a store failure to `onStoreError`, always as an EdgeOAuthError (STORAGE_FAILED unless it is one). */
   #report(err, what) {
-    const error = typeof err?.code === 'string' ? err : edgeError('STORAGE_FAILED', `the token store failed: ${what}`, err);
+    const error = err?.name === 'EdgeOAuthError' && typeof err.code === 'string' ? err : edgeError('STORAGE_FAILED', `the token store failed: ${what}`, err);
     try {
       this.#onStoreError(error);
     } catch {
@@ -352,7 +425,7 @@ export class TokenClient {
     }
     // The store is up to date now, unless a record left by a failed write is newer still.
     const unsaved = session.unsaved;
-    if (unsaved === undefined || (unsaved !== record && (await supersedes(unsaved, record)))) return;
+    if (unsaved === undefined || (unsaved !== record && (await newer(unsaved, record)))) return;
     if (session.unsaved === unsaved) session.unsaved = undefined;
   }
 
@@ -363,7 +436,7 @@ export class TokenClient {
     const unsaved = session.unsaved;
     if (unsaved === undefined) return stored;
     if (stored === undefined) return unsaved;
-    if (stored.tokens?.accessToken === unsaved.tokens.accessToken || (await supersedes(stored, unsaved))) {
+    if (stored.tokens?.accessToken === unsaved.tokens.accessToken || (await newer(stored, unsaved))) {
       // The store has caught up (another tab wrote it there, or something newer).
       if (session.unsaved === unsaved) session.unsaved = undefined;
       return stored;
@@ -371,17 +444,46 @@ export class TokenClient {
     return unsaved;
   }
 
+  /** Removes the stored record (and the one a failed write left here) if it is of a cleared session. */
+  async #dropCleared() {
+    const session = sessionOf(this.#store, this.#storeKey);
+    if (session.unsaved !== undefined && (await this.#ofCleared(session.unsaved))) session.unsaved = undefined;
+    const current = await this.#read();
+    if (current === undefined || !(await this.#ofCleared(current))) return;
+    // Its newest tokens are of the cleared session too: a refresh of them is not kept either.
+    addCleared(session, await namesOf(current));
+    session.unsaved = undefined;
+    try {
+      await this.#store.delete(this.#storeKey);
+    } catch (err) {
+      this.#report(err, 'could not delete the tokens');
+    }
+  }
+
   /**
    * Another tab (or another client of this one) stored a token set: keep it if it is newer
-   * than ours, and wake a refresh that waits for it. Or it cleared the session: drop ours.
-   * Broadcasts are applied in the order they arrive.
+   * than ours, and wake a refresh that waits for it. Or it cleared a session: drop ours if
+   * it is that one. Or it started a refresh (`refreshing`, `flight`) or ended one. Broadcasts
+   * are applied in the order they arrive; a store failure on the way goes to `onStoreError`.
    */
   #onBroadcast(data) {
     if (!isObject(data)) return;
     const record = isObject(data.record) && isObject(data.record.tokens) ? data.record : undefined;
-    if (record !== undefined) this.#applying = this.#applying.then(() => this.#accept(record)).catch(() => {});
-    if (Array.isArray(data.cleared)) this.#applying = this.#applying.then(() => this.#drop(data.cleared)).catch(() => {});
-    if (typeof data.failed === 'string' || record !== undefined) {
+    const apply = (task, what) => {
+      this.#applying = this.#applying.then(task).catch((err) => this.#report(err, what));
+    };
+    if (record !== undefined) apply(() => this.#accept(record), "could not keep another tab's tokens");
+    if (Array.isArray(data.cleared)) apply(() => this.#drop(data.cleared), 'could not drop the session another tab cleared');
+    if (typeof data.flight === 'string') {
+      if (typeof data.refreshing === 'string') {
+        this.#flights.set(data.flight, data.refreshing);
+        // Only the last few matter: a flight ends within a request's time.
+        if (this.#flights.size > 16) this.#flights.delete(this.#flights.keys().next().value);
+      } else {
+        this.#flights.delete(data.flight);
+      }
+    }
+    if (typeof data.failed === 'string' || record !== undefined || (typeof data.flight === 'string' && data.refreshing === undefined)) {
       this.#heard.push({ seq: ++this.#heardCount, data });
       // Only the last few answers matter (a refresh waits for one at most 2 s).
       if (this.#heard.length > 16) this.#heard.shift();
@@ -390,28 +492,21 @@ export class TokenClient {
   }
 
   /**
-   * Keeps another tab's record when it is newer than the stored one (the stored set's
-   * refresh token is among those it spent), or when there is none; never one of a cleared
-   * session. A late broadcast thus never overwrites a newer set.
+   * Keeps another tab's record when it is newer than the stored one (the same session at
+   * a later generation, or a session that started later), or when there is none; never
+   * one of a cleared session. A late broadcast thus never overwrites a newer set, and a
+   * new sign-in reaches every tab.
    */
   async #accept(record) {
     if (await this.#ofCleared(record)) return;
     const current = await this.#read();
-    if (current === undefined || (await supersedes(record, current))) await this.#write(record);
+    if (await newer(record, current)) await this.#write(record);
   }
 
-  /** Another tab cleared the session named by `ids`: drop it here too, if it is the one stored. */
+  /** Another tab cleared the sessions named by `ids`: remember them, and drop ours if it is one. */
   async #drop(ids) {
-    const session = sessionOf(this.#store, this.#storeKey);
-    session.cleared = new Set(ids.filter((id) => typeof id === 'string'));
-    const current = await this.#read();
-    if (current === undefined || !session.cleared.has(await currentId(current))) return;
-    session.unsaved = undefined;
-    try {
-      await this.#store.delete(this.#storeKey);
-    } catch (err) {
-      this.#report(err, 'could not delete the tokens');
-    }
+    addCleared(sessionOf(this.#store, this.#storeKey), ids);
+    await this.#dropCleared();
   }
 
   /** The token set in the store (the newest of every tab), or `undefined`. */
@@ -422,19 +517,23 @@ export class TokenClient {
 
   /**
    * Removes the token set from the store (e.g. at sign-out), and from every tab: the
-   * others drop it as well, and no tab takes it back from a refresh of it still under way.
+   * others drop its session as well, and no tab takes it back from a refresh of it still
+   * under way. A store that cannot be read is still cleared; the failure goes to
+   * `onStoreError`.
    */
   async clearTokens() {
+    await this.#applying;
     const session = sessionOf(this.#store, this.#storeKey);
     let current;
     try {
       current = await this.#read();
-    } catch {
-      // A store that cannot be read is still cleared; the other tabs then keep theirs.
+    } catch (err) {
+      current = session.unsaved;
+      this.#report(err, 'could not read the tokens to clear');
     }
-    const ids = current === undefined ? [] : [await currentId(current), ...spentOf(current)].filter((id) => id !== undefined);
+    const ids = current === undefined ? [] : await namesOf(current);
     session.unsaved = undefined;
-    session.cleared = new Set(ids);
+    addCleared(session, ids);
     try {
       await this.#store.delete(this.#storeKey);
     } finally {
@@ -528,7 +627,7 @@ export class TokenClient {
     } else if (nonce !== undefined) {
       throw edgeError('TOKEN_RESPONSE_INVALID', 'invalid token response: id_token is missing, but a nonce was sent');
     }
-    await this.#save({ tokens });
+    await this.#save(startSession(tokens));
     return tokens;
   }
 
@@ -562,7 +661,12 @@ export class TokenClient {
   async #refreshOnce(refreshToken, body, scope) {
     // Broadcasts heard from now on may answer this refresh; older ones are about earlier ones.
     const since = this.#heardCount;
-    const run = (contended) => this.#refreshLocked(refreshToken, body, scope, contended, since);
+    // The record this refresh token is the newest token of, as the call finds it: an answer
+    // of the same session at a later generation answers this call (rotated or not).
+    await this.#applying;
+    const known = await this.#read();
+    const from = known?.tokens?.refreshToken === refreshToken ? known : undefined;
+    const run = (contended) => this.#refreshLocked(refreshToken, body, scope, { contended, since, from });
     const locks = globalThis.navigator?.locks;
     if (!locks) return serially(this.#storeKey, () => run(false));
     const name = `edge-oauth:refresh:${this.#storeKey}`;
@@ -576,56 +680,99 @@ export class TokenClient {
    * tab that shares navigator.locks). A refresh token that is spent already (one or more
    * rotations ago, here or in another tab) is never sent again: the call resolves to the
    * newest set, or refreshes that set with its own refresh token when its access token
-   * has expired or a narrower scope is asked for.
+   * has expired or a narrower scope is asked for. The answer is stored (and handed to the
+   * other tabs) only when it continues the stored session, or the store is empty, and
+   * never when its session was cleared.
    */
-  async #refreshLocked(refreshToken, body, scope, contended, since) {
+  async #refreshLocked(refreshToken, body, scope, how) {
     const id = await fingerprint(refreshToken);
-    const done = await this.#replacement(id, refreshToken, contended, since);
+    const done = await this.#replacement(id, refreshToken, how);
     if (done && scope === undefined && !expired(done.tokens)) return done.tokens;
     let token = refreshToken;
     let tokenId = id;
     let base = done;
+    const stored = await this.#read();
     if (done) {
       token = done.tokens.refreshToken;
       tokenId = await fingerprint(token);
       body = core.refreshTokenGrantBody({ refreshToken: token, scope, clientId: this.#bodyClientId });
-    } else {
-      base = await this.#read();
+    } else if (stored?.tokens?.refreshToken === refreshToken) {
+      base = stored;
     }
+    // A token that is not the stored record's is of another session: its answer is returned, not kept.
+    const orphan = base === undefined && stored !== undefined;
+    // Tabs that take the lock before this answer reaches them wait for it instead of sending the token.
+    const flight = this.#channel ? randomId() : undefined;
+    this.#channel?.postMessage({ refreshing: tokenId, flight });
     let tokens;
     try {
       tokens = await this.#tokenRequest(body);
     } catch (err) {
-      this.#channel?.postMessage({ failed: tokenId });
+      this.#channel?.postMessage({ failed: tokenId, flight });
       throw err;
     }
+    try {
+      await this.#keep(tokens, token, tokenId, base, orphan, flight);
+    } catch (err) {
+      this.#channel?.postMessage({ flight });
+      this.#report(err, 'could not store the tokens');
+    }
+    return tokens;
+  }
+
+  /** Stores (and hands to the other tabs) the answer to a refresh of `token` from record `base`, if it may be. */
+  async #keep(tokens, token, tokenId, base, orphan, flight) {
     // A server that does not rotate leaves the refresh token as it was: keep it, unspent.
     const kept = tokens.refreshToken === undefined ? { ...tokens, refreshToken: token } : tokens;
     let spent = spentOf(base);
     if (kept.refreshToken !== token && tokenId !== undefined) spent = [tokenId, ...spent.filter((s) => s !== tokenId)];
     spent = spent.slice(0, SPENT_KEPT);
-    // `replaces` (the newest spent token) is for tabs that still run the earlier format.
-    await this.#save(spent.length > 0 ? { tokens: kept, spent, replaces: spent[0] } : { tokens: kept });
-    return tokens;
+    const session = sessionIdOf(base);
+    const next = {
+      tokens: kept,
+      session: session ?? randomId(),
+      generation: session === undefined ? 0 : generationOf(base) + 1,
+      created: session === undefined ? Date.now() : createdOf(base),
+    };
+    // `spent` and `replaces` (the newest spent token) are also for tabs of the earlier formats.
+    if (spent.length > 0) Object.assign(next, { spent, replaces: spent[0] });
+    const state = sessionOf(this.#store, this.#storeKey);
+    if ((tokenId !== undefined && state.cleared?.has(tokenId)) || (await this.#ofCleared(next))) {
+      // A refresh of a signed-out session: neither stored nor handed on, and its tokens stay signed out.
+      addCleared(state, await namesOf(next));
+      await this.#dropCleared();
+      this.#channel?.postMessage({ flight });
+      return;
+    }
+    const current = await this.#read();
+    if (current === undefined ? orphan : !(await continues(next, current))) {
+      this.#channel?.postMessage({ flight });
+      return;
+    }
+    await this.#save(next, flight);
   }
 
   /**
    * The newest record whose token set a refresh of `refreshToken` (fingerprint `id`)
    * already led to: in the store, or in a broadcast heard since the refresh started
-   * (`since`). After waiting for another tab (`contended`), its broadcast may still be on
-   * its way: wait for it a little, unless the store (IndexedDB) has the answer already.
+   * (`how.since`): one that spent it, or of its record's session (`how.from`) at a later
+   * generation. After waiting for another tab (`how.contended`), or when another tab
+   * announced a refresh of this token that has not ended, the answer may still be on its
+   * way: wait for it a little, unless the store (IndexedDB) has it already.
    */
-  async #replacement(id, refreshToken, contended, since) {
-    if (id === undefined) return undefined;
+  async #replacement(id, refreshToken, how) {
     await this.#applying;
-    const rotated = (record) => isObject(record?.tokens) && typeof record.tokens.refreshToken === 'string'
-      && record.tokens.refreshToken !== refreshToken && spentOf(record).includes(id);
+    const from = sessionIdOf(how.from);
+    const answers = (record) => isObject(record?.tokens) && typeof record.tokens.refreshToken === 'string'
+      && ((from !== undefined && sessionIdOf(record) === from && generationOf(record) > generationOf(how.from))
+        || (id !== undefined && record.tokens.refreshToken !== refreshToken && spentOf(record).includes(id)));
     const stored = await this.#read();
-    const found = [stored, ...this.#heard.filter((h) => h.seq > since).map((h) => h.data.record)].filter(rotated);
-    if (found.length === 0 && contended && this.#channel) {
+    const found = [stored, ...this.#heard.filter((h) => h.seq > how.since).map((h) => h.data.record)].filter(answers);
+    const announced = new Set([...this.#flights].filter(([, token]) => token === id).map(([flight]) => flight));
+    if (found.length === 0 && this.#channel && (how.contended || announced.size > 0) && (id !== undefined || from !== undefined)) {
       const data = await new Promise((resolve) => {
         const listener = (heard) => {
-          if (heard.failed === id || spentOf(heard.record).includes(id)) finish(heard);
+          if (answers(heard.record) || (id !== undefined && (heard.failed === id || spentOf(heard.record).includes(id))) || announced.has(heard.flight)) finish(heard);
         };
         const timer = setTimeout(() => finish(undefined), 2000);
         const finish = (heard) => {
@@ -635,12 +782,14 @@ export class TokenClient {
         };
         this.#listeners.add(listener);
       });
-      if (rotated(data?.record)) found.push(data.record);
+      // The answer is applied to the store by now, unless it was not newer than ours.
+      await this.#applying;
+      if (answers(data?.record)) found.push(data.record);
     }
-    // Of two answers, the newer one names the other's refresh token among its spent ones.
+    // Of two answers, the newer one continues the other's session beyond it.
     let newest = found[0];
     for (const record of found.slice(1)) {
-      if (spentOf(record).includes(await fingerprint(newest.tokens.refreshToken))) newest = record;
+      if (await continues(record, newest)) newest = record;
     }
     return newest;
   }
@@ -687,7 +836,7 @@ export class TokenClient {
             ? await verifyIdToken(tokens.idToken, { ...check, jwks: o.jwks ?? (await this.#fetchJwks()) })
             : core.validateClaims(tokens.idToken, check);
         }
-        await this.#save({ tokens });
+        await this.#save(startSession(tokens));
         return tokens;
       },
     });

@@ -219,3 +219,69 @@ test('a store that fails after the server spent the refresh token loses no token
   assert.deepEqual(await client.getTokens(), again);
   assert.throws(() => new TokenClient({ tokenEndpoint: rot.tokenEndpoint, clientId: 'spa', onStoreError: 'log' }), { code: 'ARGUMENT_INVALID', message: /onStoreError/ });
 });
+
+test('onStoreError hears an EdgeOAuthError: a custom store error with a code of its own becomes STORAGE_FAILED with it as cause', async () => {
+  rot.reset();
+  const store = new FailingStore();
+  const reported = [];
+  const client = new TokenClient({ tokenEndpoint: rot.tokenEndpoint, clientId: 'spa', store, onStoreError: (err) => reported.push(err) });
+  const first = await signInTo(client);
+  const disk = Object.assign(new Error('no space left'), { code: 'ENOSPC' });
+  store.set = async () => {
+    throw disk;
+  };
+  await client.refresh(first.refreshToken);
+  assert.equal(reported.length, 1);
+  assert.equal(reported[0].name, 'EdgeOAuthError');
+  assert.equal(reported[0].code, 'STORAGE_FAILED');
+  assert.equal(reported[0].cause, disk);
+});
+
+test('clearTokens reports a store it cannot read, and still clears it', async () => {
+  rot.reset();
+  const store = new MemoryTokenStore();
+  const reported = [];
+  const client = new TokenClient({ tokenEndpoint: rot.tokenEndpoint, clientId: 'spa', store, onStoreError: (err) => reported.push(err) });
+  await signInTo(client);
+  const get = store.get;
+  store.get = async () => {
+    throw new Error('unreadable');
+  };
+  await client.clearTokens();
+  store.get = get;
+  assert.equal(reported.length, 1);
+  assert.equal(reported[0].code, 'STORAGE_FAILED');
+  assert.equal(await client.getTokens(), undefined);
+});
+
+test('records carry a session id, a generation counted by every refresh (rotated or not) and the session start', async () => {
+  Object.assign(srv.state, { refreshes: 0, rotate: false, expiresIn: 300 });
+  const store = new MemoryTokenStore();
+  const client = new TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId: 'spa', store });
+  const tokens = await signIn(client);
+  const start = await store.get(client.storeKey);
+  assert.equal(typeof start.session, 'string');
+  assert.equal(start.generation, 0);
+  assert.equal(typeof start.created, 'number');
+  await client.refresh(tokens.refreshToken);
+  const next = await store.get(client.storeKey);
+  assert.deepEqual([next.session, next.generation, next.created], [start.session, 1, start.created]);
+  await signIn(client);
+  assert.notEqual((await store.get(client.storeKey)).session, start.session, 'a sign-in starts a new session');
+  srv.state.rotate = true;
+});
+
+test('a record of the earlier format with `spent` but no session is still read and continued', async () => {
+  rot.reset();
+  const store = new MemoryTokenStore();
+  const client = new TokenClient({ tokenEndpoint: rot.tokenEndpoint, clientId: 'spa', store });
+  const first = await signInTo(client);
+  const second = await client.refresh(first.refreshToken);
+  await store.set(client.storeKey, { tokens: second, spent: [sha256b64url(first.refreshToken)] });
+  assert.deepEqual(await client.refresh(first.refreshToken), second);
+  const third = await client.refresh(second.refreshToken);
+  assert.deepEqual(await client.refresh(first.refreshToken), third);
+  assert.deepEqual((await store.get(client.storeKey)).spent, [sha256b64url(second.refreshToken), sha256b64url(first.refreshToken)]);
+  assert.deepEqual(rot.state.refreshes, [first.refreshToken, second.refreshToken]);
+  assert.equal(rot.state.reuses, 0);
+});

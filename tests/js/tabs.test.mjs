@@ -6,6 +6,7 @@
 // detection (rotating.mjs). The same flows run in Chromium in tarball.test.mjs.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
 import { after, before, beforeEach, test } from 'node:test';
 
 import { signIn, startRotatingServer } from './rotating.mjs';
@@ -182,14 +183,168 @@ test('a broadcast that arrives late does not overwrite the newer set a tab alrea
   bus.release();
   await sleep(50);
   assert.deepEqual(await two.getTokens(), third, 'the late, older set was not kept');
-  // A set that does not descend from the stored one (another session) is not kept either.
-  const other = await openTab();
-  const stranger = new other.TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId, store: new MemoryTokenStore() });
-  await signIn(stranger);
-  await sleep(50);
-  assert.deepEqual(await two.getTokens(), third);
   assert.deepEqual(await one.refresh(tokens.refreshToken), third, 'the old token still resolves to the newest set');
   assert.equal(srv.state.reuses, 0);
+  // A new sign-in in another tab is a new session: the channel hands it to every tab.
+  const other = await openTab();
+  const stranger = new other.TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId, store: new MemoryTokenStore() });
+  const fresh = await signIn(stranger);
+  await until(async () => (await two.getTokens())?.accessToken === fresh.accessToken, 'the new sign-in reached the second tab');
+  await until(async () => (await one.getTokens())?.accessToken === fresh.accessToken, 'the new sign-in reached the first tab');
+  // A refresh of the older session does not take its place again.
+  const older = await two.refresh(third.refreshToken);
+  assert.notEqual(older.accessToken, fresh.accessToken);
+  await sleep(50);
+  assert.deepEqual(await two.getTokens(), fresh, 'the refresh of the older session was not stored over the new sign-in');
+  assert.deepEqual(await one.getTokens(), fresh);
+});
+
+test('a sign-out from a tab one rotation behind signs out the tab ahead too, and its next refresh is not kept', async () => {
+  srv.reset();
+  const { one, two, tokens } = await twoTabs();
+  // The second tab refreshes; its answer reaches the first tab only late.
+  bus.hold = (data) => data.record !== undefined;
+  const ahead = await two.refresh(tokens.refreshToken);
+  bus.hold = null;
+  await one.clearTokens();
+  await until(async () => (await two.getTokens()) === undefined, 'the tab ahead dropped the session');
+  bus.release();
+  await sleep(50);
+  assert.equal(await one.getTokens(), undefined, 'the late answer did not bring the session back');
+  // The tab ahead still uses its page's refresh token: the answer is returned, not kept.
+  const late = await two.refresh(ahead.refreshToken);
+  assert.notEqual(late.refreshToken, ahead.refreshToken);
+  await sleep(50);
+  assert.equal(await two.getTokens(), undefined, 'no spent set stays stored');
+  assert.equal(await one.getTokens(), undefined);
+  assert.equal(srv.state.reuses, 0);
+});
+
+test('a second clearTokens (from a tab with nothing stored) does not forget the first: a refresh under way stays signed out', async () => {
+  srv.reset({ delayMs: 200 });
+  const { one, two, tokens } = await twoTabs();
+  const late = two.refresh(tokens.refreshToken);
+  await sleep(20);
+  await one.clearTokens();
+  await sleep(20);
+  await one.clearTokens();
+  await late;
+  await sleep(50);
+  assert.equal(await one.getTokens(), undefined);
+  assert.equal(await two.getTokens(), undefined);
+});
+
+test('a new sign-in reaches a tab that holds an older, expired session', async () => {
+  srv.reset({ expiresIn: 0 });
+  const { one, two } = await twoTabs();
+  srv.state.expiresIn = 300;
+  const fresh = await signIn(one);
+  await until(async () => (await two.getTokens())?.accessToken === fresh.accessToken, 'the new sign-in reached the other tab');
+});
+
+test('with a shared store, a refresh of an older session is not stored over a newer sign-in', async () => {
+  srv.reset();
+  const [a, b] = [await openTab(), await openTab()];
+  const shared = new MemoryTokenStore();
+  const clientId = `spa-${tabs}`;
+  const one = new a.TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId, store: shared });
+  const two = new b.TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId, store: shared });
+  const first = await signIn(one);
+  const second = await signIn(one);
+  await sleep(30);
+  const old = await two.refresh(first.refreshToken);
+  assert.notEqual(old.accessToken, second.accessToken);
+  await sleep(30);
+  assert.deepEqual(await one.getTokens(), second, 'the newer sign-in stays stored');
+  assert.deepEqual(await two.getTokens(), second);
+});
+
+test('a refresh that takes the lock before the previous answer reached its tab waits for it (memory stores)', async () => {
+  srv.reset();
+  const { one, two } = await twoTabs();
+  const tokens = await two.getTokens();
+  bus.delayMs = 30;
+  const first = await one.refresh(tokens.refreshToken);
+  const second = await two.refresh(tokens.refreshToken);
+  assert.deepEqual(srv.state.refreshes, [tokens.refreshToken], 'the spent token was not sent again');
+  assert.equal(srv.state.reuses, 0);
+  assert.deepEqual(second, first);
+});
+
+test('with a server that does not rotate, a refreshed set reaches the other tabs and a waiting tab takes it without the full wait', async () => {
+  let n = 0;
+  const refreshes = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', async () => {
+      const form = new URLSearchParams(body);
+      const answer = { access_token: `at-${++n}`, token_type: 'Bearer', expires_in: 300 };
+      if (form.get('grant_type') === 'refresh_token') {
+        refreshes.push(form.get('refresh_token'));
+        await sleep(100);
+      } else {
+        answer.refresh_token = 'rt-fixed';
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(answer));
+    });
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  try {
+    const tokenEndpoint = `http://127.0.0.1:${server.address().port}/oauth/token`;
+    const [a, b] = [await openTab(), await openTab()];
+    const clientId = `spa-${tabs}`;
+    const one = new a.TokenClient({ tokenEndpoint, clientId, store: new MemoryTokenStore() });
+    const two = new b.TokenClient({ tokenEndpoint, clientId, store: new MemoryTokenStore() });
+    await signIn(one);
+    await until(async () => (await two.getTokens())?.refreshToken === 'rt-fixed', 'the sign-in reached the other tab');
+    const refreshed = await one.refresh('rt-fixed');
+    await until(async () => (await two.getTokens())?.accessToken === refreshed.accessToken, 'the refreshed set reached the other tab');
+    const started = Date.now();
+    const [x, y] = await Promise.all([one.refresh('rt-fixed'), two.refresh('rt-fixed')]);
+    assert.equal(x.accessToken, y.accessToken, 'both tabs got the one new set');
+    assert.equal(refreshes.length, 2, 'one request for the two concurrent refreshes');
+    assert.ok(Date.now() - started < 1000, `the waiting tab took the answer as it came (${Date.now() - started} ms)`);
+  } finally {
+    server.closeAllConnections?.();
+    server.close();
+  }
+});
+
+test('a store that fails while a broadcast is applied is reported to onStoreError', async () => {
+  srv.reset();
+  const reported = [];
+  const { one, stores } = await twoTabs({ onStoreError: (err) => reported.push(err) });
+  stores[1].get = async () => {
+    throw new Error('the disk is gone');
+  };
+  const tokens = await one.getTokens();
+  await one.refresh(tokens.refreshToken);
+  await until(async () => reported.length > 0, 'the failure was reported');
+  assert.equal(reported[0].code, 'STORAGE_FAILED');
+  assert.equal(reported[0].name, 'EdgeOAuthError');
+  assert.equal(reported[0].cause.message, 'the disk is gone');
+});
+
+test('TokenClients that are dropped leave nothing behind on the channel', async () => {
+  const script = `
+    Object.defineProperty(globalThis, 'navigator', { value: { locks: { request: async () => null } }, configurable: true });
+    globalThis.BroadcastChannel = class { postMessage() {} close() {} };
+    const { edge } = await import(${JSON.stringify(new URL('./support.mjs', import.meta.url).href)});
+    const make = (count) => { for (let i = 0; i < count; i++) new edge.TokenClient({ tokenEndpoint: 'https://as.example/oauth/token', clientId: 'spa' }); };
+    const settle = async () => { for (let i = 0; i < 5; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); } };
+    make(1000);
+    await settle();
+    const before = process.memoryUsage().heapUsed;
+    for (let round = 0; round < 10; round++) { make(20000); await settle(); }
+    console.log(Math.round((process.memoryUsage().heapUsed - before) / 1e3));
+  `;
+  const outcome = await new Promise((resolve) => {
+    execFile(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { timeout: 60_000 }, (error, stdout, stderr) => resolve({ error, stdout, stderr }));
+  });
+  assert.equal(outcome.error, null, outcome.stderr);
+  const grownKb = Number(outcome.stdout.trim());
+  assert.ok(grownKb < 2000, `the heap grew by ${grownKb} kB for 200000 dropped clients`);
 });
 
 test('in a Node with navigator.locks, the BroadcastChannel does not keep the process alive', async () => {
