@@ -445,9 +445,19 @@ export function verifyIdToken(idToken: string, options: IdTokenVerificationOptio
 
 // ----- token stores ----------------------------------------------------------------------
 
-/** What a token store keeps per client: the token set, and which refresh tokens it replaced. */
+/**
+ * What a token store keeps per client: the token set, its session, and which refresh
+ * tokens it replaced. A record of the same session at a higher `generation`, or of a
+ * session `created` later, replaces it; records of earlier formats (no `session`) are read.
+ */
 export interface TokenRecord {
   tokens: TokenSet;
+  /** The session's random id, minted at the sign-in (`exchangeCode`, `pollDeviceToken`). */
+  session?: string;
+  /** 0 at the sign-in, one more per refresh (whether or not the refresh token rotated). */
+  generation?: number;
+  /** When the session started (milliseconds since the epoch). */
+  created?: number;
   /**
    * base64url(SHA-256) of the refresh tokens spent on the way to `tokens`, newest first
    * (at most 32): a refresh of any of them resolves to this set instead of sending it.

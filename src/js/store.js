@@ -1,10 +1,13 @@
 // Token stores: where a TokenClient keeps the session's token set, so that every tab (and
 // every refresh) starts from the newest one. A store holds records
-// `{ tokens, spent?, replaces? }`: `spent` lists the SHA-256 fingerprints of the refresh
+// `{ tokens, session, generation, created, spent?, replaces? }`: `session` is a random id
+// minted at the sign-in, `generation` counts the refreshes since (rotated or not) and
+// `created` is when the session started, so a tab keeps another tab's record only when it
+// continues the session or starts a later one. `spent` lists the SHA-256 fingerprints of the refresh
 // tokens spent on the way to `tokens` (newest first, at most 32), which lets a refresh of
 // any of them (one that lost the race, or a token several rotations old) find the answer
-// it would get instead of sending a spent token. `replaces` is the newest of them; a
-// record of the earlier format has only that.
+// it would get instead of sending a spent token. `replaces` is the newest of them. Records
+// of the earlier formats (no session; `spent`, or only `replaces`) are still read.
 import { idbRequest, requireIndexedDb } from './idb.js';
 
 /** The default store: a Map in this runtime (tabs stay in step via BroadcastChannel). */
