@@ -893,6 +893,24 @@ fn rule_29_refresh_rotates_and_reuse_revokes_the_family() {
     assert_eq!(error_of(&after), "invalid_grant");
 }
 
+/// `retry`, a refresh after a failed one, rotated the family: nothing was revoked, its
+/// access token names the session, and its successor refreshes.
+#[track_caller]
+fn assert_session_continues(h: &Harness, retry: &HttpResponse) {
+    assert_eq!(retry.status, 200, "{:?}", retry.json_body());
+    assert_eq!(revoked_families(&h.app.store), 0);
+    let r2 = json_str(retry, "refresh_token");
+    assert_eq!(
+        claims(&json_str(retry, "access_token"))["sid"],
+        r2.split('.').next().unwrap(),
+        "the access token names its session"
+    );
+    let next = h.token(&format!(
+        "grant_type=refresh_token&client_id=spa&refresh_token={r2}"
+    ));
+    assert_eq!(next.status, 200, "{:?}", next.json_body());
+}
+
 /// A refresh whose tokens cannot be signed (here: its API asks for RS256 and the server
 /// has no RSA key) is a `500` that changes nothing: the family is not rotated, so the
 /// client's retry with the same refresh token, once the server can sign again, is a
@@ -914,19 +932,7 @@ fn a_refresh_that_fails_to_sign_leaves_the_family_as_it_was() {
     assert_eq!(failed.status, 500, "{:?}", failed.json_body());
     assert_eq!(error_of(&failed), "server_error");
     put(&h.app.store, &format!("api:{API}"), &api);
-    let retry = refresh();
-    assert_eq!(retry.status, 200, "{:?}", retry.json_body());
-    assert_eq!(revoked_families(&h.app.store), 0);
-    let r2 = json_str(&retry, "refresh_token");
-    assert_eq!(
-        claims(&json_str(&retry, "access_token"))["sid"],
-        r2.split('.').next().unwrap(),
-        "the access token names its session"
-    );
-    let next = h.token(&format!(
-        "grant_type=refresh_token&client_id=spa&refresh_token={r2}"
-    ));
-    assert_eq!(next.status, 200, "{:?}", next.json_body());
+    assert_session_continues(&h, &refresh());
 }
 
 /// A refresh whose signature fails (the signing backend is out) is a `500` that changes
@@ -948,19 +954,7 @@ fn a_refresh_whose_signature_fails_leaves_the_family_as_it_was() {
         assert_eq!(error_of(&failed), "server_error");
         assert_no_store(&failed);
     }
-    let retry = refresh();
-    assert_eq!(retry.status, 200, "{:?}", retry.json_body());
-    assert_eq!(revoked_families(&h.app.store), 0);
-    let r2 = json_str(&retry, "refresh_token");
-    assert_eq!(
-        claims(&json_str(&retry, "access_token"))["sid"],
-        r2.split('.').next().unwrap(),
-        "the access token names its session"
-    );
-    let next = h.token(&format!(
-        "grant_type=refresh_token&client_id=spa&refresh_token={r2}"
-    ));
-    assert_eq!(next.status, 200, "{:?}", next.json_body());
+    assert_session_continues(&h, &refresh());
 }
 
 /// A code exchange whose signature fails is a `500` that leaves the code usable: the
