@@ -1373,37 +1373,63 @@ fn rfc9449_11_1_a_copy_of_the_exchange_before_its_jti_is_recorded_revokes_nothin
     assert_dpop_bound(&h.refresh("spa", &rt, Some(&h.proof(&k1, true))), &k1);
 }
 
-/// A used code replayed without a proof of the key its family is bound to (the captured
-/// body alone, or a proof of another key) is `invalid_grant` and revokes nothing: whoever
-/// sent it does not hold the client's key, so it must not end the client's session. The
-/// bound key itself (at the exchange, or named by `dpop_jkt` at `/authorize`) revokes.
+/// A used code bound to a key (`dpop_jkt`) replayed without a proof of that key (the
+/// captured body alone, or a proof of another key) is `invalid_grant` and revokes
+/// nothing: whoever sent it does not hold the client's key, so it must not end the
+/// client's session. The bound key itself revokes.
 #[test]
-fn rfc9449_5_replayed_code_without_the_bound_key_does_not_revoke() {
+fn rfc9449_10_replayed_code_without_the_dpop_jkt_key_does_not_revoke() {
     let k1 = key("dpop_key_1");
     let k2 = key("dpop_key_2");
-    for jkt in [String::new(), format!("&dpop_jkt={}", k1.thumbprint())] {
+    let h = harness();
+    let code = h.spa_code("spa", API, &format!("&dpop_jkt={}", k1.thumbprint()));
+    let rt = json_str(
+        &h.exchange("spa", &code, Some(&h.proof(&k1, true))),
+        "refresh_token",
+    );
+    for replay in [None, Some(h.proof(&k2, true))] {
+        let res = h.exchange("spa", &code, replay.as_deref());
+        assert_error(&res, 400, "invalid_grant", "");
+        assert_eq!(revoked_families(&h.app.store), 0, "{replay:?}");
+    }
+    h.clock.advance(1);
+    let rt2 = json_str(
+        &h.refresh("spa", &rt, Some(&h.proof(&k1, true))),
+        "refresh_token",
+    );
+    let fresh = h.exchange("spa", &code, Some(&h.proof(&k1, true)));
+    assert_error(&fresh, 400, "invalid_grant", "already used");
+    assert_eq!(revoked_families(&h.app.store), 1);
+    assert_eq!(
+        h.refresh("spa", &rt2, Some(&h.proof(&k1, true))).status,
+        400
+    );
+}
+
+/// A code without `dpop_jkt` redeemed first by someone else (a thief with the code and
+/// its verifier, and a DPoP key of its own): the real client's replay, with its own key
+/// or none, still revokes what the thief got (RFC 6749 §4.1.2). The key the family was
+/// bound to is the thief's and cannot make the replay harmless.
+#[test]
+fn rfc6749_4_1_2_a_thief_who_redeems_first_with_its_own_key_is_still_revoked() {
+    let thief = key("dpop_key_2");
+    for replay in [None, Some(key("dpop_key_1"))] {
         let h = harness();
-        let code = h.spa_code("spa", API, &jkt);
-        let rt = json_str(
-            &h.exchange("spa", &code, Some(&h.proof(&k1, true))),
+        let code = h.spa_code("spa", API, "");
+        let stolen = json_str(
+            &h.exchange("spa", &code, Some(&h.proof(&thief, true))),
             "refresh_token",
         );
-        for replay in [None, Some(h.proof(&k2, true))] {
-            let res = h.exchange("spa", &code, replay.as_deref());
-            assert_error(&res, 400, "invalid_grant", "");
-            assert_eq!(revoked_families(&h.app.store), 0, "{jkt:?} {replay:?}");
-        }
-        h.clock.advance(1);
-        let rt2 = json_str(
-            &h.refresh("spa", &rt, Some(&h.proof(&k1, true))),
-            "refresh_token",
-        );
-        let fresh = h.exchange("spa", &code, Some(&h.proof(&k1, true)));
-        assert_error(&fresh, 400, "invalid_grant", "already used");
+        let proof = replay.as_ref().map(|k| h.proof(k, true));
+        let res = h.exchange("spa", &code, proof.as_deref());
+        assert_error(&res, 400, "invalid_grant", "already used");
         assert_eq!(revoked_families(&h.app.store), 1);
-        assert_eq!(
-            h.refresh("spa", &rt2, Some(&h.proof(&k1, true))).status,
-            400
+        h.clock.advance(1);
+        assert_error(
+            &h.refresh("spa", &stolen, Some(&h.proof(&thief, true))),
+            400,
+            "invalid_grant",
+            "",
         );
     }
 }

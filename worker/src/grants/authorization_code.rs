@@ -53,7 +53,7 @@ use crate::config::{Api, Client};
 use crate::error::OAuthError;
 use crate::params::Params;
 use crate::platform::Platform;
-use crate::store::{Condition, PutIfAbsent, Store, TakenIf, get_json, shard_of};
+use crate::store::{Condition, PutIfAbsent, Store, TakenIf, shard_of};
 use crate::tokens::{
     AccessTokenSpec, IdTokenSpec, TokenResponse, mint_access_token, mint_id_token, random_id,
 };
@@ -165,9 +165,9 @@ async fn give_back<S: Store>(store: &S, key: &str, receipt: &str, family_id: &st
 }
 
 /// A code taken before: `invalid_grant`, after revoking its family when the request comes
-/// from the code's own client (and proves its PKCE verifier) and, when the code or the
-/// family is bound to a DPoP key, proves that key (RFC 9449 §5, §10): a replay of the
-/// captured body without the key revokes nothing, as a refresh without it does. A copy of
+/// from the code's own client (and proves its PKCE verifier) and, when the code is bound
+/// to a DPoP key (`dpop_jkt`, RFC 9449 §10), proves that key: a replay of the captured
+/// body without the key revokes nothing, as a refresh without it does. A copy of
 /// the request that took the code (the proof its receipt names) is `invalid_dpop_proof`
 /// and revokes nothing, also when it comes before that request has recorded the proof's
 /// `jti`; any other proof's `jti` is recorded before the revocation (RFC 9449 §11.1): a
@@ -198,20 +198,14 @@ async fn replayed<S: Store, P: Platform>(
         return crate::dpop::token_endpoint_error(app, &edge_oauth::Error::DpopJtiReplayed);
     }
     let family = receipt.family_id;
+    // Decided on the code record alone: the family's key is the first redeemer's, who may
+    // be a thief with the code and its verifier, and must not be able to opt out of the
+    // revocation by sending a proof of a key of its own.
     let proof_jkt = proof.map(|p| p.jkt.as_str());
     let Some(family) = family.filter(|_| same_client && check_dpop_jkt(&record, proof_jkt).is_ok())
     else {
         return used;
     };
-    match get_json::<S, FamilyRecord>(&app.store, &family_key(&family)).await {
-        Ok(Some(FamilyRecord {
-            jkt: Some(bound), ..
-        })) if Some(bound.as_str()) != proof_jkt => {
-            return used;
-        }
-        Ok(_) => {}
-        Err(err) => return err.into(),
-    }
     if let Some(proof) = proof
         && let Err(err) = crate::dpop::record_token_request_jti(app, proof).await
     {
