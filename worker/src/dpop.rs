@@ -24,10 +24,9 @@
 //!   required from clients whose record says so
 //!   ([`crate::config::Client::requires_dpop_nonce`]: public clients by default), and
 //!   every response to a DPoP request of such a client carries the current one in
-//!   `DPoP-Nonce`. Other clients are not handed nonces (RFC 9449 §11.3: a server that
-//!   provided one must not accept proofs without it), except in the `use_dpop_nonce`
-//!   answer to a proof whose nonce is stale: a proof that carries a nonce is always
-//!   checked.
+//!   `DPoP-Nonce`. Other clients are never handed nonces (RFC 9449 §11.3: a server that
+//!   provided one must not accept proofs without it); a proof that carries a nonce is
+//!   always checked, and from them one that is not this server's is `invalid_dpop_proof`.
 //!   `/userinfo` does not require nonces (§9 leaves resource-server nonces optional).
 //!
 //! Wire errors: at the token endpoint and PAR, `400 invalid_dpop_proof` or
@@ -250,7 +249,14 @@ pub async fn verify_token_request<S: Store, P: Platform>(
     };
     let verified = verify_proof_with(&app.platform, proof, &policy)
         .await
-        .map_err(|e| token_endpoint_error(app, &e))?;
+        .map_err(|e| match e.dpop_wire_error() {
+            // A client that need not send nonces is never handed one (RFC 9449 §11.3): a
+            // nonce it sends that is not this server's is a bad proof, not a challenge.
+            Some("use_dpop_nonce") if !client.requires_dpop_nonce() => {
+                OAuthError::new("invalid_dpop_proof", 400, e.to_string())
+            }
+            _ => token_endpoint_error(app, &e),
+        })?;
     Ok(Some(verified))
 }
 

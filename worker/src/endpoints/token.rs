@@ -8,9 +8,8 @@
 //! itself, after its checks and before its first state change, so that a replayed proof
 //! cannot reach reuse detection ([`refresh_token`]). Every response to a `DPoP` request of a
 //! client that must send nonces carries the current `DPoP-Nonce` (RFC 9449 §8.2); other
-//! clients are never handed one except in a `use_dpop_nonce` answer to a proof whose nonce
-//! was stale, since a server that provides a nonce must not accept proofs without one
-//! (RFC 9449 §11.3).
+//! clients are never handed one, since a server that provides a nonce must not accept
+//! proofs without one (RFC 9449 §11.3).
 //!
 //! Failed requests of public clients (which anyone can send) are counted per client and
 //! per client address (IPv6 /64, IPv4 address, [`crate::ratelimit::ip_prefix`]); past the
