@@ -19,7 +19,7 @@
 // through the stub's `fetch`. Every call runs in the Rust object (StateShard::run_call),
 // by the same direct path, inside `ctx.storage.transactionSync`: a call that throws after
 // one of its statements wrote (a take, then the record it starts) leaves nothing behind.
-// Its `fetch` stays for callers from before RPC.
+// Its `fetch`, for callers from before RPC, runs the posted call the same way.
 import { DurableObject } from 'cloudflare:workers';
 import WorkerEntrypoint, { StateShard as RustStateShard } from './build/worker/shim.mjs';
 
@@ -71,7 +71,19 @@ export class StateShard extends DurableObject {
     }
   }
 
-  fetch(request) {
-    return this.shard.fetch(request);
+  /**
+   * A state call as a POST (callers from before RPC): its body is the call, answered as
+   * `run` answers it, in the same transaction; a call the object cannot read is a 400 with
+   * the Rust object's text, any other failure a 500.
+   */
+  async fetch(request) {
+    const call = await request.text();
+    try {
+      return new Response(this.run(call), { headers: { 'content-type': 'application/json' } });
+    } catch (error) {
+      if (error instanceof WebAssembly.RuntimeError) throw error;
+      const message = String(error?.message ?? error);
+      return new Response(message, { status: message.startsWith('malformed state call') ? 400 : 500 });
+    }
   }
 }
