@@ -367,12 +367,23 @@ impl Store for DurableStore {
         };
         let reply = self.call(&call).await?;
         // Not taken: with the first receipt it was taken before, without one the value
-        // did not meet the condition.
+        // did not meet the condition. The isolate's copy goes unless the value is still
+        // there untaken: a copy of a taken code would let the next request decide (and
+        // sign its tokens) on it before the take refuses it.
         Ok(match (reply.ok, reply.value, reply.receipt) {
-            (true, Some(value), _) => TakenIf::Now(value),
-            (false, Some(value), Some(receipt)) => TakenIf::Before { value, receipt },
+            (true, Some(value), _) => {
+                cache_set(key, None);
+                TakenIf::Now(value)
+            }
+            (false, Some(value), Some(receipt)) => {
+                cache_set(key, None);
+                TakenIf::Before { value, receipt }
+            }
             (false, Some(value), None) => TakenIf::Unmet(value),
-            _ => TakenIf::Absent,
+            _ => {
+                cache_set(key, None);
+                TakenIf::Absent
+            }
         })
     }
 
@@ -427,12 +438,18 @@ impl Store for DurableStore {
                 cache_set(key, None);
                 TakenIf::Now(value)
             }
-            (false, Some(value), Some(receipt)) => TakenIf::Before { value, receipt },
+            (false, Some(value), Some(receipt)) => {
+                cache_set(key, None);
+                TakenIf::Before { value, receipt }
+            }
             (false, Some(value), None) => {
                 cache_set(key, Some(&value));
                 TakenIf::Unmet(value)
             }
-            _ => TakenIf::Absent,
+            _ => {
+                cache_set(key, None);
+                TakenIf::Absent
+            }
         };
         if reply.written
             && let Some(then) = then
