@@ -367,8 +367,15 @@ async function startOurs() {
   };
 }
 
-/** `n` codes from `srv` for the client of `flow`, minted 8 at a time (untimed). */
+/**
+ * `n` codes from `srv` for the client of `flow`, minted 8 at a time (untimed). A server
+ * idle for 4 s or more first gets the rest of its quiet time: its pooled connections may
+ * be closing (bench/keepalive.mjs), and a POST written onto one is a 503 from wrangler's
+ * proxy.
+ */
 async function mintCodes(srv, n, flow = 'authorization_code') {
+  const used = lastUse.get(String(srv.port));
+  if (used !== undefined && performance.now() - used >= 4000) await quietSince(used);
   const out = [];
   const { results } = await load(Array.from({ length: n }, () => () => (flow === 'authorization_code_es256' ? srv.code(ES256_SPA) : srv.code())), 8);
   out.push(...results);
