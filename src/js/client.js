@@ -6,7 +6,7 @@ import * as core from './protocol.js';
 import { DpopKey, noncesOf } from './key.js';
 import { MemoryTokenStore } from './store.js';
 import { verifyIdToken } from './claims.js';
-import { edgeError, fetchOrFail, fetchText, invalid, isObject, options as opts, optString, reqString, subtle } from './util.js';
+import { abortError, edgeError, fetchOrFail, fetchText, invalid, isObject, options as opts, optString, reqString, signalOf, subtle } from './util.js';
 
 /**
  * The device flow (device.js), loaded on the first deviceAuthorization / pollDeviceToken:
@@ -72,6 +72,57 @@ const randomId = () => base64url(globalThis.crypto.getRandomValues(new Uint8Arra
 const sessionIdOf = (record) => (typeof record?.session === 'string' ? record.session : undefined);
 const generationOf = (record) => (Number.isSafeInteger(record?.generation) ? record.generation : 0);
 const createdOf = (record) => (Number.isFinite(record?.created) ? record.created : 0);
+/** A record's token set, or `undefined` when it has none that is an object (a malformed record reads as empty). */
+const tokensOf = (record) => (isObject(record?.tokens) ? record.tokens : undefined);
+
+/** How far past this runtime's clock a received record's session may have started (ms). */
+const CREATED_SLACK_MS = 60_000;
+
+/**
+ * Whether a record another tab sent is well formed: a token set (an object) with an access
+ * token, a refresh token that is a string if present, a session id that is a string, a
+ * generation that is a non-negative integer, and a start no later than a minute from now.
+ * Anything else on the channel is ignored.
+ */
+function wellFormed(record) {
+  const tokens = tokensOf(record);
+  if (tokens === undefined || typeof tokens.accessToken !== 'string') return false;
+  if (tokens.refreshToken !== undefined && typeof tokens.refreshToken !== 'string') return false;
+  if (record.session !== undefined && typeof record.session !== 'string') return false;
+  if (record.generation !== undefined && !(Number.isSafeInteger(record.generation) && record.generation >= 0)) return false;
+  if (record.created !== undefined && !(Number.isFinite(record.created) && record.created <= Date.now() + CREATED_SLACK_MS)) return false;
+  return true;
+}
+
+/** How long a refresh's token request may take before it is given up (ms): a hung one must not hold the lock. */
+const REFRESH_TIMEOUT_MS = 30_000;
+/** How long an announced refresh of another tab counts as under way (ms): past its request's timeout it has ended. */
+const FLIGHT_TTL_MS = REFRESH_TIMEOUT_MS + 5_000;
+/** How long a refresh that waited for the lock waits for the previous holder's answer (ms). */
+const CONTENDED_WAIT_MS = 2_000;
+/**
+ * How long a refresh that got the lock at once waits for the answer of a refresh another
+ * tab announced (ms): that tab no longer holds the lock, so its refresh is over and only
+ * the delivery of its answer can still be on the way.
+ */
+const ANNOUNCED_WAIT_MS = 500;
+
+/** Errors thrown by the store itself (as opposed to this module), for `onStoreError`. */
+const storeErrors = new WeakSet();
+
+/** `signals` as one signal that aborts with the first of them. */
+function anySignal(signals) {
+  if (typeof AbortSignal.any === 'function') return AbortSignal.any(signals);
+  const controller = new AbortController();
+  for (const signal of signals) {
+    if (signal.aborted) {
+      controller.abort(signal.reason);
+      break;
+    }
+    signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+  }
+  return controller.signal;
+}
 
 /** The record of a session that starts now (a code exchange, a device grant). */
 const startSession = (tokens) => ({ tokens, session: randomId(), generation: 0, created: Date.now() });
@@ -137,7 +188,7 @@ function spentOf(record) {
  * the way to `a`'s set.
  */
 async function supersedes(a, b) {
-  const token = b?.tokens?.refreshToken;
+  const token = tokensOf(b)?.refreshToken;
   return typeof token === 'string' && spentOf(a).includes(await fingerprint(token));
 }
 
@@ -145,7 +196,11 @@ async function supersedes(a, b) {
  * The fingerprint that names a record's session as it stands: of its refresh token, or of
  * its access token when it has none.
  */
-const currentId = (record) => fingerprint(record.tokens.refreshToken ?? record.tokens.accessToken);
+function currentId(record) {
+  const tokens = tokensOf(record);
+  const token = typeof tokens?.refreshToken === 'string' ? tokens.refreshToken : tokens?.accessToken;
+  return typeof token === 'string' ? fingerprint(token) : Promise.resolve(undefined);
+}
 
 /** What names a record's session for `clearTokens`: its id, its current fingerprint and the spent ones. */
 async function namesOf(record) {
@@ -396,11 +451,28 @@ export class TokenClient {
     this.#channel?.postMessage(flight === undefined ? { record } : { record, flight });
   }
 
-  /** Whether a record is of a session that was cleared (its id, its tokens or the ones spent before them). */
+  /**
+   * Whether a record is of a session that was cleared: a record with a session id by that
+   * id alone (a new sign-in may well bring the same refresh token again), a record of the
+   * earlier format by its tokens or the ones spent before them.
+   */
   async #ofCleared(record) {
+    const session = sessionIdOf(record);
+    return this.#anyCleared(session !== undefined ? [session] : await namesOf(record));
+  }
+
+  /** Whether any of `ids` names a cleared session. */
+  #anyCleared(ids) {
     const cleared = sessionOf(this.#store, this.#storeKey).cleared;
-    if (cleared === undefined || cleared.size === 0) return false;
-    return (await namesOf(record)).some((id) => cleared.has(id));
+    return cleared !== undefined && ids.some((id) => id !== undefined && cleared.has(id));
+  }
+
+  /** Stores the record of a new sign-in: its names leave the cleared set, and every tab gets it. */
+  async #signedIn(tokens) {
+    const record = startSession(tokens);
+    const cleared = sessionOf(this.#store, this.#storeKey).cleared;
+    if (cleared !== undefined) for (const id of await namesOf(record)) cleared.delete(id);
+    await this.#save(record);
   }
 
   /** Hands a store failure to `onStoreError`, always as an EdgeOAuthError (STORAGE_FAILED unless it is one). */
@@ -431,12 +503,20 @@ export class TokenClient {
 
   /** The newest record of this store key: the store's, or the one a failed write left here. */
   async #read() {
-    const stored = await this.#store.get(this.#storeKey);
+    let stored;
+    try {
+      stored = await this.#store.get(this.#storeKey);
+    } catch (err) {
+      if (isObject(err)) storeErrors.add(err);
+      throw err;
+    }
+    // A malformed record (not an object) reads as none.
+    if (!isObject(stored)) stored = undefined;
     const session = sessionOf(this.#store, this.#storeKey);
     const unsaved = session.unsaved;
     if (unsaved === undefined) return stored;
     if (stored === undefined) return unsaved;
-    if (stored.tokens?.accessToken === unsaved.tokens.accessToken || (await newer(stored, unsaved))) {
+    if (tokensOf(stored)?.accessToken === unsaved.tokens.accessToken || (await newer(stored, unsaved))) {
       // The store has caught up (another tab wrote it there, or something newer).
       if (session.unsaved === unsaved) session.unsaved = undefined;
       return stored;
@@ -468,15 +548,21 @@ export class TokenClient {
    */
   #onBroadcast(data) {
     if (!isObject(data)) return;
-    const record = isObject(data.record) && isObject(data.record.tokens) ? data.record : undefined;
+    const record = wellFormed(data.record) ? data.record : undefined;
+    // What is heard is only what is well formed.
+    if (data.record !== record) data = { ...data, record };
     const apply = (task, what) => {
-      this.#applying = this.#applying.then(task).catch((err) => this.#report(err, what));
+      this.#applying = this.#applying.then(task).catch((err) => {
+        // A store's failure goes to onStoreError; anything else is not the store's.
+        if (storeErrors.has(err) || err?.code === 'STORAGE_FAILED') this.#report(err, what);
+        else console.error(`edge-oauth: ${what}`, err);
+      });
     };
     if (record !== undefined) apply(() => this.#accept(record), "could not keep another tab's tokens");
     if (Array.isArray(data.cleared)) apply(() => this.#drop(data.cleared), 'could not drop the session another tab cleared');
     if (typeof data.flight === 'string') {
       if (typeof data.refreshing === 'string') {
-        this.#flights.set(data.flight, data.refreshing);
+        this.#flights.set(data.flight, { token: data.refreshing, at: Date.now() });
         // Only the last few matter: a flight ends within a request's time.
         if (this.#flights.size > 16) this.#flights.delete(this.#flights.keys().next().value);
       } else {
@@ -512,7 +598,7 @@ export class TokenClient {
   /** The token set in the store (the newest of every tab), or `undefined`. */
   async getTokens() {
     await this.#applying;
-    return (await this.#read())?.tokens;
+    return tokensOf(await this.#read());
   }
 
   /**
@@ -627,7 +713,7 @@ export class TokenClient {
     } else if (nonce !== undefined) {
       throw edgeError('TOKEN_RESPONSE_INVALID', 'invalid token response: id_token is missing, but a nonce was sent');
     }
-    await this.#save(startSession(tokens));
+    await this.#signedIn(tokens);
     return tokens;
   }
 
@@ -647,8 +733,13 @@ export class TokenClient {
    */
   async refresh(refreshToken, options) {
     if (typeof refreshToken !== 'string') throw invalid('refreshToken must be a string');
-    const scope = optString(opts(options, 'refresh options must be an object'), 'scope');
+    const o = opts(options, 'refresh options must be an object');
+    const scope = optString(o, 'scope');
+    const signal = signalOf(o);
+    if (signal?.aborted) throw abortError(signal);
     const body = core.refreshTokenGrantBody({ refreshToken, scope, clientId: this.#bodyClientId });
+    // A call with a signal of its own is its own flight: its abort must not end the others'.
+    if (signal !== undefined) return this.#refreshOnce(refreshToken, body, scope, signal);
     const flight = `${this.#storeKey}\n${scope ?? ''}\n${refreshToken}`;
     let pending = inflight.get(flight);
     if (!pending) {
@@ -658,7 +749,7 @@ export class TokenClient {
     return pending;
   }
 
-  async #refreshOnce(refreshToken, body, scope) {
+  async #refreshOnce(refreshToken, body, scope, signal) {
     // Broadcasts heard from now on may answer this refresh; older ones are about earlier ones.
     const since = this.#heardCount;
     // The record this refresh token is the newest token of, as the call finds it: an answer
@@ -666,7 +757,7 @@ export class TokenClient {
     await this.#applying;
     const known = await this.#read();
     const from = known?.tokens?.refreshToken === refreshToken ? known : undefined;
-    const run = (contended) => this.#refreshLocked(refreshToken, body, scope, { contended, since, from });
+    const run = (contended) => this.#refreshLocked(refreshToken, body, scope, { contended, since, from, signal });
     const locks = globalThis.navigator?.locks;
     if (!locks) return serially(this.#storeKey, () => run(false));
     const name = `edge-oauth:refresh:${this.#storeKey}`;
@@ -686,17 +777,25 @@ export class TokenClient {
    */
   async #refreshLocked(refreshToken, body, scope, how) {
     const id = await fingerprint(refreshToken);
-    const done = await this.#replacement(id, refreshToken, how);
-    if (done && scope === undefined && !expired(done.tokens)) return done.tokens;
     let token = refreshToken;
     let tokenId = id;
+    let done = await this.#replacement(id, refreshToken, how);
+    // The token to send is the newest set's: it may have been sent (or announced) already
+    // too, so it is checked as the first one was, until a set answers the call.
+    while (done) {
+      if (scope === undefined && !expired(done.tokens)) return done.tokens;
+      if (done.tokens.refreshToken === token) break;
+      token = done.tokens.refreshToken;
+      tokenId = await fingerprint(token);
+      const again = await this.#replacement(tokenId, token, { ...how, from: done });
+      if (!again) break;
+      done = again;
+    }
     let base = done;
     const stored = await this.#read();
     if (done) {
-      token = done.tokens.refreshToken;
-      tokenId = await fingerprint(token);
       body = core.refreshTokenGrantBody({ refreshToken: token, scope, clientId: this.#bodyClientId });
-    } else if (stored?.tokens?.refreshToken === refreshToken) {
+    } else if (tokensOf(stored)?.refreshToken === refreshToken) {
       base = stored;
     }
     // A token that is not the stored record's is of another session: its answer is returned, not kept.
@@ -705,10 +804,15 @@ export class TokenClient {
     const flight = this.#channel ? randomId() : undefined;
     this.#channel?.postMessage({ refreshing: tokenId, flight });
     let tokens;
+    // A request that never answers must not hold the lock, and every tab with it.
+    const timeout = AbortSignal.timeout(REFRESH_TIMEOUT_MS);
     try {
-      tokens = await this.#tokenRequest(body);
+      if (how.signal?.aborted) throw abortError(how.signal);
+      tokens = await this.#tokenRequest(body, how.signal ? anySignal([how.signal, timeout]) : timeout);
     } catch (err) {
       this.#channel?.postMessage({ failed: tokenId, flight });
+      if (how.signal?.aborted) throw abortError(how.signal);
+      if (timeout.aborted) throw edgeError('FETCH_FAILED', `the refresh request got no answer within ${REFRESH_TIMEOUT_MS / 1000} s`, timeout.reason);
       throw err;
     }
     try {
@@ -737,7 +841,9 @@ export class TokenClient {
     // `spent` and `replaces` (the newest spent token) are also for tabs of the earlier formats.
     if (spent.length > 0) Object.assign(next, { spent, replaces: spent[0] });
     const state = sessionOf(this.#store, this.#storeKey);
-    if ((tokenId !== undefined && state.cleared?.has(tokenId)) || (await this.#ofCleared(next))) {
+    // A session is named by its id; one of the earlier format (no id) by its tokens.
+    const names = session !== undefined ? [session] : [tokenId, ...(await namesOf({ ...next, session: undefined }))];
+    if (this.#anyCleared(names)) {
       // A refresh of a signed-out session: neither stored nor handed on, and its tokens stay signed out.
       addCleared(state, await namesOf(next));
       await this.#dropCleared();
@@ -745,7 +851,9 @@ export class TokenClient {
       return;
     }
     const current = await this.#read();
-    if (current === undefined ? orphan : !(await continues(next, current))) {
+    // A record of the earlier format whose refresh token was just sent is continued by the answer, rotated or not.
+    const sent = current !== undefined && sessionIdOf(current) === undefined && tokensOf(current)?.refreshToken === token;
+    if (current === undefined ? orphan : !(sent || (await continues(next, current)))) {
       this.#channel?.postMessage({ flight });
       return;
     }
@@ -768,16 +876,21 @@ export class TokenClient {
         || (id !== undefined && record.tokens.refreshToken !== refreshToken && spentOf(record).includes(id)));
     const stored = await this.#read();
     const found = [stored, ...this.#heard.filter((h) => h.seq > how.since).map((h) => h.data.record)].filter(answers);
-    const announced = new Set([...this.#flights].filter(([, token]) => token === id).map(([flight]) => flight));
+    // An announced flight past its time to live has ended, whether or not its end was heard.
+    for (const [flight, { at }] of this.#flights) if (Date.now() - at > FLIGHT_TTL_MS) this.#flights.delete(flight);
+    const announced = new Set([...this.#flights].filter(([, { token }]) => token === id).map(([flight]) => flight));
     if (found.length === 0 && this.#channel && (how.contended || announced.size > 0) && (id !== undefined || from !== undefined)) {
       const data = await new Promise((resolve) => {
         const listener = (heard) => {
           if (answers(heard.record) || (id !== undefined && (heard.failed === id || spentOf(heard.record).includes(id))) || announced.has(heard.flight)) finish(heard);
         };
-        const timer = setTimeout(() => finish(undefined), 2000);
+        // Under the lock, another tab's refresh is over: only its answer may be on the way.
+        const timer = setTimeout(() => finish(undefined), how.contended ? CONTENDED_WAIT_MS : ANNOUNCED_WAIT_MS);
         const finish = (heard) => {
           clearTimeout(timer);
           this.#listeners.delete(listener);
+          // Whatever ended the wait, the flights it waited for are over.
+          for (const flight of announced) this.#flights.delete(flight);
           resolve(heard);
         };
         this.#listeners.add(listener);
@@ -836,7 +949,7 @@ export class TokenClient {
             ? await verifyIdToken(tokens.idToken, { ...check, jwks: o.jwks ?? (await this.#fetchJwks()) })
             : core.validateClaims(tokens.idToken, check);
         }
-        await this.#save(startSession(tokens));
+        await this.#signedIn(tokens);
         return tokens;
       },
     });

@@ -3,30 +3,10 @@
 // bodies, the strict parse of the device authorization answer, what each polling error
 // means and how the interval changes); this module waits, polls and cancels.
 import * as core from './protocol.js';
-import { edgeError, invalid, isObject, options as opts, optString } from './util.js';
+import { abortError, edgeError, invalid, isObject, options as opts, optString, signalOf } from './util.js';
 
 /** The longest delay one setTimeout keeps (a larger one fires at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/**
- * `ABORTED`, with the signal's reason as `cause`. Its `name` is `AbortError`, so code that
- * checks `err.name === 'AbortError'` (as for an aborted fetch) treats it alike.
- */
-export function abortError(signal) {
-  const err = edgeError('ABORTED', 'the operation was aborted (see cause)', signal.reason);
-  err.name = 'AbortError';
-  return err;
-}
-
-/** An optional AbortSignal option. */
-function signalOf(o) {
-  const signal = o.signal;
-  if (signal === undefined || signal === null) return undefined;
-  if (typeof signal !== 'object' || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
-    throw invalid('signal must be an AbortSignal');
-  }
-  return signal;
-}
 
 /**
  * Resolves after `ms`, or rejects with `ABORTED` as soon as `signal` aborts; either way the

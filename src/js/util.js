@@ -74,3 +74,23 @@ export async function fetchText(url, init) {
     throw edgeError('FETCH_FAILED', 'the response body could not be read', cause);
   }
 }
+
+/**
+ * `ABORTED`, with the signal's reason as `cause`. Its `name` is `AbortError`, so code that
+ * checks `err.name === 'AbortError'` (as for an aborted fetch) treats it alike.
+ */
+export function abortError(signal) {
+  const err = edgeError('ABORTED', 'the operation was aborted (see cause)', signal.reason);
+  err.name = 'AbortError';
+  return err;
+}
+
+/** An optional AbortSignal option. */
+export function signalOf(o) {
+  const signal = o.signal;
+  if (signal === undefined || signal === null) return undefined;
+  if (typeof signal !== 'object' || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
+    throw invalid('signal must be an AbortSignal');
+  }
+  return signal;
+}

@@ -285,3 +285,36 @@ test('a record of the earlier format with `spent` but no session is still read a
   assert.deepEqual(rot.state.refreshes, [first.refreshToken, second.refreshToken]);
   assert.equal(rot.state.reuses, 0);
 });
+
+test('a record of the earlier format (no session) and a server that does not rotate: the refreshed set is stored', async () => {
+  Object.assign(srv.state, { refreshes: 0, rotate: false, expiresIn: 300 });
+  const store = new MemoryTokenStore();
+  const client = new TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId: 'spa', store });
+  const old = { tokens: { accessToken: 'at-old', tokenType: 'Bearer', expiresIn: 300, expiresAt: Math.floor(Date.now() / 1000) - 5, refreshToken: 'rt-fixed' } };
+  await store.set(client.storeKey, old);
+  const first = await client.refresh('rt-fixed');
+  assert.equal((await client.getTokens()).accessToken, first.accessToken, 'the answer continues the stored record');
+  assert.equal((await client.getTokens()).refreshToken, 'rt-fixed');
+  const second = await client.refresh('rt-fixed');
+  assert.equal((await client.getTokens()).accessToken, second.accessToken);
+  assert.equal((await store.get(client.storeKey)).generation, 1, 'the second refresh continues the session the first one named');
+  srv.state.rotate = true;
+});
+
+test('a malformed stored record does not stop clearTokens, and reads as no tokens', async () => {
+  for (const junk of [{}, { tokens: null }, { tokens: 'at-x' }, null, 'a string', { tokens: { refreshToken: 5 } }]) {
+    const store = new MemoryTokenStore();
+    const reported = [];
+    const client = new TokenClient({ tokenEndpoint: rot.tokenEndpoint, clientId: 'spa', store, onStoreError: (err) => reported.push(err) });
+    await store.set(client.storeKey, junk);
+    await client.clearTokens();
+    assert.equal(await store.get(client.storeKey), undefined, `${JSON.stringify(junk)} was deleted`);
+    assert.deepEqual(reported, [], `${JSON.stringify(junk)}: nothing to report`);
+  }
+  for (const junk of [{}, { tokens: null }, { tokens: 'at-x' }, 'a string']) {
+    const store = new MemoryTokenStore();
+    const client = new TokenClient({ tokenEndpoint: rot.tokenEndpoint, clientId: 'spa', store });
+    await store.set(client.storeKey, junk);
+    assert.equal(await client.getTokens(), undefined, `${JSON.stringify(junk)} reads as no tokens`);
+  }
+});

@@ -10,7 +10,7 @@ import { createServer } from 'node:http';
 import { after, before, beforeEach, test } from 'node:test';
 
 import { signIn, startRotatingServer } from './rotating.mjs';
-import { edge } from './support.mjs';
+import { edge, sha256b64url } from './support.mjs';
 
 const { MemoryTokenStore } = edge;
 
@@ -363,4 +363,161 @@ test('in a Node with navigator.locks, the BroadcastChannel does not keep the pro
   assert.equal(outcome.stdout.trim(), 'done', outcome.stderr);
   assert.equal(outcome.error?.killed ?? false, false, 'the process did not exit by itself');
   assert.equal(outcome.error, null);
+});
+
+/**
+ * A token endpoint that does not rotate: a sign-in answers `signInRt(n)`, a refresh answers
+ * no refresh token after `delayMs`, and never answers a refresh while `hang` is set.
+ */
+async function startNonRotating({ delayMs = 50, signInRt = () => 'rt-fixed' } = {}) {
+  const state = { n: 0, refreshes: [], hang: false };
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', async () => {
+      const form = new URLSearchParams(body);
+      const answer = { access_token: `at-${++state.n}`, token_type: 'Bearer', expires_in: 300 };
+      if (form.get('grant_type') === 'refresh_token') {
+        state.refreshes.push(form.get('refresh_token'));
+        if (state.hang) return;
+        await sleep(delayMs);
+      } else {
+        answer.refresh_token = signInRt(state.n);
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(answer));
+    });
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return {
+    state,
+    tokenEndpoint: `http://127.0.0.1:${server.address().port}/oauth/token`,
+    close: () => {
+      server.closeAllConnections?.();
+      server.close();
+    },
+  };
+}
+
+/** A tab of its own on a non-rotating server, signed in. */
+async function nonRotatingTabs(server, count) {
+  const modules = [];
+  for (let i = 0; i < count; i++) modules.push(await openTab());
+  const clientId = `spa-${tabs}`;
+  const clients = modules.map((m) => new m.TokenClient({ tokenEndpoint: server.tokenEndpoint, clientId, store: new MemoryTokenStore() }));
+  const tokens = await signIn(clients[0]);
+  for (const c of clients) await until(async () => (await c.getTokens())?.accessToken === tokens.accessToken, 'the sign-in reached every tab');
+  return { clients, tokens };
+}
+
+test('both tabs refresh a spent token whose newest set expired: the newest refresh token is sent once (memory stores)', async () => {
+  srv.reset({ expiresIn: 1 });
+  const { one, two, tokens } = await twoTabs();
+  const second = await one.refresh(tokens.refreshToken);
+  await until(async () => (await two.getTokens())?.refreshToken === second.refreshToken, 'the refreshed set reached the other tab');
+  await sleep(1100);
+  const [a, b] = await Promise.all([one.refresh(tokens.refreshToken), two.refresh(tokens.refreshToken)]);
+  assert.equal(srv.state.reuses, 0, 'no refresh token was sent twice');
+  assert.deepEqual(srv.state.refreshes, [tokens.refreshToken, second.refreshToken]);
+  assert.deepEqual(a, b);
+});
+
+test('one tab refreshes its newest token while the other refreshes a spent one whose newest set expired: one request', async () => {
+  srv.reset({ expiresIn: 1 });
+  const { one, two, tokens } = await twoTabs();
+  const second = await one.refresh(tokens.refreshToken);
+  await until(async () => (await two.getTokens())?.refreshToken === second.refreshToken, 'the refreshed set reached the other tab');
+  await sleep(1100);
+  const [a, b] = await Promise.all([one.refresh(second.refreshToken), two.refresh(tokens.refreshToken)]);
+  assert.equal(srv.state.reuses, 0, 'no refresh token was sent twice');
+  assert.deepEqual(srv.state.refreshes, [tokens.refreshToken, second.refreshToken]);
+  assert.deepEqual(a, b);
+});
+
+test('an announced refresh that never ends (its tab closed) delays a refresh only briefly, and once', async () => {
+  const server = await startNonRotating();
+  try {
+    const { clients: [one] } = await nonRotatingTabs(server, 1);
+    // What a tab posts before its request, from a tab that closed before it ended.
+    const dead = new BroadcastChannel(`edge-oauth:tokens:${one.storeKey}`);
+    dead.postMessage({ refreshing: sha256b64url('rt-fixed'), flight: 'the flight of a closed tab' });
+    dead.close();
+    await sleep(30);
+    const times = [];
+    for (let i = 0; i < 3; i++) {
+      const started = Date.now();
+      await one.refresh('rt-fixed');
+      times.push(Date.now() - started);
+    }
+    assert.ok(times[0] < 1000, `the first refresh waited briefly (${times[0]} ms)`);
+    assert.ok(times[1] < 500 && times[2] < 500, `the later refreshes did not wait (${times.join(', ')} ms)`);
+    assert.equal(server.state.refreshes.length, 3);
+  } finally {
+    server.close();
+  }
+});
+
+test('a new sign-in after clearTokens reaches every tab and is kept, even when the server hands out the same refresh token', async () => {
+  const server = await startNonRotating({ signInRt: () => 'rt-user-42' });
+  try {
+    const { clients: [one, two] } = await nonRotatingTabs(server, 2);
+    await one.clearTokens();
+    await until(async () => (await two.getTokens()) === undefined, 'the other tab dropped the session');
+    const again = await signIn(one);
+    await until(async () => (await two.getTokens())?.accessToken === again.accessToken, 'the new sign-in reached the other tab');
+    assert.equal((await one.getTokens())?.accessToken, again.accessToken);
+    const refreshed = await one.refresh(again.refreshToken);
+    assert.equal((await one.getTokens())?.accessToken, refreshed.accessToken, 'the refresh of the new sign-in was kept');
+    await until(async () => (await two.getTokens())?.accessToken === refreshed.accessToken, 'the refreshed set reached the other tab');
+    const other = await two.refresh(again.refreshToken);
+    assert.equal((await two.getTokens())?.accessToken, other.accessToken, 'the other tab keeps its refresh too');
+  } finally {
+    server.close();
+  }
+});
+
+test('a refresh request that never answers can be aborted with `signal`, and the other tab then refreshes', async () => {
+  const server = await startNonRotating();
+  try {
+    const { clients: [one, two] } = await nonRotatingTabs(server, 2);
+    server.state.hang = true;
+    const hung = one.refresh('rt-fixed', { signal: AbortSignal.timeout(200) });
+    await sleep(20);
+    server.state.hang = false;
+    const waiting = two.refresh('rt-fixed');
+    await assert.rejects(hung, { name: 'AbortError', code: 'ABORTED' });
+    const outcome = await Promise.race([waiting, sleep(3000).then(() => 'still waiting')]);
+    assert.notEqual(outcome, 'still waiting', 'the other tab was not held up by the hung request');
+    assert.equal(typeof outcome.accessToken, 'string');
+    assert.equal(server.state.refreshes.length, 2);
+    await assert.rejects(one.refresh('rt-fixed', { signal: 'soon' }), { code: 'ARGUMENT_INVALID' });
+  } finally {
+    server.close();
+  }
+});
+
+test('records from the channel that are not well formed are ignored', async () => {
+  srv.reset();
+  const reported = [];
+  const { one, tokens } = await twoTabs({ onStoreError: (err) => reported.push(err) });
+  const channel = new BroadcastChannel(`edge-oauth:tokens:${one.storeKey}`);
+  const stored = await one.getTokens();
+  const later = Date.now() + 10 * 60_000;
+  for (const message of [
+    { record: { tokens: {} } },
+    { record: { tokens: { refreshToken: 5 } } },
+    { record: { tokens: { accessToken: 7 }, session: 'zz', created: Date.now() } },
+    { record: { tokens: { accessToken: 'evil' }, session: 'zz', created: later } },
+    { record: { tokens: { accessToken: 'evil' }, session: 5, created: Date.now() } },
+    { record: { tokens: { accessToken: 'evil' }, session: 'zz', generation: -1, created: Date.now() } },
+    { record: { tokens: { accessToken: 'evil' }, session: 'zz', generation: 1.5, created: Date.now() } },
+    { cleared: [1, null, {}] },
+    { flight: 5, refreshing: 'x' },
+    { flight: 'f', refreshing: 7 },
+    { failed: 'x', record: 'y' },
+  ]) channel.postMessage(message);
+  channel.close();
+  await sleep(100);
+  assert.deepEqual(await one.getTokens(), stored, 'the stored set is unchanged');
+  assert.deepEqual(reported, []);
+  assert.equal(stored.accessToken, tokens.accessToken);
 });
