@@ -571,7 +571,7 @@ export class TokenClient {
     }
     if (typeof data.failed === 'string' || record !== undefined || (typeof data.flight === 'string' && data.refreshing === undefined)) {
       this.#heard.push({ seq: ++this.#heardCount, data });
-      // Only the last few answers matter (a refresh waits for one at most 2 s).
+      // Only the last few answers matter (a refresh waits for one at most 2 s, or 0.5 s).
       if (this.#heard.length > 16) this.#heard.shift();
       for (const listener of this.#listeners) listener(data);
     }
@@ -729,7 +729,8 @@ export class TokenClient {
    * this runtime, or in tabs that share navigator.locks) send one request, and all
    * resolve to its token set. Refreshes of one store key run one at a time (the lock, or
    * in its absence a queue in this runtime), so one with another scope finds the token
-   * spent and uses the newest.
+   * spent and uses the newest. The token request gives up after 30 s (`FETCH_FAILED`) or
+   * when `options.signal` aborts (`ABORTED`), so a hung request does not hold the lock.
    */
   async refresh(refreshToken, options) {
     if (typeof refreshToken !== 'string') throw invalid('refreshToken must be a string');

@@ -510,11 +510,13 @@ export interface TokenClientOptions {
   /** The key of this client's record in the store; defaults to `<origin> <clientId>`. */
   storeKey?: string;
   /**
-   * Hears a store that failed to keep a token set the server issued (`STORAGE_FAILED`
-   * from IndexedDB, or a custom store's error). Nothing is lost: the call still resolves
-   * to the tokens, the other tabs still get them, and this runtime keeps them (for
-   * `getTokens` and `refresh`) until a later write succeeds. A throw of it is ignored.
-   * Default: `console.warn`.
+   * Hears the store's failures, always as an `EdgeOAuthError`: `STORAGE_FAILED` (IndexedDB's
+   * own, or a custom store's error as its `cause`), or the store's own EdgeOAuthError: a write of a token set
+   * the server issued, a read or delete while `clearTokens` runs or while another tab's
+   * set or sign-out is applied. A failed write loses nothing: the call still resolves to
+   * the tokens, the other tabs still get them, and this runtime keeps them (for
+   * `getTokens` and `refresh`) until a later write succeeds. Errors that are not the
+   * store's do not come here. A throw of it is ignored. Default: `console.warn`.
    *
    * ```js
    * const client = new TokenClient({
@@ -562,6 +564,17 @@ export interface ExchangeCodeOptions {
 export interface RefreshOptions {
   /** Narrows the scope; omit to keep the original scope. */
   scope?: string;
+  /**
+   * Cancels the refresh's token request: the call rejects with `ABORTED` (`name`
+   * `AbortError`) and the tabs waiting for it send their own. A call with a signal does
+   * not join a concurrent identical call. Without one, the request still gives up after
+   * 30 s (`FETCH_FAILED`), so a request that never answers does not hold every tab.
+   *
+   * ```js
+   * const tokens = await client.refresh(refreshToken, { signal: AbortSignal.timeout(10_000) });
+   * ```
+   */
+  signal?: AbortSignal | null;
 }
 
 /** A `client_credentials` request (RFC 6749 §4.4, Auth0 style). */
@@ -651,7 +664,14 @@ export class TokenClient {
   readonly storeKey: string;
   /** Exchanges an authorization code for tokens, and stores them. */
   exchangeCode(options: ExchangeCodeOptions): Promise<TokenSet>;
-  /** Uses a refresh token, as a single flight across tabs; stores the result. */
+  /**
+   * Uses a refresh token, as a single flight across tabs. A spent refresh token resolves
+   * to the newest set (or refreshes it with its own refresh token when its access token
+   * expired or `scope` is given). The answer is stored and handed to the other tabs when
+   * it continues the stored session (or the store is empty); an answer for a token of
+   * another session, or of one `clearTokens` cleared, is returned but not stored. The
+   * token request gives up after 30 s (`FETCH_FAILED`), or when `signal` aborts (`ABORTED`).
+   */
   refresh(refreshToken: string, options?: RefreshOptions | null): Promise<TokenSet>;
   /**
    * Starts the device flow (RFC 8628 §3.1): resolves to the code and URL to show the user.

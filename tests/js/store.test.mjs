@@ -3,6 +3,7 @@
 // refresh of a rotated token gets the newest set, and a server that does not rotate is
 // asked again. The cross-tab half runs in Chromium (tarball.test.mjs).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { after, before, test } from 'node:test';
 
@@ -317,4 +318,17 @@ test('a malformed stored record does not stop clearTokens, and reads as no token
     await store.set(client.storeKey, junk);
     assert.equal(await client.getTokens(), undefined, `${JSON.stringify(junk)} reads as no tokens`);
   }
+});
+
+test('the types and README say what refresh does: its signal, its timeout, what it does not store, how long it waits', () => {
+  const dts = readFileSync(new URL('../../src/js/index.d.ts', import.meta.url), 'utf8');
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const options = dts.slice(dts.indexOf('export interface RefreshOptions'), dts.indexOf('export interface ClientCredentialsOptions'));
+  assert.match(options, /signal\?: AbortSignal \| null;/);
+  assert.match(options, /client\.refresh\(refreshToken, \{ signal: /, 'the signal option has an example');
+  assert.doesNotMatch(dts, /single flight across tabs; stores the result/, 'refresh does not store every answer');
+  assert.match(dts, /returned but not stored/);
+  assert.match(dts, /30 s \(`FETCH_FAILED`\)/);
+  assert.doesNotMatch(readme, /waits \(at most 2 s\)/);
+  assert.match(readme, /at most 0\.5 s when it got the lock at once/);
 });
