@@ -521,3 +521,14 @@ test('records from the channel that are not well formed are ignored', async () =
   assert.deepEqual(reported, []);
   assert.equal(stored.accessToken, tokens.accessToken);
 });
+
+test('a malformed record in a tab\'s store does not turn another tab\'s sign-out into a store failure', async () => {
+  srv.reset();
+  const reported = [];
+  const { one, two, stores } = await twoTabs({ onStoreError: (err) => reported.push(err) });
+  await stores[1].set(two.storeKey, { tokens: null });
+  await one.clearTokens();
+  await sleep(50);
+  assert.equal(await two.getTokens(), undefined);
+  assert.deepEqual(reported, [], 'nothing failed in the store');
+});
