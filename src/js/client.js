@@ -320,7 +320,7 @@ export class TokenClient {
   #heard = [];
   #heardCount = 0;
   #listeners = new Set();
-  /** The refreshes other tabs announced and have not ended yet: flight id to the refresh token's fingerprint. */
+  /** The refreshes other tabs announced and have not ended yet: flight id to the refresh token's fingerprint (`token`) and when it was heard (`at`, ms). */
   #flights = new Map();
   /** The broadcasts being applied to the store, one after another. */
   #applying = Promise.resolve();
