@@ -137,6 +137,40 @@ extern "C" {
 /// object whose class has no RPC at all: the call did not run.
 const NO_RPC_METHOD: [&str; 2] = ["does not implement the method", "does not support RPC"];
 
+/// What the reply of a conditional take says: taken now, taken before (with the first
+/// receipt), there but not meeting the condition, or absent. The isolate's copy of `key`
+/// goes unless the value is still there untaken (a copy of a taken code would let the
+/// next request decide, and sign its tokens, on it before the take refuses it); with
+/// `copy_unmet` the value that did not meet the condition becomes the copy.
+fn taken_if(
+    key: &str,
+    ok: bool,
+    value: Option<String>,
+    receipt: Option<String>,
+    copy_unmet: bool,
+) -> TakenIf {
+    match (ok, value, receipt) {
+        (false, Some(value), None) => {
+            if copy_unmet {
+                cache_set(key, Some(&value));
+            }
+            TakenIf::Unmet(value)
+        }
+        (true, Some(value), _) => {
+            cache_set(key, None);
+            TakenIf::Now(value)
+        }
+        (false, Some(value), Some(receipt)) => {
+            cache_set(key, None);
+            TakenIf::Before { value, receipt }
+        }
+        _ => {
+            cache_set(key, None);
+            TakenIf::Absent
+        }
+    }
+}
+
 /// Calls `value[Symbol.dispose]()` when it has one: an RPC stub or call result, released
 /// as soon as the call is done instead of being held to the end of the request.
 fn dispose(value: &wasm_bindgen::JsValue) {
@@ -366,25 +400,7 @@ impl Store for DurableStore {
             ..Self::op(Op::TakeIf, key)
         };
         let reply = self.call(&call).await?;
-        // Not taken: with the first receipt it was taken before, without one the value
-        // did not meet the condition. The isolate's copy goes unless the value is still
-        // there untaken: a copy of a taken code would let the next request decide (and
-        // sign its tokens) on it before the take refuses it.
-        Ok(match (reply.ok, reply.value, reply.receipt) {
-            (true, Some(value), _) => {
-                cache_set(key, None);
-                TakenIf::Now(value)
-            }
-            (false, Some(value), Some(receipt)) => {
-                cache_set(key, None);
-                TakenIf::Before { value, receipt }
-            }
-            (false, Some(value), None) => TakenIf::Unmet(value),
-            _ => {
-                cache_set(key, None);
-                TakenIf::Absent
-            }
-        })
+        Ok(taken_if(key, reply.ok, reply.value, reply.receipt, false))
     }
 
     /// One call when both keys live in the same shard (a code exchange picks its family
@@ -433,24 +449,7 @@ impl Store for DurableStore {
             }
             Err(err) => return Err(err),
         };
-        let taken = match (reply.ok, reply.value, reply.receipt) {
-            (true, Some(value), _) => {
-                cache_set(key, None);
-                TakenIf::Now(value)
-            }
-            (false, Some(value), Some(receipt)) => {
-                cache_set(key, None);
-                TakenIf::Before { value, receipt }
-            }
-            (false, Some(value), None) => {
-                cache_set(key, Some(&value));
-                TakenIf::Unmet(value)
-            }
-            _ => {
-                cache_set(key, None);
-                TakenIf::Absent
-            }
-        };
+        let taken = taken_if(key, reply.ok, reply.value, reply.receipt, true);
         if reply.written
             && let Some(then) = then
         {
