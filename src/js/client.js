@@ -94,10 +94,12 @@ function wellFormed(record) {
   return true;
 }
 
-/** How long a refresh's token request may take before it is given up (ms): a hung one must not hold the lock. */
-const REFRESH_TIMEOUT_MS = 30_000;
-/** How long an announced refresh of another tab counts as under way (ms): past its request's timeout it has ended. */
-const FLIGHT_TTL_MS = REFRESH_TIMEOUT_MS + 5_000;
+/**
+ * How long an announced refresh of another tab is remembered (ms). A tab waits for one
+ * only briefly, and only once that tab no longer holds the lock (its request has ended):
+ * past this time only the news of its end was lost, and the entry is dropped.
+ */
+const FLIGHT_TTL_MS = 35_000;
 /** How long a refresh that waited for the lock waits for the previous holder's answer (ms). */
 const CONTENDED_WAIT_MS = 2_000;
 /**
@@ -110,18 +112,26 @@ const ANNOUNCED_WAIT_MS = 500;
 /** Errors thrown by the store itself (as opposed to this module), for `onStoreError`. */
 const storeErrors = new WeakSet();
 
-/** `signals` as one signal that aborts with the first of them. */
-function anySignal(signals) {
-  if (typeof AbortSignal.any === 'function') return AbortSignal.any(signals);
-  const controller = new AbortController();
-  for (const signal of signals) {
-    if (signal.aborted) {
-      controller.abort(signal.reason);
-      break;
-    }
-    signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
-  }
-  return controller.signal;
+/**
+ * `promise`, or `ABORTED` as soon as `signal` aborts, whichever comes first. `promise` runs
+ * on either way (its rejection is handled here).
+ */
+function untilAborted(promise, signal) {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(signal.aborted ? abortError(signal) : err);
+      },
+    );
+  });
 }
 
 /** The record of a session that starts now (a code exchange, a device grant). */
@@ -729,8 +739,13 @@ export class TokenClient {
    * this runtime, or in tabs that share navigator.locks) send one request, and all
    * resolve to its token set. Refreshes of one store key run one at a time (the lock, or
    * in its absence a queue in this runtime), so one with another scope finds the token
-   * spent and uses the newest. The token request gives up after 30 s (`FETCH_FAILED`) or
-   * when `options.signal` aborts (`ABORTED`), so a hung request does not hold the lock.
+   * spent and uses the newest. `options.signal` rejects the call (`ABORTED`) at once,
+   * also while it waits for the lock, the queue or another tab's answer; before the
+   * request is sent nothing is sent, and once it is sent it is never aborted: the server
+   * spends the refresh token as it answers, so the request runs to its end (holding the
+   * lock) and its answer is stored and handed to the other tabs as if nobody had aborted.
+   * No timeout of its own ends the request: one that never answers holds the lock until
+   * the runtime's network timeout ends it.
    */
   async refresh(refreshToken, options) {
     if (typeof refreshToken !== 'string') throw invalid('refreshToken must be a string');
@@ -758,13 +773,21 @@ export class TokenClient {
     await this.#applying;
     const known = await this.#read();
     const from = known?.tokens?.refreshToken === refreshToken ? known : undefined;
+    if (signal?.aborted) throw abortError(signal);
     const run = (contended) => this.#refreshLocked(refreshToken, body, scope, { contended, since, from, signal });
     const locks = globalThis.navigator?.locks;
-    if (!locks) return serially(this.#storeKey, () => run(false));
+    // The lock (or the queue) is held until the refresh ends, even after an aborted caller stopped waiting.
+    const work = locks ? this.#lockedRun(locks, run, signal) : serially(this.#storeKey, () => run(false));
+    return signal ? untilAborted(work, signal) : work;
+  }
+
+  async #lockedRun(locks, run, signal) {
     const name = `edge-oauth:refresh:${this.#storeKey}`;
     const first = await locks.request(name, { ifAvailable: true }, async (lock) => (lock ? { tokens: await run(false) } : null));
+    if (first) return first.tokens;
     // Another tab holds the lock: it is refreshing. Take the lock after it and use its answer.
-    return first ? first.tokens : (await locks.request(name, async () => ({ tokens: await run(true) }))).tokens;
+    // An abort while waiting for the lock leaves the queue for it.
+    return (await locks.request(name, signal ? { signal } : {}, async () => ({ tokens: await run(true) }))).tokens;
   }
 
   /**
@@ -777,6 +800,8 @@ export class TokenClient {
    * never when its session was cleared.
    */
   async #refreshLocked(refreshToken, body, scope, how) {
+    // A call aborted while it waited for the lock or the queue sends nothing.
+    if (how.signal?.aborted) throw abortError(how.signal);
     const id = await fingerprint(refreshToken);
     let token = refreshToken;
     let tokenId = id;
@@ -802,18 +827,18 @@ export class TokenClient {
     // A token that is not the stored record's is of another session: its answer is returned, not kept.
     const orphan = base === undefined && stored !== undefined;
     // Tabs that take the lock before this answer reaches them wait for it instead of sending the token.
+    // The last moment an abort keeps the token unsent.
+    if (how.signal?.aborted) throw abortError(how.signal);
     const flight = this.#channel ? randomId() : undefined;
     this.#channel?.postMessage({ refreshing: tokenId, flight });
     let tokens;
-    // A request that never answers must not hold the lock, and every tab with it.
-    const timeout = AbortSignal.timeout(REFRESH_TIMEOUT_MS);
+    // Sent, the request is never aborted (not by the caller's signal, not by a timeout):
+    // the server spends the token as it answers, and only its answer holds the new one.
     try {
-      if (how.signal?.aborted) throw abortError(how.signal);
-      tokens = await this.#tokenRequest(body, how.signal ? anySignal([how.signal, timeout]) : timeout);
+      tokens = await this.#tokenRequest(body);
     } catch (err) {
+      // No answer can come (a network error, an error status): the token may be sent again.
       this.#channel?.postMessage({ failed: tokenId, flight });
-      if (how.signal?.aborted) throw abortError(how.signal);
-      if (timeout.aborted) throw edgeError('FETCH_FAILED', `the refresh request got no answer within ${REFRESH_TIMEOUT_MS / 1000} s`, timeout.reason);
       throw err;
     }
     try {
@@ -887,14 +912,19 @@ export class TokenClient {
         };
         // Under the lock, another tab's refresh is over: only its answer may be on the way.
         const timer = setTimeout(() => finish(undefined), how.contended ? CONTENDED_WAIT_MS : ANNOUNCED_WAIT_MS);
-        const finish = (heard) => {
+        // The caller's abort ends its wait (and the refresh, before anything is sent).
+        const onAbort = () => finish(undefined, true);
+        const finish = (heard, aborted = false) => {
           clearTimeout(timer);
           this.#listeners.delete(listener);
-          // Whatever ended the wait, the flights it waited for are over.
-          for (const flight of announced) this.#flights.delete(flight);
+          how.signal?.removeEventListener('abort', onAbort);
+          // Whatever else ended the wait, the flights it waited for are over.
+          if (!aborted) for (const flight of announced) this.#flights.delete(flight);
           resolve(heard);
         };
         this.#listeners.add(listener);
+        if (how.signal?.aborted) onAbort();
+        else how.signal?.addEventListener('abort', onAbort, { once: true });
       });
       // The answer is applied to the store by now, unless it was not newer than ours.
       await this.#applying;

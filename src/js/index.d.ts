@@ -565,10 +565,14 @@ export interface RefreshOptions {
   /** Narrows the scope; omit to keep the original scope. */
   scope?: string;
   /**
-   * Cancels the refresh's token request: the call rejects with `ABORTED` (`name`
-   * `AbortError`) and the tabs waiting for it send their own. A call with a signal does
-   * not join a concurrent identical call. Without one, the request still gives up after
-   * 30 s (`FETCH_FAILED`), so a request that never answers does not hold every tab.
+   * Stops waiting for the refresh: the call rejects with `ABORTED` (`name` `AbortError`)
+   * as soon as it aborts, also while it waits for the lock, for this tab's queue or for
+   * another tab's answer. Before the token request is sent, nothing is sent; once it is
+   * sent, it is never aborted (the server spends the refresh token as it answers): it
+   * runs to its end, still holding the lock, and its answer is stored and handed to the
+   * other tabs as if nobody had aborted. A call with a signal does not join a concurrent
+   * identical call. The request has no timeout of its own: one that never answers holds
+   * the lock, and every tab's refresh, until the runtime's network timeout ends it.
    *
    * ```js
    * const tokens = await client.refresh(refreshToken, { signal: AbortSignal.timeout(10_000) });
@@ -669,8 +673,9 @@ export class TokenClient {
    * to the newest set (or refreshes it with its own refresh token when its access token
    * expired or `scope` is given). The answer is stored and handed to the other tabs when
    * it continues the stored session (or the store is empty); an answer for a token of
-   * another session, or of one `clearTokens` cleared, is returned but not stored. The
-   * token request gives up after 30 s (`FETCH_FAILED`), or when `signal` aborts (`ABORTED`).
+   * another session, or of one `clearTokens` cleared, is returned but not stored. `signal`
+   * rejects the call (`ABORTED`) but never aborts a sent request, whose answer is kept; a
+   * request has no timeout but the runtime's network timeout.
    */
   refresh(refreshToken: string, options?: RefreshOptions | null): Promise<TokenSet>;
   /**

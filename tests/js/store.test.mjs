@@ -328,7 +328,10 @@ test('the types and README say what refresh does: its signal, its timeout, what 
   assert.match(options, /client\.refresh\(refreshToken, \{ signal: /, 'the signal option has an example');
   assert.doesNotMatch(dts, /single flight across tabs; stores the result/, 'refresh does not store every answer');
   assert.match(dts, /returned but not stored/);
-  assert.match(dts, /30 s \(`FETCH_FAILED`\)/);
+  assert.doesNotMatch(dts, /30 s \(`FETCH_FAILED`\)/, 'a sent refresh request is not timed out');
+  assert.doesNotMatch(readme, /gives up after 30 s/);
+  assert.match(dts, /once it is\n\s*\* sent, it is never aborted/);
+  assert.match(readme, /already sent is never aborted/);
   assert.doesNotMatch(readme, /waits \(at most 2 s\)/);
   assert.match(readme, /at most 0\.5 s when it got the lock at once/);
 });

@@ -24,7 +24,18 @@ function lockManager() {
       if (!lock) names.set(name, (lock = { held: false, waiting: [] }));
       if (lock.held) {
         if (options.ifAvailable) return callback(null);
-        await new Promise((resolve) => lock.waiting.push(resolve));
+        const { signal } = options;
+        if (signal?.aborted) throw new DOMException('aborted', 'AbortError');
+        await new Promise((resolve, reject) => {
+          lock.waiting.push(resolve);
+          // An abort while waiting leaves the queue, as navigator.locks does.
+          signal?.addEventListener('abort', () => {
+            const at = lock.waiting.indexOf(resolve);
+            if (at < 0) return;
+            lock.waiting.splice(at, 1);
+            reject(new DOMException('aborted', 'AbortError'));
+          }, { once: true });
+        });
       } else {
         lock.held = true;
       }
@@ -370,7 +381,7 @@ test('in a Node with navigator.locks, the BroadcastChannel does not keep the pro
  * no refresh token after `delayMs`, and never answers a refresh while `hang` is set.
  */
 async function startNonRotating({ delayMs = 50, signInRt = () => 'rt-fixed' } = {}) {
-  const state = { n: 0, refreshes: [], hang: false };
+  const state = { n: 0, refreshes: [], hang: false, hung: [] };
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -379,7 +390,8 @@ async function startNonRotating({ delayMs = 50, signInRt = () => 'rt-fixed' } = 
       const answer = { access_token: `at-${++state.n}`, token_type: 'Bearer', expires_in: 300 };
       if (form.get('grant_type') === 'refresh_token') {
         state.refreshes.push(form.get('refresh_token'));
-        if (state.hang) return;
+        // A hung request is answered only when the test calls one of `hung`.
+        if (state.hang) return state.hung.push(() => res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(answer)));
         await sleep(delayMs);
       } else {
         answer.refresh_token = signInRt(state.n);
@@ -475,24 +487,66 @@ test('a new sign-in after clearTokens reaches every tab and is kept, even when t
   }
 });
 
-test('a refresh request that never answers can be aborted with `signal`, and the other tab then refreshes', async () => {
+test('an abort after the request was sent rejects the call at once; the request runs on under the lock, and the other tab uses its answer', async () => {
   const server = await startNonRotating();
   try {
     const { clients: [one, two] } = await nonRotatingTabs(server, 2);
     server.state.hang = true;
     const hung = one.refresh('rt-fixed', { signal: AbortSignal.timeout(200) });
-    await sleep(20);
+    await until(async () => server.state.hung.length === 1, 'the request reached the server');
     server.state.hang = false;
     const waiting = two.refresh('rt-fixed');
+    const t0 = Date.now();
     await assert.rejects(hung, { name: 'AbortError', code: 'ABORTED' });
-    const outcome = await Promise.race([waiting, sleep(3000).then(() => 'still waiting')]);
-    assert.notEqual(outcome, 'still waiting', 'the other tab was not held up by the hung request');
-    assert.equal(typeof outcome.accessToken, 'string');
-    assert.equal(server.state.refreshes.length, 2);
+    assert.ok(Date.now() - t0 < 1000, 'the aborted call rejected at once');
+    assert.equal(await Promise.race([waiting, sleep(300).then(() => 'still waiting')]), 'still waiting', 'the request holds the lock until it ends');
+    server.state.hung[0]();
+    const outcome = await waiting;
+    assert.equal(outcome.accessToken, (await one.getTokens())?.accessToken, 'the aborted call\'s answer was kept, and the other tab used it');
+    assert.deepEqual(server.state.refreshes, ['rt-fixed'], 'the refresh token was sent once');
     await assert.rejects(one.refresh('rt-fixed', { signal: 'soon' }), { code: 'ARGUMENT_INVALID' });
   } finally {
     server.close();
   }
+});
+
+test('an abort after the request was sent keeps its answer: the store holds the new set and the next refresh sends the new token (one tab)', async () => {
+  srv.reset({ delayMs: 200 });
+  const { TokenClient } = await openTab();
+  const client = new TokenClient({ tokenEndpoint: srv.tokenEndpoint, clientId: `solo-${tabs}` });
+  const first = await signIn(client);
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 60);
+  const t0 = Date.now();
+  await assert.rejects(client.refresh(first.refreshToken, { signal: controller.signal }), { name: 'AbortError', code: 'ABORTED' });
+  assert.ok(Date.now() - t0 < 180, 'the call rejected before the server answered');
+  await until(async () => (await client.getTokens())?.refreshToken !== first.refreshToken, 'the answer was stored');
+  const stored = await client.getTokens();
+  assert.deepEqual([stored.refreshToken], [...srv.state.live], 'the store holds the set the server issued');
+  const next = await client.refresh(stored.refreshToken);
+  assert.deepEqual([next.refreshToken], [...srv.state.live]);
+  assert.deepEqual(srv.state.refreshes, [first.refreshToken, stored.refreshToken], 'the spent token was not sent again');
+  assert.equal(srv.state.reuses, 0);
+});
+
+test('an abort while waiting for another refresh rejects at once and sends nothing (another tab, and this tab\'s queue)', async () => {
+  srv.reset({ delayMs: 1500 });
+  const { one, two, tokens } = await twoTabs();
+  const slow = one.refresh(tokens.refreshToken);
+  await until(async () => srv.state.refreshes.length === 1, 'the first refresh was sent');
+  for (const [client, what] of [[two, 'another tab'], [one, 'this tab']]) {
+    const controller = new AbortController();
+    const call = client.refresh(tokens.refreshToken, { scope: 'narrow', signal: controller.signal });
+    await sleep(50);
+    const t0 = Date.now();
+    controller.abort();
+    await assert.rejects(call, { code: 'ABORTED' });
+    assert.ok(Date.now() - t0 < 200, `a call waiting behind ${what}'s refresh rejected at once`);
+  }
+  const refreshed = await slow;
+  await sleep(100);
+  assert.deepEqual(srv.state.refreshes, [tokens.refreshToken], 'the aborted calls sent nothing');
+  assert.equal((await two.getTokens())?.accessToken, refreshed.accessToken);
 });
 
 test('records from the channel that are not well formed are ignored', async () => {
