@@ -13,6 +13,7 @@ use edge_oauth::dpop::{DpopKey, ProofOptions};
 use edge_oauth_worker::grants::device_code::{DEVICE_CODE_GRANT, normalize_user_code};
 use edge_oauth_worker::http::{HttpRequest, HttpResponse};
 use edge_oauth_worker::platform::NativePlatform;
+use edge_oauth_worker::store::StoreError;
 use serde_json::{Value, json};
 
 const TV_SECRET: &str = "tv-secret-abcdefghijklmnopqrstuvwxyz0123456";
@@ -388,6 +389,39 @@ fn rfc8628_3_5_a_poll_whose_signature_fails_leaves_the_approval_usable() {
     assert_eq!(refreshed.status, 200, "{}", html(&refreshed));
 }
 
+/// A poll whose refresh-token family cannot be written (its Durable Object shard is out
+/// of reach) is a `500` that leaves the approval for the device's next poll: it was
+/// spent before the family was written, and is given back when nothing was handed out.
+#[test]
+fn rfc8628_3_5_a_poll_whose_family_cannot_be_written_leaves_the_approval_usable() {
+    let h = harness();
+    let v = h.start("tv", "openid offline_access read:items");
+    let dc = str_of(&v, "device_code");
+    h.decide(&str_of(&v, "user_code"), "allow");
+    h.clock.advance(5);
+    h.app.store.fail_writes_to(Some((
+        "family:",
+        StoreError::Backend("out of reach".into()),
+    )));
+    let failed = h.poll("tv", &dc);
+    assert_eq!(failed.status, 500, "{}", html(&failed));
+    assert_eq!(error_of(&failed), "server_error");
+    assert_eq!(failed.header("cache-control"), Some("no-store"));
+    h.app.store.fail_writes_to(None);
+    h.clock.advance(5);
+    let resp = h.poll("tv", &dc);
+    assert_eq!(resp.status, 200, "{}", html(&resp));
+    let refresh = json_str(&resp, "refresh_token");
+    h.clock.advance(5);
+    assert_eq!(error_of(&h.poll("tv", &dc)), "invalid_grant", "used once");
+    let refreshed = h.post(
+        "/oauth/token",
+        &format!("grant_type=refresh_token&client_id=tv&refresh_token={refresh}"),
+        &[],
+    );
+    assert_eq!(refreshed.status, 200, "{}", html(&refreshed));
+}
+
 #[test]
 fn rfc8628_3_5_no_refresh_token_without_the_refresh_grant() {
     let h = harness();
@@ -664,6 +698,54 @@ fn rfc9449_device_tokens_are_bound_to_the_proof_key() {
         &[],
     );
     assert_eq!(error_of(&resp), "invalid_grant");
+}
+
+/// A poll with a proof whose `jti` was used before (RFC 9449 §11.1) is
+/// `invalid_dpop_proof`, and the approval stays for the device's poll with a fresh proof:
+/// the `jti` is recorded before the approval is spent.
+#[test]
+fn rfc9449_11_1_a_poll_with_a_used_proof_leaves_the_approval_usable() {
+    let h = harness();
+    let jwk = &vectors()["dpop_generated_proofs"]["dpop_generated"]["private_keys"]["dpop_key_1"];
+    let key = DpopKey::from_private_jwk_json(&jwk.to_string()).unwrap();
+    let body = |dc: &str| {
+        format!(
+            "grant_type={}&client_id=tv&device_code={}",
+            enc(DEVICE_CODE_GRANT),
+            enc(dc)
+        )
+    };
+    let approved = || {
+        let v = h.start("tv", "offline_access read:items");
+        h.decide(&str_of(&v, "user_code"), "allow");
+        str_of(&v, "device_code")
+    };
+    let (first, second) = (approved(), approved());
+    let proof = |nonce: Option<&str>| {
+        key.create_proof(
+            &ProofOptions {
+                nonce,
+                ..ProofOptions::new("POST", &format!("{ISSUER}oauth/token"), h.clock.now())
+            },
+            &mut rand_core::UnwrapErr(getrandom::SysRng),
+        )
+        .unwrap()
+    };
+    let challenge = h.post("/oauth/token", &body(&first), &[("dpop", &proof(None))]);
+    assert_eq!(error_of(&challenge), "use_dpop_nonce");
+    let nonce = challenge.header("dpop-nonce").unwrap().to_owned();
+    let used = proof(Some(&nonce));
+    let resp = h.post("/oauth/token", &body(&first), &[("dpop", &used)]);
+    assert_eq!(resp.status, 200, "{}", html(&resp));
+    let replay = h.post("/oauth/token", &body(&second), &[("dpop", &used)]);
+    assert_eq!(error_of(&replay), "invalid_dpop_proof", "{}", html(&replay));
+    let resp = h.post(
+        "/oauth/token",
+        &body(&second),
+        &[("dpop", &proof(Some(&nonce)))],
+    );
+    assert_eq!(resp.status, 200, "{}", html(&resp));
+    assert_eq!(json_str(&resp, "token_type"), "DPoP");
 }
 
 #[test]

@@ -16,7 +16,7 @@ use edge_oauth_worker::dpop::nonce_for_step;
 use edge_oauth_worker::http::{HttpRequest, HttpResponse};
 use edge_oauth_worker::jwt::sha256_b64;
 use edge_oauth_worker::platform::NativePlatform;
-use edge_oauth_worker::store::Store;
+use edge_oauth_worker::store::{Store, StoreError};
 use edge_oauth_worker::testing::block_on;
 use serde_json::{Value, json};
 
@@ -1369,6 +1369,56 @@ fn rfc9449_11_1_a_copy_of_the_exchange_before_its_jti_is_recorded_revokes_nothin
     assert_eq!(revoked_families(&h.app.store), 0);
     h.clock.advance(1);
     assert_dpop_bound(&h.refresh("spa", &rt, Some(&h.proof(&k1, true))), &k1);
+}
+
+/// A code exchange whose proof's `jti` marker cannot be written (the key's Durable Object
+/// shard is out of reach) is a `500` that leaves the code usable: the marker is recorded
+/// before the write that hands out tokens, so the client's retry with a fresh proof is
+/// not a replay of the code. On the isolate that wrote the code (its copy) and on any
+/// other.
+#[test]
+fn rfc9449_11_1_a_code_exchange_whose_jti_marker_cannot_be_written_leaves_the_code_usable() {
+    for copies in [true, false] {
+        let h = harness();
+        h.app.store.keep_copies(copies);
+        let k1 = key("dpop_key_1");
+        let code = h.spa_code("spa", API, "");
+        h.app
+            .store
+            .fail_writes_to(Some(("jti:", StoreError::Backend("out of reach".into()))));
+        let failed = h.exchange("spa", &code, Some(&h.proof(&k1, true)));
+        assert_error(&failed, 500, "server_error", "");
+        h.app.store.fail_writes_to(None);
+        assert_eq!(h.app.store.count("family:"), 0, "copies: {copies}");
+        let retry = h.exchange("spa", &code, Some(&h.proof(&k1, true)));
+        assert_dpop_bound(&retry, &k1);
+        assert_eq!(revoked_families(&h.app.store), 0);
+        h.clock.advance(1);
+        let rt = json_str(&retry, "refresh_token");
+        assert_dpop_bound(&h.refresh("spa", &rt, Some(&h.proof(&k1, true))), &k1);
+    }
+}
+
+/// A code exchange with a proof whose `jti` was used before (RFC 9449 §11.1) is
+/// `invalid_dpop_proof` and leaves the code usable: whoever replays a captured proof with
+/// a code must not spend the code, nor make the client's own exchange look like a
+/// replay that revokes.
+#[test]
+fn rfc9449_11_1_a_code_exchange_with_a_used_proof_leaves_the_code_usable() {
+    for copies in [true, false] {
+        let h = harness();
+        h.app.store.keep_copies(copies);
+        let k1 = key("dpop_key_1");
+        let used = h.proof(&k1, true);
+        let first = h.spa_code("spa", API, "");
+        assert_dpop_bound(&h.exchange("spa", &first, Some(&used)), &k1);
+        let code = h.spa_code("spa", API, "");
+        let replay = h.exchange("spa", &code, Some(&used));
+        assert_error(&replay, 400, "invalid_dpop_proof", "jti");
+        let resp = h.exchange("spa", &code, Some(&h.proof(&k1, true)));
+        assert_dpop_bound(&resp, &k1);
+        assert_eq!(revoked_families(&h.app.store), 0, "copies: {copies}");
+    }
 }
 
 /// A used code bound to a key (`dpop_jkt`) replayed without a proof of that key (the

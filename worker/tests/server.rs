@@ -976,6 +976,36 @@ fn a_code_exchange_whose_signature_fails_leaves_the_code_usable() {
     assert_eq!(h.exchange_spa(&code).status, 200);
 }
 
+/// A code exchange whose refresh-token family cannot be written (its Durable Object
+/// shard is out of reach) is a `500` that leaves the code usable, so the client's retry
+/// gets the tokens instead of `invalid_grant` (and a revocation) for a code it never got
+/// tokens for: on the isolate that wrote the code the take and the family are one
+/// transaction; on any other the taken code is given back.
+#[test]
+fn a_code_exchange_whose_family_cannot_be_written_leaves_the_code_usable() {
+    for copies in [true, false] {
+        let h = harness();
+        h.app.store.keep_copies(copies);
+        let code = h.spa_code("openid offline_access read:items");
+        h.app.store.fail_writes_to(Some((
+            "family:",
+            StoreError::Backend("out of reach".into()),
+        )));
+        let failed = h.exchange_spa(&code);
+        assert_eq!(failed.status, 500, "{:?}", failed.json_body());
+        assert_eq!(error_of(&failed), "server_error");
+        assert_no_store(&failed);
+        h.app.store.fail_writes_to(None);
+        let retry = h.exchange_spa(&code);
+        assert_session_continues(&h, &retry);
+        assert_eq!(
+            error_of(&h.exchange_spa(&code)),
+            "invalid_grant",
+            "copies: {copies}: the code is used once it was redeemed"
+        );
+    }
+}
+
 #[test]
 fn rule_26_27_scope_may_only_narrow_and_the_family_keeps_its_scope() {
     let h = harness();

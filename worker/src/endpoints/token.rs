@@ -4,9 +4,12 @@
 //! `DPoP` proof ([`crate::dpop::verify_token_request`]: its nonce policy depends on the
 //! client), then the grant with the proof's key, and only then the proof's `jti` marker:
 //! nothing is written for a request before the checks that need no write have passed (a
-//! junk request with `code=bogus` writes nothing). The refresh grant records the marker
-//! itself, after its checks and before its first state change, so that a replayed proof
-//! cannot reach reuse detection ([`refresh_token`]). Every response to a `DPoP` request of a
+//! junk request with `code=bogus` writes nothing). The grants that spend a single-use
+//! credential record the marker themselves, after their checks and before the write that
+//! hands out tokens: a replayed proof cannot reach reuse detection ([`refresh_token`]),
+//! and a marker that cannot be written, or a `jti` seen before, leaves the code, the
+//! device approval or the refresh token usable ([`authorization_code`],
+//! [`device_code`]). Every response to a `DPoP` request of a
 //! client that must send nonces carries the current `DPoP-Nonce` (RFC 9449 §8.2); other
 //! clients are never handed one, since a server that provides a nonce must not accept
 //! proofs without one (RFC 9449 §11.3).
@@ -136,15 +139,23 @@ async fn grant<S: Store, P: Platform>(
         "password" | password::PASSWORD_REALM_GRANT => {
             password::grant(app, client, req, params, jkt).await?
         }
-        device_code::DEVICE_CODE_GRANT => device_code::grant(app, client, params, jkt).await?,
+        device_code::DEVICE_CODE_GRANT => {
+            device_code::grant(app, client, params, proof.as_ref()).await?
+        }
         token_exchange::TOKEN_EXCHANGE_GRANT => {
             token_exchange::grant(app, client, params, jkt).await?
         }
         // Records the proof's `jti` itself, before its first state change.
         _ => refresh_token::grant(app, client, params, proof.as_ref()).await?,
     };
+    // The grants that spend a single-use credential (a code, a device code's approval,
+    // a refresh token) record the proof's `jti` themselves, before the write that hands
+    // out their tokens: a marker that cannot be written must not spend the credential.
     if let Some(proof) = &proof
-        && grant_type != "refresh_token"
+        && !matches!(
+            grant_type,
+            "authorization_code" | "refresh_token" | device_code::DEVICE_CODE_GRANT
+        )
     {
         crate::dpop::record_token_request_jti(app, proof).await?;
     }

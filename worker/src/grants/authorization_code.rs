@@ -22,6 +22,11 @@
 //! code revoked its family meanwhile. A public client's refresh token is bound to the
 //! proof key (§5).
 //!
+//! The DPoP proof's `jti` (RFC 9449 §11.1) is recorded before the write that hands out
+//! tokens, and the refresh-token family after the take: when either write fails, or the
+//! `jti` was seen before, the code is given back too, so that a storage failure or a
+//! replayed proof never spends a code whose tokens nobody received.
+//!
 //! A code taken before is `invalid_grant` "already used" (RFC 6749 §4.1.2), also after the
 //! code record itself expired (the take receipt lives 600 s, rules.md items 19, 89). It
 //! revokes the refresh-token family issued from the code only when the replaying request
@@ -80,9 +85,10 @@ pub async fn grant<S: Store, P: Platform>(
     require_grant(client, "authorization_code")?;
     let hash = required_credential_hash(params, "code")?;
     let key = format!("code:{hash}");
+    let mut jti = Jti::new(proof);
     if let Some(copy) = app.store.copy(&key)
         && let FromCopy::Done(response) =
-            exchange_copy(app, auth, params, proof, &key, &copy).await?
+            exchange_copy(app, auth, params, &mut jti, &key, &copy).await?
     {
         return Ok(response);
     }
@@ -103,7 +109,7 @@ pub async fn grant<S: Store, P: Platform>(
     {
         TakenIf::Absent => return Err(invalid()),
         TakenIf::Before { value, receipt } => {
-            return Err(replayed(app, client, params, proof, &value, &receipt).await);
+            return Err(replayed(app, client, params, &mut jti, &value, &receipt).await);
         }
         TakenIf::Unmet(value) => {
             // The precise answer; the condition is never weaker than these checks.
@@ -151,7 +157,45 @@ pub async fn grant<S: Store, P: Platform>(
             return Err(err);
         }
     };
-    issue(app, prepared, &family_id).await
+    // The proof's `jti` (RFC 9449 §11.1) and the family are written after the take; when
+    // either write fails, or the `jti` was seen before, nothing was handed out: the code
+    // is given back for the client's retry, which must not look like a replay of it.
+    let issued = match jti.record(app).await {
+        Ok(()) => issue(app, prepared, &family_id).await,
+        Err(err) => Err(err),
+    };
+    if issued.is_err() {
+        give_back(&app.store, &key, &receipt, &family_id).await;
+    }
+    issued
+}
+
+/// The DPoP proof of a code exchange and whether its `jti` is recorded yet: it is
+/// recorded once, before the first write that hands something out (the take that starts
+/// the family on the copy path, the family after the take otherwise), or before a
+/// replay's revocation.
+struct Jti<'a> {
+    proof: Option<&'a VerifiedProof>,
+    recorded: bool,
+}
+
+impl<'a> Jti<'a> {
+    fn new(proof: Option<&'a VerifiedProof>) -> Self {
+        Self {
+            proof,
+            recorded: false,
+        }
+    }
+
+    /// Records the proof's `jti` unless it is recorded already (or there is no proof).
+    async fn record<S: Store, P: Platform>(&mut self, app: &App<S, P>) -> Result<(), OAuthError> {
+        let Some(proof) = self.proof.filter(|_| !self.recorded) else {
+            return Ok(());
+        };
+        crate::dpop::record_token_request_jti(app, proof).await?;
+        self.recorded = true;
+        Ok(())
+    }
 }
 
 /// Gives a taken code back ([`Store::untake`]) after a failure that issued nothing,
@@ -177,10 +221,11 @@ async fn replayed<S: Store, P: Platform>(
     app: &App<S, P>,
     client: &Client,
     params: &Params,
-    proof: Option<&VerifiedProof>,
+    jti: &mut Jti<'_>,
     value: &str,
     receipt: &str,
 ) -> OAuthError {
+    let proof = jti.proof;
     let used = OAuthError::invalid_grant("the authorization code was already used");
     let Ok(record) = serde_json::from_str::<CodeRecord>(value) else {
         return used;
@@ -206,9 +251,7 @@ async fn replayed<S: Store, P: Platform>(
     else {
         return used;
     };
-    if let Some(proof) = proof
-        && let Err(err) = crate::dpop::record_token_request_jti(app, proof).await
-    {
+    if let Err(err) = jti.record(app).await {
         return err;
     }
     if let Err(err) = revoke_family(app, &family, "code_replay").await {
@@ -311,11 +354,12 @@ async fn exchange_copy<S: Store, P: Platform>(
     app: &App<S, P>,
     auth: &AuthenticatedClient,
     params: &Params,
-    proof: Option<&VerifiedProof>,
+    jti: &mut Jti<'_>,
     key: &str,
     copy: &str,
 ) -> Result<FromCopy, OAuthError> {
     let client = &auth.client;
+    let proof = jti.proof;
     let dpop_jkt = proof.map(|p| p.jkt.as_str());
     let condition = request_condition(client, params, dpop_jkt);
     let Ok(record) = serde_json::from_str::<CodeRecord>(copy) else {
@@ -347,6 +391,9 @@ async fn exchange_copy<S: Store, P: Platform>(
     else {
         return Ok(FromCopy::Fallback);
     };
+    // Before the one call that takes the code and starts the family: a `jti` seen before,
+    // or a marker that cannot be written, leaves the code as it was.
+    jti.record(app).await?;
     let family = family_key(&family_id);
     let then = prepared.family.as_ref().map(|first| PutIfAbsent {
         key: &family,
@@ -377,7 +424,7 @@ async fn exchange_copy<S: Store, P: Platform>(
         }
         TakenIf::Absent => Err(invalid()),
         TakenIf::Before { value, receipt } => {
-            Err(replayed(app, client, params, proof, &value, &receipt).await)
+            Err(replayed(app, client, params, jti, &value, &receipt).await)
         }
         // The copy was stale (or, impossibly, the condition failed on it there).
         TakenIf::Unmet(_) => Ok(FromCopy::Fallback),

@@ -33,6 +33,7 @@ use crate::params::Params;
 use crate::platform::Platform;
 use crate::store::{Store, Swap, get_json};
 use crate::tokens::{TokenResponse, random_id};
+use edge_oauth::dpop::VerifiedProof;
 use serde::{Deserialize, Serialize};
 
 /// The grant type of RFC 8628 §3.4.
@@ -307,9 +308,11 @@ pub async fn grant<S: Store, P: Platform>(
     app: &App<S, P>,
     auth: &AuthenticatedClient,
     params: &Params,
-    dpop_jkt: Option<&str>,
+    proof: Option<&VerifiedProof>,
 ) -> Result<TokenResponse, OAuthError> {
     let client = &auth.client;
+    let dpop_jkt = proof.map(|p| p.jkt.as_str());
+    let mut jti_recorded = false;
     require_grant(client, DEVICE_CODE_GRANT)?;
     let device_hash = super::required_credential_hash(params, "device_code")?;
     for _ in 0..ATTEMPTS {
@@ -406,6 +409,12 @@ pub async fn grant<S: Store, P: Platform>(
                     *auth_time,
                 )
                 .await?;
+                // The proof's `jti` (RFC 9449 §11.1) before the approval is spent: a `jti`
+                // seen before, or a marker that cannot be written, leaves it usable.
+                if let Some(proof) = proof.filter(|_| !jti_recorded) {
+                    crate::dpop::record_token_request_jti(app, proof).await?;
+                    jti_recorded = true;
+                }
                 let used = DeviceRecord {
                     state: DeviceState::Used,
                     last_poll: Some(now),
@@ -415,7 +424,17 @@ pub async fn grant<S: Store, P: Platform>(
                     continue;
                 }
                 if let Some((family_id, family)) = family {
-                    response.refresh_token = Some(start_family(app, &family_id, family).await?);
+                    match start_family(app, &family_id, family).await {
+                        Ok(token) => response.refresh_token = Some(token),
+                        Err(err) => {
+                            // Nothing was handed out: the approval is the device's again
+                            // (the family id is fresh, so no replay raced this).
+                            if let Ok(used) = serde_json::to_string(&used) {
+                                let _ = swap(app, &device_hash, &used, &record, now).await;
+                            }
+                            return Err(err);
+                        }
+                    }
                 }
                 return Ok(response);
             }

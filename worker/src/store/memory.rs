@@ -81,6 +81,7 @@ pub struct MemoryStore {
     lag: Rc<Cell<Option<i64>>>,
     clock: Clock,
     fail_writes: Rc<RefCell<Option<StoreError>>>,
+    fail_prefix: Rc<RefCell<Option<(String, StoreError)>>>,
     copies: Rc<Cell<bool>>,
 }
 
@@ -102,6 +103,21 @@ impl MemoryStore {
     /// stops failing with `None`.
     pub fn fail_writes(&self, err: Option<StoreError>) {
         *self.fail_writes.borrow_mut() = err;
+    }
+
+    /// Makes every following write to a key starting with `prefix` fail with `err` (a
+    /// single shard or record kind out of reach), or stops failing with `None`.
+    ///
+    /// ```
+    /// use edge_oauth_worker::store::{Store, StoreError, memory::MemoryStore};
+    /// use edge_oauth_worker::testing::block_on;
+    /// let store = MemoryStore::default();
+    /// store.fail_writes_to(Some(("jti:", StoreError::RateLimited)));
+    /// assert!(block_on(store.put("jti:k", "1", None)).is_err());
+    /// assert!(block_on(store.put("code:c", "1", None)).is_ok());
+    /// ```
+    pub fn fail_writes_to(&self, failure: Option<(&str, StoreError)>) {
+        *self.fail_prefix.borrow_mut() = failure.map(|(p, e)| (p.to_owned(), e));
     }
 
     /// Stale mode: from now on every read answers the value as of `lag` seconds ago and
@@ -137,7 +153,12 @@ impl MemoryStore {
         })
     }
 
-    fn injected_failure(&self) -> Result<(), StoreError> {
+    fn injected_failure(&self, key: &str) -> Result<(), StoreError> {
+        if let Some((prefix, err)) = &*self.fail_prefix.borrow()
+            && key.starts_with(prefix.as_str())
+        {
+            return Err(err.clone());
+        }
         self.fail_writes.borrow().clone().map_or(Ok(()), Err)
     }
 
@@ -185,7 +206,7 @@ impl Store for MemoryStore {
 
     async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
         check_put(key, ttl)?;
-        self.injected_failure()?;
+        self.injected_failure(key)?;
         let exp = ttl_to_exp(self.clock.now(), ttl);
         self.record(key, Some((value.to_owned(), exp)));
         self.entries.borrow_mut().insert(
@@ -200,7 +221,7 @@ impl Store for MemoryStore {
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.injected_failure()?;
+        self.injected_failure(key)?;
         self.record(key, None);
         self.entries.borrow_mut().remove(key);
         Ok(())
@@ -234,7 +255,7 @@ impl Store for MemoryStore {
                 receipt: first.clone(),
             });
         }
-        self.injected_failure()?;
+        self.injected_failure(key)?;
         let until = ttl_to_exp(now, Some(keep)).unwrap_or(i64::MAX);
         entry.taken = Some((receipt.to_owned(), until));
         Ok(Taken::Now(entry.value.clone()))
@@ -265,7 +286,7 @@ impl Store for MemoryStore {
         if !condition.holds(&entry.value) {
             return Ok(TakenIf::Unmet(entry.value.clone()));
         }
-        self.injected_failure()?;
+        self.injected_failure(key)?;
         let until = ttl_to_exp(now, Some(keep)).unwrap_or(i64::MAX);
         entry.taken = Some((receipt.to_owned(), until));
         Ok(TakenIf::Now(entry.value.clone()))
@@ -308,7 +329,11 @@ impl Store for MemoryStore {
             if entry.value != expected || !condition.holds(&entry.value) {
                 return Ok((TakenIf::Unmet(entry.value.clone()), false));
             }
-            self.injected_failure()?;
+            // One transaction: a failing write of either key writes neither.
+            self.injected_failure(key)?;
+            if let Some(then) = then {
+                self.injected_failure(then.key)?;
+            }
             let until = ttl_to_exp(now, Some(keep)).unwrap_or(i64::MAX);
             entry.taken = Some((receipt.to_owned(), until));
         }
@@ -327,7 +352,7 @@ impl Store for MemoryStore {
         if let Some(entry) = entries.get_mut(key)
             && entry.taken.as_ref().is_some_and(|(r, _)| r == receipt)
         {
-            self.injected_failure()?;
+            self.injected_failure(key)?;
             entry.taken = None;
         }
         Ok(())
