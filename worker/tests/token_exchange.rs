@@ -94,10 +94,16 @@ fn harness_with(tweak: impl FnOnce(Config) -> Config) -> Harness {
 impl Harness {
     /// The web client's tokens for alice (code flow), with `scope` at the API.
     fn user_tokens(&self, scope: &str) -> Value {
+        self.user_tokens_with(scope, "")
+    }
+
+    /// [`Self::user_tokens`] with `extra` (`&name=value...`) added to the authorization
+    /// request.
+    fn user_tokens_with(&self, scope: &str, extra: &str) -> Value {
         let resp = self.send(&HttpRequest::new(
             "GET",
             &format!(
-                "/authorize?response_type=code&client_id=web&redirect_uri={}&scope={}&audience={}",
+                "/authorize?response_type=code&client_id=web&redirect_uri={}&scope={}&audience={}{extra}",
                 enc(WEB_CB),
                 enc(scope),
                 enc(API)
@@ -472,8 +478,90 @@ fn rfc8693_subject_user_must_still_exist() {
             ("subject_token", subject),
             ("subject_token_type", ACCESS_TOKEN_TYPE),
         ]),
-        "invalid_grant",
+        "invalid_request",
         "no longer exists",
+    );
+}
+
+/// RFC 7009 §2.1 with RFC 8693 §2.2.2: once the session behind an access token is
+/// revoked (the user signed out), the token, unexpired as it is, is no longer exchanged
+/// into new ones: `invalid_request`, as for any unacceptable subject or actor token.
+#[test]
+fn rfc7009_2_1_the_access_token_of_a_revoked_session_is_not_exchanged() {
+    let h = harness();
+    let user = h.user_tokens("offline_access read:items");
+    let subject = user["access_token"].as_str().unwrap();
+    let params = [
+        ("subject_token", subject),
+        ("subject_token_type", ACCESS_TOKEN_TYPE),
+        ("audience", DOCS),
+    ];
+    assert_eq!(h.exchange(&params).status, 200);
+    let actor = [
+        ("subject_token", h.client_token("m2m", M2M_SECRET)),
+        ("subject_token_type", ACCESS_TOKEN_TYPE.to_owned()),
+        ("actor_token", subject.to_owned()),
+        ("actor_token_type", ACCESS_TOKEN_TYPE.to_owned()),
+    ];
+    let actor: Vec<(&str, &str)> = actor.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(h.exchange(&actor).status, 200, "as an actor");
+    let resp = h.post(
+        "/oauth/revoke",
+        &format!(
+            "token={}&token_type_hint=refresh_token",
+            user["refresh_token"].as_str().unwrap()
+        ),
+        &[("authorization", &basic("web", WEB_SECRET))],
+    );
+    assert_eq!(resp.status, 200);
+    assert_error(&h.exchange(&params), "invalid_request", "session has ended");
+    assert_error(&h.exchange(&actor), "invalid_request", "session has ended");
+}
+
+/// A subject token issued for an organization is exchanged only while its user is still
+/// a member, and the new token names the organization as its record does now.
+#[test]
+fn rfc8693_an_organization_token_is_exchanged_only_for_a_member() {
+    let h = harness_with(|c| c.with_organization_names(Some("true")).unwrap());
+    let org = json!({"id": "org_acme0000000000001", "name": "acme", "members": ["user|alice"]});
+    put(&h.app.store, "org:org_acme0000000000001", &org);
+    put(
+        &h.app.store,
+        "org_name:acme",
+        &json!({"id": "org_acme0000000000001"}),
+    );
+    let user = h.user_tokens_with("read:items", "&organization=acme");
+    let subject = user["access_token"].as_str().unwrap();
+    assert_eq!(claims(subject)["org_id"], "org_acme0000000000001");
+    let params = [
+        ("subject_token", subject),
+        ("subject_token_type", ACCESS_TOKEN_TYPE),
+        ("audience", DOCS),
+    ];
+    let resp = h.exchange(&params);
+    assert_eq!(resp.status, 200, "{}", body(&resp));
+    let exchanged = claims(&json_str(&resp, "access_token"));
+    assert_eq!(exchanged["org_id"], "org_acme0000000000001");
+    assert_eq!(exchanged["org_name"], "acme");
+    put(
+        &h.app.store,
+        "org:org_acme0000000000001",
+        &json!({"id": "org_acme0000000000001", "name": "acme-renamed", "members": ["user|alice"]}),
+    );
+    let resp = h.exchange(&params);
+    assert_eq!(
+        claims(&json_str(&resp, "access_token"))["org_name"],
+        "acme-renamed"
+    );
+    put(
+        &h.app.store,
+        "org:org_acme0000000000001",
+        &json!({"id": "org_acme0000000000001", "name": "acme", "members": []}),
+    );
+    assert_error(
+        &h.exchange(&params),
+        "invalid_request",
+        "no longer a member of the organization",
     );
 }
 
@@ -603,5 +691,5 @@ fn rfc8693_refresh_token_only_with_the_setting_and_tied_to_the_subject_family() 
     assert_eq!(error_of(&resp), "invalid_grant", "{}", body(&resp));
     // And a new exchange of the (still unexpired) subject token gets no new family.
     let resp = h.exchange_as("web", WEB_SECRET, &params);
-    assert_error(&resp, "invalid_grant", "session has ended");
+    assert_error(&resp, "invalid_request", "session has ended");
 }

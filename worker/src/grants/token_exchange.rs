@@ -36,8 +36,14 @@
 //! Errors: a malformed request, an unsupported token type, or a subject or actor token
 //! that is invalid or unacceptable is `invalid_request` (§2.2.2 says it MUST be); an
 //! unknown or unallowed audience `invalid_target`; a widened scope `invalid_scope`; a
-//! client without the grant `unauthorized_client`; a subject whose user or family is gone
-//! `invalid_grant`.
+//! client without the grant `unauthorized_client`.
+//!
+//! The grant behind each presented token must still stand: the family its `sid` names
+//! (and every family that one was exchanged from) lives, its user still exists, and is
+//! still a member of the organization its `org_id` names; the new token takes the
+//! organization's claims from its record. Otherwise the token is unacceptable:
+//! `invalid_request` (§2.2.2), so revoking a session or removing a member also ends what
+//! could be exchanged from its unexpired access tokens.
 
 use super::{
     FAMILY_CLAIM, FamilyRecord, OIDC_SCOPES, bind_certificate_claims, bind_claims, family_alive,
@@ -50,6 +56,7 @@ use crate::config::{ClientGrant, User, grant_key, user_key};
 use crate::endpoints::userinfo::{user_index_key, verify_server_jwt};
 use crate::error::OAuthError;
 use crate::jwt::DecodedJwt;
+use crate::orgs::Organization;
 use crate::params::Params;
 use crate::platform::Platform;
 use crate::store::{Store, get_json};
@@ -128,6 +135,12 @@ pub async fn grant<S: Store, P: Platform>(
         None => None,
         Some((token, kind)) => Some(verify(app, auth, dpop_jkt, token, kind, "actor_token").await?),
     };
+    // The grants behind the tokens, as they are now: a revoked session, or a user no
+    // longer in the organization, makes a token unacceptable (RFC 7009 §2.1, §2.2.2).
+    let (subject_family, org) = live_grant(app, &subject, "subject_token").await?;
+    if let Some(actor) = &actor {
+        live_grant(app, actor, "actor_token").await?;
+    }
     let sub = subject
         .claims
         .get("sub")
@@ -216,11 +229,11 @@ pub async fn grant<S: Store, P: Platform>(
     let user = if sub.ends_with("@clients") {
         None
     } else {
-        Some(
-            load_user(app, &sub)
-                .await?
-                .ok_or_else(|| OAuthError::invalid_grant("the subject's user no longer exists"))?,
-        )
+        Some(load_user(app, &sub).await?.ok_or_else(|| {
+            OAuthError::invalid_request(
+                "subject_token is invalid: the subject's user no longer exists",
+            )
+        })?)
     };
     let roles = user.as_ref().map(|u| u.roles.clone()).unwrap_or_default();
     let family = subject
@@ -251,10 +264,12 @@ pub async fn grant<S: Store, P: Platform>(
     if let Some(act) = act {
         extra.insert("act".into(), act);
     }
-    for name in ["org_id", "org_name", "auth_time"] {
-        if let Some(v) = subject.claims.get(name) {
-            extra.insert(name.into(), v.clone());
-        }
+    // The organization as its record says now (its name may have changed).
+    if let Some(org) = &org {
+        org.add_claims(&mut extra, app.config.organization_name_in_tokens);
+    }
+    if let Some(v) = subject.claims.get("auth_time") {
+        extra.insert("auth_time".into(), v.clone());
     }
     if let Some(permissions) = &granted.permissions {
         extra.insert("permissions".into(), json!(permissions));
@@ -281,14 +296,9 @@ pub async fn grant<S: Store, P: Platform>(
         id_token: None,
         issued_token_type: Some(ACCESS_TOKEN_TYPE),
     };
-    if offline && let (Some(parent), Some(user)) = (family, user) {
-        let parent_record: Option<FamilyRecord> =
-            get_json(&app.store, &family_key(&parent)).await?;
-        let Some(parent_record) = parent_record.filter(|p| family_alive(p, now)) else {
-            return Err(OAuthError::invalid_grant(
-                "the subject token's session has ended",
-            ));
-        };
+    if offline
+        && let (Some(parent), Some(user), Some(parent_record)) = (family, user, subject_family)
+    {
         let (absolute, idle) = family_lifetimes(Some(&api));
         let mut parents = vec![parent];
         parents.extend(parent_record.parents);
@@ -305,11 +315,7 @@ pub async fn grant<S: Store, P: Platform>(
                 .and_then(Value::as_i64)
                 .unwrap_or(now),
             jkt: dpop_jkt.filter(|_| client.is_public()).map(str::to_owned),
-            org_id: subject
-                .claims
-                .get("org_id")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            org_id: org.as_ref().map(|o| o.id.clone()),
             // Never beyond the family it came from.
             expires_at: now.saturating_add(absolute).min(parent_record.expires_at),
             idle_lifetime: idle,
@@ -321,6 +327,63 @@ pub async fn grant<S: Store, P: Platform>(
         tag_family(&mut response, &family_id);
     }
     Ok(response)
+}
+
+/// Checks that the grant behind a verified token still stands: the refresh-token family
+/// it names (`sid`) and every family that one was exchanged from live, and its user is
+/// still a member of the organization it names (`org_id`). Returns the family's record
+/// and the organization.
+///
+/// # Errors
+/// `invalid_request` naming `name` (RFC 8693 §2.2.2: the token is unacceptable), or a
+/// storage failure.
+async fn live_grant<S: Store, P: Platform>(
+    app: &App<S, P>,
+    token: &Presented,
+    name: &str,
+) -> Result<(Option<FamilyRecord>, Option<Organization>), OAuthError> {
+    let now = app.platform.now();
+    let ended = || OAuthError::invalid_request(format!("{name} is invalid: its session has ended"));
+    let family = match token.claims.get(FAMILY_CLAIM) {
+        None => None,
+        Some(Value::String(id)) => {
+            let record: Option<FamilyRecord> = get_json(&app.store, &family_key(id)).await?;
+            let record = record.filter(|r| family_alive(r, now)).ok_or_else(ended)?;
+            for parent in &record.parents {
+                let parent: Option<FamilyRecord> =
+                    get_json(&app.store, &family_key(parent)).await?;
+                if !parent.is_some_and(|p| family_alive(&p, now)) {
+                    return Err(ended());
+                }
+            }
+            Some(record)
+        }
+        Some(_) => return Err(ended()),
+    };
+    let org = match token.claims.get("org_id") {
+        None => None,
+        Some(Value::String(org_id)) => {
+            let sub = token
+                .claims
+                .get("sub")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            match crate::orgs::find(app, org_id).await? {
+                Some(org) if org.id == *org_id && org.has_member(sub) => Some(org),
+                _ => {
+                    return Err(OAuthError::invalid_request(format!(
+                        "{name} is invalid: its user is no longer a member of the organization"
+                    )));
+                }
+            }
+        }
+        Some(_) => {
+            return Err(OAuthError::invalid_request(format!(
+                "{name} is invalid: its org_id is not a string"
+            )));
+        }
+    };
+    Ok((family, org))
 }
 
 /// The user `sub` through the server's subject index.
