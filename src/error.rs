@@ -208,6 +208,8 @@ pub enum Error {
     IdTokenExpired,
     /// `iat` is in the future (beyond the leeway).
     IdTokenIatInFuture,
+    /// `nbf` is in the future (beyond the leeway).
+    IdTokenNotYetValid,
     /// A `nonce` was sent and the ID token has none.
     IdTokenNonceMissing,
     /// The ID token's `nonce` is not the one sent.
@@ -330,6 +332,7 @@ impl Error {
             Error::IdTokenAzpMismatch => "ID_TOKEN_AZP_MISMATCH",
             Error::IdTokenExpired => "ID_TOKEN_EXPIRED",
             Error::IdTokenIatInFuture => "ID_TOKEN_IAT_IN_FUTURE",
+            Error::IdTokenNotYetValid => "ID_TOKEN_NOT_YET_VALID",
             Error::IdTokenNonceMissing => "ID_TOKEN_NONCE_MISSING",
             Error::IdTokenNonceMismatch => "ID_TOKEN_NONCE_MISMATCH",
             Error::IdTokenAtHashMismatch => "ID_TOKEN_AT_HASH_MISMATCH",
@@ -531,6 +534,7 @@ impl Error {
             Error::IdTokenAzpMismatch => ("ID token azp is not the client_id", ""),
             Error::IdTokenExpired => ("ID token has expired (exp)", ""),
             Error::IdTokenIatInFuture => ("ID token iat is in the future", ""),
+            Error::IdTokenNotYetValid => ("ID token is not valid yet (nbf)", ""),
             Error::IdTokenNonceMissing => ("ID token has no nonce, but the request sent one", ""),
             Error::IdTokenNonceMismatch => ("ID token nonce is not the nonce of the request", ""),
             Error::IdTokenAtHashMismatch => {

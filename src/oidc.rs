@@ -378,7 +378,7 @@ pub struct IdTokenValidation<'a> {
     pub client_id: &'a str,
     /// The caller's clock, seconds since the epoch.
     pub now: u64,
-    /// Allowed clock skew in seconds for `exp`, `iat` and `auth_time` (default 60).
+    /// Allowed clock skew in seconds for `exp`, `iat`, `nbf` and `auth_time` (default 60).
     pub leeway: u64,
     /// The `nonce` sent with the authorization request.
     pub nonce: Option<&'a str>,
@@ -613,12 +613,13 @@ pub fn verify_id_token_signature(
 /// 4. with several audiences `azp` is required; when present it equals `v.client_id`;
 /// 5. `exp` is after `now - leeway`;
 /// 6. `iat` is present and not after `now + leeway`;
-/// 7. with `v.nonce`, `nonce` is present and equal;
-/// 8. with `v.access_token` and an `at_hash` claim, `at_hash` is the left half of the
+/// 7. `nbf`, when present, is a number and not after `now + leeway` (RFC 7519 §4.1.5);
+/// 8. with `v.nonce`, `nonce` is present and equal;
+/// 9. with `v.access_token` and an `at_hash` claim, `at_hash` is the left half of the
 ///    SHA-256 of the token (§3.1.3.6; ES256, RS256 and PS256: another `alg` with an
 ///    `at_hash` is `ID_TOKEN_CLAIM_INVALID`);
-/// 9. with `v.max_age`, `auth_time` is present and `auth_time + max_age + leeway` is not
-///    before `now`; `auth_time`, when present, is a number.
+/// 10. with `v.max_age`, `auth_time` is present and `auth_time + max_age + leeway` is
+///     not before `now`; `auth_time`, when present, is a number.
 ///
 /// # Errors
 ///
@@ -628,9 +629,9 @@ pub fn verify_id_token_signature(
 /// then one code per check: [`Error::IdTokenClaimInvalid`] (a missing or mistyped
 /// claim, named), `ID_TOKEN_ISS_MISMATCH`, `ID_TOKEN_AUD_MISMATCH`,
 /// `ID_TOKEN_AUD_UNTRUSTED`, `ID_TOKEN_AZP_MISSING`, `ID_TOKEN_AZP_MISMATCH`,
-/// `ID_TOKEN_EXPIRED`, `ID_TOKEN_IAT_IN_FUTURE`, `ID_TOKEN_NONCE_MISSING`,
-/// `ID_TOKEN_NONCE_MISMATCH`, `ID_TOKEN_AT_HASH_MISMATCH`, `ID_TOKEN_AUTH_TIME_MISSING`,
-/// `ID_TOKEN_AUTH_TIME_TOO_OLD`.
+/// `ID_TOKEN_EXPIRED`, `ID_TOKEN_IAT_IN_FUTURE`, `ID_TOKEN_NOT_YET_VALID`,
+/// `ID_TOKEN_NONCE_MISSING`, `ID_TOKEN_NONCE_MISMATCH`, `ID_TOKEN_AT_HASH_MISMATCH`,
+/// `ID_TOKEN_AUTH_TIME_MISSING`, `ID_TOKEN_AUTH_TIME_TOO_OLD`.
 ///
 /// ```
 /// use edge_oauth::oidc::{IdTokenValidation, validate_id_token};
@@ -736,6 +737,10 @@ pub fn validate_id_token(id_token: &str, v: &IdTokenValidation<'_>) -> Result<Id
         .ok_or(Error::IdTokenClaimInvalid("iat is missing"))?;
     if i128::from(iat) > now + leeway {
         return Err(Error::IdTokenIatInFuture);
+    }
+    let nbf = numeric_date(&claims, "nbf", "nbf must be a number")?;
+    if nbf.is_some_and(|nbf| i128::from(nbf) > now + leeway) {
+        return Err(Error::IdTokenNotYetValid);
     }
 
     if let Some(expected) = v.nonce {
@@ -1069,6 +1074,28 @@ mod tests {
                 .to_string(),
             "invalid ID token: iat must be a number"
         );
+    }
+
+    #[test]
+    fn rfc7519_4_1_5_nbf_with_leeway_and_type() {
+        let token = signed(&claims(r#","nbf":1010"#), None);
+        let at = |now| IdTokenValidation { now, ..check() };
+        assert!(validate_id_token(&token, &at(950)).is_ok());
+        assert_eq!(code(&token, &at(949)), "ID_TOKEN_NOT_YET_VALID");
+        assert_eq!(
+            validate_id_token(&token, &at(949)).unwrap_err().to_string(),
+            "ID token is not valid yet (nbf)"
+        );
+        let far = signed(&claims(r#","nbf":87350"#), None);
+        assert_eq!(code(&far, &check()), "ID_TOKEN_NOT_YET_VALID");
+        for bad in [r#""x""#, r#""900""#, "null", "true", "[900]", "{}"] {
+            let token = signed(&claims(&format!(r#","nbf":{bad}"#)), None);
+            assert_eq!(
+                validate_id_token(&token, &check()).unwrap_err().to_string(),
+                "invalid ID token: nbf must be a number",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

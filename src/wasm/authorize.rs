@@ -287,8 +287,8 @@ pub fn parse_server_metadata(
 
 /// Validates an ID token's claims (OIDC Core §3.1.3.7): `iss`, `aud` (a string or an
 /// array; other audiences only when trusted), `azp` with several audiences, `exp`,
-/// `iat` (with the leeway), `nonce`, `at_hash` (§3.1.3.6) and `auth_time` against
-/// `maxAge`, and returns the claims. With `jwks`, the ES256 signature is
+/// `iat` and `nbf` (with the leeway), `nonce`, `at_hash` (§3.1.3.6) and `auth_time`
+/// against `maxAge`, and returns the claims. With `jwks`, the ES256 signature is
 /// verified first (where the module carries P-256 arithmetic). The members of
 /// `IdTokenValidationOptions` come as arguments, checked by `validateIdTokenClaims` in
 /// the JS layer: `maxAge` and `leeway` non-negative safe integers, `now` a non-negative
