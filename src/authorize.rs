@@ -119,19 +119,25 @@ fn append_query(base: &str, query: &str) -> String {
     out
 }
 
-/// Refuses an endpoint whose own query already carries one of `names` (the request
-/// would then repeat it, §3.1).
+/// Refuses an endpoint whose own query already names one of `names`, whatever its
+/// value (`name=v`, `name=` or a bare `name`): the request would then repeat it
+/// (§3.1: "Request and response parameters MUST NOT be included more than once").
 fn check_endpoint_query(endpoint: &str, names: &[&str]) -> Result<()> {
     let Some((_, query)) = endpoint.split_once('?') else {
         return Ok(());
     };
-    let existing = FormParams::parse(query.as_bytes()).map_err(|_| {
-        Error::UrlInvalid("the authorization_endpoint query is not a valid form encoding")
-    })?;
-    if names.iter().any(|n| existing.get(n).is_some()) {
-        return Err(Error::RequestParameterInvalid(
-            "authorization_endpoint already has a parameter of the request in its query",
-        ));
+    let not_a_form =
+        || Error::UrlInvalid("the authorization_endpoint query is not a valid form encoding");
+    // Escapes, UTF-8 and repeated names.
+    FormParams::parse(query.as_bytes()).map_err(|_| not_a_form())?;
+    for pair in query.split('&') {
+        let raw_name = pair.split_once('=').map_or(pair, |(name, _)| name);
+        let name = decode_component(raw_name.as_bytes()).map_err(|_| not_a_form())?;
+        if names.contains(&name.as_str()) {
+            return Err(Error::RequestParameterInvalid(
+                "authorization_endpoint already has a parameter of the request in its query",
+            ));
+        }
     }
     Ok(())
 }
@@ -385,7 +391,7 @@ impl<'a> AuthorizationRequest<'a> {
     ///
     /// - [`Error::UrlInvalid`] / [`Error::UrlInsecure`] for the authorization endpoint
     ///   (see [`check_secure_url`]); [`Error::RequestParameterInvalid`] if its query
-    ///   already carries a parameter of the request;
+    ///   already names a parameter of the request, with a value, an empty one or none;
     /// - [`Error::RequestParameterMissing`] naming `client_id`, `redirect_uri` or
     ///   `code_challenge` when it is empty;
     /// - [`Error::RequestParameterInvalid`] naming the value outside its syntax;
@@ -442,8 +448,8 @@ impl<'a> AuthorizationRequest<'a> {
 /// # Errors
 ///
 /// - [`Error::UrlInvalid`] / [`Error::UrlInsecure`] for the endpoint;
-///   [`Error::RequestParameterInvalid`] if its query carries `client_id` or
-///   `request_uri`;
+///   [`Error::RequestParameterInvalid`] if its query names `client_id`, `request_uri`
+///   or another authorization request parameter, with a value, an empty one or none;
 /// - [`Error::RequestParameterMissing`] for an empty `client_id` or `request_uri`;
 /// - [`Error::RequestParameterInvalid`] for a `client_id` that is not VSCHAR or a
 ///   `request_uri` that is not an absolute URI.
@@ -1076,6 +1082,51 @@ mod tests {
             ..request()
         };
         assert_eq!(r.to_url().unwrap_err().code(), "URL_INVALID");
+    }
+
+    #[test]
+    fn rfc6749_3_1_endpoint_query_naming_a_parameter_without_a_value_is_refused() {
+        for endpoint in [
+            "https://as.example/authorize?client_id=&state",
+            "https://as.example/authorize?client_id=",
+            "https://as.example/authorize?state",
+            "https://as.example/authorize?tenant=a&scope",
+            "https://as.example/authorize?tenant=a&request_uri=&x=1",
+            "https://as.example/authorize?%73tate",
+        ] {
+            let r = AuthorizationRequest {
+                authorization_endpoint: endpoint,
+                state: Some("s"),
+                ..request()
+            };
+            assert_eq!(
+                r.to_url().unwrap_err().to_string(),
+                "invalid parameter: authorization_endpoint already has a parameter of the request in its query",
+                "{endpoint}"
+            );
+            assert_eq!(
+                authorization_url_from_request_uri(endpoint, "c", "urn:x:1")
+                    .unwrap_err()
+                    .code(),
+                "REQUEST_PARAMETER_INVALID",
+                "{endpoint}"
+            );
+        }
+        for endpoint in [
+            "https://as.example/authorize?",
+            "https://as.example/authorize?&&tenant&x=",
+            "https://as.example/authorize?client_idx=&states",
+        ] {
+            let r = AuthorizationRequest {
+                authorization_endpoint: endpoint,
+                ..request()
+            };
+            assert!(r.to_url().is_ok(), "{endpoint}");
+            assert!(
+                authorization_url_from_request_uri(endpoint, "c", "urn:x:1").is_ok(),
+                "{endpoint}"
+            );
+        }
     }
 
     #[test]
