@@ -678,14 +678,18 @@ export class TokenClient {
   /**
    * Checks the URL the browser came back with (`parseAuthorizationResponse`), with this
    * client's issuer and the metadata's `authorization_response_iss_parameter_supported`.
+   * An `issuer` option that is `undefined` or `null` is the client's; `issParameterSupported`
+   * can require `iss` where the metadata does not, but never lifts what it advertises.
    */
   parseAuthorizationResponse(url, options) {
     if (!isObject(options)) throw invalid('parseAuthorizationResponse options must be an object');
-    return core.parseAuthorizationResponse(url, {
-      issuer: this.#issuer,
-      issParameterSupported: this.#metadata?.authorizationResponseIssParameterSupported ?? false,
-      ...options,
-    });
+    // Each member once: a copy, whose absent members are then the client's.
+    const o = { ...options };
+    const advertised = this.#metadata?.authorizationResponseIssParameterSupported ?? false;
+    const own = o.issParameterSupported ?? undefined;
+    o.issuer = o.issuer ?? this.#issuer;
+    o.issParameterSupported = own === undefined || (own === false && advertised === true) ? advertised : own;
+    return core.parseAuthorizationResponse(url, o);
   }
 
   /**

@@ -302,6 +302,25 @@ export interface AuthorizationResponseOptions {
   responseMode?: "query" | "fragment";
 }
 
+/**
+ * Options of `TokenClient.parseAuthorizationResponse`: those of `parseAuthorizationResponse`,
+ * with the client's issuer and metadata behind them.
+ */
+export interface ClientAuthorizationResponseOptions {
+  /** The `state` sent with the request; `null` only if none was sent. */
+  state: string | null;
+  /** The issuer identifier the request went to; `undefined` or `null`: the client's. */
+  issuer?: string | null;
+  /**
+   * `true` requires `iss` even where the metadata does not advertise
+   * `authorization_response_iss_parameter_supported`. `false`, `undefined` or `null` leave
+   * the metadata's value: where it advertises it, `iss` is required whatever this says.
+   */
+  issParameterSupported?: boolean | null;
+  /** As for `parseAuthorizationResponse`. */
+  responseMode?: "query" | "fragment" | null;
+}
+
 /** A checked authorization response (RFC 6749 §4.1.2). */
 export interface AuthorizationResponse {
   /** The authorization code for `exchangeCode`. */
@@ -657,7 +676,7 @@ export class TokenClient {
   /** Pushes the authorization request (RFC 9126), with a DPoP proof when the client has a key. */
   pushAuthorizationRequest(params: Omit<AuthorizationRequestParams, "clientId">): Promise<PushedAuthorizationRequest>;
   /** `parseAuthorizationResponse` with this client's issuer and metadata; `url` may be `window.location`. */
-  parseAuthorizationResponse(url: string | URL | Location, options: Omit<AuthorizationResponseOptions, "issuer" | "issParameterSupported"> & Partial<AuthorizationResponseOptions>): AuthorizationResponse;
+  parseAuthorizationResponse(url: string | URL | Location, options: ClientAuthorizationResponseOptions): AuthorizationResponse;
   /** The token endpoint URL. */
   readonly tokenEndpoint: string;
   /** The RFC 8628 device authorization endpoint, if known. */
