@@ -1117,6 +1117,36 @@ fn rfc7009_revoke_refresh_token_family() {
     );
 }
 
+/// RFC 7009 §2.2: a forged token naming another client's session (its family id, which
+/// any access token of the session carries as `sid`) is an invalid token, `200`, and says
+/// nothing about that session; a token the family really issued, sent by another client,
+/// is refused (§2.1) and revokes nothing.
+#[test]
+fn rfc7009_2_2_a_forged_token_of_another_clients_session_is_200() {
+    let h = harness();
+    let r1 = first_refresh(&h, "offline_access read:items");
+    let family = r1.split('.').next().unwrap();
+    let revoke_as_web = |token: &str| {
+        h.post(
+            "/oauth/revoke",
+            &format!("token={token}"),
+            &[("authorization", &basic("web", WEB_SECRET))],
+        )
+    };
+    let forged = format!("{family}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    let resp = revoke_as_web(&forged);
+    assert_eq!(resp.status, 200, "{:?}", resp.json_body());
+    let resp = revoke_as_web(&r1);
+    assert_eq!(resp.status, 400);
+    assert_eq!(error_of(&resp), "invalid_grant");
+    assert_no_store(&resp);
+    assert_eq!(revoked_families(&h.app.store), 0);
+    let next = h.token(&format!(
+        "grant_type=refresh_token&client_id=spa&refresh_token={r1}"
+    ));
+    assert_eq!(next.status, 200, "{:?}", next.json_body());
+}
+
 #[test]
 fn oidc_core_5_3_userinfo() {
     let h = harness();

@@ -532,9 +532,6 @@ pub async fn revoke<S: Store, P: Platform>(
     match record {
         None => Ok(()),
         Some(r) if r.revoked.is_some() => Ok(()),
-        Some(r) if r.client_id != client_id => Err(OAuthError::invalid_grant(
-            "the token was issued to another client",
-        )),
         // RFC 7009 §2.1: any token the family issued (current or rotated out) revokes an
         // unbound family, whose rotated-out tokens are reuse at the token endpoint anyway;
         // a secret it never issued revokes nothing. A DPoP-bound family's older tokens are
@@ -544,7 +541,16 @@ pub async fn revoke<S: Store, P: Platform>(
         Some(r) => {
             let hash = sha256_b64(token.as_bytes());
             let secret = &app.config.transaction_secret;
-            let revokes = match presented(secret, family_id, token, &hash, &r) {
+            let issued = presented(secret, family_id, token, &hash, &r);
+            // A token the family never issued is an invalid token: `200` whoever asks
+            // (§2.2), which tells nothing about the family. Only a token it issued is
+            // checked against the client (§2.1).
+            if issued.is_some() && r.client_id != client_id {
+                return Err(OAuthError::invalid_grant(
+                    "the token was issued to another client",
+                ));
+            }
+            let revokes = match issued {
                 Some(Presented::Current) => true,
                 Some(Presented::RotatedOut(_)) if r.jkt.is_some() => {
                     r.previous.as_deref() == Some(hash.as_str())
