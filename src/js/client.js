@@ -6,7 +6,7 @@ import * as core from './protocol.js';
 import { DpopKey, noncesOf } from './key.js';
 import { MemoryTokenStore } from './store.js';
 import { verifyIdToken } from './claims.js';
-import { abortError, edgeError, fetchOrFail, fetchText, invalid, isObject, options as opts, optString, reqString, signalOf, subtle } from './util.js';
+import { abortError, edgeError, fetchOrFail, fetchText, invalid, isObject, jwkSet, options as opts, optString, reqString, signalOf, subtle } from './util.js';
 
 /**
  * The device flow (device.js), loaded on the first deviceAuthorization / pollDeviceToken:
@@ -26,6 +26,16 @@ function auth0DeviceEndpoint(tokenEndpoint) {
   url.search = '';
   url.hash = '';
   return url.href;
+}
+
+/**
+ * `err`, carrying the token set the server issued before it was thrown, as `err.tokens`
+ * (not enumerable: a logged error does not print the tokens), so that the caller can
+ * revoke what it will not use.
+ */
+function withTokens(err, tokens) {
+  if (isObject(err) || typeof err === 'function') Object.defineProperty(err, 'tokens', { value: tokens, configurable: true, writable: true, enumerable: false });
+  return err;
 }
 
 /** Refreshes in flight in this runtime, by store key + refresh token + scope: identical calls join. */
@@ -698,7 +708,11 @@ export class TokenClient {
    * claims are checked (`validateIdTokenClaims`: iss, aud, azp, exp, iat, nonce, at_hash,
    * auth_time) and returned as `idTokenClaims`; with `verifySignature` its signature
    * (RS256, PS256 or ES256, through WebCrypto: `verifyIdToken`) is checked against the
-   * issuer's JWKS (`jwks`, or fetched from `jwks_uri`).
+   * issuer's JWKS (`jwks`, or fetched from `jwks_uri`). The code is single use, so the
+   * options are checked before it is sent: `maxAge`, `jwks`, and the issuer (or `jwksUri`)
+   * that `nonce`, `maxAge` and `verifySignature` need. A failure after the answer (an ID
+   * token check, the JWKS fetch) stores nothing and carries the token set as `err.tokens`,
+   * for the caller to revoke.
    */
   async exchangeCode(options) {
     if (!isObject(options)) throw invalid('exchangeCode options must be an object');
@@ -708,27 +722,49 @@ export class TokenClient {
       codeVerifier: reqString(options, 'codeVerifier'),
       clientId: this.#bodyClientId,
     });
+    // The code is single use: everything that needs no answer is checked before it is sent.
     const nonce = optString(options, 'nonce');
-    if ((nonce !== undefined || options.verifySignature) && this.#issuer === undefined) {
+    const maxAge = options.maxAge ?? undefined;
+    if (maxAge !== undefined && !(Number.isSafeInteger(maxAge) && maxAge >= 0)) throw invalid('maxAge must be a non-negative integer');
+    const verifySignature = Boolean(options.verifySignature);
+    if ((nonce !== undefined || maxAge !== undefined || verifySignature) && this.#issuer === undefined) {
       throw invalid('checking the ID token needs the issuer: pass issuer to the TokenClient or use TokenClient.discover');
     }
+    const jwks = verifySignature ? this.#jwksOption(options.jwks) : undefined;
     const tokens = await this.#tokenRequest(body);
-    if (tokens.idToken !== undefined && this.#issuer !== undefined) {
-      const check = {
-        issuer: this.#issuer,
-        clientId: this.#clientId,
-        nonce,
-        accessToken: tokens.accessToken,
-        maxAge: options.maxAge,
-      };
-      tokens.idTokenClaims = options.verifySignature
-        ? await verifyIdToken(tokens.idToken, { ...check, jwks: options.jwks ?? (await this.#fetchJwks()) })
-        : core.validateClaims(tokens.idToken, check);
-    } else if (nonce !== undefined) {
-      throw edgeError('TOKEN_RESPONSE_INVALID', 'invalid token response: id_token is missing, but a nonce was sent');
+    try {
+      if (tokens.idToken !== undefined && this.#issuer !== undefined) {
+        const check = {
+          issuer: this.#issuer,
+          clientId: this.#clientId,
+          nonce,
+          accessToken: tokens.accessToken,
+          maxAge,
+        };
+        tokens.idTokenClaims = verifySignature
+          ? await verifyIdToken(tokens.idToken, { ...check, jwks: jwks ?? (await this.#fetchJwks()) })
+          : core.validateClaims(tokens.idToken, check);
+      } else if (nonce !== undefined || maxAge !== undefined) {
+        // OIDC Core §3.1.3.7: the nonce and auth_time checks need the ID token.
+        throw edgeError('TOKEN_RESPONSE_INVALID', `invalid token response: id_token is missing, but ${nonce !== undefined ? 'a nonce' : 'max_age'} was sent`);
+      }
+    } catch (err) {
+      throw withTokens(err, tokens);
     }
     await this.#signedIn(tokens);
     return tokens;
+  }
+
+  /**
+   * The `jwks` option of a call that verifies an ID token's signature, as a JWK Set; or
+   * `undefined` when the JWKS is to be fetched, which needs a known `jwksUri`.
+   */
+  #jwksOption(value) {
+    if (value === undefined || value === null) {
+      this.#requireEndpoint(this.#jwksUri, 'jwksUri');
+      return undefined;
+    }
+    return jwkSet(value, (why) => invalid(`jwks must be ${why}`));
   }
 
   async #fetchJwks() {
@@ -970,19 +1006,25 @@ export class TokenClient {
    */
   async pollDeviceToken(authorization, options) {
     const o = opts(options, 'pollDeviceToken options must be an object');
-    if (o.verifySignature && this.#issuer === undefined) {
+    const verifySignature = Boolean(o.verifySignature);
+    if (verifySignature && this.#issuer === undefined) {
       throw invalid('checking the ID token needs the issuer: pass issuer to the TokenClient or use TokenClient.discover');
     }
+    const jwks = verifySignature ? this.#jwksOption(o.jwks) : undefined;
     const { pollDeviceToken } = await deviceFlow();
     return pollDeviceToken(authorization, o, {
       clientId: this.#bodyClientId,
       request: (body, signal) => this.#tokenRequest(body, signal),
       finish: async (tokens) => {
-        if (tokens.idToken !== undefined && this.#issuer !== undefined) {
-          const check = { issuer: this.#issuer, clientId: this.#clientId, accessToken: tokens.accessToken };
-          tokens.idTokenClaims = o.verifySignature
-            ? await verifyIdToken(tokens.idToken, { ...check, jwks: o.jwks ?? (await this.#fetchJwks()) })
-            : core.validateClaims(tokens.idToken, check);
+        try {
+          if (tokens.idToken !== undefined && this.#issuer !== undefined) {
+            const check = { issuer: this.#issuer, clientId: this.#clientId, accessToken: tokens.accessToken };
+            tokens.idTokenClaims = verifySignature
+              ? await verifyIdToken(tokens.idToken, { ...check, jwks: jwks ?? (await this.#fetchJwks()) })
+              : core.validateClaims(tokens.idToken, check);
+          }
+        } catch (err) {
+          throw withTokens(err, tokens);
         }
         await this.#signedIn(tokens);
         return tokens;

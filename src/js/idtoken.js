@@ -5,7 +5,7 @@
 // (OIDC Core §15.1) included, natively and without adding to the wasm.
 
 import { validateClaims } from './protocol.js';
-import { crypto, edgeError, invalid, isObject } from './util.js';
+import { crypto, edgeError, invalid, isObject, jwkSet } from './util.js';
 
 /** The WebCrypto parameters of each JWS algorithm an ID token may be signed with. */
 const ALGORITHMS = {
@@ -56,15 +56,7 @@ function candidateKeys(jwks, alg, kid) {
 export async function verifyIdToken(idToken, options) {
   if (typeof idToken !== 'string') throw invalid('idToken must be a string');
   if (!isObject(options)) throw invalid('verifyIdToken options must be an object');
-  let jwks = options.jwks;
-  if (typeof jwks === 'string') {
-    try {
-      jwks = JSON.parse(jwks);
-    } catch {
-      throw invalid('jwks must be a JWK Set (JSON)');
-    }
-  }
-  if (!isObject(jwks) || !Array.isArray(jwks.keys)) throw invalid('jwks must be a JWK Set ({ keys: [...] })');
+  const jwks = jwkSet(options.jwks, (why) => invalid(`jwks must be ${why}`));
   const parts = idToken.split('.');
   if (parts.length !== 3) throw invalidToken('it is not a compact JWS');
   let header;

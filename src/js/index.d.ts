@@ -16,6 +16,13 @@ export interface EdgeOAuthError extends Error {
   dpopNonce?: string;
   /** For `FETCH_FAILED`, `WEBCRYPTO_FAILED`, `STORAGE_FAILED`: the platform error. */
   cause?: unknown;
+  /**
+   * From `TokenClient.exchangeCode` / `pollDeviceToken` / `refresh`, when the call failed
+   * after the server issued tokens (an ID token check, the JWKS fetch): the token set, which
+   * was not stored. Revoke what you will not use. Not enumerable, so that a logged error
+   * does not print it.
+   */
+  tokens?: TokenSet;
 }
 
 /** What `init` accepts: a URL or path of `edge_oauth_bg.wasm`, its bytes, or a module. */
@@ -569,13 +576,16 @@ export interface ExchangeCodeOptions {
   /** Exactly the `redirect_uri` of the authorization request. */
   redirectUri: string;
   codeVerifier: string;
-  /** The OIDC `nonce` of the request: the ID token must carry it. */
+  /** The OIDC `nonce` of the request: the answer must carry an ID token with it. Needs the client's issuer. */
   nonce?: string;
-  /** The `max_age` of the request: `auth_time` is then required and bounded. */
+  /**
+   * The `max_age` of the request (a non-negative integer): the answer must carry an ID token
+   * whose `auth_time` is bounded by it. Needs the client's issuer.
+   */
   maxAge?: number;
-  /** Verify the ID token's signature (RS256, PS256 or ES256, with WebCrypto) against the issuer's JWKS. */
+  /** Verify the ID token's signature (RS256, PS256 or ES256, with WebCrypto) against the issuer's JWKS. Needs the client's issuer. */
   verifySignature?: boolean;
-  /** The JWKS to verify with (default: fetched from the metadata's `jwks_uri`). */
+  /** The JWKS to verify with (default: fetched from `jwksUri`, which must then be known). */
   jwks?: Jwks | string;
 }
 
@@ -685,7 +695,22 @@ export class TokenClient {
   readonly revocationEndpoint: string;
   /** The key of this client's record in its store. */
   readonly storeKey: string;
-  /** Exchanges an authorization code for tokens, and stores them. */
+  /**
+   * Exchanges an authorization code for tokens, checks the ID token (with a known issuer),
+   * and stores them. Its own options (`maxAge`, `jwks`, and the issuer or `jwksUri` that
+   * `nonce`, `maxAge` and `verifySignature` need) are checked before the code is sent
+   * (`ARGUMENT_INVALID`). A failure after the server answered (an ID token check, a missing
+   * ID token, the JWKS fetch) stores nothing, and carries the issued set as `err.tokens`.
+   *
+   * ```js
+   * try {
+   *   tokens = await client.exchangeCode({ code, redirectUri, codeVerifier, nonce, verifySignature: true });
+   * } catch (err) {
+   *   if (err.tokens?.refreshToken) await client.revoke(err.tokens.refreshToken, { tokenTypeHint: "refresh_token" });
+   *   throw err;
+   * }
+   * ```
+   */
   exchangeCode(options: ExchangeCodeOptions): Promise<TokenSet>;
   /**
    * Uses a refresh token, as a single flight across tabs. A spent refresh token resolves

@@ -37,6 +37,23 @@ export function reqString(obj, key, what = `${key} must be a string`) {
   return v;
 }
 
+/**
+ * A JWK Set (`{ keys: [...] }`) from the object or its JSON text; anything else is the
+ * error `fail(why)` makes, `why` naming what was expected.
+ */
+export function jwkSet(value, fail) {
+  let jwks = value;
+  if (typeof jwks === 'string') {
+    try {
+      jwks = JSON.parse(jwks);
+    } catch {
+      throw fail('a JWK Set (JSON)');
+    }
+  }
+  if (!isObject(jwks) || !Array.isArray(jwks.keys)) throw fail('a JWK Set ({ keys: [...] })');
+  return jwks;
+}
+
 /** `crypto.subtle`, or `WEBCRYPTO_UNAVAILABLE`. */
 export function subtle() {
   const s = globalThis.crypto?.subtle;

@@ -55,3 +55,83 @@ test('rfc9207_2_4: an undefined or null issuer / issParameterSupported option do
   assertFails(() => plain.parseAuthorizationResponse(url, { state: 's', issParameterSupported: true }), 'AUTHORIZATION_RESPONSE_ISS_MISSING');
   assertFails(() => plain.parseAuthorizationResponse(url, { state: 's', issParameterSupported: 'yes' }), 'ARGUMENT_INVALID');
 });
+
+// ----- exchangeCode: what needs no answer is checked before the code is spent -----------
+
+const signing = await jose.generateKeyPair('ES256');
+const JWKS = { keys: [{ ...(await jose.exportJWK(signing.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' }] };
+
+/** An ES256 ID token for the client `spa` of ISSUER, with `claims` on top. */
+async function idToken(claims = {}, key = signing.privateKey) {
+  const now = nowSeconds();
+  return new jose.SignJWT({ iss: ISSUER, aud: 'spa', sub: 'user-1', iat: now, exp: now + 300, ...claims })
+    .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'JWT' })
+    .sign(key);
+}
+
+/** A token endpoint answering `tokens` (plus whatever `routes` answers for other URLs). */
+function server(tokens, routes = () => Response.json({ error: 'not_found' }, { status: 404 })) {
+  return mockFetch((url, init) => (url === TOKEN_ENDPOINT ? { access_token: 'at-1', token_type: 'Bearer', expires_in: 300, refresh_token: 'rt-1', ...tokens } : routes(url, init)));
+}
+
+test('oidc_core_3_1_3_7: exchangeCode refuses its own bad options before the code is spent', async () => {
+  const calls = server({ id_token: await idToken() });
+  const bare = new TokenClient({ tokenEndpoint: TOKEN_ENDPOINT, clientId: 'spa', issuer: ISSUER });
+  await assert.rejects(bare.exchangeCode({ ...EXCHANGE, verifySignature: true }), { code: 'ARGUMENT_INVALID', message: /jwksUri/ });
+  for (const maxAge of ['60', -1, 1.5, Number.MAX_SAFE_INTEGER + 1]) {
+    await assert.rejects(bare.exchangeCode({ ...EXCHANGE, maxAge }), { code: 'ARGUMENT_INVALID', message: /maxAge/ }, String(maxAge));
+  }
+  const client = new TokenClient({ tokenEndpoint: TOKEN_ENDPOINT, clientId: 'spa', issuer: ISSUER, jwksUri: `${ISSUER}jwks` });
+  for (const jwks of [5, '{', '{"keys":{}}', { keys: 'k' }, []]) {
+    await assert.rejects(client.exchangeCode({ ...EXCHANGE, verifySignature: true, jwks }), { code: 'ARGUMENT_INVALID', message: /jwks/ }, JSON.stringify(jwks));
+  }
+  assert.deepEqual(calls, [], 'no token request was sent');
+  assert.equal(await bare.getTokens(), undefined);
+  // A JWKS given as an option, or its JSON text, needs no jwksUri.
+  for (const jwks of [JWKS, JSON.stringify(JWKS)]) {
+    assert.equal((await bare.exchangeCode({ ...EXCHANGE, verifySignature: true, jwks })).idTokenClaims.sub, 'user-1');
+  }
+});
+
+test('oidc_core_3_1_3_7: a JWKS fetch that fails after the exchange rejects with the unstored token set as err.tokens', async () => {
+  const token = await idToken();
+  const client = new TokenClient({ tokenEndpoint: TOKEN_ENDPOINT, clientId: 'spa', issuer: ISSUER, jwksUri: `${ISSUER}jwks` });
+  for (const [jwksAnswer, code] of [
+    [() => new Response('', { status: 503 }), 'ID_TOKEN_KEY_NOT_FOUND'],
+    [() => { throw new TypeError('Failed to fetch'); }, 'FETCH_FAILED'],
+  ]) {
+    server({ id_token: token }, jwksAnswer);
+    const err = await client.exchangeCode({ ...EXCHANGE, verifySignature: true }).catch((e) => e);
+    assert.equal(err.code, code, err.message);
+    assert.equal(err.tokens?.accessToken, 'at-1', 'the tokens the server issued are on the error');
+    assert.equal(err.tokens.refreshToken, 'rt-1');
+    assert.equal(err.tokens.idToken, token);
+    assert.ok(!Object.keys(err).includes('tokens'), 'not enumerable: a logged error does not print them');
+    assert.equal(await client.getTokens(), undefined, 'and not stored');
+  }
+  // A signature that does not verify: the same.
+  server({ id_token: await idToken({}, (await jose.generateKeyPair('ES256')).privateKey) }, () => JWKS);
+  const err = await client.exchangeCode({ ...EXCHANGE, verifySignature: true }).catch((e) => e);
+  assert.equal(err.code, 'JWS_SIGNATURE_INVALID', err.message);
+  assert.equal(err.tokens?.accessToken, 'at-1');
+  assert.equal(await client.getTokens(), undefined);
+});
+
+test('oidc_core_3_1_3_7_item_13: exchangeCode({ maxAge }) needs the issuer, and an answer with an ID token', async () => {
+  const now = nowSeconds();
+  const calls = server({ id_token: await idToken({ auth_time: now - 86_400 }) });
+  const bare = new TokenClient({ tokenEndpoint: TOKEN_ENDPOINT, clientId: 'spa' });
+  await assert.rejects(bare.exchangeCode({ ...EXCHANGE, maxAge: 60 }), { code: 'ARGUMENT_INVALID', message: /issuer/ });
+  assert.deepEqual(calls, [], 'refused before the code is spent');
+  const client = new TokenClient({ tokenEndpoint: TOKEN_ENDPOINT, clientId: 'spa', issuer: ISSUER });
+  await assert.rejects(client.exchangeCode({ ...EXCHANGE, maxAge: 60 }), { code: 'ID_TOKEN_AUTH_TIME_TOO_OLD' });
+  server({});
+  const err = await client.exchangeCode({ ...EXCHANGE, maxAge: 60 }).catch((e) => e);
+  assert.equal(err.code, 'TOKEN_RESPONSE_INVALID', err.message);
+  assert.match(err.message, /max_age/);
+  assert.equal(err.tokens?.accessToken, 'at-1');
+  assert.equal(await client.getTokens(), undefined);
+  server({ id_token: await idToken({ auth_time: now - 10 }) });
+  assert.equal((await client.exchangeCode({ ...EXCHANGE, maxAge: 60 })).idTokenClaims.auth_time, now - 10);
+  assert.equal((await client.getTokens()).accessToken, 'at-1');
+});
