@@ -13,8 +13,9 @@
 //!
 //! Client assertion policy (rules.md items 97–103, decided here):
 //! - `iss` = `sub` = the client; a `client_id` parameter, if present, must name it too;
-//! - `aud` must be a single string equal to the issuer or the token endpoint URL (arrays
-//!   are refused, following OIDC Core d36 §9);
+//! - `aud` must be a single string equal to the issuer or the token endpoint URL, or, at
+//!   the PAR endpoint only, that endpoint's URL (RFC 9126 §2; [`Endpoint`]); arrays are
+//!   refused, following OIDC Core d36 §9;
 //! - `exp` required, not past (30 s skew) and at most `CLIENT_ASSERTION_MAX_LIFETIME`
 //!   ahead (default one hour: Authlib signs `exp = iat + 3600` with no option);
 //!   `nbf` and `iat` honoured with the same skew;
@@ -48,6 +49,16 @@ pub const ASSERTION_SKEW: i64 = 30;
 /// `CLIENT_ASSERTION_MAX_LIFETIME` sets it, [`crate::config::Config::assertion_max_lifetime`]).
 pub const ASSERTION_MAX_LIFETIME: i64 = crate::config::DEFAULT_ASSERTION_MAX_LIFETIME;
 
+/// The endpoint a client authenticates at; it decides which `aud` a client assertion may
+/// name besides the issuer and the token endpoint URL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /oauth/par`: its own URL is an audience too (RFC 9126 §2).
+    PushedAuthorization,
+    /// Any other endpoint (token, revocation, device authorization).
+    Other,
+}
+
 /// A client that passed authentication.
 #[derive(Clone, Debug)]
 pub struct AuthenticatedClient {
@@ -78,15 +89,29 @@ enum Presented {
     },
 }
 
-/// Authenticates the client of a token or revocation request.
+/// Authenticates the client of a token, revocation or device authorization request
+/// ([`authenticate_at`] with [`Endpoint::Other`]).
 ///
 /// # Errors
-/// `invalid_request` for several methods or a malformed request, `invalid_client` (401)
-/// otherwise; storage failures map to `temporarily_unavailable` / `server_error`.
+/// As [`authenticate_at`].
 pub async fn authenticate<S: Store, P: Platform>(
     app: &App<S, P>,
     req: &HttpRequest,
     params: &Params,
+) -> Result<AuthenticatedClient, OAuthError> {
+    authenticate_at(app, req, params, Endpoint::Other).await
+}
+
+/// Authenticates the client of a request to `endpoint`.
+///
+/// # Errors
+/// `invalid_request` for several methods or a malformed request, `invalid_client` (401)
+/// otherwise; storage failures map to `temporarily_unavailable` / `server_error`.
+pub async fn authenticate_at<S: Store, P: Platform>(
+    app: &App<S, P>,
+    req: &HttpRequest,
+    params: &Params,
+    endpoint: Endpoint,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let presented = presented_credentials(app, req, params)?;
     let used_basic = matches!(presented, Presented::Basic { .. });
@@ -95,7 +120,7 @@ pub async fn authenticate<S: Store, P: Platform>(
     // only for a client that uses it (request.cf is costly to read, crate::http::CfSource).
     let certificate = std::cell::OnceCell::new();
     let certificate = || certificate.get_or_init(|| crate::mtls::presented(&app.config, req));
-    let result = verify(app, params, presented, &certificate).await;
+    let result = verify(app, params, presented, endpoint, &certificate).await;
     let Err(err) = result else {
         return bind_certificate(result?, &certificate);
     };
@@ -276,6 +301,7 @@ async fn verify<'a, S: Store, P: Platform>(
     app: &App<S, P>,
     params: &Params,
     presented: Presented,
+    endpoint: Endpoint,
     certificate: &dyn Fn() -> &'a Certificate,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let failed = || OAuthError::invalid_client("client authentication failed");
@@ -338,7 +364,9 @@ async fn verify<'a, S: Store, P: Platform>(
             }
             _ => Err(failed()),
         },
-        Presented::Assertion { assertion } => verify_assertion(app, params, &assertion).await,
+        Presented::Assertion { assertion } => {
+            verify_assertion(app, params, &assertion, endpoint).await
+        }
     }
 }
 
@@ -346,6 +374,7 @@ async fn verify_assertion<S: Store, P: Platform>(
     app: &App<S, P>,
     params: &Params,
     assertion: &str,
+    endpoint: Endpoint,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let fail = |why: &str| OAuthError::invalid_client(format!("invalid client assertion: {why}"));
     if assertion.len() > 8 * 1024 {
@@ -377,14 +406,22 @@ async fn verify_assertion<S: Store, P: Platform>(
     verified.map_err(|_| generic())?;
 
     let now = app.platform.now();
+    // Simple string comparison (RFC 7523 §3), one string only.
     let aud_ok = match jwt.claims.get("aud") {
         Some(Value::String(aud)) => {
-            *aud == app.config.issuer || *aud == app.config.token_endpoint()
+            *aud == app.config.issuer
+                || *aud == app.config.token_endpoint()
+                || (endpoint == Endpoint::PushedAuthorization && *aud == app.config.par_endpoint())
         }
         _ => false,
     };
     if !aud_ok {
-        return Err(fail("aud must be the issuer or the token endpoint"));
+        return Err(fail(match endpoint {
+            Endpoint::PushedAuthorization => {
+                "aud must be the issuer, the token endpoint or the PAR endpoint"
+            }
+            Endpoint::Other => "aud must be the issuer or the token endpoint",
+        }));
     }
     let exp = jwt
         .claim_i64("exp")

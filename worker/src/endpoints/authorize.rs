@@ -380,7 +380,13 @@ async fn push<S: Store, P: Platform>(
     use crate::error::OAuthError;
     super::refuse_query_credentials(req)?;
     let mut params = super::read_body_params(req)?;
-    let auth = crate::client_auth::authenticate(app, req, &params).await?;
+    let auth = crate::client_auth::authenticate_at(
+        app,
+        req,
+        &params,
+        crate::client_auth::Endpoint::PushedAuthorization,
+    )
+    .await?;
     let client = auth.client;
     *nonce_required = client.requires_dpop_nonce();
     // A public client's pushed request is an unauthenticated KV write: rate-limited per
