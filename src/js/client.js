@@ -289,11 +289,12 @@ function subscribe(name, handler) {
 }
 
 /**
- * POSTs `body` to `url`; with a key, a fresh proof per attempt and at most one retry on
- * `use_dpop_nonce` with a nonce other than the attempt's (RFC 9449 section 8).
+ * POSTs `body` to an authorization server's `url`; with a key, a fresh proof per attempt
+ * (with the key's nonce for the authorization server at that origin) and at most one
+ * retry on `use_dpop_nonce` with a nonce other than the attempt's (RFC 9449 section 8).
  */
 async function post(url, body, headers, key, signal) {
-  const nonces = key ? noncesOf(key) : null;
+  const nonces = key ? noncesOf(key, 'as') : null;
   let retry;
   for (let attempt = 0; ; attempt++) {
     const h = { ...headers };
@@ -315,7 +316,8 @@ async function post(url, body, headers, key, signal) {
 
 /**
  * A small OAuth 2.0 client for one authorization server. With a `dpopKey` every token
- * request carries a fresh DPoP proof, nonces are cached per origin on the key, a
+ * request carries a fresh DPoP proof, the authorization server's nonces are cached per
+ * origin on the key (apart from those of resource servers, even on the same origin), a
  * `use_dpop_nonce` answer is retried once, and a non-DPoP token is refused
  * (`TOKEN_TYPE_MISMATCH`). Tokens from `exchangeCode` and `refresh` go into the `store`
  * (memory by default); `refresh` is a single flight across tabs.
@@ -1064,7 +1066,9 @@ function normalizeMethod(method) {
 /**
  * Calls a DPoP-protected resource (RFC 9449 section 7) with `Authorization: DPoP` and a
  * fresh proof (htm, htu, ath); a `401` `use_dpop_nonce` challenge is retried once with the
- * origin's newest nonce. Resolves to the `Response`, whatever its status.
+ * origin's newest resource server nonce (RFC 9449 section 9: kept apart from the nonces
+ * of an authorization server on the same origin). Resolves to the `Response`, whatever
+ * its status.
  */
 export async function fetchWithDpop(url, init, options) {
   if (typeof url !== 'string') {
@@ -1089,7 +1093,7 @@ export async function fetchWithDpop(url, init, options) {
   } catch {
     throw invalid('accessToken is not a valid header value');
   }
-  const nonces = noncesOf(key);
+  const nonces = noncesOf(key, 'rs');
   let retry;
   for (let attempt = 0; ; attempt++) {
     const used = retry ?? nonces.get(url);

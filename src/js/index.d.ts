@@ -666,8 +666,10 @@ export interface RevokeOptions {
 
 /**
  * A small OAuth 2.0 client for one authorization server, over the global `fetch`.
- * With a `dpopKey` every token request carries a fresh DPoP proof, nonces are cached per
- * origin, `use_dpop_nonce` is retried once, and a non-DPoP token is refused.
+ * With a `dpopKey` every token request carries a fresh DPoP proof, the authorization
+ * server's nonces are cached per origin (apart from the resource servers' nonces that
+ * `fetchWithDpop` caches, even on the same origin), `use_dpop_nonce` is retried once, and
+ * a non-DPoP token is refused.
  */
 export class TokenClient {
   constructor(options: TokenClientOptions);
@@ -765,5 +767,8 @@ export interface FetchWithDpopOptions {
   dpopKey: DpopKey;
 }
 
-/** Calls a DPoP-protected resource; one retry on a `use_dpop_nonce` challenge. */
+/**
+ * Calls a DPoP-protected resource; one retry on a `use_dpop_nonce` challenge. The key
+ * keeps the resource servers' nonces per origin, apart from the authorization server's.
+ */
 export function fetchWithDpop(url: string | URL, init: RequestInit | undefined | null, options: FetchWithDpopOptions): Promise<Response>;

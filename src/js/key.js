@@ -36,12 +36,17 @@ export function requireP256(what, prefix = 'not available for this DPoP key: ') 
   return p256;
 }
 
-/** The last DPoP-Nonce per origin, for the requests each key signs. */
+/**
+ * The last DPoP-Nonce per origin, for the requests each key signs: one cache for the
+ * authorization servers (token and PAR endpoints, TokenClient) and one for the resource
+ * servers (fetchWithDpop). Each server's nonce is its own (RFC 9449 §8.2, §9), and an
+ * authorization server and a resource server may share an origin.
+ */
 const nonceCaches = new WeakMap();
 
-/** The nonce cache of a key (for TokenClient and fetchWithDpop). */
-export function noncesOf(key) {
-  return nonceCaches.get(key);
+/** The nonce cache of a key for an authorization server's endpoints (`"as"`) or resource servers (`"rs"`). */
+export function noncesOf(key, server) {
+  return nonceCaches.get(key)[server];
 }
 
 function unsupported(why) {
@@ -100,7 +105,7 @@ export class DpopKey {
     this.#pub = backend.p256 ? backend.p256.pub : backend.pub;
     this.#publicJson = this.#pub.jwkJson;
     this.#thumbprint = this.#pub.thumbprint;
-    nonceCaches.set(this, new NonceCache());
+    nonceCaches.set(this, { as: new NonceCache(), rs: new NonceCache() });
   }
 
   /** A fresh P-256 key in wasm memory (the `p256` backend; needs `edge-oauth/p256`). */

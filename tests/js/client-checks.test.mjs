@@ -135,3 +135,45 @@ test('oidc_core_3_1_3_7_item_13: exchangeCode({ maxAge }) needs the issuer, and 
   assert.equal((await client.exchangeCode({ ...EXCHANGE, maxAge: 60 })).idTokenClaims.auth_time, now - 10);
   assert.equal((await client.getTokens()).accessToken, 'at-1');
 });
+
+// ----- DPoP nonces: the authorization server's apart from the resource servers' ---------
+
+test('rfc9449_8_2_and_9: a token endpoint and a resource on one origin keep their own nonces: no request is rejected after the first challenge of each', async () => {
+  const nonceOf = (proof) => JSON.parse(Buffer.from(proof.split('.')[1], 'base64url')).nonce;
+  const log = [];
+  mockFetch((url, init) => {
+    const nonce = nonceOf(new Headers(init.headers).get('dpop'));
+    const path = new URL(url).pathname;
+    if (path === '/oauth/token' || path === '/oauth/par') {
+      const ok = nonce === 'AS-1';
+      log.push(`${path} ${nonce} ${ok ? 'ok' : 'rejected'}`);
+      if (!ok) return Response.json({ error: 'use_dpop_nonce' }, { status: 400, headers: { 'dpop-nonce': 'AS-1' } });
+      if (path === '/oauth/par') return Response.json({ request_uri: 'urn:ietf:params:oauth:request_uri:x', expires_in: 60 }, { status: 201, headers: { 'dpop-nonce': 'AS-1' } });
+      return Response.json({ access_token: 'at-1', token_type: 'DPoP', refresh_token: 'rt-1', expires_in: 300 }, { headers: { 'dpop-nonce': 'AS-1' } });
+    }
+    const ok = nonce === 'RS-1';
+    log.push(`${path} ${nonce} ${ok ? 'ok' : 'rejected'}`);
+    if (!ok) return new Response('', { status: 401, headers: { 'www-authenticate': 'DPoP error="use_dpop_nonce"', 'dpop-nonce': 'RS-1' } });
+    return Response.json({ sub: 'user-1' }, { headers: { 'dpop-nonce': 'RS-1' } });
+  });
+  for (const dpopKey of [DpopKey.generate(), await DpopKey.generateNonExtractable()]) {
+    log.length = 0;
+    const client = new TokenClient({ tokenEndpoint: TOKEN_ENDPOINT, clientId: 'spa', dpopKey, pushedAuthorizationRequestEndpoint: 'https://as.example/oauth/par' });
+    await client.exchangeCode(EXCHANGE);
+    await fetchWithDpop('https://as.example/userinfo', {}, { accessToken: 'at-1', dpopKey });
+    await client.refresh('rt-1');
+    await fetchWithDpop('https://as.example/userinfo', {}, { accessToken: 'at-1', dpopKey });
+    await client.pushAuthorizationRequest({ redirectUri: 'https://app.example/cb', codeChallenge: edge.generatePkce().codeChallenge, state: 's' });
+    await fetchWithDpop('https://as.example/api/items', { method: 'POST' }, { accessToken: 'at-1', dpopKey });
+    assert.deepEqual(log, [
+      '/oauth/token undefined rejected',
+      '/oauth/token AS-1 ok',
+      '/userinfo undefined rejected',
+      '/userinfo RS-1 ok',
+      '/oauth/token AS-1 ok',
+      '/userinfo RS-1 ok',
+      '/oauth/par AS-1 ok',
+      '/api/items RS-1 ok',
+    ], dpopKey.backend);
+  }
+});
