@@ -10,7 +10,9 @@ mod common;
 use common::*;
 use edge_oauth::jwk::EcPrivateJwk;
 use edge_oauth::jws;
-use edge_oauth_worker::http::HttpResponse;
+use edge_oauth_worker::http::{HttpRequest, HttpResponse};
+use edge_oauth_worker::store::Store;
+use edge_oauth_worker::testing::block_on;
 use serde_json::{Value, json};
 
 const POST_SECRET: &str = "post-secret-abcdefghijklmnopqrstuvwxyz01234";
@@ -124,6 +126,10 @@ fn status_error(resp: &HttpResponse) -> (u16, String) {
     (resp.status, error_of(resp))
 }
 
+fn body_text(resp: &HttpResponse) -> String {
+    String::from_utf8_lossy(&resp.body).into_owned()
+}
+
 // ----------------------------------------------- client assertions at PAR
 
 #[test]
@@ -193,4 +199,234 @@ fn rfc7523_3_the_par_endpoint_is_no_audience_at_the_token_or_revocation_endpoint
         &[],
     );
     assert_eq!(token.status, 200, "{:?}", token.json_body());
+}
+
+// ----------------------------------------------------------- POST /authorize
+
+fn post_authorize(h: &Harness, body: &str, headers: &[(&str, &str)]) -> HttpResponse {
+    h.post("/authorize", body, headers)
+}
+
+fn spa_request(extra: &str) -> String {
+    format!(
+        "response_type=code&client_id=spa&redirect_uri={}&scope=openid&state=st&code_challenge={CHALLENGE}&code_challenge_method=S256{extra}",
+        enc(SPA_CB)
+    )
+}
+
+#[test]
+fn oidc_core_3_1_2_1_post_authorize_runs_the_same_flow_as_get() {
+    let h = harness();
+    let page = post_authorize(&h, &spa_request(""), &[]);
+    assert_eq!(page.status, 200, "{}", body_text(&page));
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    assert!(body_text(&page).contains("action=\"/authorize/login\""));
+    let login = h.send(&login_request(
+        &hidden_tx(&page),
+        "alice@example.com",
+        PASSWORD,
+    ));
+    assert_eq!(login.status, 303);
+    let location = login.header("location").unwrap();
+    assert!(location.starts_with(SPA_CB));
+    assert_eq!(query_param(location, "state").as_deref(), Some("st"));
+    let code = query_param(location, "code").unwrap();
+    let token = h.post(
+        "/oauth/token",
+        &format!(
+            "grant_type=authorization_code&client_id=spa&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
+            enc(SPA_CB)
+        ),
+        &[],
+    );
+    assert_eq!(token.status, 200, "{:?}", token.json_body());
+
+    // A charset parameter on the media type is fine.
+    let page = h.send(
+        &HttpRequest::new("POST", "/authorize")
+            .with_header(
+                "content-type",
+                "Application/X-WWW-Form-URLEncoded; charset=UTF-8",
+            )
+            .with_body(spa_request("").into_bytes()),
+    );
+    assert_eq!(page.status, 200, "{}", body_text(&page));
+
+    // Redirected errors are the same as for GET: state and iss included.
+    for (extra, error) in [
+        ("&prompt=none", "login_required"),
+        ("&scope=admin", "invalid_scope"),
+        ("&request=eyJ9", "request_not_supported"),
+    ] {
+        let body = spa_request(extra).replace("&scope=openid", "");
+        let resp = post_authorize(&h, &body, &[]);
+        assert_eq!(resp.status, 302, "{extra}");
+        let location = resp.header("location").unwrap();
+        assert!(location.starts_with(SPA_CB), "{extra}");
+        assert_eq!(query_param(location, "error").as_deref(), Some(error));
+        assert_eq!(query_param(location, "state").as_deref(), Some("st"));
+        assert_eq!(query_param(location, "iss").as_deref(), Some(ISSUER));
+    }
+    let get = h.send(&HttpRequest::new(
+        "GET",
+        &format!("/authorize?{}", spa_request("&prompt=none")),
+    ));
+    let post = post_authorize(&h, &spa_request("&prompt=none"), &[]);
+    assert_eq!(get.status, post.status);
+    assert_eq!(get.header("location"), post.header("location"));
+}
+
+#[test]
+fn oidc_core_3_1_2_1_post_authorize_uses_a_pushed_request_like_get() {
+    let h = harness();
+    let pushed = h.post(
+        "/oauth/par",
+        &format!(
+            "client_id=spa&{}",
+            spa_request("").replace("client_id=spa&", "")
+        ),
+        &[],
+    );
+    assert_eq!(pushed.status, 201, "{:?}", pushed.json_body());
+    let request_uri = json_str(&pushed, "request_uri");
+    let page = post_authorize(
+        &h,
+        &format!("client_id=spa&request_uri={}", enc(&request_uri)),
+        &[],
+    );
+    assert_eq!(page.status, 200, "{}", body_text(&page));
+    assert!(body_text(&page).contains("name=\"tx\""));
+}
+
+#[test]
+fn oidc_core_3_1_2_1_post_authorize_is_parsed_strictly() {
+    let h = harness();
+    let page_400 = |resp: &HttpResponse, what: &str| {
+        assert_eq!(resp.status, 400, "{what}: {}", body_text(resp));
+        assert!(
+            resp.header("content-type")
+                .is_some_and(|c| c.starts_with("text/html")),
+            "{what}"
+        );
+        assert_eq!(resp.header("cache-control"), Some("no-store"), "{what}");
+        assert!(resp.header("location").is_none(), "{what}");
+    };
+    // A repeated parameter, bad percent-encoding, a control character.
+    page_400(
+        &post_authorize(&h, &format!("{}&state=again", spa_request("")), &[]),
+        "repeated",
+    );
+    page_400(
+        &post_authorize(&h, &format!("{}&nonce=%zz", spa_request("")), &[]),
+        "bad encoding",
+    );
+    page_400(
+        &post_authorize(&h, &format!("{}&nonce=a%00b", spa_request("")), &[]),
+        "control character",
+    );
+    // Another media type, or none.
+    for content_type in [
+        Some("application/json"),
+        Some("text/plain"),
+        Some("multipart/form-data; boundary=x"),
+        None,
+    ] {
+        let mut req =
+            HttpRequest::new("POST", "/authorize").with_body(spa_request("").into_bytes());
+        if let Some(c) = content_type {
+            req = req.with_header("content-type", c);
+        }
+        page_400(&h.send(&req), &format!("{content_type:?}"));
+    }
+    let json_body = json!({"response_type": "code", "client_id": "spa"}).to_string();
+    let req = HttpRequest::new("POST", "/authorize")
+        .with_header("content-type", "application/json")
+        .with_body(json_body.into_bytes());
+    page_400(&h.send(&req), "JSON");
+    // A body over the size cap.
+    let big = format!("{}&nonce={}", spa_request(""), "n".repeat(20 * 1024));
+    page_400(&post_authorize(&h, &big, &[]), "too large");
+    // Parameters in the query as well as the body, whichever are complete.
+    let req = HttpRequest::new("POST", "/authorize?client_id=spa")
+        .with_header("content-type", "application/x-www-form-urlencoded")
+        .with_body(spa_request("").into_bytes());
+    page_400(&h.send(&req), "query and body");
+    let req = HttpRequest::new("POST", &format!("/authorize?{}", spa_request("")))
+        .with_header("content-type", "application/x-www-form-urlencoded")
+        .with_body(Vec::new());
+    page_400(&h.send(&req), "query with an empty body");
+    // The client and redirect URI checks are the same as for GET.
+    page_400(
+        &post_authorize(
+            &h,
+            &spa_request("").replace("client_id=spa", "client_id=ghost"),
+            &[],
+        ),
+        "unknown client",
+    );
+    page_400(
+        &post_authorize(
+            &h,
+            &spa_request("").replace(&enc(SPA_CB), &enc("https://evil.example/cb")),
+            &[],
+        ),
+        "unregistered redirect_uri",
+    );
+    // Methods other than GET, HEAD and POST are still 405, with the new Allow.
+    let resp = h.send(&HttpRequest::new("PUT", "/authorize"));
+    assert_eq!(resp.status, 405);
+    assert_eq!(resp.header("allow"), Some("GET, HEAD, POST"));
+}
+
+/// A cross-site page auto-submitting a form to `/authorize` gets what a cross-site link to
+/// `GET /authorize` gets: the login page, with nothing written and nobody signed in, even
+/// when it adds the login form's fields.
+#[test]
+fn oidc_core_3_1_2_1_cross_site_post_authorize_only_shows_the_login_page() {
+    let h = harness();
+    let page = h.send(&HttpRequest::new(
+        "GET",
+        &format!("/authorize?{}", spa_request("")),
+    ));
+    let tx = hidden_tx(&page);
+    let keys_before = block_on(h.app.store.list("")).unwrap();
+    let body = format!(
+        "{}&tx={}&username={}&password={}",
+        spa_request(""),
+        enc(&tx),
+        enc("alice@example.com"),
+        enc(PASSWORD)
+    );
+    for headers in [
+        vec![
+            ("origin", "https://evil.example"),
+            ("sec-fetch-site", "cross-site"),
+        ],
+        vec![("origin", "null"), ("sec-fetch-site", "cross-site")],
+        vec![],
+    ] {
+        let resp = post_authorize(&h, &body, &headers);
+        assert_eq!(resp.status, 200, "{headers:?}: {}", body_text(&resp));
+        assert!(resp.header("location").is_none());
+        let html = body_text(&resp);
+        assert!(html.contains("action=\"/authorize/login\""));
+        assert!(!html.contains("alice@example.com"));
+        assert_eq!(resp.header("x-frame-options"), Some("DENY"));
+    }
+    assert_eq!(block_on(h.app.store.list("")).unwrap(), keys_before);
+    assert_eq!(h.app.store.count("code:"), 0);
+    // The login step itself still refuses a cross-site post.
+    let login = h.send(
+        &HttpRequest::new("POST", "/authorize/login")
+            .with_header("content-type", "application/x-www-form-urlencoded")
+            .with_header("origin", "https://evil.example")
+            .with_body(format!(
+                "tx={}&username={}&password={}",
+                enc(&tx),
+                enc("alice@example.com"),
+                enc(PASSWORD)
+            )),
+    );
+    assert_eq!(login.status, 403);
+    assert_eq!(h.app.store.count("code:"), 0);
 }

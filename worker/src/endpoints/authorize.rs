@@ -1,6 +1,14 @@
 //! `GET /authorize` (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2) and
 //! `POST /authorize/login`.
 //!
+//! `POST /authorize` (OIDC Core §3.1.2.1) takes the same parameters as an
+//! `application/x-www-form-urlencoded` body (16 KB at most, parsed as strictly as the
+//! query) and runs the same steps; a POST that also has a query string, or another media
+//! type, is refused with the error page. Like a `GET`, it only shows the login page or
+//! redirects back to the client: nothing is written and nobody is signed in, so a
+//! cross-site form posted to it can do no more than a cross-site link. The login step
+//! keeps its own origin check ([`from_login_page`]).
+//!
 //! Errors about the client or the redirect URI are shown on an error page (never
 //! redirected, RFC 6749 §4.1.2.1); the rest go back to the client with `error`, `state`
 //! and `iss` (RFC 9207). A valid request renders a plain, accessible login form whose
@@ -100,12 +108,19 @@ pub fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
     out
 }
 
-/// `GET /authorize`.
+/// `GET /authorize` and `POST /authorize` (a form body instead of the query).
 pub async fn handle<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -> HttpResponse {
-    if req.method != "GET" && req.method != "HEAD" {
-        return super::method_not_allowed("GET, HEAD");
-    }
-    let Ok(params) = Params::from_form(req.query.as_deref().unwrap_or_default().as_bytes()) else {
+    let parsed = match req.method.as_str() {
+        "GET" | "HEAD" => Params::from_form(req.query.as_deref().unwrap_or_default().as_bytes()),
+        "POST" => {
+            if let Some(page) = refuse_post_form(req) {
+                return page;
+            }
+            Params::from_form(&req.body)
+        }
+        _ => return super::method_not_allowed("GET, HEAD, POST"),
+    };
+    let Ok(params) = parsed else {
         return error_page(
             400,
             "The authorization request is malformed (a parameter is repeated or badly encoded).",
@@ -157,6 +172,22 @@ pub async fn handle<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -
             HttpResponse::redirect(302, &with_query(&effective, &pairs))
         }
     }
+}
+
+/// The error page for a `POST /authorize` that is not a plain form post: a query string
+/// besides the body (the parameters would come from two places), a body over the size
+/// cap, or another media type. `None` when the body may be parsed.
+fn refuse_post_form(req: &HttpRequest) -> Option<HttpResponse> {
+    let problem = if req.query.as_deref().is_some_and(|q| !q.is_empty()) {
+        "The authorization request is malformed (a POST carries its parameters in the body only, not in the query)."
+    } else if req.body_too_large {
+        "The authorization request is malformed (the form is larger than 16 KB)."
+    } else if req.media_type().as_deref() != Some("application/x-www-form-urlencoded") {
+        "The authorization request is malformed (a POST must be an application/x-www-form-urlencoded form)."
+    } else {
+        return None;
+    };
+    Some(error_page(400, problem))
 }
 
 async fn validate<S: Store, P: Platform>(
