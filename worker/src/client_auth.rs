@@ -2,8 +2,10 @@
 //! RFC 7521/7523, OIDC Core §9).
 //!
 //! Exactly one method per request (rules.md item 9), and it must be the client's
-//! registered method. Failures are `401 invalid_client`, with `WWW-Authenticate: Basic`
-//! when the `Authorization` header was used (items 38, 100). Secrets are compared as
+//! registered method. Failures are `401 invalid_client` whatever the method (items 37,
+//! 38, 100: 401 is required with the `Authorization` header and allowed without it), and
+//! every such 401 carries `WWW-Authenticate: Basic realm="<issuer>"` (RFC 9110 §15.5.2;
+//! RFC 6749 §5.2), the scheme of the one header-based method. Secrets are compared as
 //! SHA-256 hashes in constant time; nothing secret is logged or echoed.
 //!
 //! Mutual TLS (RFC 8705): a client registered for `tls_client_auth` or
@@ -105,16 +107,42 @@ pub async fn authenticate<S: Store, P: Platform>(
 /// Authenticates the client of a request to `endpoint`.
 ///
 /// # Errors
-/// `invalid_request` for several methods or a malformed request, `invalid_client` (401)
-/// otherwise; storage failures map to `temporarily_unavailable` / `server_error`.
+/// `invalid_request` for several methods or a malformed request, `invalid_client` (401,
+/// with a `Basic` challenge) otherwise; storage failures map to `temporarily_unavailable`
+/// / `server_error`.
 pub async fn authenticate_at<S: Store, P: Platform>(
     app: &App<S, P>,
     req: &HttpRequest,
     params: &Params,
     endpoint: Endpoint,
 ) -> Result<AuthenticatedClient, OAuthError> {
-    let presented = presented_credentials(app, req, params)?;
-    let used_basic = matches!(presented, Presented::Basic { .. });
+    let used_authorization = matches!(req.authorization(), Ok(Some(_)));
+    authenticate_unchallenged(app, req, params, endpoint)
+        .await
+        .map_err(|err| {
+            // RFC 9110 §15.5.2: every 401 carries a challenge. With the Authorization
+            // header (RFC 6749 §5.2), the throttled answer (429) keeps it as well.
+            let challenge = err.error == "invalid_client"
+                && (err.status == 401 || used_authorization)
+                && !err
+                    .headers
+                    .iter()
+                    .any(|(name, _)| name.eq_ignore_ascii_case("www-authenticate"));
+            if challenge {
+                err.with_header("WWW-Authenticate", &basic_challenge(&app.config.issuer))
+            } else {
+                err
+            }
+        })
+}
+
+async fn authenticate_unchallenged<S: Store, P: Platform>(
+    app: &App<S, P>,
+    req: &HttpRequest,
+    params: &Params,
+    endpoint: Endpoint,
+) -> Result<AuthenticatedClient, OAuthError> {
+    let presented = presented_credentials(req, params)?;
     let claimed_id = presented.claimed_client_id();
     // RFC 8705: the client certificate, for the mTLS methods and certificate binding; read
     // only for a client that uses it (request.cf is costly to read, crate::http::CfSource).
@@ -125,7 +153,7 @@ pub async fn authenticate_at<S: Store, P: Platform>(
         return bind_certificate(result?, &certificate);
     };
     // Rule 12: failures are counted per client; past the limit, 429 (crate::ratelimit).
-    let err = match claimed_id {
+    Err(match claimed_id {
         Some(id)
             if err.error == "invalid_client"
                 && !app
@@ -139,11 +167,6 @@ pub async fn authenticate_at<S: Store, P: Platform>(
             )
         }
         _ => err,
-    };
-    Err(if used_basic && err.error == "invalid_client" {
-        err.with_header("WWW-Authenticate", &basic_challenge(&app.config.issuer))
-    } else {
-        err
     })
 }
 
@@ -168,24 +191,11 @@ fn basic_challenge(issuer: &str) -> String {
     format!("Basic realm=\"{realm}\"")
 }
 
-fn presented_credentials<S: Store, P: Platform>(
-    app: &App<S, P>,
-    req: &HttpRequest,
-    params: &Params,
-) -> Result<Presented, OAuthError> {
+fn presented_credentials(req: &HttpRequest, params: &Params) -> Result<Presented, OAuthError> {
     let authorization = req.authorization().map_err(|_| {
         OAuthError::invalid_request("the request has more than one Authorization field")
     })?;
-    let basic = match authorization {
-        None => None,
-        Some(value) => Some(parse_basic(value).map_err(|e| {
-            if e.error == "invalid_client" {
-                e.with_header("WWW-Authenticate", &basic_challenge(&app.config.issuer))
-            } else {
-                e
-            }
-        })?),
-    };
+    let basic = authorization.map(parse_basic).transpose()?;
     let post = params.contains("client_secret");
     let assertion = params.contains("client_assertion") || params.contains("client_assertion_type");
     let count = usize::from(basic.is_some()) + usize::from(post) + usize::from(assertion);

@@ -20,6 +20,7 @@ const POST_SECRET: &str = "post-secret-abcdefghijklmnopqrstuvwxyz01234";
 const PKJ: &str = "pkj-web";
 const PAR_URL: &str = "https://auth.example.com/oauth/par";
 const TOKEN_URL: &str = "https://auth.example.com/oauth/token";
+const CHALLENGE_HEADER: &str = "Basic realm=\"https://auth.example.com/\"";
 
 fn harness() -> Harness {
     let v = vectors();
@@ -429,4 +430,139 @@ fn oidc_core_3_1_2_1_cross_site_post_authorize_only_shows_the_login_page() {
     );
     assert_eq!(login.status, 403);
     assert_eq!(h.app.store.count("code:"), 0);
+}
+
+// ------------------------------------------------ WWW-Authenticate on 401
+
+#[track_caller]
+fn assert_challenged(resp: &HttpResponse, what: &str) {
+    assert_eq!(
+        status_error(resp),
+        (401, "invalid_client".to_owned()),
+        "{what}"
+    );
+    assert_eq!(
+        resp.header("www-authenticate"),
+        Some(CHALLENGE_HEADER),
+        "{what}"
+    );
+    assert_eq!(resp.header("cache-control"), Some("no-store"), "{what}");
+}
+
+#[test]
+fn rfc9110_15_5_2_every_401_invalid_client_carries_a_challenge() {
+    let h = harness();
+    let cc = format!("grant_type=client_credentials&audience={}", enc(API));
+    // client_secret_post with a wrong secret, or a secret without client_id.
+    let resp = h.post(
+        "/oauth/token",
+        &format!("{cc}&client_id=web-post&client_secret=wrong"),
+        &[],
+    );
+    assert_challenged(&resp, "client_secret_post");
+    let resp = h.post("/oauth/token", &format!("{cc}&client_secret=wrong"), &[]);
+    assert_challenged(&resp, "client_secret without client_id");
+    // No client authentication at all; a confidential client presenting itself as public.
+    assert_challenged(&h.post("/oauth/token", &cc, &[]), "none");
+    assert_challenged(
+        &h.post("/oauth/token", &format!("{cc}&client_id=m2m"), &[]),
+        "confidential client as none",
+    );
+    assert_challenged(
+        &h.post("/oauth/token", &format!("{cc}&client_id=ghost"), &[]),
+        "unknown public client",
+    );
+    // A bad client assertion: malformed, wrong audience, replayed.
+    assert_challenged(
+        &h.post(
+            "/oauth/token",
+            &format!("{cc}&{}", assertion_params("a.b.c")),
+            &[],
+        ),
+        "malformed assertion",
+    );
+    let bad_aud = assertion(&json!("https://other.example/"), "c-1");
+    assert_challenged(
+        &h.post(
+            "/oauth/token",
+            &format!("{cc}&{}", assertion_params(&bad_aud)),
+            &[],
+        ),
+        "assertion aud",
+    );
+    let good = assertion(&json!(ISSUER), "c-2");
+    let first = h.post(
+        "/oauth/token",
+        &format!("{cc}&{}", assertion_params(&good)),
+        &[],
+    );
+    assert_eq!(first.status, 200, "{:?}", first.json_body());
+    assert_challenged(
+        &h.post(
+            "/oauth/token",
+            &format!("{cc}&{}", assertion_params(&good)),
+            &[],
+        ),
+        "replayed assertion",
+    );
+    // The same at PAR and at the revocation endpoint.
+    assert_challenged(
+        &h.post(
+            "/oauth/par",
+            &format!(
+                "{}&client_id=web-post&client_secret=wrong",
+                web_authorization_request()
+            ),
+            &[],
+        ),
+        "PAR client_secret_post",
+    );
+    assert_challenged(
+        &h.post(
+            "/oauth/par",
+            &format!(
+                "{}&{}",
+                web_authorization_request(),
+                assertion_params(&bad_aud)
+            ),
+            &[],
+        ),
+        "PAR assertion",
+    );
+    assert_challenged(
+        &h.post(
+            "/oauth/revoke",
+            "token=abc&client_id=web-post&client_secret=wrong",
+            &[],
+        ),
+        "revocation client_secret_post",
+    );
+    assert_challenged(
+        &h.post("/oauth/revoke", "token=abc", &[]),
+        "revocation without client",
+    );
+    // Basic keeps its challenge.
+    assert_challenged(
+        &h.post(
+            "/oauth/token",
+            &cc,
+            &[("authorization", &basic("m2m", "wrong"))],
+        ),
+        "Basic",
+    );
+    // Errors that are not 401 invalid_client get no challenge.
+    let resp = h.post(
+        "/oauth/token",
+        &format!("{cc}&client_id=web-post&client_secret=x&client_assertion=y"),
+        &[],
+    );
+    assert_eq!(status_error(&resp), (400, "invalid_request".to_owned()));
+    assert!(resp.header("www-authenticate").is_none());
+    // The right secret still works.
+    let ok = h.post(
+        "/oauth/token",
+        &format!("{cc}&client_id=web-post&client_secret={POST_SECRET}"),
+        &[],
+    );
+    assert_eq!(ok.status, 200, "{:?}", ok.json_body());
 }

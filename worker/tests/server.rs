@@ -408,7 +408,11 @@ fn rule_11_client_secret_post() {
         (bad.status, error_of(&bad).as_str()),
         (401, "invalid_client")
     );
-    assert!(bad.header("www-authenticate").is_none());
+    // RFC 9110 §15.5.2: a 401 carries a challenge, whichever method the client used.
+    assert_eq!(
+        bad.header("www-authenticate"),
+        Some("Basic realm=\"https://auth.example.com/\"")
+    );
 }
 
 #[test]
