@@ -23,7 +23,13 @@ export function validateIdTokenClaims(idToken, options) {
   let jwksJson = jwks;
   if (typeof jwks !== 'string') {
     if (!isObject(jwks)) throw invalid('jwks must be a JWKS object or its JSON text');
-    jwksJson = JSON.stringify(jwks);
+    try {
+      jwksJson = JSON.stringify(jwks);
+    } catch {
+      // A cycle, a BigInt, a throwing toJSON: no JSON text to verify with.
+      throw invalid('jwks must be a JWKS object or its JSON text');
+    }
+    if (typeof jwksJson !== 'string') throw invalid('jwks must be a JWKS object or its JSON text');
   }
   const { algorithms } = claimOptions;
   if (algorithms !== undefined && algorithms !== null && (!Array.isArray(algorithms) || !algorithms.every((a) => typeof a === 'string'))) {

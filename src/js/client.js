@@ -6,7 +6,7 @@ import * as core from './protocol.js';
 import { DpopKey, noncesOf } from './key.js';
 import { MemoryTokenStore } from './store.js';
 import { verifyIdToken } from './claims.js';
-import { abortError, edgeError, fetchOrFail, fetchText, invalid, isObject, jwkSet, options as opts, optString, reqString, signalOf, subtle } from './util.js';
+import { abortError, edgeError, fetchOrFail, fetchText, invalid, isObject, jwkSet, options as opts, optString, parseUrl, reqString, signalOf, subtle } from './util.js';
 
 /**
  * The device flow (device.js), loaded on the first deviceAuthorization / pollDeviceToken:
@@ -20,7 +20,7 @@ const deviceFlow = () => import('./device.js');
  * a guess would be only that.
  */
 function auth0DeviceEndpoint(tokenEndpoint) {
-  const url = new URL(tokenEndpoint);
+  const url = parseUrl(tokenEndpoint, 'tokenEndpoint');
   if (!url.pathname.endsWith('/oauth/token')) return undefined;
   url.pathname = `${url.pathname.slice(0, -'token'.length)}device/code`;
   url.search = '';

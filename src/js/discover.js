@@ -2,14 +2,14 @@
 // puts it in a chunk of its own, which an app configured without discovery does not load.
 // The strict checks of the metadata are the wasm core's (parseServerMetadata).
 import * as core from './protocol.js';
-import { edgeError, fetchText, invalid, options as opts } from './util.js';
+import { edgeError, fetchText, invalid, options as opts, parseUrl } from './util.js';
 
 /** `TokenClient.discover(issuer, options)`, making its clients with `Client`. */
 export async function discover(Client, issuer, options) {
   if (typeof issuer !== 'string') throw invalid('issuer must be a string');
   const rest = opts(options, 'discover options must be an object');
   core.endpointOrigin(issuer, 'issuer must be a string');
-  const url = new URL(issuer);
+  const url = parseUrl(issuer, 'issuer');
   const path = url.pathname.replace(/\/$/, '');
   const candidates = [
     `${url.origin}${path}/.well-known/openid-configuration`,

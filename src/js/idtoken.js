@@ -57,6 +57,10 @@ export async function verifyIdToken(idToken, options) {
   if (typeof idToken !== 'string') throw invalid('idToken must be a string');
   if (!isObject(options)) throw invalid('verifyIdToken options must be an object');
   const jwks = jwkSet(options.jwks, (why) => invalid(`jwks must be ${why}`));
+  const algorithms = options.algorithms ?? undefined;
+  if (algorithms !== undefined && (!Array.isArray(algorithms) || !algorithms.every((a) => typeof a === 'string'))) {
+    throw invalid('algorithms must be an array of JWS alg names');
+  }
   const parts = idToken.split('.');
   if (parts.length !== 3) throw invalidToken('it is not a compact JWS');
   let header;
@@ -67,7 +71,7 @@ export async function verifyIdToken(idToken, options) {
     throw invalidToken('the header is not JSON');
   }
   if (!isObject(header) || typeof header.alg !== 'string') throw invalidToken('the header has no alg');
-  const allowed = options.algorithms ?? Object.keys(ALGORITHMS);
+  const allowed = algorithms ?? Object.keys(ALGORITHMS);
   if (!Object.hasOwn(ALGORITHMS, header.alg) || !allowed.includes(header.alg)) {
     throw edgeError('ID_TOKEN_SIGNATURE_UNSUPPORTED', `the ID token's alg ${JSON.stringify(header.alg)} is not accepted`);
   }

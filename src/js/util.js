@@ -12,6 +12,18 @@ export function edgeError(code, message, cause) {
 /** `ARGUMENT_INVALID`, worded as the core words it. */
 export const invalid = (why) => edgeError('ARGUMENT_INVALID', `invalid argument: ${why}`);
 
+/**
+ * `new URL(href)`, or `URL_INVALID` naming `what`: the core may accept a URL that the
+ * platform's WHATWG parser refuses (a host such as `1.2.3.4.5`), which fetch could not use.
+ */
+export function parseUrl(href, what) {
+  try {
+    return new URL(href);
+  } catch {
+    throw edgeError('URL_INVALID', `invalid URL: ${what} is not a URL this platform can parse`);
+  }
+}
+
 /** A plain options object (not an array or function). */
 export const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 

@@ -177,3 +177,33 @@ test('rfc9449_8_2_and_9: a token endpoint and a resource on one origin keep thei
     ], dpopKey.backend);
   }
 });
+
+// ----- argument errors are EdgeOAuthErrors, never a platform TypeError -------------------
+
+test('URLs the platform cannot parse, a mistyped algorithms and a JWKS that is no JSON are EdgeOAuthErrors with a code', async () => {
+  const calls = mockFetch(() => new Response('', { status: 404 }));
+  for (const host of ['1.2.3.4.5', '999.1.1.1', 'xn--']) {
+    const err = assertFails(() => new TokenClient({ tokenEndpoint: `https://${host}/oauth/token`, clientId: 'x' }), 'URL_INVALID', 'tokenEndpoint');
+    assert.equal(err.name, 'EdgeOAuthError');
+    const rejected = await TokenClient.discover(`https://${host}/`, { clientId: 'x' }).catch((e) => e);
+    assert.equal(rejected.name, 'EdgeOAuthError', `discover ${host}: ${rejected}`);
+    assert.equal(rejected.code, 'URL_INVALID', rejected.message);
+  }
+  assert.deepEqual(calls, [], 'nothing was fetched');
+  const token = await idToken();
+  const opts = { issuer: ISSUER, clientId: 'spa', jwks: JWKS };
+  for (const algorithms of [5, 'ES256', [5], { 0: 'ES256', length: 1 }]) {
+    const err = await edge.verifyIdToken(token, { ...opts, algorithms }).catch((e) => e);
+    assert.equal(err.name, 'EdgeOAuthError', `${JSON.stringify(algorithms)}: ${err}`);
+    assert.equal(err.code, 'ARGUMENT_INVALID');
+    assert.match(err.message, /algorithms/);
+  }
+  assert.equal((await edge.verifyIdToken(token, { ...opts, algorithms: ['ES256'] })).sub, 'user-1');
+  assert.equal((await edge.verifyIdToken(token, { ...opts, algorithms: null })).sub, 'user-1');
+  const cyclic = { keys: [] };
+  cyclic.self = cyclic;
+  for (const jwks of [cyclic, { keys: [1n] }]) {
+    const err = assertFails(() => edge.validateIdTokenClaims(token, { ...opts, jwks }), 'ARGUMENT_INVALID', 'jwks');
+    assert.equal(err.name, 'EdgeOAuthError');
+  }
+});
