@@ -566,3 +566,79 @@ fn rfc9110_15_5_2_every_401_invalid_client_carries_a_challenge() {
     );
     assert_eq!(ok.status, 200, "{:?}", ok.json_body());
 }
+
+// ------------------------------------------------------------ request objects
+
+#[test]
+fn oidc_discovery_3_request_parameters_are_declared_unsupported() {
+    let h = harness();
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        let m = h.send(&HttpRequest::new("GET", path)).json_body();
+        assert_eq!(m["request_uri_parameter_supported"], json!(false), "{path}");
+        assert_eq!(m["request_parameter_supported"], json!(false), "{path}");
+        // PAR (and its request_uri) stays available.
+        assert_eq!(
+            m["pushed_authorization_request_endpoint"],
+            json!(PAR_URL),
+            "{path}"
+        );
+        assert_eq!(m["require_pushed_authorization_requests"], json!(false));
+    }
+}
+
+#[test]
+fn oidc_core_6_2_a_request_uri_that_is_not_pushed_is_redirected_as_not_supported() {
+    let h = harness();
+    for uri in [
+        "https://client.example/request.jwt",
+        "urn:example:request",
+        "urn:ietf:params:oauth:request_uri",
+    ] {
+        let resp = h.send(&HttpRequest::new(
+            "GET",
+            &format!("/authorize?{}&request_uri={}", spa_request(""), enc(uri)),
+        ));
+        assert_eq!(resp.status, 302, "{uri}: {}", body_text(&resp));
+        let location = resp.header("location").unwrap();
+        assert!(location.starts_with(SPA_CB), "{uri}");
+        assert_eq!(
+            query_param(location, "error").as_deref(),
+            Some("request_uri_not_supported"),
+            "{uri}"
+        );
+        assert_eq!(query_param(location, "state").as_deref(), Some("st"));
+        assert_eq!(query_param(location, "iss").as_deref(), Some(ISSUER));
+    }
+    // Without a valid client and redirect URI it is an error page, never a redirect.
+    for query in [
+        format!("client_id=ghost&redirect_uri={}", enc(SPA_CB)),
+        format!(
+            "client_id=spa&redirect_uri={}",
+            enc("https://evil.example/")
+        ),
+        format!("redirect_uri={}", enc(SPA_CB)),
+    ] {
+        let resp = h.send(&HttpRequest::new(
+            "GET",
+            &format!(
+                "/authorize?{query}&request_uri={}",
+                enc("https://client.example/r")
+            ),
+        ));
+        assert_eq!(resp.status, 400, "{query}");
+        assert!(resp.header("location").is_none(), "{query}");
+    }
+    // A pushed request_uri that is unknown or expired is still the error page.
+    let resp = h.send(&HttpRequest::new(
+        "GET",
+        &format!(
+            "/authorize?client_id=spa&request_uri={}",
+            enc("urn:ietf:params:oauth:request_uri:nope")
+        ),
+    ));
+    assert_eq!(resp.status, 400);
+    assert!(resp.header("location").is_none());
+}

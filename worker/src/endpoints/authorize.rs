@@ -21,7 +21,11 @@
 //! validates them the same way (errors as JSON), and keeps them for 60 s (KV's minimum
 //! TTL) under `par:{sha256(request_uri)}`; `/authorize?client_id=..&request_uri=..` then
 //! uses the stored parameters and ignores the others. A `request_uri` may be reloaded
-//! within its lifetime (RFC 9126 §4 allows duplicates from a refreshing browser).
+//! within its lifetime (RFC 9126 §4 allows duplicates from a refreshing browser). Request
+//! objects are not supported: `request` is refused with `request_not_supported`, and a
+//! `request_uri` that is not a pushed one (`urn:ietf:params:oauth:request_uri:`) with
+//! `request_uri_not_supported` (OIDC Core §6.2), redirected once the client and redirect
+//! URI are validated.
 //!
 //! DPoP (RFC 9449 §10): `dpop_jkt` (a JWK SHA-256 thumbprint, 43 base64url characters)
 //! binds the code to a key; the token request must prove that key. At PAR a `DPoP` header
@@ -132,12 +136,16 @@ pub async fn handle<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) -
             "The authorization request is malformed (a parameter contains a control character).",
         );
     }
+    // Only pushed requests are accepted by reference; any other request_uri is refused
+    // by `validate` (request_uri_not_supported) once the client and redirect URI are known.
     let params = match params.get("request_uri") {
-        None => params,
-        Some(uri) => match pushed_params(app, &params, uri).await {
-            Ok(stored) => stored,
-            Err(page) => return page,
-        },
+        Some(uri) if uri.starts_with(PAR_URN_PREFIX) => {
+            match pushed_params(app, &params, uri).await {
+                Ok(stored) => stored,
+                Err(page) => return page,
+            }
+        }
+        _ => params,
     };
     let client = match params.get("client_id") {
         None => return error_page(400, "The authorization request has no client_id."),
@@ -227,6 +235,14 @@ async fn validate<S: Store, P: Platform>(
         return Err(redirect_error(
             "request_not_supported",
             "request objects are not supported",
+        ));
+    }
+    // A pushed request's parameters never hold request_uri: this one is by reference
+    // (OIDC Core §6.2), which is not supported.
+    if params.contains("request_uri") {
+        return Err(redirect_error(
+            "request_uri_not_supported",
+            "only request_uri values from the pushed authorization request endpoint are supported",
         ));
     }
     if params

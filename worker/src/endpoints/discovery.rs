@@ -47,6 +47,10 @@ pub fn metadata<S: Store, P: Platform>(app: &App<S, P>) -> Value {
         "pushed_authorization_request_endpoint": format!("{issuer}oauth/par"),
         "device_authorization_endpoint": format!("{issuer}oauth/device/code"),
         "require_pushed_authorization_requests": false,
+        // OIDC Discovery §3 (both default to true elsewhere): no request objects, by value
+        // or by reference; the request_uri of a pushed request (RFC 9126) is separate.
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": super::token::GRANT_TYPES,
