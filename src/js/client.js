@@ -773,7 +773,8 @@ export class TokenClient {
     const url = this.#requireEndpoint(this.#jwksUri, 'jwksUri');
     const { response, body } = await fetchText(url, { headers: { accept: 'application/json' } });
     if (response.status !== 200) throw edgeError('ID_TOKEN_KEY_NOT_FOUND', `the ID token's key could not be found: the JWKS at ${url} answered ${response.status}`);
-    return body;
+    // The server's document, not an argument: a bad one is the server's fault.
+    return jwkSet(body, (why) => edgeError('ID_TOKEN_KEY_NOT_FOUND', `the ID token's key could not be found: the document at ${url} is not ${why}`));
   }
 
   /**

@@ -80,14 +80,24 @@ export async function verifyIdToken(idToken, options) {
   const signature = base64urlBytes(parts[2], 'the signature');
   const input = new TextEncoder().encode(`${parts[0]}.${parts[1]}`);
   let verified = false;
+  let imported = 0;
   for (const jwk of candidateKeys(jwks, header.alg, header.kid)) {
     const publicJwk = spec.kty === 'RSA' ? { kty: 'RSA', n: jwk.n, e: jwk.e } : { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y };
-    const key = await crypto('importing the ID token key', (s) => s.importKey('jwk', publicJwk, spec.importAs, false, ['verify']));
+    let key;
+    try {
+      key = await crypto('importing the ID token key', (s) => s.importKey('jwk', publicJwk, spec.importAs, false, ['verify']));
+    } catch (err) {
+      if (err?.code === 'WEBCRYPTO_UNAVAILABLE') throw err;
+      // A malformed key of the set is skipped, as the synchronous check skips it.
+      continue;
+    }
+    imported++;
     if (await crypto('verifying the ID token', (s) => s.verify(spec.verifyAs, key, signature, input))) {
       verified = true;
       break;
     }
   }
+  if (imported === 0) throw edgeError('ID_TOKEN_KEY_NOT_FOUND', 'no JWKS key can verify the ID token: none of the candidate keys can be imported');
   if (!verified) throw edgeError('JWS_SIGNATURE_INVALID', 'the ID token signature does not verify against the JWKS');
   const { jwks: _ignored, ...claimOptions } = options;
   return validateClaims(idToken, { ...claimOptions, algorithms: [header.alg] });

@@ -207,3 +207,42 @@ test('URLs the platform cannot parse, a mistyped algorithms and a JWKS that is n
     assert.equal(err.name, 'EdgeOAuthError');
   }
 });
+
+// ----- the issuer's JWKS: a bad document is the server's fault, a bad key is skipped -----
+
+test('oidc_core_10_1_1: a jwks_uri that answers a document that is no JWK Set is ID_TOKEN_KEY_NOT_FOUND naming it, not an argument error', async () => {
+  const token = await idToken();
+  const client = new TokenClient({ tokenEndpoint: TOKEN_ENDPOINT, clientId: 'spa', issuer: ISSUER, jwksUri: `${ISSUER}jwks` });
+  for (const body of ['<html>oops</html>', '{"keys":{}}', '[]', '']) {
+    server({ id_token: token }, () => new Response(body, { status: 200, headers: { 'content-type': 'text/html' } }));
+    const err = await client.exchangeCode({ ...EXCHANGE, verifySignature: true }).catch((e) => e);
+    assert.equal(err.code, 'ID_TOKEN_KEY_NOT_FOUND', `${body}: ${err.code} ${err.message}`);
+    assert.ok(err.message.includes(`${ISSUER}jwks`), err.message);
+    assert.match(err.message, /JWK Set/);
+    assert.equal(err.tokens?.accessToken, 'at-1');
+  }
+  server({ id_token: token }, () => JWKS);
+  assert.equal((await client.exchangeCode({ ...EXCHANGE, verifySignature: true })).idTokenClaims.sub, 'user-1');
+});
+
+test('oidc_core_10_1_1: verifyIdToken skips a JWKS key WebCrypto cannot import, as validateIdTokenClaims does', async () => {
+  const token = await idToken();
+  const opts = { issuer: ISSUER, clientId: 'spa' };
+  const bad = { kty: 'EC', crv: 'P-256', x: 'AAAA', y: 'AAAA' };
+  const good = { ...JWKS.keys[0], kid: undefined };
+  const header = JSON.parse(Buffer.from(token.split('.')[0], 'base64url'));
+  assert.equal(header.kid, 'k1');
+  const unnamed = await new jose.SignJWT({ iss: ISSUER, aud: 'spa', sub: 'user-1', iat: nowSeconds(), exp: nowSeconds() + 300 })
+    .setProtectedHeader({ alg: 'ES256' }).sign(signing.privateKey);
+  for (const jwks of [{ keys: [bad, good] }, { keys: [good, bad] }]) {
+    assert.equal((await edge.verifyIdToken(unnamed, { ...opts, jwks: JSON.parse(JSON.stringify(jwks)) })).sub, 'user-1');
+    assert.equal(edge.validateIdTokenClaims(unnamed, { ...opts, jwks: JSON.parse(JSON.stringify(jwks)) }).sub, 'user-1');
+  }
+  assert.equal((await edge.verifyIdToken(token, { ...opts, jwks: { keys: [{ ...bad, kid: 'k1' }, JWKS.keys[0]] } })).sub, 'user-1');
+  // Only keys that cannot be imported: no key can verify it, as the synchronous check says.
+  await assert.rejects(edge.verifyIdToken(unnamed, { ...opts, jwks: { keys: [bad] } }), { code: 'ID_TOKEN_KEY_NOT_FOUND' });
+  assertFails(() => edge.validateIdTokenClaims(unnamed, { ...opts, jwks: { keys: [bad] } }), 'ID_TOKEN_KEY_NOT_FOUND');
+  // A key that imports but did not sign it: the signature is invalid.
+  const other = await jose.exportJWK((await jose.generateKeyPair('ES256')).publicKey);
+  await assert.rejects(edge.verifyIdToken(unnamed, { ...opts, jwks: { keys: [bad, other] } }), { code: 'JWS_SIGNATURE_INVALID' });
+});
