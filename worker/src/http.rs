@@ -100,7 +100,7 @@ impl core::fmt::Debug for HttpRequest {
 /// runtime's `Headers` iterator cost more than the rest of reading the request (9% of a
 /// code exchange in the isolate profile, `node bench/profile.mjs`). Reading any other
 /// name from an [`HttpRequest`] is a bug, which debug builds (the tests) assert.
-pub const REQUEST_HEADERS: [&str; 10] = [
+pub const REQUEST_HEADERS: [&str; 11] = [
     "authorization",
     "dpop",
     "origin",
@@ -108,6 +108,7 @@ pub const REQUEST_HEADERS: [&str; 10] = [
     "content-length",
     "sec-fetch-site",
     "cf-connecting-ip",
+    "cookie",
     crate::mtls::PROXY_SECRET_HEADER,
     crate::mtls::PROXY_CERT_HEADER,
     crate::mtls::PROXY_VERIFIED_HEADER,

@@ -437,6 +437,114 @@ fn rule_12_login_attempts_are_rate_limited_per_account_and_address() {
     assert_eq!(resp.status, 401);
 }
 
+/// RFC 6819 §5.1.4.2.3: guessing an account's password from elsewhere does not lock its
+/// owner out of a browser that signed in to it before. A right password sets a device
+/// cookie (HMAC of the account and its time, `HttpOnly`, `SameSite=Strict`, `Secure` and
+/// `__Host-` on an `https` issuer); a login that sends it for that account is counted
+/// per address only. Without it, or with a cookie of another account, a forged one or
+/// one older than 30 days, the per-account limit stops guessing as before.
+#[test]
+fn rfc6819_5_1_4_2_3_guessing_elsewhere_does_not_lock_the_owner_out_of_a_known_browser() {
+    let h = harness_with(&Options {
+        rate_limit: Some(3),
+        ..DEFAULTS
+    });
+    let tx = hidden_tx(&h.authorize_page(API, "openid"));
+    let signed_in = h.login(&tx, "alice@example.com", PASSWORD, Some("198.51.100.1"));
+    assert_eq!(signed_in.status, 303);
+    let set_cookie = signed_in.header("set-cookie").unwrap().to_owned();
+    for attribute in [
+        "; Path=/",
+        "; HttpOnly",
+        "; SameSite=Strict",
+        "; Max-Age=2592000",
+        "; Secure",
+    ] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    assert!(
+        !set_cookie.contains("alice"),
+        "names no account: {set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    assert!(
+        cookie.starts_with("__Host-edge_oauth_device=v1."),
+        "{cookie}"
+    );
+    // Each from an address of its own: the per-address limit stays out of the way.
+    let ip = std::cell::Cell::new(10);
+    let with_cookie = |user: &str, password: &str, cookie: &str| {
+        ip.set(ip.get() + 1);
+        h.send(
+            &login_request(&tx, user, password)
+                .with_header("cf-connecting-ip", &format!("198.51.100.{}", ip.get()))
+                .with_header("cookie", &format!("theme=dark; {cookie}")),
+        )
+    };
+    // Guessing from elsewhere fills the account's bucket (the owner's sign-in counted one).
+    for i in 0..2 {
+        let resp = h.login(
+            &tx,
+            "alice@example.com",
+            "guess",
+            Some(&format!("203.0.113.{i}")),
+        );
+        assert_eq!(resp.status, 401);
+    }
+    let guess = h.login(&tx, "alice@example.com", PASSWORD, Some("203.0.113.9"));
+    assert_eq!(guess.status, 429, "guessing stops");
+    // The owner's browser still signs in.
+    assert_eq!(
+        with_cookie("alice@example.com", PASSWORD, &cookie).status,
+        303
+    );
+    assert_eq!(
+        with_cookie("alice@example.com", "typo", &cookie).status,
+        401
+    );
+    // Not for another account, nor with a forged or stale cookie.
+    for i in 0..3 {
+        let resp = h.login(
+            &tx,
+            "bob@example.com",
+            "guess",
+            Some(&format!("192.0.2.{i}")),
+        );
+        assert_eq!(resp.status, 401);
+    }
+    assert_eq!(with_cookie("bob@example.com", "guess", &cookie).status, 429);
+    let (prefix, mac) = cookie.rsplit_once('.').unwrap();
+    let forged = format!("{prefix}.{}", mac.replace(&mac[..2], "AA"));
+    assert_eq!(
+        with_cookie("alice@example.com", PASSWORD, &forged).status,
+        429
+    );
+    let (head, _) = prefix.rsplit_once('.').unwrap();
+    let later = format!("{head}.{}.{mac}", NOW + 5);
+    assert_eq!(
+        with_cookie("alice@example.com", PASSWORD, &later).status,
+        429,
+        "the time is signed"
+    );
+    h.clock.advance(30 * 24 * 3600);
+    let tx = hidden_tx(&h.authorize_page(API, "openid"));
+    for i in 0..3 {
+        let resp = h.login(
+            &tx,
+            "alice@example.com",
+            "guess",
+            Some(&format!("203.0.113.{i}")),
+        );
+        assert_eq!(resp.status, 401);
+    }
+    let stale = h.send(
+        &login_request(&tx, "alice@example.com", PASSWORD)
+            .with_header("cf-connecting-ip", "198.51.100.99")
+            .with_header("cookie", &cookie),
+    );
+    assert_eq!(stale.status, 429, "30 days on, the cookie no longer counts");
+}
+
 #[test]
 fn rule_12_client_authentication_failures_are_rate_limited_per_client() {
     let h = harness_with(&Options {

@@ -603,6 +603,26 @@ pub async fn login<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) ->
             401,
         );
     };
+    // The right password: this browser is known to the account from now on.
+    let cookie = crate::users::device_cookie(
+        &app.config.issuer,
+        &app.config.transaction_secret,
+        &user.email,
+        now,
+    );
+    signed_in(app, &tx, &user, now)
+        .await
+        .with_header("Set-Cookie", &cookie)
+}
+
+/// The answer to a sign-in with the right password: a code, or `access_denied` when the
+/// user is not a member of the transaction's organization, by redirect (`303`).
+async fn signed_in<S: Store, P: Platform>(
+    app: &App<S, P>,
+    tx: &Transaction,
+    user: &User,
+    now: i64,
+) -> HttpResponse {
     // The organization may have changed since /authorize; the user must be a member.
     if let Some(org_id) = tx.org_id.as_deref() {
         match crate::orgs::find(app, org_id).await {
@@ -627,7 +647,7 @@ pub async fn login<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) ->
             Err(e) => return oauth_failure_page(&e),
         }
     }
-    match issue_code(app, &tx, &user, now).await {
+    match issue_code(app, tx, user, now).await {
         Ok(code) => {
             let mut pairs = vec![("code", code.as_str())];
             if let Some(state) = tx.state.as_deref() {

@@ -454,6 +454,13 @@ pub async fn activate_login<S: Store, P: Platform>(
     if let Err(e) = ensure_subject_index(app, &user).await {
         return store_failure_page(&e);
     }
+    // The right password: this browser is known to the account from now on.
+    let cookie = crate::users::device_cookie(
+        &app.config.issuer,
+        &app.config.transaction_secret,
+        &user.email,
+        now,
+    );
     let consent = ConsentForm {
         device: login.device,
         sub: user.user_id,
@@ -462,7 +469,7 @@ pub async fn activate_login<S: Store, P: Platform>(
         auth_time: now,
         exp: now.saturating_add(FORM_LIFETIME),
     };
-    consent_page(app, &client, &record, &consent)
+    consent_page(app, &client, &record, &consent).with_header("Set-Cookie", &cookie)
 }
 
 /// `POST /activate/confirm`: "Allow" approves the device code, "Deny" denies it.
