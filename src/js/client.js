@@ -144,6 +144,23 @@ function untilAborted(promise, signal) {
   });
 }
 
+/**
+ * The `sub` of a token set's ID token: from its checked claims, else read from the ID
+ * token's payload; `undefined` when the set has no ID token or it cannot be read.
+ */
+function subjectOf(tokens) {
+  if (typeof tokens?.idTokenClaims?.sub === 'string') return tokens.idTokenClaims.sub;
+  if (typeof tokens?.idToken !== 'string') return undefined;
+  try {
+    const payload = tokens.idToken.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const bytes = Uint8Array.from(atob(payload), (c) => c.charCodeAt(0));
+    const sub = JSON.parse(new TextDecoder().decode(bytes)).sub;
+    return typeof sub === 'string' ? sub : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The record of a session that starts now (a code exchange, a device grant). */
 const startSession = (tokens) => ({ tokens, session: randomId(), generation: 0, created: Date.now() });
 
@@ -788,7 +805,10 @@ export class TokenClient {
    * spends the refresh token as it answers, so the request runs to its end (holding the
    * lock) and its answer is stored and handed to the other tabs as if nobody had aborted.
    * No timeout of its own ends the request: one that never answers holds the lock until
-   * the runtime's network timeout ends it.
+   * the runtime's network timeout ends it. When the client knows its issuer, an ID token
+   * in the answer is checked (OIDC Core §12.2) and returned as `idTokenClaims`; a refused
+   * one rejects the call with the set as `err.tokens`, stored nowhere. Without an issuer
+   * an ID token is returned unchecked.
    */
   async refresh(refreshToken, options) {
     if (typeof refreshToken !== 'string') throw invalid('refreshToken must be a string');
@@ -885,12 +905,37 @@ export class TokenClient {
       throw err;
     }
     try {
+      this.#checkRefreshedIdToken(tokens, base);
+    } catch (err) {
+      // An answer came, but it is refused: neither stored nor handed on, and the flight is over.
+      this.#channel?.postMessage({ flight });
+      throw withTokens(err, tokens);
+    }
+    try {
       await this.#keep(tokens, token, tokenId, base, orphan, flight);
     } catch (err) {
       this.#channel?.postMessage({ flight });
       this.#report(err, 'could not store the tokens');
     }
     return tokens;
+  }
+
+  /**
+   * The ID token of a refresh's answer (OIDC Core §12.2), when the client knows its issuer:
+   * its claims are checked as the code exchange checks them (iss, aud, azp, exp, iat,
+   * at_hash; no nonce is required), its `sub` must be that of the ID token of the record
+   * the refresh continues (`base`) when that has one, and the claims are returned as
+   * `idTokenClaims`. Without an issuer nothing can be checked: the ID token is returned as
+   * it came.
+   */
+  #checkRefreshedIdToken(tokens, base) {
+    if (tokens.idToken === undefined || this.#issuer === undefined) return;
+    const claims = core.validateClaims(tokens.idToken, { issuer: this.#issuer, clientId: this.#clientId, accessToken: tokens.accessToken });
+    const sub = subjectOf(tokensOf(base));
+    if (sub !== undefined && claims.sub !== sub) {
+      throw edgeError('ID_TOKEN_CLAIM_INVALID', 'invalid ID token: sub is not the sub of the ID token of the session it refreshes');
+    }
+    tokens.idTokenClaims = claims;
   }
 
   /** Stores (and hands to the other tabs) the answer to a refresh of `token` from record `base`, if it may be. */

@@ -187,7 +187,7 @@ export interface TokenSet {
   idToken?: string;
   /** The granted scope, when the server sent it. */
   scope?: string;
-  /** From `TokenClient.exchangeCode` / `pollDeviceToken` with a known issuer: the checked ID token claims. */
+  /** From `TokenClient.exchangeCode` / `pollDeviceToken` / `refresh` with a known issuer: the checked ID token claims. */
   idTokenClaims?: IdTokenClaims;
 }
 
@@ -721,7 +721,11 @@ export class TokenClient {
    * it continues the stored session (or the store is empty); an answer for a token of
    * another session, or of one `clearTokens` cleared, is returned but not stored. `signal`
    * rejects the call (`ABORTED`) but never aborts a sent request, whose answer is kept; a
-   * request has no timeout but the runtime's network timeout.
+   * request has no timeout but the runtime's network timeout. With a known issuer, an ID
+   * token in the answer is checked (OIDC Core §12.2: iss, aud, azp, exp, iat, at_hash, no
+   * nonce required, and the `sub` of the session's stored ID token) and returned as
+   * `idTokenClaims`; a refused one rejects the call, nothing is stored and the set is on
+   * `err.tokens`. A client without an issuer returns the ID token unchecked.
    */
   refresh(refreshToken: string, options?: RefreshOptions | null): Promise<TokenSet>;
   /**

@@ -246,3 +246,50 @@ test('oidc_core_10_1_1: verifyIdToken skips a JWKS key WebCrypto cannot import, 
   const other = await jose.exportJWK((await jose.generateKeyPair('ES256')).publicKey);
   await assert.rejects(edge.verifyIdToken(unnamed, { ...opts, jwks: { keys: [bad, other] } }), { code: 'JWS_SIGNATURE_INVALID' });
 });
+
+// ----- refresh: a returned ID token is checked (OIDC Core §12.2) ---------------------------
+
+test('oidc_core_12_2: a refreshed ID token is checked as the code exchange checks it, and its sub must be the stored one', async () => {
+  const now = nowSeconds();
+  const store = new edge.MemoryTokenStore();
+  const client = new TokenClient({ tokenEndpoint: TOKEN_ENDPOINT, clientId: 'spa', issuer: ISSUER, store });
+  server({ id_token: await idToken() });
+  await client.exchangeCode(EXCHANGE);
+  const signedIn = await client.getTokens();
+  assert.equal(signedIn.idTokenClaims.sub, 'user-1');
+  const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ iss: ISSUER, aud: 'spa', sub: 'user-1', iat: now, exp: now + 300 })).toString('base64url')}.`;
+  for (const [token, code] of [
+    [none, 'JWS_ALG_NOT_ALLOWED'],
+    [await idToken({ iss: 'https://evil.example/' }), 'ID_TOKEN_ISS_MISMATCH'],
+    [await idToken({ aud: 'other' }), 'ID_TOKEN_AUD_MISMATCH'],
+    [await idToken({ aud: ['spa', 'other'], azp: 'other' }), ['ID_TOKEN_AZP_MISMATCH', 'ID_TOKEN_AUD_UNTRUSTED']],
+    [await idToken({ exp: now - 3600, iat: now - 7200 }), 'ID_TOKEN_EXPIRED'],
+    [await idToken({ iat: now + 3600, exp: now + 7200 }), 'ID_TOKEN_IAT_IN_FUTURE'],
+    [await idToken({ sub: 'someone-else' }), 'ID_TOKEN_CLAIM_INVALID'],
+  ]) {
+    const calls = server({ access_token: 'at-2', refresh_token: 'rt-2', id_token: token });
+    const err = await client.refresh('rt-1').catch((e) => e);
+    assert.ok([code].flat().includes(err.code), `${code}: ${err.code} ${err.message}`);
+    if (err.code === 'ID_TOKEN_CLAIM_INVALID') assert.match(err.message, /sub/);
+    assert.equal(calls.length, 1, 'the refresh was sent');
+    assert.equal(err.tokens?.accessToken, 'at-2', 'the refused set is on the error');
+    assert.deepEqual(await client.getTokens(), signedIn, 'and not stored');
+  }
+  // A valid one is returned with its claims, and stored.
+  server({ access_token: 'at-2', refresh_token: 'rt-2', id_token: await idToken({ nonce: undefined }) });
+  const refreshed = await client.refresh('rt-1');
+  assert.equal(refreshed.idTokenClaims.sub, 'user-1');
+  assert.equal((await client.getTokens()).accessToken, 'at-2');
+  // Without a stored ID token there is no sub to compare.
+  const fresh = new TokenClient({ tokenEndpoint: TOKEN_ENDPOINT, clientId: 'spa', issuer: ISSUER });
+  server({ access_token: 'at-3', refresh_token: 'rt-3', id_token: await idToken({ sub: 'user-2' }) });
+  assert.equal((await fresh.refresh('rt-9')).idTokenClaims.sub, 'user-2');
+  server({ access_token: 'at-4', refresh_token: 'rt-4', id_token: await idToken() });
+  await assert.rejects(fresh.refresh('rt-3'), { code: 'ID_TOKEN_CLAIM_INVALID' }, 'the sub of the set the first refresh stored');
+  // A client that does not know its issuer cannot check it: the ID token is returned as it came.
+  const bare = new TokenClient({ tokenEndpoint: TOKEN_ENDPOINT, clientId: 'spa' });
+  server({ access_token: 'at-4', refresh_token: 'rt-4', id_token: none });
+  const unchecked = await bare.refresh('rt-1');
+  assert.equal(unchecked.idToken, none);
+  assert.equal(unchecked.idTokenClaims, undefined);
+});
