@@ -414,7 +414,9 @@ export class TokenClient {
   /**
    * Reads the server's metadata (OIDC Discovery, then RFC 8414) for `issuer`, strictly:
    * its `issuer` must equal the one asked for (METADATA_ISSUER_MISMATCH), and returns a
-   * client with every endpoint filled in. `options` are the other TokenClient options.
+   * client with every endpoint filled in. `options` are the other TokenClient options. An
+   * insecure issuer is refused before any fetch (URL_INSECURE); RFC 8414 is tried when
+   * the OIDC location answers other than 200, or not at all.
    */
   static async discover(issuer, options) {
     return (await import('./discover.js')).discover(TokenClient, issuer, options);

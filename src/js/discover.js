@@ -4,11 +4,26 @@
 import * as core from './protocol.js';
 import { edgeError, fetchText, invalid, options as opts, parseUrl } from './util.js';
 
+/**
+ * The core's checks of the issuer identifier itself (https, http only on a loopback host;
+ * no query, no fragment), before anything is fetched from it. parseServerMetadata checks
+ * the issuer it is given before the document: with no document, an issuer it accepts
+ * leaves only the document's error, which is not this check's.
+ */
+function checkIssuer(issuer) {
+  try {
+    core.parseServerMetadata('', issuer);
+  } catch (err) {
+    if (err?.code === 'URL_INSECURE' || err?.code === 'URL_INVALID') throw err;
+  }
+}
+
 /** `TokenClient.discover(issuer, options)`, making its clients with `Client`. */
 export async function discover(Client, issuer, options) {
   if (typeof issuer !== 'string') throw invalid('issuer must be a string');
   const rest = opts(options, 'discover options must be an object');
   core.endpointOrigin(issuer, 'issuer must be a string');
+  checkIssuer(issuer);
   const url = parseUrl(issuer, 'issuer');
   const path = url.pathname.replace(/\/$/, '');
   const candidates = [
@@ -17,7 +32,16 @@ export async function discover(Client, issuer, options) {
   ];
   let lastError;
   for (const candidate of candidates) {
-    const { response, body } = await fetchText(candidate, { headers: { accept: 'application/json' } });
+    let answer;
+    try {
+      answer = await fetchText(candidate, { headers: { accept: 'application/json' } });
+    } catch (err) {
+      // No answer (a network error; in a browser also a CORS error, as on a 404 without
+      // CORS headers): the next location may still answer.
+      lastError = err;
+      continue;
+    }
+    const { response, body } = answer;
     if (response.status !== 200) {
       lastError = edgeError('METADATA_INVALID', `server metadata is invalid: ${candidate} answered ${response.status}`);
       continue;

@@ -673,7 +673,12 @@ export interface RevokeOptions {
  */
 export class TokenClient {
   constructor(options: TokenClientOptions);
-  /** Reads the issuer's metadata (OIDC Discovery, then RFC 8414), strictly, and fills in the endpoints. */
+  /**
+   * Reads the issuer's metadata (OIDC Discovery, then RFC 8414), strictly, and fills in the
+   * endpoints. An issuer that is not https (http only on a loopback host) is `URL_INSECURE`
+   * before anything is fetched; the RFC 8414 location is tried when the OIDC one answers
+   * other than 200 or not at all (`FETCH_FAILED`, e.g. a CORS error on its 404).
+   */
   static discover(issuer: string, options: DiscoverOptions): Promise<TokenClient>;
   /** The issuer identifier, if known. */
   readonly issuer: string | undefined;

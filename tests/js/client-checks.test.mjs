@@ -293,3 +293,34 @@ test('oidc_core_12_2: a refreshed ID token is checked as the code exchange check
   assert.equal(unchecked.idToken, none);
   assert.equal(unchecked.idTokenClaims, undefined);
 });
+
+// ----- discover: the issuer is checked before anything is fetched; OIDC, then RFC 8414 ----
+
+test('rfc8414_3: discover refuses an insecure issuer before any fetch, and tries RFC 8414 after a failed OIDC fetch', async () => {
+  const document = { issuer: ISSUER, token_endpoint: TOKEN_ENDPOINT, response_types_supported: ['code'] };
+  let calls = mockFetch(() => document);
+  for (const [issuer, code] of [['http://as.example/', 'URL_INSECURE'], ['https://as.example/?tenant=a', 'URL_INVALID'], ['https://as.example/#x', 'URL_INVALID']]) {
+    await assert.rejects(TokenClient.discover(issuer, { clientId: 'spa' }), { code }, issuer);
+  }
+  assert.deepEqual(calls, [], 'nothing was fetched');
+  // A loopback issuer may be http (local development).
+  const local = 'http://127.0.0.1:8787/';
+  calls = mockFetch(() => ({ ...document, issuer: local, token_endpoint: `${local}oauth/token` }));
+  assert.equal((await TokenClient.discover(local, { clientId: 'spa' })).tokenEndpoint, `${local}oauth/token`);
+  // The OIDC location fails before an answer (e.g. a CORS error on its 404): RFC 8414 is tried.
+  calls = mockFetch((url) => {
+    if (url.includes('openid-configuration')) throw new TypeError('Failed to fetch');
+    return document;
+  });
+  assert.equal((await TokenClient.discover(ISSUER, { clientId: 'spa' })).tokenEndpoint, TOKEN_ENDPOINT);
+  assert.deepEqual(calls.map((c) => c.url), [`${ISSUER}.well-known/openid-configuration`, `${ISSUER}.well-known/oauth-authorization-server`]);
+  // Both fail: the last failure is the answer.
+  calls = mockFetch(() => { throw new TypeError('Failed to fetch'); });
+  await assert.rejects(TokenClient.discover(ISSUER, { clientId: 'spa' }), { code: 'FETCH_FAILED' });
+  assert.equal(calls.length, 2);
+  calls = mockFetch((url) => {
+    if (url.includes('openid-configuration')) throw new TypeError('Failed to fetch');
+    return new Response('', { status: 404 });
+  });
+  await assert.rejects(TokenClient.discover(ISSUER, { clientId: 'spa' }), { code: 'METADATA_INVALID', message: /404/ });
+});
