@@ -324,3 +324,21 @@ test('rfc8414_3: discover refuses an insecure issuer before any fetch, and tries
   });
   await assert.rejects(TokenClient.discover(ISSUER, { clientId: 'spa' }), { code: 'METADATA_INVALID', message: /404/ });
 });
+
+test('rfc8628_3_4: pollDeviceToken checks the JWKS it needs before polling, and a refused ID token carries the set as err.tokens', async () => {
+  const device = { device_code: 'dc-1', user_code: 'ABCD-EFGH', verification_uri: 'https://as.example/device', expires_in: 600, interval: 1 };
+  const token = await idToken({ aud: 'other' });
+  const calls = mockFetch((url) => (url === TOKEN_ENDPOINT
+    ? { access_token: 'at-1', token_type: 'Bearer', refresh_token: 'rt-1', id_token: token }
+    : Response.json(device)));
+  const bare = new TokenClient({ tokenEndpoint: TOKEN_ENDPOINT, clientId: 'spa', issuer: ISSUER });
+  const authorization = await bare.deviceAuthorization();
+  calls.length = 0;
+  await assert.rejects(bare.pollDeviceToken(authorization, { verifySignature: true }), { code: 'ARGUMENT_INVALID', message: /jwksUri/ });
+  await assert.rejects(bare.pollDeviceToken(authorization, { verifySignature: true, jwks: 5 }), { code: 'ARGUMENT_INVALID', message: /jwks/ });
+  assert.deepEqual(calls, [], 'no poll was sent');
+  const err = await bare.pollDeviceToken(authorization, { verifySignature: true, jwks: JWKS }).catch((e) => e);
+  assert.equal(err.code, 'ID_TOKEN_AUD_MISMATCH', err.message);
+  assert.equal(err.tokens?.accessToken, 'at-1');
+  assert.equal(await bare.getTokens(), undefined);
+});
