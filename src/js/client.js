@@ -34,7 +34,11 @@ function auth0DeviceEndpoint(tokenEndpoint) {
  * revoke what it will not use.
  */
 function withTokens(err, tokens) {
-  if (isObject(err) || typeof err === 'function') Object.defineProperty(err, 'tokens', { value: tokens, configurable: true, writable: true, enumerable: false });
+  try {
+    if (isObject(err)) Object.defineProperty(err, 'tokens', { value: tokens, configurable: true, writable: true, enumerable: false });
+  } catch {
+    // An error that cannot take it (frozen) is thrown as it is.
+  }
   return err;
 }
 
