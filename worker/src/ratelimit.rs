@@ -11,7 +11,8 @@
 //!   `login-email:{sha256(lowercased email)}` and `login-ip:{prefix}` ([`ip_prefix`]: the
 //!   IPv4 address, or the /64 of an IPv6 address, of `CF-Connecting-IP`); over the
 //!   limit the form answers `429` with a plain message (a correct password is refused
-//!   too, so guessing stops);
+//!   too, so guessing stops). A browser with the account's device cookie counts under
+//!   `login-device:{sha256(its MAC)}` instead of the account ([`crate::users`]);
 //! - client authentication *failures* (token, revocation and PAR endpoints), under
 //!   `client-auth:{client_id}`; over the limit the failure is answered `429`
 //!   `invalid_client` with `Retry-After: 60` instead of `401` (secrets are 256-bit random,
@@ -57,6 +58,13 @@ pub fn login_email_key(email: &str) -> String {
         "login-email:{}",
         sha256_b64(email.trim().to_lowercase().as_bytes())
     )
+}
+
+/// The key for login attempts from a browser that sends the device cookie `mac` of the
+/// account ([`crate::users::login_allowed`]): counted instead of the account.
+#[must_use]
+pub fn login_device_key(mac: &str) -> String {
+    format!("login-device:{}", sha256_b64(mac.as_bytes()))
 }
 
 /// The key for login attempts from one address ([`ip_prefix`]: an IPv6 client by its /64).

@@ -16,24 +16,30 @@ use subtle::ConstantTimeEq;
 /// before the password is checked; `false` when either is over the limit. The login form
 /// and the password grant count under the same keys.
 ///
-/// A browser that signed in to this account before (it sends the account's device cookie,
-/// [`device_cookie`]) is not counted per account, only per address: whoever guesses
-/// passwords for an account from elsewhere cannot lock its owner out on their own device
-/// (RFC 6819 §5.1.4.2.3), and still stops at the per-account limit.
+/// At a login form (`form`), a browser that signed in to this account before (it sends
+/// the account's device cookie, [`device_cookie`]) is counted under its cookie instead of
+/// the account, and per address: whoever guesses passwords for an account elsewhere
+/// cannot lock its owner out on their own device (RFC 6819 §5.1.4.2.3) and still stops
+/// at the per-account limit, and one cookie gets no more attempts than an account. The
+/// password grant (`form` false) never reads cookies.
 pub async fn login_allowed<S: Store, P: Platform>(
     app: &App<S, P>,
     req: &HttpRequest,
     username: &str,
+    form: bool,
 ) -> bool {
     let mut allowed = true;
-    if !username.is_empty()
-        && username.len() <= 254
-        && !known_device(app, req, username, app.platform.now())
-    {
-        allowed &= app
-            .platform
-            .rate_limit(&crate::ratelimit::login_email_key(username))
-            .await;
+    if !username.is_empty() && username.len() <= 254 {
+        let device = if form {
+            known_device(app, req, username, app.platform.now()).await
+        } else {
+            None
+        };
+        let key = match device {
+            Some(mac) => crate::ratelimit::login_device_key(&mac),
+            None => crate::ratelimit::login_email_key(username),
+        };
+        allowed &= app.platform.rate_limit(&key).await;
     }
     if let Some(ip) = crate::ratelimit::client_ip(req) {
         allowed &= app
@@ -57,33 +63,46 @@ fn device_cookie_name(issuer: &str) -> &'static str {
 /// How long a device cookie is honoured, in seconds (30 days).
 pub const DEVICE_COOKIE_LIFETIME: i64 = 30 * 24 * 3600;
 
-/// The MAC of a device cookie for `email` (compared case-insensitively) made at `iat`.
-fn device_mac(secret: &[u8], email: &str, iat: i64) -> String {
+/// The MAC of a device cookie for `user` made at `iat`: over the email (compared
+/// case-insensitively), the time and the user's password salt and hash, so that a new
+/// password voids every cookie made before it.
+fn device_mac(secret: &[u8], user: &User, iat: i64) -> String {
     let mut message = b"edge-oauth device v1\0".to_vec();
-    message.extend_from_slice(email.trim().to_lowercase().as_bytes());
-    message.push(0);
-    message.extend_from_slice(iat.to_string().as_bytes());
+    for part in [
+        user.email.trim().to_lowercase().as_str(),
+        iat.to_string().as_str(),
+        user.password.salt.as_str(),
+        user.password.hash.as_str(),
+    ] {
+        message.extend_from_slice(part.as_bytes());
+        message.push(0);
+    }
     base64url::encode(&crate::jwt::hmac_sha256(secret, &message))
 }
 
-/// The `Set-Cookie` value that marks this browser as one that signed in to `email` at
-/// `now`: `v1.{iat}.{HMAC of email and iat}` under the transaction secret, `HttpOnly`,
+/// The `Set-Cookie` value that marks this browser as one that signed in as `user` at
+/// `now`: `v1.{iat}.{MAC}` ([`device_mac`]) under the transaction secret, `HttpOnly`,
 /// `SameSite=Strict`, for [`DEVICE_COOKIE_LIFETIME`], `Secure` on an `https` issuer. It
-/// names no account in the clear and grants nothing but the exemption of
+/// names no account in the clear and grants nothing but the bucket of its own in
 /// [`login_allowed`].
 ///
 /// ```
+/// # use edge_oauth_worker::config::User;
 /// # use edge_oauth_worker::users::device_cookie;
-/// let cookie = device_cookie("https://auth.example.com/", &[7; 32], "alice@example.com", 1000);
+/// let user: User = serde_json::from_value(serde_json::json!({
+///     "user_id": "user|alice", "email": "alice@example.com", "name": "Alice",
+///     "password": {"alg": "PBKDF2-SHA256", "iterations": 1000, "salt": "c2FsdA", "hash": "aGFzaA"}
+/// })).unwrap();
+/// let cookie = device_cookie("https://auth.example.com/", &[7; 32], &user, 1000);
 /// assert!(cookie.starts_with("__Host-edge_oauth_device=v1.1000."));
 /// assert!(cookie.ends_with("; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000; Secure"));
 /// ```
 #[must_use]
-pub fn device_cookie(issuer: &str, secret: &[u8], email: &str, now: i64) -> String {
+pub fn device_cookie(issuer: &str, secret: &[u8], user: &User, now: i64) -> String {
     let mut cookie = format!(
         "{}=v1.{now}.{}; Path=/; HttpOnly; SameSite=Strict; Max-Age={DEVICE_COOKIE_LIFETIME}",
         device_cookie_name(issuer),
-        device_mac(secret, email, now)
+        device_mac(secret, user, now)
     );
     if issuer.starts_with("https://") {
         cookie.push_str("; Secure");
@@ -91,18 +110,24 @@ pub fn device_cookie(issuer: &str, secret: &[u8], email: &str, now: i64) -> Stri
     cookie
 }
 
-/// Whether the request carries a device cookie of `email` made within the last
-/// [`DEVICE_COOKIE_LIFETIME`] (its MAC compared in constant time).
-fn known_device<S: Store, P: Platform>(
+/// The MAC of the device cookie of the account `email` that the request carries, made
+/// within the last [`DEVICE_COOKIE_LIFETIME`] and since the account's password was last
+/// set (compared in constant time); `None` otherwise, or when the account cannot be read.
+async fn known_device<S: Store, P: Platform>(
     app: &App<S, P>,
     req: &HttpRequest,
     email: &str,
     now: i64,
-) -> bool {
-    let Some(header) = req.header("cookie") else {
-        return false;
-    };
+) -> Option<String> {
+    let header = req.header("cookie")?;
     let name = device_cookie_name(&app.config.issuer);
+    if !header
+        .split(';')
+        .any(|pair| pair.trim().split_once('=').is_some_and(|(n, _)| n == name))
+    {
+        return None;
+    }
+    let user: User = get_json(&app.store, &user_key(email)).await.ok()??;
     header
         .split(';')
         .filter_map(|pair| pair.trim().split_once('='))
@@ -112,15 +137,16 @@ fn known_device<S: Store, P: Platform>(
             let (iat, mac) = rest.split_once('.')?;
             Some((iat.parse::<i64>().ok()?, mac))
         })
-        .any(|(iat, mac)| {
-            iat <= now.saturating_add(60)
-                && now.saturating_sub(iat) < DEVICE_COOKIE_LIFETIME
+        .find(|(iat, mac)| {
+            *iat <= now.saturating_add(60)
+                && now.saturating_sub(*iat) < DEVICE_COOKIE_LIFETIME
                 && bool::from(
-                    device_mac(&app.config.transaction_secret, email, iat)
+                    device_mac(&app.config.transaction_secret, &user, *iat)
                         .as_bytes()
                         .ct_eq(mac.as_bytes()),
                 )
         })
+        .map(|(_, mac)| mac.to_owned())
 }
 
 /// Checks an email and password against `user:{email}` (PBKDF2-SHA256, compared in

@@ -704,6 +704,37 @@ fn auth0_password_grant_rate_limit_is_too_many_attempts_for_the_right_password_t
     );
 }
 
+/// The device cookie of the login form (which a browser that signed in holds) lifts
+/// nothing at the password grant: any client can send a Cookie header, so the grant
+/// keeps the per-account limit (rules.md item 12).
+#[test]
+fn rule_12_a_device_cookie_lifts_no_limit_of_the_password_grant() {
+    let h = harness_with(false, Some(3));
+    let page = authorize(&h, "");
+    let signed_in = h.send(
+        &login_request(&hidden_tx(&page), "alice@example.com", PASSWORD)
+            .with_header("cf-connecting-ip", "198.51.100.1"),
+    );
+    assert_eq!(signed_in.status, 303);
+    let cookie = signed_in.header("set-cookie").unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let statuses: Vec<u16> = (0..4)
+        .map(|i| {
+            password_grant(
+                &h,
+                "grant_type=password&username=alice%40example.com&password=guess",
+                &[
+                    ("authorization", &basic("web", WEB_SECRET)),
+                    ("cf-connecting-ip", &format!("192.0.2.{i}")),
+                    ("cookie", &cookie),
+                ],
+            )
+            .status
+        })
+        .collect();
+    assert_eq!(statuses, [400, 400, 429, 429], "the sign-in counted one");
+}
+
 #[test]
 fn rfc9700_2_4_password_grant_is_off_unless_the_client_enables_it() {
     let h = harness();

@@ -439,10 +439,12 @@ fn rule_12_login_attempts_are_rate_limited_per_account_and_address() {
 
 /// RFC 6819 §5.1.4.2.3: guessing an account's password from elsewhere does not lock its
 /// owner out of a browser that signed in to it before. A right password sets a device
-/// cookie (HMAC of the account and its time, `HttpOnly`, `SameSite=Strict`, `Secure` and
-/// `__Host-` on an `https` issuer); a login that sends it for that account is counted
-/// per address only. Without it, or with a cookie of another account, a forged one or
-/// one older than 30 days, the per-account limit stops guessing as before.
+/// cookie (HMAC of the account, its password and the time, `HttpOnly`,
+/// `SameSite=Strict`, `Secure` and `__Host-` on an `https` issuer); a login that sends it
+/// for that account is counted under the cookie instead of the account, so one cookie
+/// gets no more attempts than an account. Without it, or with a cookie of another
+/// account, a forged one, one made before the password changed or one older than 30 days,
+/// the per-account limit stops guessing as before.
 #[test]
 fn rfc6819_5_1_4_2_3_guessing_elsewhere_does_not_lock_the_owner_out_of_a_known_browser() {
     let h = harness_with(&Options {
@@ -526,6 +528,51 @@ fn rfc6819_5_1_4_2_3_guessing_elsewhere_does_not_lock_the_owner_out_of_a_known_b
         429,
         "the time is signed"
     );
+    // The cookie's own bucket: the third attempt with it fills it.
+    assert_eq!(
+        with_cookie("alice@example.com", PASSWORD, &cookie).status,
+        303
+    );
+    assert_eq!(
+        with_cookie("alice@example.com", PASSWORD, &cookie).status,
+        429,
+        "one cookie gets no more attempts than an account"
+    );
+    // A new password voids the cookies made before it.
+    h.clock.advance(60);
+    let tx = hidden_tx(&h.authorize_page(API, "openid"));
+    let fresh = h.login(&tx, "alice@example.com", PASSWORD, Some("198.51.100.2"));
+    let fresh = fresh.header("set-cookie").unwrap();
+    let fresh = fresh.split(';').next().unwrap().to_owned();
+    let mut alice: Value = serde_json::from_str(
+        &block_on(h.app.store.get("user:alice@example.com"))
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    let old_salt = alice["password"]["salt"].as_str().unwrap().to_owned();
+    alice["password"]["salt"] = json!("bmV3LXNhbHQ");
+    put(&h.app.store, "user:alice@example.com", &alice);
+    for i in 0..2 {
+        let resp = h.login(
+            &tx,
+            "alice@example.com",
+            "guess",
+            Some(&format!("203.0.113.{i}")),
+        );
+        assert_eq!(resp.status, 401);
+    }
+    let resp = h.send(
+        &login_request(&tx, "alice@example.com", "guess")
+            .with_header("cf-connecting-ip", "198.51.100.3")
+            .with_header("cookie", &fresh),
+    );
+    assert_eq!(
+        resp.status, 429,
+        "the password changed: the cookie counts as none"
+    );
+    alice["password"]["salt"] = json!(old_salt);
+    put(&h.app.store, "user:alice@example.com", &alice);
     h.clock.advance(30 * 24 * 3600);
     let tx = hidden_tx(&h.authorize_page(API, "openid"));
     for i in 0..3 {

@@ -607,7 +607,7 @@ pub async fn login<S: Store, P: Platform>(app: &App<S, P>, req: &HttpRequest) ->
     let cookie = crate::users::device_cookie(
         &app.config.issuer,
         &app.config.transaction_secret,
-        &user.email,
+        &user,
         now,
     );
     signed_in(app, &tx, &user, now)
@@ -675,7 +675,7 @@ pub async fn sign_in<S: Store, P: Platform>(
 ) -> Result<(String, Option<User>), HttpResponse> {
     let username = form.get("username").unwrap_or_default().trim().to_owned();
     let password = zeroize::Zeroizing::new(form.get("password").unwrap_or_default().to_owned());
-    if !login_allowed(app, req, &username).await {
+    if !login_allowed(app, req, &username, true).await {
         return Err(error_page(
             429,
             "Too many sign-in attempts. Wait a minute, then try again.",

@@ -458,7 +458,7 @@ pub async fn activate_login<S: Store, P: Platform>(
     let cookie = crate::users::device_cookie(
         &app.config.issuer,
         &app.config.transaction_secret,
-        &user.email,
+        &user,
         now,
     );
     let consent = ConsentForm {

@@ -116,7 +116,7 @@ pub async fn grant<S: Store, P: Platform>(
     }
 
     // The login form's brake and check, before anything is written.
-    if !login_allowed(app, req, username).await {
+    if !login_allowed(app, req, username, false).await {
         return Err(OAuthError::rate_limited(
             "too_many_attempts",
             "too many sign-in attempts; wait a minute, then try again",
