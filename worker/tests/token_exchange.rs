@@ -518,6 +518,138 @@ fn rfc7009_2_1_the_access_token_of_a_revoked_session_is_not_exchanged() {
     assert_error(&h.exchange(&actor), "invalid_request", "session has ended");
 }
 
+/// A token exchanged without a family of its own names the subject's session (`sid`), as
+/// the ID token of a session does: exchanging either after the session was revoked is
+/// refused too, so one exchange before a revocation cannot carry the session past it.
+#[test]
+fn rfc7009_2_1_tokens_exchanged_or_issued_with_a_session_end_with_it() {
+    let h = harness();
+    let user = h.user_tokens("openid offline_access read:items");
+    let subject = user["access_token"].as_str().unwrap();
+    let id_token = user["id_token"].as_str().unwrap();
+    let sid = claims(subject)["sid"].clone();
+    assert_eq!(
+        claims(id_token)["sid"],
+        sid,
+        "the ID token names the session"
+    );
+    let resp = h.exchange(&[
+        ("subject_token", subject),
+        ("subject_token_type", ACCESS_TOKEN_TYPE),
+        ("audience", DOCS),
+    ]);
+    assert_eq!(resp.status, 200, "{}", body(&resp));
+    let exchanged = json_str(&resp, "access_token");
+    assert_eq!(
+        claims(&exchanged)["sid"],
+        sid,
+        "the exchanged token names it too"
+    );
+    let again = [
+        ("subject_token", exchanged.as_str()),
+        ("subject_token_type", ACCESS_TOKEN_TYPE),
+        ("audience", API),
+    ];
+    assert_eq!(h.exchange(&again).status, 200);
+    let by_id_token = [
+        ("subject_token", id_token),
+        ("subject_token_type", ID_TOKEN_TYPE),
+        ("audience", DOCS),
+    ];
+    assert_eq!(h.exchange_as("web", WEB_SECRET, &by_id_token).status, 200);
+    let resp = h.post(
+        "/oauth/revoke",
+        &format!(
+            "token={}&token_type_hint=refresh_token",
+            user["refresh_token"].as_str().unwrap()
+        ),
+        &[("authorization", &basic("web", WEB_SECRET))],
+    );
+    assert_eq!(resp.status, 200);
+    assert_error(&h.exchange(&again), "invalid_request", "session has ended");
+    assert_error(
+        &h.exchange_as("web", WEB_SECRET, &by_id_token),
+        "invalid_request",
+        "session has ended",
+    );
+}
+
+/// Exchanged refresh-token families record the families they came from, and every refresh
+/// reads them: a chain of exchanges stops at 8.
+#[test]
+fn rfc8693_a_chain_of_exchanged_sessions_stops_at_eight() {
+    let h = harness_with(|c| c.with_token_exchange_refresh_tokens(Some("true")).unwrap());
+    let user = h.user_tokens("offline_access read:items");
+    let mut subject = user["access_token"].as_str().unwrap().to_owned();
+    for depth in 1..=9 {
+        let resp = h.exchange_as(
+            "web",
+            WEB_SECRET,
+            &[
+                ("subject_token", subject.as_str()),
+                ("subject_token_type", ACCESS_TOKEN_TYPE),
+                ("audience", DOCS),
+                ("scope", "offline_access read:items"),
+            ],
+        );
+        if depth <= 8 {
+            assert_eq!(resp.status, 200, "{depth}: {}", body(&resp));
+            assert!(resp.json_body().get("refresh_token").is_some());
+            subject = json_str(&resp, "access_token");
+        } else {
+            assert_error(&resp, "invalid_request", "exchanged from 8 others");
+        }
+    }
+}
+
+/// A client-credentials token issued for an organization (its `org_id`) is exchanged while
+/// the organization still enables that client's grant for the token's API; a client is no
+/// member of an organization.
+#[test]
+fn rfc8693_an_organization_client_token_is_exchanged_while_the_organization_enables_it() {
+    let h = harness();
+    put(
+        &h.app.store,
+        &format!("grant:m2m:{API}"),
+        &json!({"client_id": "m2m", "audience": API, "scopes": ["read:items"], "organization_usage": "allow"}),
+    );
+    let org = |grants: Value| json!({"id": "org_acme0000000000001", "name": "acme", "members": [], "client_grants": grants});
+    put(
+        &h.app.store,
+        "org:org_acme0000000000001",
+        &org(json!([{"client_id": "m2m", "audience": API}])),
+    );
+    put(
+        &h.app.store,
+        "org_name:acme",
+        &json!({"id": "org_acme0000000000001"}),
+    );
+    let resp = h.post(
+        "/oauth/token",
+        &format!(
+            "grant_type=client_credentials&audience={}&organization=acme",
+            enc(API)
+        ),
+        &[("authorization", &basic("m2m", M2M_SECRET))],
+    );
+    assert_eq!(resp.status, 200, "{}", body(&resp));
+    let token = json_str(&resp, "access_token");
+    assert_eq!(claims(&token)["org_id"], "org_acme0000000000001");
+    let params = [
+        ("subject_token", token.as_str()),
+        ("subject_token_type", ACCESS_TOKEN_TYPE),
+        ("audience", DOCS),
+    ];
+    let resp = h.exchange(&params);
+    assert_eq!(resp.status, 200, "{}", body(&resp));
+    put(&h.app.store, "org:org_acme0000000000001", &org(json!([])));
+    assert_error(
+        &h.exchange(&params),
+        "invalid_request",
+        "no longer enabled by it",
+    );
+}
+
 /// A subject token issued for an organization is exchanged only while its user is still
 /// a member, and the new token names the organization as its record does now.
 #[test]

@@ -171,9 +171,14 @@ pub struct FamilyRecord {
 /// issued with: a token exchange ties the families it starts to it.
 pub const FAMILY_CLAIM: &str = "sid";
 
-/// Adds [`FAMILY_CLAIM`] to the (still unsigned) access token of `response`.
+/// Adds [`FAMILY_CLAIM`] to the (still unsigned) access token and ID token of
+/// `response`: both name the session, so that a token exchange of either ends with it
+/// ([`token_exchange`]).
 pub fn tag_family(response: &mut TokenResponse, family_id: &str) {
     if let crate::tokens::Jwt::Unsigned { claims, .. } = &mut response.access_token {
+        claims.insert(FAMILY_CLAIM.into(), serde_json::json!(family_id));
+    }
+    if let Some(crate::tokens::Jwt::Unsigned { claims, .. }) = &mut response.id_token {
         claims.insert(FAMILY_CLAIM.into(), serde_json::json!(family_id));
     }
 }

@@ -41,7 +41,11 @@
 //! The grant behind each presented token must still stand: the family its `sid` names
 //! (and every family that one was exchanged from) lives, its user still exists, and is
 //! still a member of the organization its `org_id` names; the new token takes the
-//! organization's claims from its record. Otherwise the token is unacceptable:
+//! organization's claims from its record (a client's token: the organization still
+//! enables the client's grant for its API). An exchanged token without a family of its
+//! own names the subject's session (`sid`), and a session's ID tokens name it too, so
+//! that nothing exchanged outlives a revoked session; a family may have been exchanged
+//! from at most [`MAX_EXCHANGE_DEPTH`] others. Otherwise the token is unacceptable:
 //! `invalid_request` (§2.2.2), so revoking a session or removing a member also ends what
 //! could be exchanged from its unexpired access tokens.
 
@@ -297,8 +301,14 @@ pub async fn grant<S: Store, P: Platform>(
         issued_token_type: Some(ACCESS_TOKEN_TYPE),
     };
     if offline
-        && let (Some(parent), Some(user), Some(parent_record)) = (family, user, subject_family)
+        && let (Some(parent), Some(user), Some(parent_record)) =
+            (family.clone(), user, subject_family)
     {
+        if parent_record.parents.len() >= MAX_EXCHANGE_DEPTH {
+            return Err(OAuthError::invalid_request(format!(
+                "subject_token is invalid: its session was exchanged from {MAX_EXCHANGE_DEPTH} others already"
+            )));
+        }
         let (absolute, idle) = family_lifetimes(Some(&api));
         let mut parents = vec![parent];
         parents.extend(parent_record.parents);
@@ -325,9 +335,17 @@ pub async fn grant<S: Store, P: Platform>(
         let family_id = random_id(&app.platform)?;
         response.refresh_token = Some(start_family(app, &family_id, record).await?);
         tag_family(&mut response, &family_id);
+    } else if let Some(session) = &family {
+        // No family of its own: the new token names the subject's session, so that its
+        // own exchanges end with that session too.
+        tag_family(&mut response, session);
     }
     Ok(response)
 }
+
+/// How many families a family may have been exchanged from: each refresh and exchange
+/// reads them all.
+pub const MAX_EXCHANGE_DEPTH: usize = 8;
 
 /// Checks that the grant behind a verified token still stands: the refresh-token family
 /// it names (`sid`) and every family that one was exchanged from live, and its user is
@@ -368,11 +386,20 @@ async fn live_grant<S: Store, P: Platform>(
                 .get("sub")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
+            // A user must still be a member; a client (client credentials) must still
+            // have its grant for the token's API enabled by the organization.
+            let still = |org: &Organization| match sub.strip_suffix("@clients") {
+                Some(client_id) => token
+                    .api
+                    .as_deref()
+                    .is_some_and(|api| org.enables_grant(client_id, api)),
+                None => org.has_member(sub),
+            };
             match crate::orgs::find(app, org_id).await? {
-                Some(org) if org.id == *org_id && org.has_member(sub) => Some(org),
+                Some(org) if org.id == *org_id && still(&org) => Some(org),
                 _ => {
                     return Err(OAuthError::invalid_request(format!(
-                        "{name} is invalid: its user is no longer a member of the organization"
+                        "{name} is invalid: it is no longer a member of the organization, or no longer enabled by it"
                     )));
                 }
             }
