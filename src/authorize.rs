@@ -74,6 +74,13 @@ use crate::token::response::parse_error_response;
 /// assert_eq!(check_secure_url("https://a.example/#x", "url").unwrap_err().code(), "URL_INVALID");
 /// ```
 pub fn check_secure_url(url: &str, what: &'static str) -> Result<()> {
+    // RFC 3986 §2 has no place for them, and a browser's URL parser drops tabs and line
+    // breaks wherever they are: `st%09ate` is no `state` here, `st\tate` is one there.
+    if url.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return Err(Error::UrlInvalid(
+            "the URL must not contain spaces or control characters",
+        ));
+    }
     if url.contains('#') {
         return Err(Error::UrlInvalid("the URL must not have a fragment"));
     }
@@ -1127,6 +1134,37 @@ mod tests {
                 "{endpoint}"
             );
         }
+    }
+
+    /// A browser's URL parser removes tabs and line breaks anywhere in a URL, so a name
+    /// with one in an endpoint's query would become a request parameter there, sent twice
+    /// (RFC 6749 §3.1): such URLs, and spaces and other controls, are refused.
+    #[test]
+    fn rfc3986_2_endpoint_urls_with_spaces_or_controls_are_refused() {
+        for endpoint in [
+            "https://as.example/authorize?cl\tient_id=attacker",
+            "https://as.example/authorize?st\rate=x",
+            "https://as.example/authorize?redirect\n_uri=https://evil.example/cb",
+            "https://as.example/author ize",
+            "https://as.example/authorize?x=\u{7f}",
+            "https://as.example/\u{0}",
+        ] {
+            assert_eq!(
+                check_secure_url(endpoint, "u").unwrap_err().code(),
+                "URL_INVALID",
+                "{endpoint:?}"
+            );
+            let r = AuthorizationRequest {
+                authorization_endpoint: endpoint,
+                ..request()
+            };
+            assert_eq!(
+                r.to_url().unwrap_err().code(),
+                "URL_INVALID",
+                "{endpoint:?}"
+            );
+        }
+        assert!(check_secure_url("https://as.example/authorize?x=%09", "u").is_ok());
     }
 
     #[test]
