@@ -1010,6 +1010,44 @@ fn a_code_exchange_whose_family_cannot_be_written_leaves_the_code_usable() {
     }
 }
 
+/// A refresh whose store call fails after the rotation committed (a Durable Object call
+/// whose reply is lost) still answers with the successor: the family holding exactly this
+/// rotation shows it happened. A `500` would leave the client a spent token, whose retry
+/// is reuse and ends the session.
+#[test]
+fn a_refresh_whose_reply_is_lost_after_it_committed_still_answers() {
+    let h = harness();
+    let r1 = first_refresh(&h, "openid offline_access read:items");
+    h.app
+        .store
+        .fail_after_writes_to(Some(("family:", StoreError::Backend("reply lost".into()))));
+    let resp = h.token(&format!(
+        "grant_type=refresh_token&client_id=spa&refresh_token={r1}"
+    ));
+    h.app.store.fail_after_writes_to(None);
+    assert_session_continues(&h, &resp);
+}
+
+/// A code exchange whose store call fails after it committed (the take and the new family
+/// are written, the reply is lost) still answers with the tokens, on the isolate that
+/// wrote the code and on any other: the family holding exactly this request's record
+/// shows it happened.
+#[test]
+fn a_code_exchange_whose_reply_is_lost_after_it_committed_still_answers() {
+    for copies in [true, false] {
+        let h = harness();
+        h.app.store.keep_copies(copies);
+        let code = h.spa_code("openid offline_access read:items");
+        h.app
+            .store
+            .fail_after_writes_to(Some(("family:", StoreError::Backend("reply lost".into()))));
+        let resp = h.exchange_spa(&code);
+        h.app.store.fail_after_writes_to(None);
+        assert_eq!(resp.status, 200, "copies: {copies}: {:?}", resp.json_body());
+        assert_session_continues(&h, &resp);
+    }
+}
+
 #[test]
 fn rule_26_27_scope_may_only_narrow_and_the_family_keeps_its_scope() {
     let h = harness();

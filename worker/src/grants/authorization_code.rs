@@ -400,7 +400,7 @@ async fn exchange_copy<S: Store, P: Platform>(
         value: &first.record,
         ttl: Some(first.ttl),
     });
-    let (taken, written) = app
+    let (taken, written) = match app
         .store
         .take_if_then_put(
             key,
@@ -410,7 +410,19 @@ async fn exchange_copy<S: Store, P: Platform>(
             CODE_USED_TTL,
             then.as_ref(),
         )
-        .await?;
+        .await
+    {
+        Ok(done) => done,
+        // The call failed, perhaps after it committed: the family holding exactly this
+        // request's record says it did (the take and the family are one transaction).
+        Err(_)
+            if let Some(first) = &prepared.family
+                && super::landed(&app.store, &family, &first.record).await =>
+        {
+            (TakenIf::Now(copy.to_owned()), true)
+        }
+        Err(err) => return Err(err.into()),
+    };
     match taken {
         TakenIf::Now(_) => {
             let mut response = prepared.response;
@@ -447,10 +459,16 @@ async fn issue<S: Store, P: Platform>(
 ) -> Result<TokenResponse, OAuthError> {
     let mut response = prepared.response;
     if let Some(first) = prepared.family {
-        let written = app
+        let key = family_key(family_id);
+        let written = match app
             .store
-            .put_if_absent(&family_key(family_id), &first.record, Some(first.ttl))
-            .await?;
+            .put_if_absent(&key, &first.record, Some(first.ttl))
+            .await
+        {
+            Ok(written) => written,
+            Err(_) if super::landed(&app.store, &key, &first.record).await => true,
+            Err(err) => return Err(err.into()),
+        };
         if !written {
             return Err(family_taken());
         }

@@ -367,14 +367,28 @@ pub async fn start_family<S: Store, P: Platform>(
     record: FamilyRecord,
 ) -> Result<String, OAuthError> {
     let first = first_token(app, family_id, record)?;
-    let written = app
+    let key = family_key(family_id);
+    let written = match app
         .store
-        .put_if_absent(&family_key(family_id), &first.record, Some(first.ttl))
-        .await?;
+        .put_if_absent(&key, &first.record, Some(first.ttl))
+        .await
+    {
+        Ok(written) => written,
+        Err(_) if landed(&app.store, &key, &first.record).await => true,
+        Err(err) => return Err(err.into()),
+    };
     if !written {
         return Err(family_taken());
     }
     Ok(first.token)
+}
+
+/// After a write to `key` that failed: whether `key` now holds exactly `value`, so the
+/// write happened and only its answer was lost (a Durable Object call can fail after its
+/// transaction committed). The values written by the grants are unique to their request
+/// (they hold fresh random token hashes), so a match is this request's own write.
+pub async fn landed<S: Store>(store: &S, key: &str, value: &str) -> bool {
+    matches!(store.get(key).await, Ok(Some(current)) if current == value)
 }
 
 /// The answer when a new family's id already holds a record (revoked by a code replay

@@ -342,11 +342,19 @@ pub async fn grant<S: Store, P: Platform>(
         if let Some(rotated) = written {
             let new = serde_json::to_string(&rotated).map_err(|_| OAuthError::server_error())?;
             let ttl = Some(family_ttl(&rotated, now));
-            if let Swap::Conflict(current) = app
+            let swapped = match app
                 .store
                 .compare_and_swap(&key, Some(&text), &new, ttl)
-                .await?
+                .await
             {
+                Ok(swapped) => swapped,
+                // The call failed, perhaps after the family changed: when the family holds
+                // exactly this rotation, it happened, and these tokens are its answer (a
+                // 500 would leave the client a spent token, whose retry is reuse).
+                Err(_) if super::landed(&app.store, &key, &new).await => Swap::Done,
+                Err(err) => return Err(err.into()),
+            };
+            if let Swap::Conflict(current) = swapped {
                 // Another request changed the family first (or the copy was stale): decide
                 // again on what the family holds now.
                 known = Some(current.ok_or_else(invalid)?);

@@ -82,6 +82,7 @@ pub struct MemoryStore {
     clock: Clock,
     fail_writes: Rc<RefCell<Option<StoreError>>>,
     fail_prefix: Rc<RefCell<Option<(String, StoreError)>>>,
+    fail_after_prefix: Rc<RefCell<Option<(String, StoreError)>>>,
     copies: Rc<Cell<bool>>,
 }
 
@@ -118,6 +119,22 @@ impl MemoryStore {
     /// ```
     pub fn fail_writes_to(&self, failure: Option<(&str, StoreError)>) {
         *self.fail_prefix.borrow_mut() = failure.map(|(p, e)| (p.to_owned(), e));
+    }
+
+    /// Makes every following write to a key starting with `prefix` happen and then answer
+    /// `err`, as a Durable Object call whose reply is lost after it committed; or stops
+    /// with `None`.
+    ///
+    /// ```
+    /// use edge_oauth_worker::store::{Store, StoreError, memory::MemoryStore};
+    /// use edge_oauth_worker::testing::block_on;
+    /// let store = MemoryStore::default();
+    /// store.fail_after_writes_to(Some(("family:", StoreError::Backend("lost".into()))));
+    /// assert!(block_on(store.put("family:f", "1", None)).is_err());
+    /// assert_eq!(block_on(store.get("family:f")).unwrap().as_deref(), Some("1"));
+    /// ```
+    pub fn fail_after_writes_to(&self, failure: Option<(&str, StoreError)>) {
+        *self.fail_after_prefix.borrow_mut() = failure.map(|(p, e)| (p.to_owned(), e));
     }
 
     /// Stale mode: from now on every read answers the value as of `lag` seconds ago and
@@ -217,6 +234,11 @@ impl Store for MemoryStore {
                 taken: None,
             },
         );
+        if let Some((prefix, err)) = &*self.fail_after_prefix.borrow()
+            && key.starts_with(prefix.as_str())
+        {
+            return Err(err.clone());
+        }
         Ok(())
     }
 
