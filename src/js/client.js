@@ -212,6 +212,25 @@ function addCleared(session, ids) {
   }
 }
 
+/**
+ * The ID token failures of a refresh's answer that do not question whom the tokens are
+ * for: its times and its at_hash. The set is kept without the ID token; any other refusal
+ * ends the session.
+ */
+const TIMING_FAILURES = new Set(['ID_TOKEN_EXPIRED', 'ID_TOKEN_IAT_IN_FUTURE', 'ID_TOKEN_NOT_YET_VALID', 'ID_TOKEN_AT_HASH_MISMATCH']);
+
+/**
+ * Remembers that the answer to the refresh token with fingerprint `refused.token` was
+ * refused (with `refused.code` and `refused.message`), bounded as the cleared set is.
+ */
+function addRefused(session, refused) {
+  if (!isObject(refused) || typeof refused.token !== 'string' || typeof refused.code !== 'string' || typeof refused.message !== 'string') return;
+  session.refused ??= new Map();
+  session.refused.delete(refused.token);
+  session.refused.set(refused.token, { code: refused.code, message: refused.message });
+  if (session.refused.size > CLEARED_KEPT) session.refused.delete(session.refused.keys().next().value);
+}
+
 /** How many fingerprints of spent refresh tokens a record carries forward. */
 const SPENT_KEPT = 32;
 
@@ -515,8 +534,11 @@ export class TokenClient {
   /** Stores the record of a new sign-in: its names leave the cleared set, and every tab gets it. */
   async #signedIn(tokens) {
     const record = startSession(tokens);
-    const cleared = sessionOf(this.#store, this.#storeKey).cleared;
-    if (cleared !== undefined) for (const id of await namesOf(record)) cleared.delete(id);
+    const state = sessionOf(this.#store, this.#storeKey);
+    for (const id of await namesOf(record)) {
+      state.cleared?.delete(id);
+      state.refused?.delete(id);
+    }
     await this.#save(record);
   }
 
@@ -604,6 +626,8 @@ export class TokenClient {
       });
     };
     if (record !== undefined) apply(() => this.#accept(record), "could not keep another tab's tokens");
+    // Before the flight's end wakes a waiting refresh: its token may be the refused one.
+    if (data.refused !== undefined) addRefused(sessionOf(this.#store, this.#storeKey), data.refused);
     if (Array.isArray(data.cleared)) apply(() => this.#drop(data.cleared), 'could not drop the session another tab cleared');
     if (typeof data.flight === 'string') {
       if (typeof data.refreshing === 'string') {
@@ -812,8 +836,10 @@ export class TokenClient {
    * lock) and its answer is stored and handed to the other tabs as if nobody had aborted.
    * No timeout of its own ends the request: one that never answers holds the lock until
    * the runtime's network timeout ends it. When the client knows its issuer, an ID token
-   * in the answer is checked (OIDC Core §12.2) and returned as `idTokenClaims`; a refused
-   * one rejects the call with the set as `err.tokens`, stored nowhere. Without an issuer
+   * in the answer is checked (OIDC Core §12.2) and returned as `idTokenClaims`. One refused
+   * for its times or its at_hash is dropped, and the set stored without it; one refused
+   * for anything else ends the session everywhere (the server spent the refresh token:
+   * no tab may send it again) and rejects the call with the set as `err.tokens`. Without an issuer
    * an ID token is returned unchecked.
    */
   async refresh(refreshToken, options) {
@@ -895,6 +921,11 @@ export class TokenClient {
     }
     // A token that is not the stored record's is of another session: its answer is returned, not kept.
     const orphan = base === undefined && stored !== undefined;
+    // A token whose answer was refused (here or in another tab) is spent: it is never sent again.
+    const refused = tokenId === undefined ? undefined : sessionOf(this.#store, this.#storeKey).refused?.get(tokenId);
+    if (refused !== undefined) {
+      throw edgeError(refused.code, `${refused.message} (the answer to this refresh token was refused and its session ended: sign in again)`);
+    }
     // Tabs that take the lock before this answer reaches them wait for it instead of sending the token.
     // The last moment an abort keeps the token unsent.
     if (how.signal?.aborted) throw abortError(how.signal);
@@ -913,9 +944,16 @@ export class TokenClient {
     try {
       this.#checkRefreshedIdToken(tokens, base);
     } catch (err) {
-      // An answer came, but it is refused: neither stored nor handed on, and the flight is over.
-      this.#channel?.postMessage({ flight });
-      throw withTokens(err, tokens);
+      if (!TIMING_FAILURES.has(err?.code)) {
+        // The answer is not for this session's user, or not from its server: the server spent
+        // the token, so the session ends everywhere (no tab sends it again), as clearTokens ends it.
+        await this.#endSession(base, tokenId, flight, err);
+        throw withTokens(err, tokens);
+      }
+      // Only its times or its at_hash are wrong (clock skew, a server's bug): the set is
+      // kept without the ID token, which is not carried over from the previous set either.
+      tokens.idToken = undefined;
+      delete tokens.idTokenClaims;
     }
     try {
       await this.#keep(tokens, token, tokenId, base, orphan, flight);
@@ -924,6 +962,28 @@ export class TokenClient {
       this.#report(err, 'could not store the tokens');
     }
     return tokens;
+  }
+
+  /**
+   * Ends the session a refresh continued (record `base`; none for a token that was not
+   * stored) because its answer was refused (`err`): its names join the cleared set, its
+   * record leaves the store, and every tab hears both, as after `clearTokens`. The spent
+   * token (fingerprint `tokenId`) is remembered as refused, in every tab, so that a refresh
+   * of it is refused with `err`'s code before anything is sent, and the tabs that wait for
+   * the flight hear that it is over.
+   */
+  async #endSession(base, tokenId, flight, err) {
+    const state = sessionOf(this.#store, this.#storeKey);
+    const ids = [...(base === undefined ? [] : await namesOf(base)), tokenId].filter((id) => id !== undefined);
+    const refused = tokenId === undefined ? undefined : { token: tokenId, code: String(err?.code), message: String(err?.message) };
+    if (refused !== undefined) addRefused(state, refused);
+    addCleared(state, ids);
+    try {
+      await this.#dropCleared();
+    } catch (e) {
+      this.#report(e, 'could not delete the tokens');
+    }
+    this.#channel?.postMessage({ cleared: ids, refused, flight });
   }
 
   /**

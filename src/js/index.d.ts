@@ -19,7 +19,7 @@ export interface EdgeOAuthError extends Error {
   /**
    * From `TokenClient.exchangeCode` / `pollDeviceToken` / `refresh`, when the call failed
    * after the server issued tokens (an ID token check, the JWKS fetch): the token set, which
-   * was not stored. Revoke what you will not use. Not enumerable, so that a logged error
+   * was not stored (a `refresh` refused so also ended the session). Revoke what you will not use. Not enumerable, so that a logged error
    * does not print it.
    */
   tokens?: TokenSet;
@@ -729,8 +729,17 @@ export class TokenClient {
    * request has no timeout but the runtime's network timeout. With a known issuer, an ID
    * token in the answer is checked (OIDC Core §12.2: iss, aud, azp, exp, iat, at_hash, no
    * nonce required, and the `sub` of the session's stored ID token) and returned as
-   * `idTokenClaims`; a refused one rejects the call, nothing is stored and the set is on
-   * `err.tokens`. A client without an issuer returns the ID token unchecked.
+   * `idTokenClaims`. The server spent the refresh token as it answered, so a refused ID
+   * token never leaves the spent one stored: refused for its times or its `at_hash`
+   * (`ID_TOKEN_EXPIRED`, `ID_TOKEN_IAT_IN_FUTURE`, `ID_TOKEN_NOT_YET_VALID`,
+   * `ID_TOKEN_AT_HASH_MISMATCH`: clock skew, a server's bug), the set is stored and
+   * resolved without it (`idToken` and `idTokenClaims` undefined; the previous ID token is
+   * not carried over); refused for anything else (iss, aud, azp, sub, a malformed or
+   * unsigned ID token) the session ends in every tab as `clearTokens` ends it, and the
+   * call rejects with the issued set on `err.tokens` (revoke it: it is stored nowhere). A
+   * later refresh of the spent token, in any tab that heard it, is refused with the same
+   * code before anything is sent. A client without an issuer returns the ID token
+   * unchecked.
    */
   refresh(refreshToken: string, options?: RefreshOptions | null): Promise<TokenSet>;
   /**

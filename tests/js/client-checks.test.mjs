@@ -253,28 +253,40 @@ test('oidc_core_12_2: a refreshed ID token is checked as the code exchange check
   const now = nowSeconds();
   const store = new edge.MemoryTokenStore();
   const client = new TokenClient({ tokenEndpoint: TOKEN_ENDPOINT, clientId: 'spa', issuer: ISSUER, store });
-  server({ id_token: await idToken() });
-  await client.exchangeCode(EXCHANGE);
-  const signedIn = await client.getTokens();
-  assert.equal(signedIn.idTokenClaims.sub, 'user-1');
   const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ iss: ISSUER, aud: 'spa', sub: 'user-1', iat: now, exp: now + 300 })).toString('base64url')}.`;
   for (const [token, code] of [
     [none, 'JWS_ALG_NOT_ALLOWED'],
     [await idToken({ iss: 'https://evil.example/' }), 'ID_TOKEN_ISS_MISMATCH'],
     [await idToken({ aud: 'other' }), 'ID_TOKEN_AUD_MISMATCH'],
     [await idToken({ aud: ['spa', 'other'], azp: 'other' }), ['ID_TOKEN_AZP_MISMATCH', 'ID_TOKEN_AUD_UNTRUSTED']],
-    [await idToken({ exp: now - 3600, iat: now - 7200 }), 'ID_TOKEN_EXPIRED'],
-    [await idToken({ iat: now + 3600, exp: now + 7200 }), 'ID_TOKEN_IAT_IN_FUTURE'],
     [await idToken({ sub: 'someone-else' }), 'ID_TOKEN_CLAIM_INVALID'],
   ]) {
+    server({ id_token: await idToken() });
+    await client.exchangeCode(EXCHANGE);
+    assert.equal((await client.getTokens()).idTokenClaims.sub, 'user-1');
     const calls = server({ access_token: 'at-2', refresh_token: 'rt-2', id_token: token });
     const err = await client.refresh('rt-1').catch((e) => e);
     assert.ok([code].flat().includes(err.code), `${code}: ${err.code} ${err.message}`);
     if (err.code === 'ID_TOKEN_CLAIM_INVALID') assert.match(err.message, /sub/);
     assert.equal(calls.length, 1, 'the refresh was sent');
     assert.equal(err.tokens?.accessToken, 'at-2', 'the refused set is on the error');
-    assert.deepEqual(await client.getTokens(), signedIn, 'and not stored');
+    assert.equal(await client.getTokens(), undefined, 'not stored, and the session is over');
   }
+  // Refused for its times only: the set is kept without the ID token.
+  for (const [token, code] of [
+    [await idToken({ exp: now - 3600, iat: now - 7200 }), 'ID_TOKEN_EXPIRED'],
+    [await idToken({ iat: now + 3600, exp: now + 7200 }), 'ID_TOKEN_IAT_IN_FUTURE'],
+  ]) {
+    server({ id_token: await idToken() });
+    await client.exchangeCode(EXCHANGE);
+    server({ access_token: 'at-2', refresh_token: 'rt-2', id_token: token });
+    const kept = await client.refresh('rt-1');
+    assert.equal(kept.idToken, undefined, code);
+    assert.equal(kept.idTokenClaims, undefined, code);
+    assert.equal((await client.getTokens()).refreshToken, 'rt-2', code);
+  }
+  server({ id_token: await idToken() });
+  await client.exchangeCode(EXCHANGE);
   // A valid one is returned with its claims, and stored.
   server({ access_token: 'at-2', refresh_token: 'rt-2', id_token: await idToken({ nonce: undefined }) });
   const refreshed = await client.refresh('rt-1');
@@ -292,6 +304,71 @@ test('oidc_core_12_2: a refreshed ID token is checked as the code exchange check
   const unchecked = await bare.refresh('rt-1');
   assert.equal(unchecked.idToken, none);
   assert.equal(unchecked.idTokenClaims, undefined);
+});
+
+/**
+ * A token endpoint that rotates refresh tokens with reuse detection (RFC 9700 §4.14.2):
+ * each refresh token works once, and a spent one revokes the whole family. `idClaims()`
+ * gives the claims of the next ID token on top of the defaults.
+ */
+function rotatingServer(idClaims) {
+  const state = { spent: new Set(), revoked: false, n: 1, sent: [] };
+  state.calls = mockFetch(async (url, init) => {
+    const form = new URLSearchParams(init.body);
+    if (form.get('grant_type') === 'authorization_code') {
+      return { access_token: 'at-1', token_type: 'Bearer', expires_in: 300, refresh_token: 'rt-1', id_token: await idToken() };
+    }
+    const rt = form.get('refresh_token');
+    state.sent.push(rt);
+    if (state.revoked || state.spent.has(rt)) {
+      state.revoked = true;
+      return Response.json({ error: 'invalid_grant', error_description: 'reuse detected' }, { status: 400 });
+    }
+    state.spent.add(rt);
+    state.n++;
+    return { access_token: `at-${state.n}`, token_type: 'Bearer', expires_in: 300, refresh_token: `rt-${state.n}`, id_token: await idToken(idClaims()) };
+  });
+  return state;
+}
+
+test('rfc6749_6: a refresh whose answer is refused for whom it is ends the session, and the spent token is never sent again', async () => {
+  for (const claims of [{ sub: 'user-2' }, { iss: 'https://evil.example/' }]) {
+    let next = claims;
+    const srv = rotatingServer(() => next);
+    const client = new TokenClient({ tokenEndpoint: TOKEN_ENDPOINT, clientId: 'spa', issuer: ISSUER });
+    await client.exchangeCode(EXCHANGE);
+    const err = await client.refresh('rt-1').catch((e) => e);
+    assert.ok(['ID_TOKEN_CLAIM_INVALID', 'ID_TOKEN_ISS_MISMATCH'].includes(err.code), err.message);
+    assert.equal(err.tokens?.refreshToken, 'rt-2', 'the issued set is on the error, for the app to revoke');
+    assert.equal(await client.getTokens(), undefined, 'the session is over: nothing holds the spent rt-1');
+    next = {};
+    // The page still holds rt-1: it is refused without a request.
+    const again = await client.refresh('rt-1').catch((e) => e);
+    assert.equal(again.code, err.code, again.message);
+    assert.equal(again.tokens, undefined);
+    assert.deepEqual(srv.sent, ['rt-1'], 'rt-1 was sent once');
+    assert.equal(srv.revoked, false, 'the server never saw a reuse');
+    // A new sign-in is a new session, refreshed as usual.
+    await client.exchangeCode(EXCHANGE);
+    srv.spent.clear();
+    assert.equal((await client.refresh('rt-1')).refreshToken, `rt-${srv.n}`);
+  }
+});
+
+test('rfc6749_6: a refresh whose ID token is refused for its times keeps the rotated set, without the ID token', async () => {
+  const srv = rotatingServer(() => ({ iat: nowSeconds() + 120, exp: nowSeconds() + 600 }));
+  const client = new TokenClient({ tokenEndpoint: TOKEN_ENDPOINT, clientId: 'spa', issuer: ISSUER });
+  await client.exchangeCode(EXCHANGE);
+  const tokens = await client.refresh('rt-1');
+  assert.equal(tokens.refreshToken, 'rt-2');
+  assert.equal(tokens.idToken, undefined, 'the refused ID token is dropped');
+  assert.equal(tokens.idTokenClaims, undefined);
+  assert.deepEqual(await client.getTokens(), tokens, 'the rotated set is stored');
+  // The old token resolves to the stored set; the next refresh sends rt-2.
+  assert.deepEqual(await client.refresh('rt-1'), tokens);
+  await client.refresh('rt-2');
+  assert.deepEqual(srv.sent, ['rt-1', 'rt-2']);
+  assert.equal(srv.revoked, false);
 });
 
 // ----- discover: the issuer is checked before anything is fetched; OIDC, then RFC 8414 ----

@@ -9,20 +9,22 @@ import { createServer } from 'node:http';
  * the order they arrived, `reuses` counts spent ones presented again, `expiresIn` is the
  * lifetime of the access tokens it issues, `delayMs` how long a refresh answer takes, and
  * `failNext` how many refreshes to answer `503 temporarily_unavailable` (the token stays
- * good).
+ * good), `idToken` an ID token to add to each refresh's answer, `tokenType` the token type
+ * of the answers.
  */
 export async function startRotatingServer() {
-  const state = { counter: 0, expiresIn: 300, delayMs: 50, failNext: 0, refreshes: [], reuses: 0, live: new Set(), spent: new Set() };
+  const state = { counter: 0, expiresIn: 300, delayMs: 50, failNext: 0, idToken: undefined, tokenType: 'Bearer', refreshes: [], reuses: 0, live: new Set(), spent: new Set() };
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', async () => {
       const json = (status, value) => res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(value));
-      const issue = (scope) => {
+      const issue = (scope, refresh = false) => {
         const n = ++state.counter;
         state.live.add(`rt-${n}`);
-        const answer = { access_token: `at-${n}`, token_type: 'Bearer', expires_in: state.expiresIn, refresh_token: `rt-${n}` };
+        const answer = { access_token: `at-${n}`, token_type: state.tokenType, expires_in: state.expiresIn, refresh_token: `rt-${n}` };
         if (scope !== null) answer.scope = scope;
+        if (refresh && state.idToken !== undefined) answer.id_token = state.idToken;
         return json(200, answer);
       };
       const form = new URLSearchParams(body);
@@ -42,7 +44,7 @@ export async function startRotatingServer() {
       }
       if (!state.live.delete(rt)) return json(400, { error: 'invalid_grant', error_description: 'unknown or revoked refresh token' });
       state.spent.add(rt);
-      return issue(form.get('scope'));
+      return issue(form.get('scope'), true);
     });
   });
   await new Promise((ok, fail) => server.once('error', fail).listen(0, '127.0.0.1', ok));
@@ -51,7 +53,7 @@ export async function startRotatingServer() {
     state,
     /** Forgets every token and count (a new session on the same server). */
     reset(changes = {}) {
-      Object.assign(state, { expiresIn: 300, delayMs: 50, failNext: 0, refreshes: [], reuses: 0, ...changes });
+      Object.assign(state, { expiresIn: 300, delayMs: 50, failNext: 0, idToken: undefined, tokenType: 'Bearer', refreshes: [], reuses: 0, ...changes });
       state.live.clear();
       state.spent.clear();
     },

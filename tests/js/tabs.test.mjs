@@ -9,6 +9,8 @@ import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import { after, before, beforeEach, test } from 'node:test';
 
+import * as jose from 'jose';
+
 import { signIn, startRotatingServer } from './rotating.mjs';
 import { edge, sha256b64url } from './support.mjs';
 
@@ -179,6 +181,29 @@ test('clearTokens signs every tab out, and a tab that still refreshes the old se
   // A new sign-in is a new session, kept by both.
   const fresh = await signIn(two);
   await until(async () => (await one.getTokens())?.accessToken === fresh.accessToken, 'the new sign-in reached the first tab');
+});
+
+test('rfc6749_6: a refresh whose answer is refused for whom it is signs every tab out, and a tab that waited for it never sends the spent token', async () => {
+  srv.reset({ delayMs: 100 });
+  const issuer = 'https://as.example/';
+  const { one, two, tokens, clientId } = await twoTabs({ issuer });
+  const key = await jose.generateKeyPair('ES256');
+  const now = Math.floor(Date.now() / 1000);
+  srv.state.idToken = await new jose.SignJWT({ iss: 'https://evil.example/', aud: clientId, sub: 'user-1', iat: now, exp: now + 300 })
+    .setProtectedHeader({ alg: 'ES256' }).sign(key.privateKey);
+  const first = one.refresh(tokens.refreshToken).catch((e) => e);
+  await sleep(20);
+  // The other tab waits for the lock, then for the answer: the answer is refused.
+  const waiting = await two.refresh(tokens.refreshToken).catch((e) => e);
+  const err = await first;
+  assert.equal(err.code, 'ID_TOKEN_ISS_MISMATCH');
+  assert.equal(typeof err.tokens?.refreshToken, 'string', 'the refusing tab has the issued set, to revoke it');
+  assert.equal(waiting.code, 'ID_TOKEN_ISS_MISMATCH', `the waiting tab is refused too: ${waiting.code} ${waiting.message}`);
+  assert.equal(waiting.tokens, undefined);
+  await until(async () => (await two.getTokens()) === undefined, 'the other tab dropped the session');
+  assert.equal(await one.getTokens(), undefined);
+  assert.deepEqual(srv.state.refreshes, [tokens.refreshToken], 'the spent token was sent once');
+  assert.equal(srv.state.reuses, 0);
 });
 
 test('a broadcast that arrives late does not overwrite the newer set a tab already has', async () => {
