@@ -332,6 +332,8 @@ function subscribe(name, handler) {
  * POSTs `body` to an authorization server's `url`; with a key, a fresh proof per attempt
  * (with the key's nonce for the authorization server at that origin) and at most one
  * retry on `use_dpop_nonce` with a nonce other than the attempt's (RFC 9449 section 8).
+ * A redirect is never followed (`FETCH_FAILED`): it would hand the credentials, the grant
+ * and the proof to wherever it points, and take that place's answer as the server's.
  */
 async function post(url, body, headers, key, signal) {
   const nonces = key ? noncesOf(key, 'as') : null;
@@ -343,7 +345,9 @@ async function post(url, body, headers, key, signal) {
       used = retry ?? nonces.get(url);
       h.dpop = await key.createProof({ htm: 'POST', htu: url, nonce: used });
     }
-    const { response, body: text } = await fetchText(url, { method: 'POST', headers: h, body, signal });
+    const { response, body: text } = await fetchText(url, { method: 'POST', headers: h, body, signal, redirect: 'error' });
+    // A fetch that followed a redirect all the same (a polyfill that ignores `redirect`): not the server's answer.
+    if (response.redirected) throw edgeError('FETCH_FAILED', `the HTTP request failed: ${url} answered with a redirect, which an authorization server request never follows`);
     const nonce = response.headers.get('DPoP-Nonce');
     if (nonces) nonces.remember(url, nonce);
     if (key && attempt === 0 && core.isUseDpopNonce(response.status, text, response.headers.get('WWW-Authenticate'))) {
@@ -1176,11 +1180,27 @@ function normalizeMethod(method) {
 }
 
 /**
+ * Whether `response` came from the origin of `url`, the URL it was requested at: it was not
+ * redirected, or only within that origin.
+ */
+function sameOrigin(response, url) {
+  if (!response.redirected || typeof response.url !== 'string' || response.url === '') return true;
+  try {
+    return core.endpointOrigin(response.url, 'response.url') === core.endpointOrigin(url, 'url must be a string');
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Calls a DPoP-protected resource (RFC 9449 section 7) with `Authorization: DPoP` and a
  * fresh proof (htm, htu, ath); a `401` `use_dpop_nonce` challenge is retried once with the
  * origin's newest resource server nonce (RFC 9449 section 9: kept apart from the nonces
  * of an authorization server on the same origin). Resolves to the `Response`, whatever
- * its status.
+ * its status. Redirects are followed as `init.redirect` says (fetch's default: follow);
+ * the proof is for `url`, and goes wherever fetch forwards the request's headers. The
+ * answer of another origin than `url`'s (a redirect away) is returned as it is: its
+ * `DPoP-Nonce` is remembered for no origin, and its `use_dpop_nonce` is not retried.
  */
 export async function fetchWithDpop(url, init, options) {
   if (typeof url !== 'string') {
@@ -1211,6 +1231,8 @@ export async function fetchWithDpop(url, init, options) {
     const used = retry ?? nonces.get(url);
     headers.set('dpop', await key.createProof({ htm: method, htu: url, accessToken, nonce: used }));
     const response = await fetchOrFail(url, { ...request, method, headers });
+    // A redirect to another origin: its answer's nonce is not this origin's, and the proof was not for it.
+    if (!sameOrigin(response, url)) return response;
     nonces.remember(url, response.headers.get('DPoP-Nonce'));
     if (attempt === 0 && response.status === 401 && core.isUseDpopNonce(401, '', response.headers.get('WWW-Authenticate'))) {
       retry = nonces.retryNonce(url, used);

@@ -669,7 +669,8 @@ export interface RevokeOptions {
  * With a `dpopKey` every token request carries a fresh DPoP proof, the authorization
  * server's nonces are cached per origin (apart from the resource servers' nonces that
  * `fetchWithDpop` caches, even on the same origin), `use_dpop_nonce` is retried once, and
- * a non-DPoP token is refused.
+ * a non-DPoP token is refused. Its requests to the authorization server (token, PAR,
+ * revocation, device authorization) never follow a redirect: one is `FETCH_FAILED`.
  */
 export class TokenClient {
   constructor(options: TokenClientOptions);
@@ -788,5 +789,9 @@ export interface FetchWithDpopOptions {
 /**
  * Calls a DPoP-protected resource; one retry on a `use_dpop_nonce` challenge. The key
  * keeps the resource servers' nonces per origin, apart from the authorization server's.
+ * Redirects are followed as `init.redirect` says (fetch's default: follow; the proof, for
+ * `url`, goes wherever fetch forwards the headers: pass `redirect: "error"` to stop). An
+ * answer from another origin than `url`'s is returned as it is: its `DPoP-Nonce` is kept
+ * for no origin, and its `use_dpop_nonce` is not retried.
  */
 export function fetchWithDpop(url: string | URL, init: RequestInit | undefined | null, options: FetchWithDpopOptions): Promise<Response>;
