@@ -123,6 +123,9 @@ const CONTENDED_WAIT_MS = 2_000;
  */
 const ANNOUNCED_WAIT_MS = 500;
 
+/** Errors of token requests the server answered with `200`: it issued tokens, which were refused. */
+const answeredErrors = new WeakSet();
+
 /** Errors thrown by the store itself (as opposed to this module), for `onStoreError`. */
 const storeErrors = new WeakSet();
 
@@ -503,9 +506,19 @@ export class TokenClient {
     return h;
   }
 
+  /**
+   * One token request, and its checked answer. A `200` the core refuses (a `Bearer` token
+   * for a DPoP client: `TOKEN_TYPE_MISMATCH`, with the refused set as `err.tokens`) is an
+   * answer all the same: the server may have spent what the request carried.
+   */
   async #tokenRequest(body, signal) {
     const answer = await post(this.#tokenEndpoint, body, this.#headers(), this.#key, signal);
-    return core.tokenResponse(answer.status, answer.text, answer.nonce, this.#key !== undefined);
+    try {
+      return core.tokenResponse(answer.status, answer.text, answer.nonce, this.#key !== undefined);
+    } catch (err) {
+      if (answer.status === 200 && isObject(err)) answeredErrors.add(err);
+      throw err;
+    }
   }
 
   /**
@@ -941,6 +954,11 @@ export class TokenClient {
     try {
       tokens = await this.#tokenRequest(body);
     } catch (err) {
+      if (answeredErrors.has(err)) {
+        // The server answered 200, so it spent the token, but the answer is refused: the session ends.
+        await this.#endSession(base, tokenId, flight, err);
+        throw err;
+      }
       // No answer can come (a network error, an error status): the token may be sent again.
       this.#channel?.postMessage({ failed: tokenId, flight });
       throw err;

@@ -18,8 +18,9 @@ export interface EdgeOAuthError extends Error {
   cause?: unknown;
   /**
    * From `TokenClient.exchangeCode` / `pollDeviceToken` / `refresh`, when the call failed
-   * after the server issued tokens (an ID token check, the JWKS fetch): the token set, which
-   * was not stored (a `refresh` refused so also ended the session). Revoke what you will not use. Not enumerable, so that a logged error
+   * after the server issued tokens (an ID token check, the JWKS fetch, a `Bearer` answer to
+   * a DPoP client: `TOKEN_TYPE_MISMATCH`): the token set, which was not stored (a `refresh`
+   * refused so also ended the session). Revoke what you will not use. Not enumerable, so that a logged error
    * does not print it.
    */
   tokens?: TokenSet;
@@ -739,7 +740,9 @@ export class TokenClient {
    * unsigned ID token) the session ends in every tab as `clearTokens` ends it, and the
    * call rejects with the issued set on `err.tokens` (revoke it: it is stored nowhere). A
    * later refresh of the spent token, in any tab that heard it, is refused with the same
-   * code before anything is sent. A client without an issuer returns the ID token
+   * code before anything is sent. A `200` answer that is refused itself (a `Bearer` token
+   * for a DPoP client, `TOKEN_TYPE_MISMATCH`; a malformed set) ends the session the same
+   * way. A client without an issuer returns the ID token
    * unchecked.
    */
   refresh(refreshToken: string, options?: RefreshOptions | null): Promise<TokenSet>;

@@ -8,11 +8,12 @@ use alloc::string::String;
 use wasm_bindgen::prelude::*;
 
 use super::token::{form, http_status, token_set_js};
-use super::{js, js_error, js_string, now_seconds, opt_arg, string_arg};
+use super::{js_error, js_string, now_seconds, opt_arg, set as set_prop, string_arg};
 use crate::error::Error;
 use crate::token::client::{NonceCache as CoreNonceCache, is_use_dpop_nonce, require_dpop_bound};
 use crate::token::request::TokenRevocation;
 use crate::token::response::{parse_dpop_nonce, parse_error_response, parse_token_response};
+use js_sys::Object;
 
 /// A JS string, or `undefined`.
 fn opt_string(value: Option<String>) -> JsValue {
@@ -122,8 +123,22 @@ pub fn is_use_dpop_nonce_js(
     Ok(is_use_dpop_nonce(status, &body, challenge.as_deref()))
 }
 
+/// `err` with the token set the server issued as `err.tokens` (not enumerable: a logged
+/// error does not print the tokens), so that the caller can revoke what it refuses.
+fn with_tokens(err: JsValue, set: &JsValue) -> JsValue {
+    let descriptor = Object::new();
+    set_prop(descriptor.as_ref(), "value", set);
+    set_prop(descriptor.as_ref(), "writable", &JsValue::TRUE);
+    set_prop(descriptor.as_ref(), "configurable", &JsValue::TRUE);
+    if let Some(obj) = err.dyn_ref::<Object>() {
+        Object::define_property(obj, &JsValue::from_str("tokens"), &descriptor);
+    }
+    err
+}
+
 /// Parses and checks the answer to a token request: the `TokenSet` of a valid `200`;
-/// with `requireDpop`, a token that is not `DPoP` is `TOKEN_TYPE_MISMATCH` (RFC 9449 §5); an error answer is `OAUTH_ERROR` carrying the
+/// with `requireDpop`, a token that is not `DPoP` is `TOKEN_TYPE_MISMATCH` (RFC 9449 §5),
+/// carrying the refused set as `err.tokens`; an error answer is `OAUTH_ERROR` carrying the
 /// response's `DPoP-Nonce` (a malformed one is left out). `ARGUMENT_INVALID` when
 /// `status` is not an integer from 100 to 599 or `bodyText` is not a string.
 ///
@@ -141,10 +156,11 @@ pub fn token_response(
     let now = u64::try_from(now_seconds()).unwrap_or(0);
     match parse_token_response(status, &body, now) {
         Ok(tokens) => {
-            if require_dpop {
-                js(require_dpop_bound(&tokens))?;
+            let set = token_set_js(&tokens)?;
+            if require_dpop && let Err(e) = require_dpop_bound(&tokens) {
+                return Err(with_tokens(js_error(&e), &set));
             }
-            token_set_js(&tokens)
+            Ok(set)
         }
         Err(Error::OAuth(mut e)) => {
             e.dpop_nonce = dpop_nonce

@@ -371,6 +371,38 @@ test('rfc6749_6: a refresh whose ID token is refused for its times keeps the rot
   assert.equal(srv.revoked, false);
 });
 
+test('rfc9449_5: a Bearer answer to a DPoP client carries the refused set as err.tokens, and on refresh ends the session instead of offering the spent token again', async () => {
+  const dpopKey = await DpopKey.generateNonExtractable();
+  const client = new TokenClient({ tokenEndpoint: TOKEN_ENDPOINT, clientId: 'spa', dpopKey });
+  let answer = { access_token: 'at-1', token_type: 'DPoP', refresh_token: 'rt-1', expires_in: 300 };
+  const calls = mockFetch(() => answer);
+  await client.exchangeCode(EXCHANGE);
+  answer = { access_token: 'at-2', token_type: 'Bearer', refresh_token: 'rt-2', expires_in: 300 };
+  const err = await client.refresh('rt-1').catch((e) => e);
+  assert.equal(err.code, 'TOKEN_TYPE_MISMATCH');
+  assert.equal(err.tokens?.refreshToken, 'rt-2', 'the refused set is on the error, to revoke it');
+  assert.ok(!Object.keys(err).includes('tokens'), 'not enumerable');
+  assert.equal(await client.getTokens(), undefined, 'the session holding the spent rt-1 is over');
+  const sent = calls.length;
+  await assert.rejects(client.refresh('rt-1'), { code: 'TOKEN_TYPE_MISMATCH' });
+  assert.equal(calls.length, sent, 'rt-1 is not sent again');
+  // exchangeCode and pollDeviceToken alike: the set is on the error, stored nowhere.
+  const exchanged = await client.exchangeCode(EXCHANGE).catch((e) => e);
+  assert.equal(exchanged.code, 'TOKEN_TYPE_MISMATCH');
+  assert.equal(exchanged.tokens?.accessToken, 'at-2');
+  assert.equal(await client.getTokens(), undefined);
+  // An error answer is no set: nothing on the error, and the token may be sent again.
+  answer = Response.json({ error: 'temporarily_unavailable' }, { status: 503 });
+  const failed = await client.refresh('rt-7').catch((e) => e);
+  assert.equal(failed.code, 'OAUTH_ERROR');
+  assert.equal(failed.tokens, undefined);
+  const device = { device_code: 'dc-1', user_code: 'ABCD-EFGH', verification_uri: 'https://as.example/device', expires_in: 600, interval: 1 };
+  mockFetch((url) => (url === TOKEN_ENDPOINT ? { access_token: 'at-3', token_type: 'Bearer', refresh_token: 'rt-3' } : device));
+  const polled = await client.pollDeviceToken(await client.deviceAuthorization()).catch((e) => e);
+  assert.equal(polled.code, 'TOKEN_TYPE_MISMATCH');
+  assert.equal(polled.tokens?.refreshToken, 'rt-3');
+});
+
 // ----- discover: the issuer is checked before anything is fetched; OIDC, then RFC 8414 ----
 
 test('rfc8414_3: discover refuses an insecure issuer before any fetch, and tries RFC 8414 after a failed OIDC fetch', async () => {
