@@ -156,13 +156,22 @@ function untilAborted(promise, signal) {
  * token's payload; `undefined` when the set has no ID token or it cannot be read.
  */
 function subjectOf(tokens) {
-  if (typeof tokens?.idTokenClaims?.sub === 'string') return tokens.idTokenClaims.sub;
+  const sub = idClaimsOf(tokens)?.sub;
+  return typeof sub === 'string' ? sub : undefined;
+}
+
+/**
+ * The claims of a token set's ID token: its checked claims, else read from the ID token's
+ * payload; `undefined` when the set has no ID token or it cannot be read.
+ */
+function idClaimsOf(tokens) {
+  if (isObject(tokens?.idTokenClaims)) return tokens.idTokenClaims;
   if (typeof tokens?.idToken !== 'string') return undefined;
   try {
     const payload = tokens.idToken.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
     const bytes = Uint8Array.from(atob(payload), (c) => c.charCodeAt(0));
-    const sub = JSON.parse(new TextDecoder().decode(bytes)).sub;
-    return typeof sub === 'string' ? sub : undefined;
+    const claims = JSON.parse(new TextDecoder().decode(bytes));
+    return isObject(claims) ? claims : undefined;
   } catch {
     return undefined;
   }
@@ -1011,7 +1020,7 @@ export class TokenClient {
   /**
    * The ID token of a refresh's answer (OIDC Core §12.2), when the client knows its issuer:
    * its claims are checked as the code exchange checks them (iss, aud, azp, exp, iat,
-   * at_hash; no nonce is required), its `sub` must be that of the ID token of the record
+   * at_hash; no nonce is required), its `sub`, its `nonce` if present and its `auth_time` when both have one must be those of the ID token of the record
    * the refresh continues (`base`) when that has one, and the claims are returned as
    * `idTokenClaims`. Without an issuer nothing can be checked: the ID token is returned as
    * it came.
@@ -1022,6 +1031,14 @@ export class TokenClient {
     const sub = subjectOf(tokensOf(base));
     if (sub !== undefined && claims.sub !== sub) {
       throw edgeError('ID_TOKEN_CLAIM_INVALID', 'invalid ID token: sub is not the sub of the ID token of the session it refreshes');
+    }
+    const original = idClaimsOf(tokensOf(base));
+    // OIDC Core §12.2: a nonce, if present, is the original's; auth_time is the original's.
+    if (original !== undefined && claims.nonce !== undefined && claims.nonce !== original.nonce) {
+      throw edgeError('ID_TOKEN_NONCE_MISMATCH', 'invalid ID token: nonce is not the nonce of the ID token of the session it refreshes');
+    }
+    if (original?.auth_time !== undefined && claims.auth_time !== undefined && claims.auth_time !== original.auth_time) {
+      throw edgeError('ID_TOKEN_CLAIM_INVALID', 'invalid ID token: auth_time is not the auth_time of the ID token of the session it refreshes');
     }
     tokens.idTokenClaims = claims;
   }

@@ -730,7 +730,7 @@ export class TokenClient {
    * rejects the call (`ABORTED`) but never aborts a sent request, whose answer is kept; a
    * request has no timeout but the runtime's network timeout. With a known issuer, an ID
    * token in the answer is checked (OIDC Core §12.2: iss, aud, azp, exp, iat, at_hash, no
-   * nonce required, and the `sub` of the session's stored ID token) and returned as
+   * nonce required; the `sub`, the `nonce` if present and the `auth_time` of the session's stored ID token) and returned as
    * `idTokenClaims`. The server spent the refresh token as it answered, so a refused ID
    * token never leaves the spent one stored: refused for its times or its `at_hash`
    * (`ID_TOKEN_EXPIRED`, `ID_TOKEN_IAT_IN_FUTURE`, `ID_TOKEN_NOT_YET_VALID`,

@@ -403,6 +403,32 @@ test('rfc9449_5: a Bearer answer to a DPoP client carries the refused set as err
   assert.equal(polled.tokens?.refreshToken, 'rt-3');
 });
 
+test('oidc_core_12_2: a refreshed ID token keeps the original nonce (if it has one) and auth_time', async () => {
+  const authTime = nowSeconds() - 10;
+  for (const [claims, code, mentions] of [
+    [{ nonce: 'n-other', auth_time: authTime }, 'ID_TOKEN_NONCE_MISMATCH', 'nonce'],
+    [{ nonce: 'n-1', auth_time: authTime + 5000 }, 'ID_TOKEN_CLAIM_INVALID', 'auth_time'],
+  ]) {
+    const client = new TokenClient({ tokenEndpoint: TOKEN_ENDPOINT, clientId: 'spa', issuer: ISSUER });
+    server({ id_token: await idToken({ nonce: 'n-1', auth_time: authTime }) });
+    await client.exchangeCode({ ...EXCHANGE, nonce: 'n-1' });
+    server({ access_token: 'at-2', refresh_token: 'rt-2', id_token: await idToken(claims) });
+    const err = await client.refresh('rt-1').catch((e) => e);
+    assert.equal(err.code, code, err.message);
+    assert.match(err.message, new RegExp(mentions));
+    assert.equal(err.tokens?.refreshToken, 'rt-2');
+    assert.equal(await client.getTokens(), undefined, 'the session is over');
+  }
+  // The same nonce and auth_time, or none: accepted.
+  const client = new TokenClient({ tokenEndpoint: TOKEN_ENDPOINT, clientId: 'spa', issuer: ISSUER });
+  server({ id_token: await idToken({ nonce: 'n-1', auth_time: authTime }) });
+  await client.exchangeCode({ ...EXCHANGE, nonce: 'n-1' });
+  server({ access_token: 'at-2', refresh_token: 'rt-2', id_token: await idToken({ nonce: 'n-1', auth_time: authTime }) });
+  assert.equal((await client.refresh('rt-1')).idTokenClaims.nonce, 'n-1');
+  server({ access_token: 'at-3', refresh_token: 'rt-3', id_token: await idToken() });
+  assert.equal((await client.refresh('rt-2')).idTokenClaims.sub, 'user-1');
+});
+
 // ----- discover: the issuer is checked before anything is fetched; OIDC, then RFC 8414 ----
 
 test('rfc8414_3: discover refuses an insecure issuer before any fetch, and tries RFC 8414 after a failed OIDC fetch', async () => {
