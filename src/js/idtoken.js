@@ -91,13 +91,23 @@ export async function verifyIdToken(idToken, options) {
       // A malformed key of the set is skipped, as the synchronous check skips it.
       continue;
     }
+    // RFC 7518 §3.3, §3.5: an RSA key MUST be 2048 bits or larger; a smaller one is no candidate.
+    if (spec.kty === 'RSA' && !(key.algorithm?.modulusLength >= 2048)) continue;
     imported++;
-    if (await crypto('verifying the ID token', (s) => s.verify(spec.verifyAs, key, signature, input))) {
+    let ok;
+    try {
+      ok = await crypto('verifying the ID token', (s) => s.verify(spec.verifyAs, key, signature, input));
+    } catch (err) {
+      if (err?.code === 'WEBCRYPTO_UNAVAILABLE') throw err;
+      // A key WebCrypto cannot verify with (e.g. a signature of another key's size): the next one.
+      continue;
+    }
+    if (ok) {
       verified = true;
       break;
     }
   }
-  if (imported === 0) throw edgeError('ID_TOKEN_KEY_NOT_FOUND', 'no JWKS key can verify the ID token: none of the candidate keys can be imported');
+  if (imported === 0) throw edgeError('ID_TOKEN_KEY_NOT_FOUND', 'no JWKS key can verify the ID token: none of the candidate keys can be imported (RSA keys need 2048 bits or more)');
   if (!verified) throw edgeError('JWS_SIGNATURE_INVALID', 'the ID token signature does not verify against the JWKS');
   const { jwks: _ignored, ...claimOptions } = options;
   return validateClaims(idToken, { ...claimOptions, algorithms: [header.alg] });

@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { createSign, generateKeyPairSync } from 'node:crypto';
+
 import * as jose from 'jose';
 
 import { assertFails, edge, nowSeconds } from './support.mjs';
@@ -476,4 +478,21 @@ test('rfc8628_3_4: pollDeviceToken checks the JWKS it needs before polling, and 
   assert.equal(err.code, 'ID_TOKEN_AUD_MISMATCH', err.message);
   assert.equal(err.tokens?.accessToken, 'at-1');
   assert.equal(await bare.getTokens(), undefined);
+});
+
+test('rfc7518_3_3: verifyIdToken skips RSA keys under 2048 bits and keys whose verify fails, and goes on to the next candidate', async () => {
+  const now = nowSeconds();
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const weak = generateKeyPairSync('rsa', { modulusLength: 1024 });
+  const input = `${b64({ alg: 'RS256' })}.${b64({ iss: ISSUER, aud: 'spa', sub: 'u', iat: now, exp: now + 300 })}`;
+  const token = `${input}.${createSign('sha256').update(input).sign(weak.privateKey).toString('base64url')}`;
+  const opts = { issuer: ISSUER, clientId: 'spa' };
+  await assert.rejects(edge.verifyIdToken(token, { ...opts, jwks: { keys: [weak.publicKey.export({ format: 'jwk' })] } }), { code: 'ID_TOKEN_KEY_NOT_FOUND' });
+  // A PS256 token; a 512-bit key first, whose verify throws, then the signing key.
+  const good = await jose.generateKeyPair('PS256', { extractable: true });
+  const ps = await new jose.SignJWT({ iss: ISSUER, aud: 'spa', sub: 'u', iat: now, exp: now + 300 }).setProtectedHeader({ alg: 'PS256' }).sign(good.privateKey);
+  const tiny = generateKeyPairSync('rsa', { modulusLength: 512 }).publicKey.export({ format: 'jwk' });
+  const big = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' });
+  assert.equal((await edge.verifyIdToken(ps, { ...opts, jwks: { keys: [tiny, big, await jose.exportJWK(good.publicKey)] } })).sub, 'u');
+  await assert.rejects(edge.verifyIdToken(ps, { ...opts, jwks: { keys: [tiny, big] } }), { code: 'JWS_SIGNATURE_INVALID' });
 });
