@@ -763,7 +763,8 @@ export class TokenClient {
   /**
    * Checks the URL the browser came back with (`parseAuthorizationResponse`), with this
    * client's issuer and the metadata's `authorization_response_iss_parameter_supported`.
-   * An `issuer` option that is `undefined` or `null` is the client's; `issParameterSupported`
+   * An `issuer` option that is `undefined` or `null` is the client's, and on a client that
+   * knows its issuer any other is `ARGUMENT_INVALID`; `issParameterSupported`
    * can require `iss` where the metadata does not, but never lifts what it advertises.
    */
   parseAuthorizationResponse(url, options) {
@@ -772,6 +773,10 @@ export class TokenClient {
     const o = { ...options };
     const advertised = this.#metadata?.authorizationResponseIssParameterSupported ?? false;
     const own = o.issParameterSupported ?? undefined;
+    // A client that knows its issuer takes no other (RFC 9207 §2.4: a mix-up).
+    if (this.#issuer !== undefined && o.issuer !== undefined && o.issuer !== null && o.issuer !== this.#issuer) {
+      throw invalid("issuer must be the client's own issuer (or be left out)");
+    }
     o.issuer = o.issuer ?? this.#issuer;
     o.issParameterSupported = own === undefined || (own === false && advertised === true) ? advertised : own;
     return core.parseAuthorizationResponse(url, o);

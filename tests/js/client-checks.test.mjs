@@ -496,3 +496,13 @@ test('rfc7518_3_3: verifyIdToken skips RSA keys under 2048 bits and keys whose v
   assert.equal((await edge.verifyIdToken(ps, { ...opts, jwks: { keys: [tiny, big, await jose.exportJWK(good.publicKey)] } })).sub, 'u');
   await assert.rejects(edge.verifyIdToken(ps, { ...opts, jwks: { keys: [tiny, big] } }), { code: 'JWS_SIGNATURE_INVALID' });
 });
+
+test('rfc9207_2_4: a client that knows its issuer refuses an issuer option that is another', () => {
+  const client = new TokenClient({ tokenEndpoint: TOKEN_ENDPOINT, clientId: 'spa', metadata: metadataOf({ authorization_response_iss_parameter_supported: true }) });
+  const evil = `https://app.example/cb?code=c-1&state=s&iss=${encodeURIComponent('https://evil.example/')}`;
+  assertFails(() => client.parseAuthorizationResponse(evil, { state: 's', issuer: 'https://evil.example/' }), 'ARGUMENT_INVALID', 'issuer');
+  assert.equal(client.parseAuthorizationResponse(`https://app.example/cb?code=c-1&state=s&iss=${encodeURIComponent(ISSUER)}`, { state: 's', issuer: ISSUER }).code, 'c-1');
+  // A client without a known issuer takes it.
+  const bare = new TokenClient({ tokenEndpoint: TOKEN_ENDPOINT, clientId: 'spa' });
+  assert.equal(bare.parseAuthorizationResponse(`https://app.example/cb?code=c-1&state=s&iss=${encodeURIComponent(ISSUER)}`, { state: 's', issuer: ISSUER }).code, 'c-1');
+});
