@@ -110,6 +110,9 @@ impl Future for YieldOnce {
 struct Iso {
     mem: MemoryStore,
     legacy: bool,
+    /// Every compare-and-swap fails without writing (an overloaded shard, or a conflict
+    /// whose reply is lost).
+    failing_swaps: bool,
 }
 
 impl Store for Iso {
@@ -184,6 +187,9 @@ impl Store for Iso {
         ttl: Option<u64>,
     ) -> Result<Swap, StoreError> {
         YieldOnce(false).await;
+        if self.failing_swaps {
+            return Err(StoreError::Backend("the call failed".into()));
+        }
         self.mem.compare_and_swap(key, expected, new, ttl).await
     }
 }
@@ -194,6 +200,7 @@ fn isolate(h: &Harness, legacy: bool, copy_of: Option<&str>) -> CountingStore<Is
         Iso {
             mem: h.app.store.clone(),
             legacy,
+            failing_swaps: false,
         },
         Backend::Durable,
     );
@@ -455,4 +462,40 @@ fn copy_path_is_taken() {
     let resps = race(&h, vec![(store.clone(), token_request(&legit(&code)))]);
     assert_eq!(resps[0].status, 200);
     assert_eq!(store.take_counts().durable_calls, 1);
+}
+
+/// Two refreshes of one token at the same second, on two isolates, the second one's
+/// compare-and-swap failing without writing: it must not take the first one's rotation
+/// (an identical record but for its own random rotation id) for its own, so at most one
+/// of them gets tokens, and the family is revoked for the reuse.
+#[test]
+fn a_refresh_whose_swap_fails_never_takes_another_requests_rotation_for_its_own() {
+    let h = harness();
+    let code = spa_code(&h);
+    let resp = h.send(&token_request(&legit(&code)));
+    assert_eq!(resp.status, 200);
+    let r1 = json_str(&resp, "refresh_token");
+    let body = format!("grant_type=refresh_token&client_id=spa&refresh_token={r1}");
+    let failing = CountingStore::new(
+        Iso {
+            mem: h.app.store.clone(),
+            legacy: false,
+            failing_swaps: true,
+        },
+        Backend::Durable,
+    );
+    let out = race(
+        &h,
+        vec![
+            (isolate(&h, false, None), token_request(&body)),
+            (failing, token_request(&body)),
+        ],
+    );
+    let ok = out.iter().filter(|r| r.status == 200).count();
+    assert_eq!(
+        ok,
+        1,
+        "{:?}",
+        out.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
 }

@@ -165,6 +165,12 @@ pub struct FamilyRecord {
     /// first: when any of them is revoked or ends, so does this one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parents: Vec<String>,
+    /// A random id of the request that made this version of the record (a rotation): the
+    /// successor token is derived from the presented one, so without it two requests
+    /// presenting the same token in the same second would write identical records, and
+    /// a request whose write failed could take the other's for its own ([`landed`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<String>,
 }
 
 /// The access-token claim naming the refresh-token family (the session) the token was
@@ -386,7 +392,8 @@ pub async fn start_family<S: Store, P: Platform>(
 /// After a write to `key` that failed: whether `key` now holds exactly `value`, so the
 /// write happened and only its answer was lost (a Durable Object call can fail after its
 /// transaction committed). The values written by the grants are unique to their request
-/// (they hold fresh random token hashes), so a match is this request's own write.
+/// (a first token's hash of fresh random bytes, a rotation's [`FamilyRecord::rotation`]),
+/// so a match is this request's own write.
 pub async fn landed<S: Store>(store: &S, key: &str, value: &str) -> bool {
     matches!(store.get(key).await, Ok(Some(current)) if current == value)
 }

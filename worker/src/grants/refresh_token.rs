@@ -298,6 +298,7 @@ pub async fn grant<S: Store, P: Platform>(
                     }),
                     email: checked.user.email.clone(),
                     name: checked.user.name.clone(),
+                    rotation: Some(crate::tokens::random_id(&app.platform)?),
                     ..record.clone()
                 };
                 (next, Some(rotated))
