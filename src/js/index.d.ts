@@ -317,7 +317,7 @@ export interface AuthorizationResponseOptions {
 export interface ClientAuthorizationResponseOptions {
   /** The `state` sent with the request; `null` only if none was sent. */
   state: string | null;
-  /** The issuer identifier the request went to; `undefined` or `null`: the client's. */
+  /** The issuer identifier the request went to; `undefined` or `null`: the client's. A client that knows its issuer refuses another (`ARGUMENT_INVALID`). */
   issuer?: string | null;
   /**
    * `true` requires `iss` even where the metadata does not advertise
