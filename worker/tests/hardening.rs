@@ -451,6 +451,13 @@ fn rfc6819_5_1_4_2_3_guessing_elsewhere_does_not_lock_the_owner_out_of_a_known_b
         rate_limit: Some(3),
         ..DEFAULTS
     });
+    // `n` wrong passwords for `user`, each from its own address of `net`.
+    let guess_from = |tx: &str, user: &str, net: &str, n: u8| {
+        for i in 0..n {
+            let resp = h.login(tx, user, "guess", Some(&format!("{net}.{i}")));
+            assert_eq!(resp.status, 401);
+        }
+    };
     let tx = hidden_tx(&h.authorize_page(API, "openid"));
     let signed_in = h.login(&tx, "alice@example.com", PASSWORD, Some("198.51.100.1"));
     assert_eq!(signed_in.status, 303);
@@ -484,15 +491,7 @@ fn rfc6819_5_1_4_2_3_guessing_elsewhere_does_not_lock_the_owner_out_of_a_known_b
         )
     };
     // Guessing from elsewhere fills the account's bucket (the owner's sign-in counted one).
-    for i in 0..2 {
-        let resp = h.login(
-            &tx,
-            "alice@example.com",
-            "guess",
-            Some(&format!("203.0.113.{i}")),
-        );
-        assert_eq!(resp.status, 401);
-    }
+    guess_from(&tx, "alice@example.com", "203.0.113", 2);
     let guess = h.login(&tx, "alice@example.com", PASSWORD, Some("203.0.113.9"));
     assert_eq!(guess.status, 429, "guessing stops");
     // The owner's browser still signs in.
@@ -505,15 +504,7 @@ fn rfc6819_5_1_4_2_3_guessing_elsewhere_does_not_lock_the_owner_out_of_a_known_b
         401
     );
     // Not for another account, nor with a forged or stale cookie.
-    for i in 0..3 {
-        let resp = h.login(
-            &tx,
-            "bob@example.com",
-            "guess",
-            Some(&format!("192.0.2.{i}")),
-        );
-        assert_eq!(resp.status, 401);
-    }
+    guess_from(&tx, "bob@example.com", "192.0.2", 3);
     assert_eq!(with_cookie("bob@example.com", "guess", &cookie).status, 429);
     let (prefix, mac) = cookie.rsplit_once('.').unwrap();
     let forged = format!("{prefix}.{}", mac.replace(&mac[..2], "AA"));
@@ -553,15 +544,7 @@ fn rfc6819_5_1_4_2_3_guessing_elsewhere_does_not_lock_the_owner_out_of_a_known_b
     let old_salt = alice["password"]["salt"].as_str().unwrap().to_owned();
     alice["password"]["salt"] = json!("bmV3LXNhbHQ");
     put(&h.app.store, "user:alice@example.com", &alice);
-    for i in 0..2 {
-        let resp = h.login(
-            &tx,
-            "alice@example.com",
-            "guess",
-            Some(&format!("203.0.113.{i}")),
-        );
-        assert_eq!(resp.status, 401);
-    }
+    guess_from(&tx, "alice@example.com", "203.0.113", 2);
     let resp = h.send(
         &login_request(&tx, "alice@example.com", "guess")
             .with_header("cf-connecting-ip", "198.51.100.3")
@@ -575,15 +558,7 @@ fn rfc6819_5_1_4_2_3_guessing_elsewhere_does_not_lock_the_owner_out_of_a_known_b
     put(&h.app.store, "user:alice@example.com", &alice);
     h.clock.advance(30 * 24 * 3600);
     let tx = hidden_tx(&h.authorize_page(API, "openid"));
-    for i in 0..3 {
-        let resp = h.login(
-            &tx,
-            "alice@example.com",
-            "guess",
-            Some(&format!("203.0.113.{i}")),
-        );
-        assert_eq!(resp.status, 401);
-    }
+    guess_from(&tx, "alice@example.com", "203.0.113", 3);
     let stale = h.send(
         &login_request(&tx, "alice@example.com", PASSWORD)
             .with_header("cf-connecting-ip", "198.51.100.99")
