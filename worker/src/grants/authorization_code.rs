@@ -47,10 +47,10 @@
 //! ([`crate::rbac`]).
 
 use super::{
-    CODE_USED_TTL, CodeReceipt, CodeRecord, FamilyRecord, FirstToken, access_token_lifetime,
-    bind_claims, family_id_in_shard, family_key, family_lifetimes, family_taken, first_token,
-    has_scope, load_record_api, proof_digest, require_dpop_for_api, require_grant,
-    required_credential_hash, revoke_family, token_type,
+    CODE_USED_TTL, CodeReceipt, CodeRecord, FamilyRecord, FirstToken, ProofJti,
+    access_token_lifetime, bind_claims, family_id_in_shard, family_key, family_lifetimes,
+    family_taken, first_token, has_scope, load_record_api, proof_digest, require_dpop_for_api,
+    require_grant, required_credential_hash, revoke_family, token_type,
 };
 use crate::App;
 use crate::client_auth::AuthenticatedClient;
@@ -85,7 +85,10 @@ pub async fn grant<S: Store, P: Platform>(
     require_grant(client, "authorization_code")?;
     let hash = required_credential_hash(params, "code")?;
     let key = format!("code:{hash}");
-    let mut jti = Jti::new(proof);
+    // Recorded once: before the first write that hands something out (the take that
+    // starts the family on the copy path, the family after the take otherwise), or
+    // before a replay's revocation.
+    let mut jti = ProofJti::new(proof);
     if let Some(copy) = app.store.copy(&key)
         && let FromCopy::Done(response) =
             exchange_copy(app, auth, params, &mut jti, &key, &copy).await?
@@ -160,42 +163,15 @@ pub async fn grant<S: Store, P: Platform>(
     // The proof's `jti` (RFC 9449 §11.1) and the family are written after the take; when
     // either write fails, or the `jti` was seen before, nothing was handed out: the code
     // is given back for the client's retry, which must not look like a replay of it.
-    let issued = match jti.record(app).await {
-        Ok(()) => issue(app, prepared, &family_id).await,
-        Err(err) => Err(err),
-    };
+    let issued = async {
+        jti.record(app).await?;
+        issue(app, prepared, &family_id).await
+    }
+    .await;
     if issued.is_err() {
         give_back(&app.store, &key, &receipt, &family_id).await;
     }
     issued
-}
-
-/// The DPoP proof of a code exchange and whether its `jti` is recorded yet: it is
-/// recorded once, before the first write that hands something out (the take that starts
-/// the family on the copy path, the family after the take otherwise), or before a
-/// replay's revocation.
-struct Jti<'a> {
-    proof: Option<&'a VerifiedProof>,
-    recorded: bool,
-}
-
-impl<'a> Jti<'a> {
-    fn new(proof: Option<&'a VerifiedProof>) -> Self {
-        Self {
-            proof,
-            recorded: false,
-        }
-    }
-
-    /// Records the proof's `jti` unless it is recorded already (or there is no proof).
-    async fn record<S: Store, P: Platform>(&mut self, app: &App<S, P>) -> Result<(), OAuthError> {
-        let Some(proof) = self.proof.filter(|_| !self.recorded) else {
-            return Ok(());
-        };
-        crate::dpop::record_token_request_jti(app, proof).await?;
-        self.recorded = true;
-        Ok(())
-    }
 }
 
 /// Gives a taken code back ([`Store::untake`]) after a failure that issued nothing,
@@ -221,7 +197,7 @@ async fn replayed<S: Store, P: Platform>(
     app: &App<S, P>,
     client: &Client,
     params: &Params,
-    jti: &mut Jti<'_>,
+    jti: &mut ProofJti<'_>,
     value: &str,
     receipt: &str,
 ) -> OAuthError {
@@ -354,7 +330,7 @@ async fn exchange_copy<S: Store, P: Platform>(
     app: &App<S, P>,
     auth: &AuthenticatedClient,
     params: &Params,
-    jti: &mut Jti<'_>,
+    jti: &mut ProofJti<'_>,
     key: &str,
     copy: &str,
 ) -> Result<FromCopy, OAuthError> {

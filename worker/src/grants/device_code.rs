@@ -312,7 +312,7 @@ pub async fn grant<S: Store, P: Platform>(
 ) -> Result<TokenResponse, OAuthError> {
     let client = &auth.client;
     let dpop_jkt = proof.map(|p| p.jkt.as_str());
-    let mut jti_recorded = false;
+    let mut jti = super::ProofJti::new(proof);
     require_grant(client, DEVICE_CODE_GRANT)?;
     let device_hash = super::required_credential_hash(params, "device_code")?;
     for _ in 0..ATTEMPTS {
@@ -411,10 +411,7 @@ pub async fn grant<S: Store, P: Platform>(
                 .await?;
                 // The proof's `jti` (RFC 9449 §11.1) before the approval is spent: a `jti`
                 // seen before, or a marker that cannot be written, leaves it usable.
-                if let Some(proof) = proof.filter(|_| !jti_recorded) {
-                    crate::dpop::record_token_request_jti(app, proof).await?;
-                    jti_recorded = true;
-                }
+                jti.record(app).await?;
                 let used = DeviceRecord {
                     state: DeviceState::Used,
                     last_poll: Some(now),

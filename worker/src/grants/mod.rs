@@ -389,6 +389,60 @@ pub async fn start_family<S: Store, P: Platform>(
     Ok(first.token)
 }
 
+/// A request's DPoP proof, whose `jti` a grant records once (RFC 9449 §11.1), before its
+/// first state change; a grant that loops over attempts records it on the first.
+pub struct ProofJti<'a> {
+    /// The verified proof, if the request had one.
+    pub proof: Option<&'a edge_oauth::dpop::VerifiedProof>,
+    recorded: bool,
+}
+
+impl<'a> ProofJti<'a> {
+    /// The proof, its `jti` not recorded yet.
+    #[must_use]
+    pub fn new(proof: Option<&'a edge_oauth::dpop::VerifiedProof>) -> Self {
+        Self {
+            proof,
+            recorded: false,
+        }
+    }
+
+    /// Records the proof's `jti` unless it is recorded already (or there is no proof).
+    ///
+    /// # Errors
+    /// `400 invalid_dpop_proof` for a `jti` seen before, or a storage error.
+    pub async fn record<S: Store, P: Platform>(
+        &mut self,
+        app: &App<S, P>,
+    ) -> Result<(), OAuthError> {
+        let Some(proof) = self.proof.filter(|_| !self.recorded) else {
+            return Ok(());
+        };
+        crate::dpop::record_token_request_jti(app, proof).await?;
+        self.recorded = true;
+        Ok(())
+    }
+}
+
+/// Whether every family `record` was exchanged from (RFC 8693, `parents`) lives at `now`:
+/// an exchanged family ends with any of them.
+///
+/// # Errors
+/// Storage failures.
+pub async fn parents_alive<S: Store, P: Platform>(
+    app: &App<S, P>,
+    record: &FamilyRecord,
+    now: i64,
+) -> Result<bool, OAuthError> {
+    for parent in &record.parents {
+        let parent: Option<FamilyRecord> = get_json(&app.store, &family_key(parent)).await?;
+        if !parent.is_some_and(|p| family_alive(&p, now)) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// After a write to `key` that failed: whether `key` now holds exactly `value`, so the
 /// write happened and only its answer was lost (a Durable Object call can fail after its
 /// transaction committed). The values written by the grants are unique to their request

@@ -245,7 +245,7 @@ pub async fn grant<S: Store, P: Platform>(
     // fresh read. A lost swap answers the family's current state, which is fresh.
     let mut known = app.store.get_cached(&key).await?;
     let mut fresh = false;
-    let mut proof_recorded = false;
+    let mut jti = super::ProofJti::new(proof);
     for _ in 0..ROTATION_ATTEMPTS {
         let text = match known.take() {
             Some(text) => text,
@@ -264,12 +264,7 @@ pub async fn grant<S: Store, P: Platform>(
         let checked = verdict?;
         // RFC 9449 §11.1: a replayed proof is refused before it can change anything (a
         // captured request replayed after its rotation must not revoke the family).
-        if let Some(proof) = proof
-            && !proof_recorded
-        {
-            crate::dpop::record_token_request_jti(app, proof).await?;
-            proof_recorded = true;
-        }
+        jti.record(app).await?;
         let checked = match checked {
             Verdict::Go(checked) => checked,
             Verdict::Reuse => {
@@ -455,13 +450,8 @@ async fn check<S: Store, P: Platform>(
         }
     }
     // A family exchanged from others (RFC 8693) ends with any of them.
-    for parent in &record.parents {
-        let alive = get_json::<S, FamilyRecord>(&app.store, &family_key(parent))
-            .await?
-            .is_some_and(|p| super::family_alive(&p, now));
-        if !alive {
-            return Err(invalid());
-        }
+    if !super::parents_alive(app, record, now).await? {
+        return Err(invalid());
     }
     let api = load_record_api(app, record.audience.as_deref(), invalid).await?;
     let step = if presented == Presented::Current {

@@ -367,12 +367,8 @@ async fn live_grant<S: Store, P: Platform>(
         Some(Value::String(id)) => {
             let record: Option<FamilyRecord> = get_json(&app.store, &family_key(id)).await?;
             let record = record.filter(|r| family_alive(r, now)).ok_or_else(ended)?;
-            for parent in &record.parents {
-                let parent: Option<FamilyRecord> =
-                    get_json(&app.store, &family_key(parent)).await?;
-                if !parent.is_some_and(|p| family_alive(&p, now)) {
-                    return Err(ended());
-                }
+            if !super::parents_alive(app, &record, now).await? {
+                return Err(ended());
             }
             Some(record)
         }
