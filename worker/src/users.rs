@@ -119,32 +119,33 @@ async fn known_device<S: Store, P: Platform>(
     email: &str,
     now: i64,
 ) -> Option<String> {
-    let header = req.header("cookie")?;
     let name = device_cookie_name(&app.config.issuer);
-    if !header
-        .split(';')
-        .any(|pair| pair.trim().split_once('=').is_some_and(|(n, _)| n == name))
-    {
-        return None;
-    }
-    let user: User = get_json(&app.store, &user_key(email)).await.ok()??;
-    header
+    // The device cookies of the request still within their lifetime, as (iat, MAC).
+    let candidates: Vec<(i64, &str)> = req
+        .header("cookie")?
         .split(';')
         .filter_map(|pair| pair.trim().split_once('='))
         .filter(|(n, _)| *n == name)
         .filter_map(|(_, value)| {
-            let rest = value.strip_prefix("v1.")?;
-            let (iat, mac) = rest.split_once('.')?;
+            let (iat, mac) = value.strip_prefix("v1.")?.split_once('.')?;
             Some((iat.parse::<i64>().ok()?, mac))
         })
+        .filter(|(iat, _)| {
+            *iat <= now.saturating_add(60) && now.saturating_sub(*iat) < DEVICE_COOKIE_LIFETIME
+        })
+        .collect();
+    if candidates.is_empty() {
+        return None;
+    }
+    let user: User = get_json(&app.store, &user_key(email)).await.ok()??;
+    candidates
+        .into_iter()
         .find(|(iat, mac)| {
-            *iat <= now.saturating_add(60)
-                && now.saturating_sub(*iat) < DEVICE_COOKIE_LIFETIME
-                && bool::from(
-                    device_mac(&app.config.transaction_secret, &user, *iat)
-                        .as_bytes()
-                        .ct_eq(mac.as_bytes()),
-                )
+            bool::from(
+                device_mac(&app.config.transaction_secret, &user, *iat)
+                    .as_bytes()
+                    .ct_eq(mac.as_bytes()),
+            )
         })
         .map(|(_, mac)| mac.to_owned())
 }
