@@ -1025,8 +1025,9 @@ export class TokenClient {
   /**
    * The ID token of a refresh's answer (OIDC Core §12.2), when the client knows its issuer:
    * its claims are checked as the code exchange checks them (iss, aud, azp, exp, iat,
-   * at_hash; no nonce is required), its `sub`, its `nonce` if present and its `auth_time` when both have one must be those of the ID token of the record
-   * the refresh continues (`base`) when that has one, and the claims are returned as
+   * at_hash; no nonce is required); its `sub`, its `nonce` if present and its `auth_time`
+   * when both have one must be those of the ID token of the record the refresh continues
+   * (`base`) when that has one; and the claims are returned as
    * `idTokenClaims`. Without an issuer nothing can be checked: the ID token is returned as
    * it came.
    */
